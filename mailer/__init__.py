@@ -1,0 +1,80 @@
+"""Mailer: a self-hosted bulk and transactional email platform."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from config import Config
+
+
+def create_app(config_class: type = Config, **overrides) -> Flask:
+    """Build the app: settings, extensions, blueprints. No I/O beyond the instance folder."""
+    instance_path = overrides.pop("INSTANCE_PATH", None) or config_class.INSTANCE_PATH
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path))
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _fill_defaults(app)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    from mailer import auth, commands, errors, htmx, navigation
+    from mailer.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+    commands.init_app(app)
+    _register_blueprints(app)
+    _mount_rq_dashboard(app)
+    return app
+
+
+def _fill_defaults(app: Flask) -> None:
+    """SQLite file and generated secrets under instance/ when the environment gives none."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "mailer.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if not (app.config.get("SECRET_KEY") and app.config.get("ENCRYPTION_KEY")):
+        from mailer.secrets import load_or_create
+
+        generated = load_or_create(app.instance_path)
+        for key, value in generated.items():
+            app.config[key] = app.config.get(key) or value
+
+
+def _register_blueprints(app: Flask) -> None:
+    from mailer.blueprints import auth_views, dashboard, queues, users
+
+    for module in (auth_views, dashboard, users, queues):
+        app.register_blueprint(module.bp)
+
+
+def _mount_rq_dashboard(app: Flask) -> None:
+    """rq-dashboard at /admin/rq, admins only (guard in auth.py), exempt from CSRF."""
+    import rq_dashboard
+    from rq_dashboard.web import setup_rq_connection
+
+    from mailer.extensions import csrf
+    from mailer.queue import PRIORITY, redis_url
+
+    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", None)
+    app.config["RQ_DASHBOARD_POLL_INTERVAL"] = 2500
+    app.config["RQ_DASHBOARD_QUEUES"] = list(PRIORITY)
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix="/admin/rq")
+    csrf.exempt(rq_dashboard.blueprint)
+
+    @app.before_request
+    def _connect_rq_dashboard() -> None:
+        from flask import request
+
+        if request.blueprint == "rq_dashboard" and not app.config["RQ_DASHBOARD_REDIS_URL"]:
+            app.config["RQ_DASHBOARD_REDIS_URL"] = redis_url(app)
+            setup_rq_connection(app)

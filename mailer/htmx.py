@@ -1,0 +1,50 @@
+"""htmx helpers: one template serves both the full page and its fragments."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, make_response, render_template, request
+from htmx_flask import Htmx
+
+htmx_ext = Htmx()
+
+
+def init_app(app: Flask) -> None:
+    htmx_ext.init_app(app)
+
+    @app.context_processor
+    def _ui_macros():
+        # Macros as a global `ui` namespace: a block rendered alone skips the template's
+        # top-level {% import %}s, so fragments could not see imported macros.
+        module = app.extensions.get("mailer_ui_macros")
+        if module is None:
+            module = app.jinja_env.get_template("_macros.html").module
+            app.extensions["mailer_ui_macros"] = module
+        return {"ui": module}
+
+
+def is_htmx() -> bool:
+    """A fragment request: HX-Request set and not a history restore (that needs a full page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
+    """Render `block` of `template` for htmx requests, the full page otherwise."""
+    if block and is_htmx():
+        env = current_app.jinja_env
+        tmpl = env.get_template(template)
+        current_app.update_template_context(context)
+        body = env.concat(tmpl.blocks[block](tmpl.new_context(context)))  # type: ignore[attr-defined]
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def stop_polling(response: Response) -> Response:
+    """htmx stops a polling element when it answers 286."""
+    response.status_code = 286
+    return response

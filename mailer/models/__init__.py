@@ -1,0 +1,58 @@
+"""All models, importable from one place (defined per area in the sibling modules)."""
+
+from mailer.models.campaigns import (
+    Campaign,
+    CampaignAudience,
+    CampaignChannel,
+    CampaignStatus,
+    Event,
+    EventType,
+    Link,
+    Message,
+    OutboxMessage,
+    Send,
+    SendStatus,
+)
+from mailer.models.channels import PROVIDERS, Channel, Identity
+from mailer.models.contacts import (
+    Import,
+    ImportStatus,
+    MailingList,
+    Segment,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    SuppressionReason,
+)
+from mailer.models.templates import Template
+from mailer.models.users import ROLE_RANK, ApiKey, Role, User
+
+__all__ = [
+    "PROVIDERS",
+    "ROLE_RANK",
+    "ApiKey",
+    "Campaign",
+    "CampaignAudience",
+    "CampaignChannel",
+    "CampaignStatus",
+    "Channel",
+    "Event",
+    "EventType",
+    "Identity",
+    "Import",
+    "ImportStatus",
+    "Link",
+    "MailingList",
+    "Message",
+    "OutboxMessage",
+    "Role",
+    "Segment",
+    "Send",
+    "SendStatus",
+    "Subscriber",
+    "SubscriberStatus",
+    "Suppression",
+    "SuppressionReason",
+    "Template",
+    "User",
+]

@@ -1,0 +1,129 @@
+"""Lists, subscribers, segments, the global suppression list and file imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mailer.extensions import db
+from mailer.models.base import BigId, Email, utcnow
+
+
+class SubscriberStatus(StrEnum):
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class MailingList(db.Model):
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # True for a list made from files uploaded in a campaign's step 2.
+    for_campaign: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="mailing_list", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Subscriber(db.Model):
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        UniqueConstraint("list_id", "email"),
+        Index("ix_subscribers_list_status", "list_id", "status", "id"),
+        Index("ix_subscribers_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(Email)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.SUBSCRIBED.value)
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The import that last wrote this row: lets an import tell in-file duplicates apart.
+    import_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class Segment(db.Model):
+    """Saved conditions on a list, combined with AND ("all") or OR ("any")."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("list_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    match: Mapped[str] = mapped_column(String(3), default="all")
+    conditions: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mailing_list: Mapped[MailingList] = relationship(back_populates="segments")
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "unsubscribed"
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCES = "soft_bounces"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+    IMPORT = "import"
+
+
+class Suppression(db.Model):
+    """Addresses never mailed again, whatever list they are on."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(Email, unique=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Import(db.Model):
+    """One contact file import; counters are checkpointed per batch for live progress."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(500))
+    format: Mapped[str | None] = mapped_column(String(10))
+    mode: Mapped[str] = mapped_column(String(10), default="upsert")
+    status: Mapped[str] = mapped_column(String(10), default=ImportStatus.QUEUED.value)
+    size_bytes: Mapped[int] = mapped_column(BigId, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigId, default=0)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

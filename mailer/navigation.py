@@ -1,0 +1,45 @@
+"""The main navigation: items appear once their blueprint is registered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+
+from mailer.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    role: Role = Role.VIEWER
+
+
+NAV = (
+    NavItem("Dashboard", "dashboard.index"),
+    NavItem("Campaigns", "campaigns.index"),
+    NavItem("Lists", "lists.index"),
+    NavItem("Templates", "templates.index"),
+    NavItem("Channels", "channels.index", Role.ADMIN),
+    NavItem("Senders", "identities.index"),
+    NavItem("Suppressions", "suppressions.index"),
+    NavItem("Outbox", "outbox.index"),
+    NavItem("Users", "users.index", Role.ADMIN),
+    NavItem("Queues", "queues.index", Role.ADMIN),
+)
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _nav():
+        return {"nav_items": visible_items, "nav_active": active_blueprint}
+
+
+def visible_items(user) -> list[NavItem]:
+    functions = current_app.view_functions
+    return [i for i in NAV if i.endpoint in functions and user.can(i.role)]
+
+
+def active_blueprint() -> str | None:
+    return request.blueprint

@@ -1,0 +1,140 @@
+"""RQ plumbing in one place: queue names, the Redis connection, enqueueing, the job wrapper.
+
+Queues are separate so that a flood of one kind of work never starves another. One worker
+process listens to all of them in PRIORITY order (`make run`); production runs dedicated worker
+processes, e.g. one for `ticks feedback transactional` beside those for `send imports`, the way
+mature mailers keep bounce processing beside sending.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import Flask, current_app, has_app_context
+from rq import Queue, get_current_job
+
+from mailer.extensions import db
+
+TICKS = "ticks"
+FEEDBACK = "feedback"
+TRANSACTIONAL = "transactional"
+SEND = "send"
+IMPORTS = "imports"
+PRIORITY = (TICKS, FEEDBACK, TRANSACTIONAL, SEND, IMPORTS)
+
+
+def redis_url(app: Flask) -> str:
+    """The configured Redis URL, or the embedded server's (started on first use)."""
+    url = app.config.get("REDIS_URL")
+    if url:
+        return url
+    from mailer import redis_embedded
+
+    url = redis_embedded.ensure_running(os.path.join(app.instance_path, "redis"))
+    app.config["REDIS_URL"] = url
+    return url
+
+
+def get_redis(app: Flask | None = None) -> redis.Redis:
+    """One connection pool per app, created lazily so importing never connects."""
+    app = app or current_app
+    conn = app.extensions.get("mailer_redis")
+    if conn is None:
+        conn = redis.Redis.from_url(redis_url(app))
+        app.extensions["mailer_redis"] = conn
+    return conn
+
+
+def get_queue(name: str) -> Queue:
+    if name not in PRIORITY:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=get_redis())
+
+
+def enqueue(queue_name: str, func: Callable | str, *args: Any, **kwargs: Any):
+    """Commit the session, then enqueue: a fast worker must find the rows the job reads."""
+    db.session.commit()
+    return get_queue(queue_name).enqueue(func, *args, **kwargs)
+
+
+# ---------------------------------------------------------------- running jobs
+
+_worker_app: Flask | None = None
+
+
+def set_worker_app(app: Flask) -> None:
+    """Called by the worker command before it forks, so job children inherit a ready app."""
+    global _worker_app
+    _worker_app = app
+
+
+def _app_for_job() -> Flask:
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from mailer import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def app_job(func: Callable) -> Callable:
+    """Run a job inside an app context; roll back and re-raise on error so RQ records it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = _app_for_job()
+        with app.app_context():
+            _fresh_connections_after_fork(app)
+            try:
+                return func(*args, **kwargs)
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    return wrapper
+
+
+def _fresh_connections_after_fork(app: Flask) -> None:
+    """A forked job child must not reuse the parent's pooled DB sockets."""
+    owner = app.extensions.setdefault("mailer_pool_pid", os.getpid())
+    if owner != os.getpid():
+        db.engine.dispose(close=False)
+        app.extensions["mailer_pool_pid"] = os.getpid()
+
+
+class _JobIdAdapter(logging.LoggerAdapter):
+    def process(self, msg: str, kwargs: Any) -> tuple[str, Any]:
+        job = get_current_job()
+        return (f"[job {job.id}] {msg}" if job else msg), kwargs
+
+
+def job_logger(name: str) -> logging.LoggerAdapter:
+    """A logger whose lines carry the current RQ job id."""
+    return _JobIdAdapter(logging.getLogger(name), {})
+
+
+# ---------------------------------------------------------------- periodic ticks
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A periodic job run by rq-scheduler; `func` is a dotted path to an app_job."""
+
+    name: str
+    func: str
+    interval: int  # seconds
+
+
+TICKS_REGISTRY: list[Tick] = [
+    Tick("heartbeat", "jobs.ticks.heartbeat", 60),
+]

@@ -1,0 +1,26 @@
+"""Jobs used by the tests to exercise the real queue plumbing."""
+
+from __future__ import annotations
+
+import os
+
+from flask import current_app
+
+from mailer.extensions import db
+from mailer.models import MailingList
+from mailer.queue import app_job
+
+
+@app_job
+def create_list(name: str) -> int:
+    """Writes a row, proving the job ran with an app context and its own DB connection."""
+    mailing_list = MailingList(name=f"{name} (pid {os.getpid()})",
+                               description=current_app.config["PUBLIC_BASE_URL"])
+    db.session.add(mailing_list)
+    db.session.commit()
+    return mailing_list.id
+
+
+@app_job
+def fail_loudly() -> None:
+    raise RuntimeError("boom")

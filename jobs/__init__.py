@@ -1,1 +1,1 @@
-"""RQ job functions. Each takes ids, runs in an app context (mailer.queue.app_job), calls services."""
+"""RQ job functions: each takes ids, runs in an app context (mailer.queue.app_job)."""

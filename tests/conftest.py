@@ -68,7 +68,9 @@ def drop_everything(engine: sa.Engine) -> None:
         if engine.dialect.name == "mysql":
             conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
         for table in reversed(meta.sorted_tables):
-            conn.execute(sa.text(f"DROP TABLE {engine.dialect.identifier_preparer.quote(table.name)}"))
+            conn.execute(
+                sa.text(f"DROP TABLE {engine.dialect.identifier_preparer.quote(table.name)}")
+            )
         if engine.dialect.name == "mysql":
             conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
 
@@ -129,11 +131,17 @@ def runner(app):
 FAST_HASH = "pbkdf2:sha256:1000"  # tests only: the real default is deliberately slow
 
 
-def make_user(role: Role | str = Role.ADMIN, email: str | None = None, password: str = "correct horse") -> User:
+def make_user(
+    role: Role | str = Role.ADMIN, email: str | None = None, password: str = "correct horse"
+) -> User:
     role = Role(role)
     email = email or f"{role.value}-{os.urandom(3).hex()}@example.com"
-    user = User(email=email, role=role.value, name=role.value.title(),
-                password_hash=generate_password_hash(password, method=FAST_HASH))
+    user = User(
+        email=email,
+        role=role.value,
+        name=role.value.title(),
+        password_hash=generate_password_hash(password, method=FAST_HASH),
+    )
     _db.session.add(user)
     _db.session.commit()
     return user

@@ -14,8 +14,9 @@ from mailer.queue import app_job
 @app_job
 def create_list(name: str) -> int:
     """Writes a row, proving the job ran with an app context and its own DB connection."""
-    mailing_list = MailingList(name=f"{name} (pid {os.getpid()})",
-                               description=current_app.config["PUBLIC_BASE_URL"])
+    mailing_list = MailingList(
+        name=f"{name} (pid {os.getpid()})", description=current_app.config["PUBLIC_BASE_URL"]
+    )
     db.session.add(mailing_list)
     db.session.commit()
     return mailing_list.id

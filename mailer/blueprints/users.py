@@ -23,8 +23,14 @@ def _get_user(user_id: int) -> User:
 def _page(errors=None, form=None, status=200, **extra):
     people = db.session.scalars(db.select(User).order_by(User.email)).all()
     return render(
-        "users/index.html", block="page", status=status, users=people, roles=list(Role),
-        errors=errors or {}, form=form or {}, **extra,
+        "users/index.html",
+        block="page",
+        status=status,
+        users=people,
+        roles=list(Role),
+        errors=errors or {},
+        form=form or {},
+        **extra,
     )
 
 
@@ -38,7 +44,9 @@ def create():
     form = request.form
     try:
         user, password = users_service.create_user(
-            form.get("email", ""), form.get("role", ""), form.get("name", ""),
+            form.get("email", ""),
+            form.get("role", ""),
+            form.get("name", ""),
         )
     except ValidationError as exc:
         return _page(errors=exc.errors, form=form, status=422)
@@ -50,8 +58,11 @@ def update(user_id: int):
     user = _get_user(user_id)
     try:
         users_service.update_user(
-            user, acting=current_user, role=request.form.get("role", ""),
-            active=request.form.get("active") == "on", name=request.form.get("name", user.name),
+            user,
+            acting=current_user,
+            role=request.form.get("role", ""),
+            active=request.form.get("active") == "on",
+            name=request.form.get("name", user.name),
         )
         flash(f"{user.email} updated.", "success")
     except (ValidationError, NotAllowed) as exc:

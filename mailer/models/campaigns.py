@@ -30,9 +30,7 @@ class Campaign(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(500))
-    template_id: Mapped[int | None] = mapped_column(
-        ForeignKey("templates.id", ondelete="SET NULL")
-    )
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
     html: Mapped[str | None] = mapped_column(LongText)  # pasted HTML, or a copy at launch
     text: Mapped[str | None] = mapped_column(LongText)
     status: Mapped[str] = mapped_column(String(12), default=CampaignStatus.DRAFT.value)
@@ -194,9 +192,7 @@ class Event(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     type: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE")
-    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     send_id: Mapped[int | None] = mapped_column(BigId)
     message_id: Mapped[int | None] = mapped_column(BigId)
     link_id: Mapped[int | None]
@@ -213,13 +209,9 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     to_email: Mapped[str] = mapped_column(Email)
     subject: Mapped[str] = mapped_column(String(500))
     message_id: Mapped[str] = mapped_column(String(255))
     raw: Mapped[str] = mapped_column(LongText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-

@@ -45,7 +45,9 @@ def test_given_settings_win_and_nothing_is_generated(tmp_path):
 
 def test_two_apps_can_be_created_in_one_process(tmp_path):
     first = create_app(TestConfig, INSTANCE_PATH=str(tmp_path), SQLALCHEMY_DATABASE_URI="sqlite://")
-    second = create_app(TestConfig, INSTANCE_PATH=str(tmp_path), SQLALCHEMY_DATABASE_URI="sqlite://")
+    second = create_app(
+        TestConfig, INSTANCE_PATH=str(tmp_path), SQLALCHEMY_DATABASE_URI="sqlite://"
+    )
     assert first is not second
     assert "rq_dashboard" in second.blueprints
 

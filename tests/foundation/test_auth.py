@@ -61,8 +61,9 @@ def test_repeated_failures_for_one_account_get_429_even_with_the_right_password(
     assert b"Too many failed logins" in blocked.data
     # Another account from another address is not affected.
     make_user(Role.VIEWER, email="e@example.com", password="good-password")
-    other = _login(client, "e@example.com", "good-password",
-                   environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    other = _login(
+        client, "e@example.com", "good-password", environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
     assert other.status_code == 302
 
 
@@ -73,19 +74,36 @@ def test_repeated_failures_from_one_ip_get_429_across_accounts(client, app):
     for i in range(limit):
         _login(client, f"user{i}@example.com", "bad", environ_base={"REMOTE_ADDR": "10.1.1.1"})
     make_user(Role.VIEWER, email="f@example.com", password="good-password")
-    assert _login(client, "f@example.com", "good-password",
-                  environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code == 429
-    assert _login(client, "f@example.com", "good-password",
-                  environ_base={"REMOTE_ADDR": "10.2.2.2"}).status_code == 302
+    assert (
+        _login(
+            client, "f@example.com", "good-password", environ_base={"REMOTE_ADDR": "10.1.1.1"}
+        ).status_code
+        == 429
+    )
+    assert (
+        _login(
+            client, "f@example.com", "good-password", environ_base={"REMOTE_ADDR": "10.2.2.2"}
+        ).status_code
+        == 302
+    )
 
 
 def test_login_redirects_only_to_local_paths(client):
     make_user(Role.VIEWER, email="g@example.com", password="pw-123456")
-    for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
-        response = client.post(f"/login?next={evil}", data={"email": "g@example.com", "password": "pw-123456"})
+    for evil in (
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
+        response = client.post(
+            f"/login?next={evil}", data={"email": "g@example.com", "password": "pw-123456"}
+        )
         assert response.headers["Location"] == "/", evil
         client.post("/logout")
-    response = client.post("/login?next=/users/", data={"email": "g@example.com", "password": "pw-123456"})
+    response = client.post(
+        "/login?next=/users/", data={"email": "g@example.com", "password": "pw-123456"}
+    )
     assert response.headers["Location"] == "/users/"
 
 

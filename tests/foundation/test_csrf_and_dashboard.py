@@ -15,8 +15,12 @@ def csrf_client(app, redis_url, migrated, tmp_path):
     class WithCsrf(TestConfig):
         WTF_CSRF_ENABLED = True
 
-    strict = create_app(WithCsrf, SQLALCHEMY_DATABASE_URI=migrated, REDIS_URL=redis_url,
-                        INSTANCE_PATH=str(tmp_path / "strict"))
+    strict = create_app(
+        WithCsrf,
+        SQLALCHEMY_DATABASE_URI=migrated,
+        REDIS_URL=redis_url,
+        INSTANCE_PATH=str(tmp_path / "strict"),
+    )
     return strict.test_client()
 
 
@@ -42,11 +46,17 @@ def test_htmx_requests_carry_the_token_in_a_header(csrf_client):
     page = csrf_client.get("/users/").get_data(as_text=True)
     assert '"X-CSRFToken"' in page
     token = csrf_token_from(page)
-    ok = csrf_client.post("/users/", data={"email": "new@example.com", "role": "viewer"},
-                          headers={"X-CSRFToken": token, "HX-Request": "true"})
+    ok = csrf_client.post(
+        "/users/",
+        data={"email": "new@example.com", "role": "viewer"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert ok.status_code == 200
-    refused = csrf_client.post("/users/", data={"email": "new2@example.com", "role": "viewer"},
-                               headers={"HX-Request": "true"})
+    refused = csrf_client.post(
+        "/users/",
+        data={"email": "new2@example.com", "role": "viewer"},
+        headers={"HX-Request": "true"},
+    )
     assert refused.status_code == 400
 
 
@@ -62,7 +72,13 @@ def test_rq_dashboard_is_for_admins_only(client):
     assert client.get("/admin/rq/0/data/queues.json").status_code == 200
     # Its forms have no CSRF token: state changes only from our own pages, never by GET.
     assert client.get("/admin/rq/requeue/send").status_code == 405
-    assert client.post("/admin/rq/requeue/send",
-                       headers={"Origin": "https://evil.example"}).status_code == 403
-    assert client.post("/admin/rq/requeue/send",
-                       headers={"Origin": "http://localhost"}).status_code == 200
+    assert (
+        client.post(
+            "/admin/rq/requeue/send", headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/admin/rq/requeue/send", headers={"Origin": "http://localhost"}).status_code
+        == 200
+    )

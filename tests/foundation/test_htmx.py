@@ -17,14 +17,18 @@ def test_full_page_without_htmx_and_fragment_with_it(client, as_role):
     assert b"<html" not in fragment.data
     assert fragment.data.lstrip().startswith(b'<div id="queue-status"')
 
-    restore = client.get("/queues/", headers={"HX-Request": "true",
-                                              "HX-History-Restore-Request": "true"})
+    restore = client.get(
+        "/queues/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert b"<html" in restore.data
 
 
 def test_vendored_assets_are_served_locally(client):
-    for path in ("/static/js/htmx-2.0.11.min.js", "/static/css/pico-2.1.1.min.css",
-                 "/static/css/app.css"):
+    for path in (
+        "/static/js/htmx-2.0.11.min.js",
+        "/static/css/pico-2.1.1.min.css",
+        "/static/css/app.css",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         response.close()

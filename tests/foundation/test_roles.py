@@ -14,8 +14,10 @@ def _routes(app, methods):
             continue
         if not (rule.methods & methods):
             continue
-        values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"
-                  for arg in rule.arguments}
+        values = {
+            arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"
+            for arg in rule.arguments
+        }
         found.append((rule.endpoint, rule.build(values, append_unknown=False)[1]))
     return found
 
@@ -51,7 +53,9 @@ def test_a_viewer_reads_the_dashboard_but_not_admin_pages(client, as_role):
 def test_a_marketer_cannot_manage_users_or_queues(client, as_role):
     as_role(Role.MARKETER)
     assert client.get("/users/").status_code == 403
-    assert client.post("/users/", data={"email": "z@example.com", "role": "admin"}).status_code == 403
+    assert (
+        client.post("/users/", data={"email": "z@example.com", "role": "admin"}).status_code == 403
+    )
     assert client.get("/queues/").status_code == 403
 
 

@@ -10,8 +10,9 @@ from tests.conftest import login_as, make_user
 
 def test_admin_adds_a_user_and_sees_the_password_once(client, db, as_role):
     as_role(Role.ADMIN)
-    response = client.post("/users/", data={"email": "new@example.com", "role": "marketer",
-                                            "name": "New"})
+    response = client.post(
+        "/users/", data={"email": "new@example.com", "role": "marketer", "name": "New"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     password = re.search(r'<code class="secret">([^<]+)</code>', html).group(1)
@@ -34,8 +35,9 @@ def test_admin_changes_a_role_but_cannot_demote_or_delete_themselves(client, db,
     client.post(f"/users/{other.id}", data={"role": "marketer", "active": "on", "name": "O"})
     db.session.refresh(other)
     assert other.role == "marketer"
-    page = client.post(f"/users/{admin.id}", data={"role": "viewer", "active": "on"},
-                       follow_redirects=True)
+    page = client.post(
+        f"/users/{admin.id}", data={"role": "viewer", "active": "on"}, follow_redirects=True
+    )
     assert b"cannot remove your own admin role" in page.data
     client.post(f"/users/{admin.id}/delete")
     assert db.session.get(User, admin.id) is not None

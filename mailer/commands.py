@@ -16,6 +16,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
     app.cli.add_command(bootstrap)
+    from mailer.contacts_cli import contacts_cli
+
+    app.cli.add_command(contacts_cli)
 
 
 @users_cli.command("create")

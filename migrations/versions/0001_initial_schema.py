@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0fb798df42d0
+Revision ID: b89a7d8fcb7c
 Revises: 
-Create Date: 2026-11-22 10:53:19.615037
+Create Date: 2026-11-22 11:02:12.331019
 
 """
 from alembic import op
@@ -159,7 +159,6 @@ def upgrade():
     )
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.create_index('ix_subscribers_email', ['email'], unique=False)
-        batch_op.create_index('ix_subscribers_list_status', ['list_id', 'status', 'id'], unique=False)
 
     op.create_table('campaign_audiences',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -344,7 +343,6 @@ def downgrade():
     op.drop_table('campaign_channels')
     op.drop_table('campaign_audiences')
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
-        batch_op.drop_index('ix_subscribers_list_status')
         batch_op.drop_index('ix_subscribers_email')
 
     op.drop_table('subscribers')

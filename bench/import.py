@@ -1,0 +1,125 @@
+"""Benchmark: contact file import end to end through the real import service.
+
+Generates N contacts as a JSON array (about 1% invalid addresses, 5% duplicates, unicode names,
+a few attributes), imports them into an empty list with `importer.run_import` (the same code the
+RQ job and the CLI run), and prints contacts/s and the peak RSS of the importing process.
+Each size runs in a fresh process so peak RSS figures are comparable.
+
+    python bench/import.py --sizes 100000,1000000                        # SQLite file in a temp dir
+    python bench/import.py --sizes 100000,1000000 --database-url 'mysql+mysqldb://…'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+FIRST = ["Zoë", "José", "Łukasz", "Søren", "Anaïs", "李", "Ngozi", "Ana", "Mette", "Ólafur"]
+LAST = ["Müller", "García", "Øster", "Nováková", "O'Brien", "王", "Okafor", "Silva", "Dubois"]
+CITIES = ["Paris", "Oslo", "Kraków", "São Paulo", "Zürich", "Lagos", "Tokyo"]
+
+
+def generate(path: str, n: int, seed: int = 7) -> None:
+    """Stream N contacts to `path` (flat memory)."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("[\n")
+        for i in range(n):
+            roll = rng.random()
+            if roll < 0.01:
+                email = f"broken-{i}.example.com"  # no @
+            elif roll < 0.06 and i > 0:
+                email = f"Person.{rng.randrange(i)}@Example.com"  # an earlier address again
+            else:
+                email = f"person.{i}@example.com"
+            row = {
+                "email": email,
+                "first_name": rng.choice(FIRST),
+                "last_name": rng.choice(LAST),
+                "city": rng.choice(CITIES),
+                "plan": rng.choice(["free", "pro", "team"]),
+                "score": rng.randrange(1000),
+                "vip": rng.random() < 0.1,
+            }
+            out.write(("," if i else "") + json.dumps(row, ensure_ascii=False) + "\n")
+        out.write("]\n")
+
+
+def run_one(n: int, database_url: str | None, workdir: str) -> dict:
+    from config import Config
+    from mailer import create_app
+    from mailer.extensions import db
+
+    path = os.path.join(workdir, f"contacts-{n}.json")
+    generate(path, n)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = database_url or f"sqlite:///{workdir}/bench-{n}.db"
+        INSTANCE_PATH = workdir
+        LOG_LEVEL = "WARNING"
+
+    app = create_app(BenchConfig)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from mailer.services import importer
+        from tests.conftest import drop_everything
+
+        drop_everything(db.engine)
+        upgrade()
+        list_id = importer.get_or_create_list(f"bench {n}").id
+        started = time.perf_counter()
+        record = importer.create_import(path, list_id=list_id)
+        record = importer.run_import(record.id)
+        seconds = time.perf_counter() - started
+        result = {
+            "rows": n,
+            "status": record.status,
+            "inserted": record.inserted,
+            "duplicates": record.duplicates,
+            "rejected": record.rejected,
+            "seconds": round(seconds, 2),
+            "contacts_per_s": round(n / seconds),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "rss_before_import_mb": round(rss_before / 1024, 1),
+            "database": db.engine.dialect.name,
+        }
+    os.remove(path)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        with tempfile.TemporaryDirectory() as workdir:
+            print(json.dumps(run_one(args.one, args.database_url, workdir)))
+        return
+    print(f"{'rows':>9} {'db':>7} {'status':>10} {'seconds':>8} {'contacts/s':>11} "
+          f"{'peak RSS MB':>12} {'inserted':>9} {'dups':>7} {'rejected':>8}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        cmd = [sys.executable, __file__, "--one", str(size)]
+        if args.database_url:
+            cmd += ["--database-url", args.database_url]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"{r['rows']:>9} {r['database']:>7} {r['status']:>10} {r['seconds']:>8} "
+              f"{r['contacts_per_s']:>11} {r['peak_rss_mb']:>12} {r['inserted']:>9} "
+              f"{r['duplicates']:>7} {r['rejected']:>8}")
+
+
+if __name__ == "__main__":
+    main()

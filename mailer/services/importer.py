@@ -1,0 +1,378 @@
+"""Contact file imports: stream a file into a list (or the suppression list) in batches.
+
+The reader (contact_files.py) yields normalised rows; this module de-duplicates them per batch,
+writes each batch with one executemany upsert and commits it together with the import's counters,
+so progress is visible live, memory stays flat, and a failure mid-file keeps every committed
+batch. Rejected rows go to a CSV file beside the upload, with position, reason and raw value.
+
+Modes:
+- upsert: new addresses are inserted; existing ones get their names updated (blank values keep
+  the old ones) and attributes merged. Status is never changed: an unsubscribed contact stays so.
+- skip: existing subscribers are left untouched.
+- blocklist: every address joins the global suppression list instead.
+
+Duplicates inside a file: the last occurrence wins. An earlier batch's row is recognised by the
+`import_id` stamp this import writes, so it is counted as a duplicate, not as an update.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.utils import secure_filename
+
+from mailer.extensions import db
+from mailer.models import Import, ImportStatus, MailingList, Subscriber, Suppression
+from mailer.models.base import utcnow
+from mailer.services import dbutil
+from mailer.services.contact_files import (
+    FORMATS,
+    ContactReader,
+    ContactRow,
+    ImportFileError,
+    RejectedRow,
+)
+from mailer.services.errors import ValidationError
+
+MODES = ("upsert", "skip", "blocklist")
+BATCH_SIZE = 2000
+
+
+# ------------------------------------------------------------------ starting
+
+
+def uploads_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_upload(stream: BinaryIO, filename: str) -> Path:
+    """Copy an uploaded file to instance/imports in chunks (never whole in memory)."""
+    name = secure_filename(filename) or "contacts"
+    path = uploads_dir() / f"{uuid.uuid4().hex}-{name}"
+    with open(path, "wb") as out:
+        while chunk := stream.read(1 << 20):
+            out.write(chunk)
+    return path
+
+
+def create_import(
+    path: str | os.PathLike,
+    *,
+    list_id: int | None,
+    mode: str = "upsert",
+    fmt: str | None = None,
+    filename: str | None = None,
+    user_id: int | None = None,
+    campaign_id: int | None = None,
+) -> Import:
+    """Validate the options and the file's head, then record a queued import."""
+    errors = {}
+    if mode not in MODES:
+        errors["mode"] = f"Choose one of: {', '.join(MODES)}."
+    if fmt not in (None, "", *FORMATS):
+        errors["format"] = f"Choose one of: {', '.join(FORMATS)}, or leave it to detection."
+    if mode != "blocklist" and list_id is None:
+        errors["list"] = "Choose a list to import into."
+    if errors:
+        raise ValidationError(errors)
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            reader = ContactReader(fh, fmt or None, filename=filename or path.name)
+            detected = reader.fmt
+    except ImportFileError as exc:
+        raise ValidationError({"file": str(exc)}) from exc
+    record = Import(
+        list_id=list_id,
+        campaign_id=campaign_id,
+        filename=filename or path.name,
+        path=str(path),
+        format=detected,
+        mode=mode,
+        size_bytes=path.stat().st_size,
+        created_by_id=user_id,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def enqueue_import(record: Import):
+    from jobs.imports import run_import as job
+    from mailer.queue import IMPORTS, enqueue
+
+    return enqueue(IMPORTS, job, record.id, job_timeout=6 * 3600)
+
+
+# ------------------------------------------------------------------ running
+
+
+@dataclass
+class Counters:
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+def rejected_path(record: Import) -> Path:
+    return uploads_dir() / f"import-{record.id}-rejected.csv"
+
+
+def run_import(import_id: int) -> Import:
+    """Run one import to the end; the import row records success or the failure message.
+
+    The reading thread parses and batches; a writer thread writes each batch while the next
+    one is parsed (the DB driver releases the GIL), with at most two batches in flight.
+    """
+    record = db.session.get(Import, import_id)
+    if record is None:
+        raise LookupError(f"import {import_id} does not exist")
+    if record.status == ImportStatus.COMPLETED:
+        return record
+    record.status = ImportStatus.RUNNING.value
+    record.started_at = utcnow()
+    record.error = None
+    db.session.commit()
+    started = time.monotonic()
+    writer = _BatchWriter(current_app._get_current_object(), record)
+    failure: tuple[str, BaseException | None] | None = None
+    try:
+        with open(record.path, "rb") as fh, open(rejected_path(record), "w", newline="") as bad:
+            rejects = csv.writer(bad)
+            rejects.writerow(["position", "reason", "raw"])
+            reader = ContactReader(fh, record.format, size=record.size_bytes,
+                                   filename=record.filename)
+            batch: dict[str, ContactRow] = {}
+            read = rejected = duplicates = 0
+            for row in reader:
+                read += 1
+                if isinstance(row, RejectedRow):
+                    rejected += 1
+                    rejects.writerow([row.position, row.reason, row.raw])
+                    continue
+                if batch.pop(row.email, None) is not None:
+                    duplicates += 1  # the last occurrence wins, and keeps its place
+                batch[row.email] = row
+                if len(batch) >= BATCH_SIZE:
+                    writer.submit(batch, reader.bytes_read, read, rejected, duplicates)
+                    batch, read, rejected, duplicates = {}, 0, 0, 0
+            writer.submit(batch, reader.bytes_read, read, rejected, duplicates)
+    except ImportFileError as exc:
+        failure = (str(exc), None)
+    except Exception as exc:
+        failure = (f"Unexpected error: {exc.__class__.__name__}: {exc}", exc)
+    writer_error = writer.close()  # waits for the batches read before any failure
+    if writer_error is not None and failure is None:
+        failure = (f"Unexpected error: {writer_error.__class__.__name__}: {writer_error}",
+                   writer_error)
+    db.session.rollback()
+    _finish(record.id, ImportStatus.FAILED if failure else ImportStatus.COMPLETED,
+            failure[0] if failure else None)
+    record = db.session.get(Import, import_id)
+    if failure and failure[1] is not None:
+        raise failure[1]
+    current_app.logger.info(
+        "import %s %s in %.1fs: %s rows", record.id, record.status,
+        time.monotonic() - started, record.rows_read,
+    )
+    return record
+
+
+def _finish(import_id: int, status: ImportStatus, error: str | None) -> None:
+    """Record the outcome; counters are those of the batches that were committed."""
+    record = db.session.get(Import, import_id)
+    db.session.refresh(record)
+    record.status = status.value
+    record.error = error
+    record.finished_at = utcnow()
+    if status == ImportStatus.COMPLETED:
+        record.bytes_read = record.size_bytes
+    db.session.commit()
+
+
+class _BatchWriter:
+    """Writes batches in a thread of its own (own app context, own DB session), in order."""
+
+    def __init__(self, app, record: Import):
+        self.app = app
+        self.import_id = record.id
+        self.list_id = record.list_id
+        self.mode = record.mode
+        self.source = f"import {record.id}: {record.filename}"[:200]
+        self.counters = Counters()
+        self.error: BaseException | None = None
+        self.upsert: dbutil.CompiledBulk | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._run, name=f"import-{record.id}", daemon=True)
+        self.thread.start()
+
+    def submit(self, batch, bytes_read, read, rejected, duplicates) -> None:
+        if self.error is not None:
+            raise RuntimeError("the import writer stopped") from self.error
+        self.queue.put((batch, bytes_read, read, rejected, duplicates))
+
+    def close(self) -> BaseException | None:
+        self.queue.put(None)
+        self.thread.join()
+        return self.error
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            try:
+                while (item := self.queue.get()) is not None:
+                    if self.error is None:
+                        self._write(*item)
+            except BaseException as exc:  # reported by close(); the reader stops at submit()
+                self.error = exc
+                db.session.rollback()
+                while self.queue.get() is not None:  # drain so the reader never blocks
+                    pass
+            finally:
+                db.session.remove()
+
+    def _write(self, batch, bytes_read, read, rejected, duplicates) -> None:
+        c = self.counters
+        c.rows_read += read
+        c.rejected += rejected
+        c.duplicates += duplicates
+        if batch:
+            if self.mode == "blocklist":
+                self._write_suppressions(batch)
+            else:
+                self._write_subscribers(batch)
+        db.session.execute(
+            Import.__table__.update().where(Import.__table__.c.id == self.import_id).values(
+                bytes_read=bytes_read, rows_read=c.rows_read, inserted=c.inserted,
+                updated=c.updated, skipped=c.skipped, duplicates=c.duplicates,
+                rejected=c.rejected,
+            )
+        )
+        db.session.commit()
+
+    def _existing(self, batch) -> dict[str, int | None]:
+        """email -> import_id of batch addresses already on the list."""
+        table = Subscriber.__table__
+        rows = db.session.execute(
+            select(table.c.email, table.c.import_id).where(
+                table.c.list_id == self.list_id, table.c.email.in_(list(batch))
+            )
+        )
+        return dict(rows.all())
+
+    def _write_subscribers(self, batch) -> None:
+        existing = self._existing(batch)
+        now = utcnow()
+        rows = []
+        for email, row in batch.items():
+            if email in existing:
+                if existing[email] == self.import_id:
+                    self.counters.duplicates += 1  # seen in an earlier batch of this file
+                elif self.mode == "skip":
+                    self.counters.skipped += 1
+                    continue
+                else:
+                    self.counters.updated += 1
+            else:
+                self.counters.inserted += 1
+            rows.append({
+                "list_id": self.list_id,
+                "email": email,
+                "first_name": _clip(row.first_name, 100),
+                "last_name": _clip(row.last_name, 100),
+                "name": _clip(row.name, 200),
+                "status": "subscribed",
+                "attributes": json.dumps(row.attributes, ensure_ascii=False),
+                "import_id": self.import_id,
+                "created_at": now,
+                "updated_at": now,
+            })
+        if rows:
+            if self.upsert is None:
+                self.upsert = dbutil.CompiledBulk(_subscriber_upsert(), rows[0].keys())
+            self.upsert.execute(rows)
+
+    def _write_suppressions(self, batch) -> None:
+        emails = list(batch)
+        known = set(
+            db.session.scalars(select(Suppression.email).where(Suppression.email.in_(emails)))
+        )
+        self.counters.skipped += len(known)
+        fresh = [e for e in emails if e not in known]
+        self.counters.inserted += len(fresh)
+        if fresh:
+            now = utcnow()
+            rows = [{"email": e, "reason": "import", "source": self.source, "created_at": now}
+                    for e in fresh]
+            db.session.connection().execute(
+                dbutil.insert_ignore(Suppression.__table__, ["email"]), rows
+            )
+
+
+def _subscriber_upsert():
+    def updates(old, new):
+        return {
+            "first_name": func.coalesce(new.first_name, old.first_name),
+            "last_name": func.coalesce(new.last_name, old.last_name),
+            "name": func.coalesce(new.name, old.name),
+            "attributes": dbutil.json_merge(old.attributes, new.attributes),
+            "import_id": new.import_id,
+            "updated_at": new.updated_at,
+        }
+
+    return dbutil.upsert(Subscriber.__table__, ["list_id", "email"], updates)
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value[:limit] or None
+
+
+# ------------------------------------------------------------------ helpers for callers
+
+
+def get_or_create_list(name: str) -> MailingList:
+    mailing_list = db.session.scalar(select(MailingList).filter_by(name=name))
+    if mailing_list is None:
+        mailing_list = MailingList(name=name)
+        db.session.add(mailing_list)
+        db.session.commit()
+    return mailing_list
+
+
+def rate(record: Import) -> float | None:
+    """Rows per second so far."""
+    if not record.started_at:
+        return None
+    end = record.finished_at or utcnow()
+    seconds = (end - record.started_at).total_seconds()
+    return record.rows_read / seconds if seconds > 0 else None
+
+
+def imports_for_list(list_id: int, limit: int = 5) -> list[Import]:
+    return db.session.scalars(
+        select(Import).filter_by(list_id=list_id).order_by(Import.id.desc()).limit(limit)
+    ).all()
+
+
+def count_subscribers(list_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Subscriber).where(Subscriber.list_id == list_id)
+    ) or 0

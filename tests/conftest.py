@@ -106,12 +106,13 @@ def db(app):
 
 
 class FreshGClient(FlaskClient):
-    """The fixture's app context outlives requests, so `g` would leak between them (Flask-Login
-    caches the user there): start each request with an empty `g`, as in production."""
+    """The fixture's app context outlives requests, so `g` and the DB session would leak between
+    them (Flask-Login caches the user in `g`): start each request fresh, as in production."""
 
     def open(self, *args, **kwargs):
         if has_app_context():
             g.__dict__.clear()
+            _db.session.commit()  # end the snapshot: a request reads fresh rows, as in production
         return super().open(*args, **kwargs)
 
 

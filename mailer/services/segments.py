@@ -1,0 +1,195 @@
+"""Segments: saved conditions on a list, compiled to SQLAlchemy expressions.
+
+A condition is a small dict checked against fixed vocabularies; values only ever become bound
+parameters (attribute names too: SQLAlchemy binds the JSON path), so user input never becomes
+SQL. The same expressions run on SQLite (json_extract) and MySQL/MariaDB (JSON_EXTRACT +
+JSON_UNQUOTE), with numbers compared as numbers whether they were stored as JSON numbers
+(JSON imports) or as strings (CSV imports).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Float, and_, cast, func, not_, or_, select, true
+from sqlalchemy.sql import ColumnElement
+
+from mailer.extensions import db
+from mailer.models import MailingList, Segment, Subscriber, SubscriberStatus
+from mailer.services.errors import ValidationError
+
+TEXT_FIELDS = {"email": Subscriber.email, "first_name": Subscriber.first_name,
+               "last_name": Subscriber.last_name, "name": Subscriber.name}
+OPS = {
+    "status": ("eq", "ne"),
+    "text": ("eq", "ne", "contains"),
+    "created_at": ("before", "after"),
+    "attribute": ("eq", "ne", "contains", "in", "gt", "lt", "exists", "not_exists"),
+}
+OP_LABELS = {
+    "eq": "equals", "ne": "does not equal", "contains": "contains", "in": "is one of",
+    "gt": "is greater than", "lt": "is less than", "exists": "is set", "not_exists": "is not set",
+    "before": "before", "after": "after",
+}
+FIELD_LABELS = {"status": "Status", "email": "Email", "first_name": "First name",
+                "last_name": "Last name", "name": "Name", "created_at": "Subscribed",
+                "attribute": "Attribute"}
+
+
+def _kind(field: str) -> str:
+    return "text" if field in TEXT_FIELDS else field
+
+
+def validate(conditions: list[dict], match: str = "all") -> list[dict]:
+    """Return cleaned conditions or raise ValidationError keyed "conditions.N.part"."""
+    errors: dict[str, str] = {}
+    if match not in ("all", "any"):
+        errors["match"] = "Choose all or any."
+    cleaned = []
+    for i, raw in enumerate(conditions):
+        field = str(raw.get("field") or "")
+        op = str(raw.get("op") or "")
+        value = raw.get("value")
+        value = "" if value is None else value
+        attribute = str(raw.get("attribute") or "").strip()
+        key = f"conditions.{i}"
+        if field not in FIELD_LABELS:
+            errors[f"{key}.field"] = "Choose a field."
+            continue
+        if op not in OPS[_kind(field)]:
+            errors[f"{key}.op"] = f"“{OP_LABELS.get(op, op)}” does not apply to this field."
+            continue
+        if field == "attribute" and not attribute:
+            errors[f"{key}.attribute"] = "Name the attribute."
+        if field == "status" and value not in {s.value for s in SubscriberStatus}:
+            errors[f"{key}.value"] = "Choose a status."
+        if field == "created_at":
+            try:
+                date.fromisoformat(str(value))
+            except ValueError:
+                errors[f"{key}.value"] = "Enter a date as YYYY-MM-DD."
+        if op in ("gt", "lt"):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                errors[f"{key}.value"] = "Enter a number."
+        if op in ("eq", "ne", "contains", "in") and str(value).strip() == "" and field != "status":
+            errors[f"{key}.value"] = "Enter a value."
+        cleaned.append({"field": field, "op": op, "value": str(value).strip(),
+                        "attribute": attribute})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _condition(c: dict) -> ColumnElement:
+    field, op, value = c["field"], c["op"], c["value"]
+    if field == "status":
+        return Subscriber.status == value if op == "eq" else Subscriber.status != value
+    if field == "created_at":
+        day = datetime.combine(date.fromisoformat(value), datetime.min.time())
+        if op == "before":
+            return Subscriber.created_at < day
+        return Subscriber.created_at >= day + timedelta(days=1)
+    if field in TEXT_FIELDS:
+        column = TEXT_FIELDS[field]
+        return _compare(column, op, value)
+    text = Subscriber.attributes[c["attribute"]].as_string()
+    if op == "exists":
+        return text.is_not(None)
+    if op == "not_exists":
+        return text.is_(None)
+    if op in ("gt", "lt"):
+        number = cast(text, Float)
+        return and_(text.is_not(None), number > float(value) if op == "gt" else number < float(value))
+    return _compare(text, op, value, numeric=True)
+
+
+def _compare(column, op: str, value: str, numeric: bool = False) -> ColumnElement:
+    if op == "contains":
+        return func.lower(column).contains(value.lower(), autoescape=True)
+    if op == "in":
+        values = [v.strip() for v in value.split(",") if v.strip()]
+        return column.in_(values)
+    equal = column == value
+    if numeric:
+        lowered = value.lower()
+        if lowered in ("true", "false"):  # JSON booleans read back as true/1 or false/0
+            equal = column.in_(["true", "1"] if lowered == "true" else ["false", "0"])
+        elif (number := _number(value)) is not None:
+            equal = or_(equal, and_(column.is_not(None), cast(column, Float) == number))
+    if op == "eq":
+        return equal
+    return or_(column.is_(None), not_(equal))
+
+
+def expression(conditions: list[dict], match: str = "all") -> ColumnElement:
+    """The WHERE clause of a segment (on top of the list filter)."""
+    parts = [_condition(c) for c in conditions]
+    if not parts:
+        return true()
+    return and_(*parts) if match == "all" else or_(*parts)
+
+
+def count(list_id: int, conditions: list[dict], match: str = "all") -> dict[str, int]:
+    base = select(func.count()).select_from(Subscriber).where(
+        Subscriber.list_id == list_id, expression(conditions, match)
+    )
+    total = db.session.scalar(base) or 0
+    subscribed = db.session.scalar(base.where(Subscriber.status == "subscribed")) or 0
+    return {"total": total, "subscribed": subscribed}
+
+
+def matching_ids(segment: Segment) -> list[int]:
+    """Subscriber ids of a segment (tests and small lists; campaigns use expression())."""
+    return list(db.session.scalars(
+        select(Subscriber.id).where(Subscriber.list_id == segment.list_id,
+                                    expression(segment.conditions, segment.match))
+        .order_by(Subscriber.id)
+    ))
+
+
+def save(mailing_list: MailingList, name: str, conditions: list[dict], match: str,
+         segment: Segment | None = None) -> Segment:
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = "Give the segment a name."
+    clash = db.session.scalar(select(Segment).filter_by(list_id=mailing_list.id, name=name))
+    if clash is not None and clash is not segment:
+        errors["name"] = "This list already has a segment with that name."
+    try:
+        conditions = validate(conditions, match)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors)
+    segment = segment or Segment(list_id=mailing_list.id)
+    segment.name, segment.conditions, segment.match = name, conditions, match
+    db.session.add(segment)
+    db.session.commit()
+    return segment
+
+
+def conditions_from_form(form) -> list[dict]:
+    """Rows of the segment editor: parallel field/op/value/attribute inputs."""
+    fields = form.getlist("field")
+    ops = form.getlist("op")
+    values = form.getlist("value")
+    attributes = form.getlist("attribute")
+    rows = []
+    for i, field in enumerate(fields):
+        rows.append({
+            "field": field,
+            "op": ops[i] if i < len(ops) else "",
+            "value": values[i] if i < len(values) else "",
+            "attribute": attributes[i] if i < len(attributes) else "",
+        })
+    return rows

@@ -1,0 +1,146 @@
+"""Lists, subscribers and suppressions pages as a marketing team uses them."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rq import SimpleWorker
+
+from mailer.models import Import, MailingList, Subscriber, Suppression
+from mailer.queue import IMPORTS, get_redis, set_worker_app
+from mailer.services import lists
+
+
+def test_create_browse_search_and_filter(client, db, as_role):
+    as_role("marketer")
+    response = client.post("/lists/", data={"name": "Newsletter"})
+    mailing_list = db.session.scalar(db.select(MailingList).filter_by(name="Newsletter"))
+    assert response.headers["Location"].endswith(f"/lists/{mailing_list.id}")
+    assert client.post("/lists/", data={"name": "Newsletter"}).status_code == 422
+    for i in range(60):
+        db.session.add(Subscriber(list_id=mailing_list.id, email=f"user{i}@example.com",
+                                  first_name="Zoë" if i == 7 else "Al",
+                                  status="unsubscribed" if i % 10 == 0 else "subscribed"))
+    db.session.commit()
+    page = client.get(f"/lists/{mailing_list.id}").get_data(as_text=True)
+    assert "60 subscribers" in page and "Page 1 of 2" in page
+    found = client.get(f"/lists/{mailing_list.id}?q=zoë", headers={"HX-Request": "true"})
+    body = found.get_data(as_text=True)
+    assert "<html" not in body and "user7@example.com" in body and "1 subscriber match" in body
+    only = client.get(f"/lists/{mailing_list.id}?status=unsubscribed").get_data(as_text=True)
+    assert "6 subscribers match" in only
+
+
+def test_add_edit_unsubscribe_and_delete_a_subscriber(client, db, as_role):
+    as_role("marketer")
+    mailing_list = lists.create_list("L")
+    bad = client.post(f"/lists/{mailing_list.id}/subscribers",
+                      data={"email": "nope", "attributes": "[1]"})
+    assert bad.status_code == 422
+    assert "Not a valid address" in bad.get_data(as_text=True)
+    assert "must be a JSON object" in bad.get_data(as_text=True)
+    client.post(f"/lists/{mailing_list.id}/subscribers",
+                data={"email": "Kim@Example.com", "first_name": "Kim",
+                      "attributes": '{"city": "Rome"}'})
+    kim = db.session.scalar(db.select(Subscriber).filter_by(email="kim@example.com"))
+    assert kim.attributes == {"city": "Rome"}
+    broken = client.post(f"/lists/{mailing_list.id}/subscribers/{kim.id}",
+                         data={"attributes": "{oops"})
+    assert broken.status_code == 422 and "Not valid JSON" in broken.get_data(as_text=True)
+    client.post(f"/lists/{mailing_list.id}/subscribers/{kim.id}/unsubscribe")
+    db.session.refresh(kim)
+    assert kim.status == "unsubscribed" and kim.unsubscribed_at is not None
+    client.post(f"/lists/{mailing_list.id}/subscribers/{kim.id}/delete")
+    assert db.session.get(Subscriber, kim.id) is None
+
+
+def test_deleting_a_list_asks_first_and_says_how_many_go(client, db, as_role):
+    as_role("marketer")
+    mailing_list = lists.create_list("Old")
+    for i in range(3):
+        db.session.add(Subscriber(list_id=mailing_list.id, email=f"o{i}@example.com"))
+    db.session.commit()
+    confirm = client.get(f"/lists/{mailing_list.id}/delete").get_data(as_text=True)
+    assert "its 3 subscribers" in confirm
+    done = client.post(f"/lists/{mailing_list.id}/delete", follow_redirects=True)
+    assert "deleted with its 3 subscribers" in done.get_data(as_text=True)
+    assert db.session.scalar(db.select(Subscriber).filter_by(list_id=mailing_list.id)) is None
+
+
+def test_upload_runs_in_a_worker_with_live_progress_and_a_rejects_report(app, client, db,
+                                                                         as_role):
+    as_role("marketer")
+    mailing_list = lists.create_list("Upload")
+    content = json.dumps([{"email": "a@example.com", "city": "Oslo"}, {"email": "broken"}])
+    response = client.post(
+        f"/lists/{mailing_list.id}/imports",
+        data={"file": (io.BytesIO(content.encode()), "people.json"), "mode": "upsert"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    record = db.session.scalar(db.select(Import))
+    queued = client.get(f"/lists/{mailing_list.id}/imports/{record.id}",
+                        headers={"HX-Request": "true"})
+    assert queued.status_code == 200 and 'hx-trigger="every 1s"' in queued.get_data(as_text=True)
+
+    set_worker_app(app)
+    SimpleWorker([IMPORTS], connection=get_redis()).work(burst=True)
+
+    done = client.get(f"/lists/{mailing_list.id}/imports/{record.id}",
+                      headers={"HX-Request": "true"})
+    body = done.get_data(as_text=True)
+    assert done.status_code == 286, "htmx stops polling once the import is over"
+    assert "completed" in body and "every 1s" not in body
+    assert "<strong>1</strong> added" in body and "<strong>1</strong> rejected" in body
+    report = client.get(f"/lists/{mailing_list.id}/imports/{record.id}/rejected.csv")
+    assert "item 2" in report.get_data(as_text=True)
+    report.close()
+
+
+def test_an_unreadable_upload_is_refused_at_once_with_the_reason(client, db, as_role):
+    as_role("marketer")
+    mailing_list = lists.create_list("U")
+    response = client.post(
+        f"/lists/{mailing_list.id}/imports",
+        data={"file": (io.BytesIO(b"phone,name\n1,x\n"), "p.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "no email field; fields found: phone, name" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(Import)) is None
+
+
+def test_a_viewer_cannot_import_or_edit(client, db, as_role):
+    as_role("viewer")
+    mailing_list = lists.create_list("V")
+    response = client.post(
+        f"/lists/{mailing_list.id}/imports",
+        data={"file": (io.BytesIO(b"email\na@example.com\n"), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 403
+    page = client.get(f"/lists/{mailing_list.id}").get_data(as_text=True)
+    assert "Import a file" not in page and "Add a subscriber" not in page
+
+
+def test_suppressed_addresses_are_flagged_in_lists_and_managed_on_their_page(client, db,
+                                                                             as_role):
+    as_role("marketer")
+    mailing_list = lists.create_list("S")
+    db.session.add(Subscriber(list_id=mailing_list.id, email="gone@example.com"))
+    db.session.commit()
+    assert "suppressed</span>" not in client.get(f"/lists/{mailing_list.id}").get_data(
+        as_text=True)
+    client.post("/suppressions/", data={"email": "Gone@Example.com"})
+    assert db.session.scalar(db.select(Suppression).filter_by(email="gone@example.com")).reason \
+        == "manual"
+    assert "suppressed</span>" in client.get(f"/lists/{mailing_list.id}").get_data(as_text=True)
+    again = client.post("/suppressions/", data={"email": "gone@example.com"})
+    assert again.status_code == 422 and "already suppressed" in again.get_data(as_text=True)
+    found = client.get("/suppressions/?q=gone", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert "gone@example.com" in found and "<html" not in found
+    suppression = db.session.scalar(db.select(Suppression))
+    client.post(f"/suppressions/{suppression.id}/delete")
+    assert db.session.scalar(db.select(Suppression)) is None

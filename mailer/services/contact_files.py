@@ -1,9 +1,10 @@
 """Streaming reader for contact import files: JSON array, NDJSON and CSV.
 
-Imports run to millions of rows, so the reader streams: memory is bounded by one read chunk
-(1 MiB) plus one row, whatever the file size, and it keeps no per-row state (de-duplication is
-the DB writer's job). It validates and normalises each address and yields either a ContactRow
-or a RejectedRow, so the caller can report every rejected row with its position and reason.
+Imports run to millions of rows, so the reader streams: memory stays flat whatever the file
+size (a 256 KiB head, 64 KiB reads, and at most one 1 MiB line or item being parsed), and it
+keeps no per-row state (de-duplication is the DB writer's job). It validates and normalises
+each address and yields either a ContactRow or a RejectedRow, so the caller can report every
+rejected row with its position and reason.
 
 Positions: ``"line N"`` for CSV and NDJSON (1-based physical line where the record starts, so it
 matches a text editor) and ``"item N"`` for JSON (1-based index in the array: item 1 is the first
@@ -27,9 +28,10 @@ JSON input is an array of objects, or an object wrapping one (``{"contacts": [..
 top-level key whose value is an array of objects). Text must be UTF-8 (a UTF-8 BOM is fine);
 anything else stops the import with the offending byte and its position.
 
-Limits: a CSV/NDJSON line, a CSV field and a JSON item may each be at most MAX_LINE_BYTES
-(1 MiB); a longer one is an ImportFileError. ContactReader sets ``csv.field_size_limit`` (a
-process-wide setting) to that value.
+Limits (each an ImportFileError naming the position): a CSV/NDJSON line, a CSV field and a
+JSON item may each be at most MAX_LINE_BYTES (1 MiB), a CSV record (quoted fields may span
+lines) MAX_RECORD_CHARS, and a JSON item MAX_ITEM_BRACKETS "[" and "{" (see there for why).
+ContactReader sets ``csv.field_size_limit`` (a process-wide setting) to MAX_LINE_BYTES.
 """
 
 from __future__ import annotations
@@ -65,10 +67,18 @@ MAX_LINE_BYTES = 1 << 20
 CHUNK_BYTES = 64 * 1024
 #: Read up front to detect the format and find the array in a JSON wrapper object.
 HEAD_BYTES = 256 * 1024
+#: Longest CSV record (a quoted field may span lines), in characters.
+MAX_RECORD_CHARS = 4 * MAX_LINE_BYTES
 #: ijson read size: 16 KiB parsed ~10% faster than 64 KiB and ~75% faster than 256 KiB here.
 JSON_BUF_BYTES = 16 * 1024
 #: How much of the file detect_format looks at.
 DETECT_BYTES = 64 * 1024
+#: Most "[" and "{" in one JSON item (its bytes, strings included; an item's count may spill
+#: into the next read's budget, so the depth that can get through is at most twice this).
+#: ijson keeps a prefix string per open level, so memory grows with depth squared: 10,000
+#: levels took 250 MB, 200,000 got the worker OOM-killed (a 400 KB file). 800 levels also stay
+#: within json.dumps' recursion limit, so attributes remain serialisable. Contacts use a few.
+MAX_ITEM_BRACKETS = 400
 #: Longest ``RejectedRow.raw`` (characters).
 RAW_LIMIT = 200
 #: JSON/NDJSON values skipped while looking for the first object before giving up.
@@ -107,6 +117,7 @@ _ALIASES: dict[str, tuple[int, int]] = {
     "fullname": (_NAME, 1),
 }
 _CANON_STRIP = re.compile(r"[\s_\-]+")
+_OPENING = re.compile(rb"[\[{]")
 
 
 class ImportFileError(Exception):
@@ -158,7 +169,8 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
     newline = text.find(b"\n")
     try:
         first = json.loads(text if newline < 0 else text[:newline])
-    except ValueError:  # incomplete first line: multi-line JSON, or a line longer than head
+    except (ValueError, RecursionError):  # incomplete first line: multi-line JSON, a line
+        # longer than head, or broken (reported with its position when read)
         if newline < 0 and (filename or "").lower().endswith((".ndjson", ".jsonl")):
             return "ndjson"
         return "json"
@@ -217,6 +229,17 @@ def _name_value(obj: dict[str, Any], key: str | None, value: Any) -> str | None:
     return None
 
 
+def _decode_line(line: str, number: int) -> Any:
+    """json.loads semantics for one NDJSON line, errors turned into ImportFileError."""
+    try:
+        return _JSON_DECODER.decode(line)
+    except json.JSONDecodeError as exc:
+        message = f"{exc.msg} at column {exc.colno}"
+    except (ValueError, RecursionError) as exc:
+        message = str(exc) or exc.__class__.__name__
+    raise ImportFileError(f"line {number}: invalid JSON ({message})", position=f"line {number}")
+
+
 def _list_fields(keys: list[str]) -> str:
     if not keys:
         return "(none)"
@@ -229,7 +252,10 @@ def _clip(text: str) -> str:
 
 
 def _raw_json(value: object) -> str:
-    return _clip(json.dumps(value, ensure_ascii=False, default=str))
+    try:
+        return _clip(json.dumps(value, ensure_ascii=False, default=str))
+    except (RecursionError, ValueError):
+        return "(too deeply nested to show)"
 
 
 class _NonFiniteNumber(ValueError):
@@ -341,28 +367,56 @@ class _Source:
 
 
 class _JsonFeed:
-    """File-like view of the source for ijson: checks UTF-8 and bounds the size of one item.
+    """File-like view of the source for ijson that bounds what one item may cost.
 
-    ijson parses a whole read buffer before it reads again, so ``offset - mark`` (bytes read
-    since the last item came out) only grows past a buffer while one item is being built.
+    It checks UTF-8, caps the bytes and the brackets read while one item is parsed, and holds
+    back the bytes from a bad byte or the bracket over the cap, so that ijson first yields
+    every item before it and the error names the right item. ijson parses a whole read before
+    it reads again; the caller sets ``item`` and ``mark`` each time an item comes out.
     """
 
     def __init__(self, source: _Source) -> None:
         self._source = source
         self._carry = b""  # an incomplete UTF-8 sequence at the end of the last read
+        self._held = b""  # checked bytes held back by the bracket cap
         self._line = 1
         self._bad: tuple[bytes, UnicodeDecodeError, int, int] | None = None
         self.mark = source.offset
         self.item = 1  # 1-based index of the item being parsed
+        self._brackets = 0  # "[" and "{" handed out since an item last came out
+        self._item_seen = self.item
 
     def read(self, n: int) -> bytes:
+        if n == 0:  # ijson probes read(0) to tell bytes from str
+            return b""
+        if self._held:
+            data, self._held = self._held, b""
+        else:
+            data = self._read_utf8(n)
+        if self.item != self._item_seen:
+            self._brackets, self._item_seen = 0, self.item
+        brackets = data.count(b"[") + data.count(b"{")
+        if self._brackets + brackets > MAX_ITEM_BRACKETS:
+            cut = _nth_bracket(data, MAX_ITEM_BRACKETS - self._brackets + 1)
+            if cut == 0:
+                raise ImportFileError(
+                    f"item {self.item} nests too deeply or holds too many objects and arrays "
+                    f"(over {MAX_ITEM_BRACKETS})",
+                    position=f"item {self.item}",
+                )
+            data, self._held = data[:cut], data[cut:]
+            brackets = MAX_ITEM_BRACKETS - self._brackets
+        self._brackets += brackets
+        self._line += data.count(b"\n")
+        return data
+
+    def _read_utf8(self, n: int) -> bytes:
+        """Up to ``n`` new bytes of valid UTF-8; b"" only at the end of the file."""
+        source = self._source
         if self._bad is not None:
             # Raised only now, once ijson has parsed everything before the bad byte, so the
             # item being parsed is the one that holds it.
-            raise self._source.utf8_error(*self._bad, item=self.item)
-        if n == 0:  # ijson probes read(0) to tell bytes from str
-            return b""
-        source = self._source
+            raise source.utf8_error(*self._bad, item=self.item)
         if source.offset - self.mark > MAX_LINE_BYTES:
             raise ImportFileError(
                 f"item {self.item} is larger than {MAX_LINE_BYTES} bytes",
@@ -383,9 +437,16 @@ class _JsonFeed:
             if not data:
                 if self._bad is not None:
                     raise source.utf8_error(*self._bad, item=self.item) from None
-                return self.read(n)  # only a partial character so far; b"" would mean EOF
-        self._line += data.count(b"\n")
+                return self._read_utf8(n)  # only a partial character so far
         return data
+
+
+def _nth_bracket(data: bytes, n: int) -> int:
+    """Index of the n-th "[" or "{" in data (n >= 1); only called on the rare capped path."""
+    for count, match in enumerate(_OPENING.finditer(data), 1):
+        if count == n:
+            return match.start()
+    raise AssertionError("fewer brackets than counted")
 
 
 class ContactReader:
@@ -475,7 +536,10 @@ class ContactReader:
         return self._object_rows(chain(leading, values), label, picked)
 
     def _ndjson_values(self) -> Iterator[tuple[int, Any]]:
-        decode = _JSON_DECODER.decode
+        # The decoder's C scanner directly: ~1 us a line less than json.loads. Anything it
+        # does not take cleanly (blank line, leading space, trailing data, an error) goes to
+        # _decode_line, which accepts or explains exactly as json.loads would.
+        scan = _JSON_DECODER.scan_once
         number = 0
         for block in self._source.text_blocks():
             lines = block.split("\n")
@@ -483,19 +547,14 @@ class ContactReader:
                 lines.pop()
             for line in lines:
                 number += 1
-                if not line or line.isspace():
-                    continue
                 try:
-                    value = decode(line)
-                except json.JSONDecodeError as exc:
-                    raise ImportFileError(
-                        f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})",
-                        position=f"line {number}",
-                    ) from None
-                except (ValueError, RecursionError) as exc:
-                    raise ImportFileError(
-                        f"line {number}: invalid JSON ({exc})", position=f"line {number}"
-                    ) from None
+                    value, end = scan(line, 0)
+                    if end != len(line) and not line[end:].isspace():
+                        raise ValueError("extra data")
+                except (StopIteration, ValueError, RecursionError):
+                    if not line or line.isspace():
+                        continue
+                    value = _decode_line(line, number)
                 yield number, value
 
     def _json_values(self) -> Iterator[tuple[int, Any]]:
@@ -616,7 +675,10 @@ class ContactReader:
         else:
             raise ImportFileError("the file is empty")
         delimiter = _sniff_delimiter(first.partition("\n")[0])
-        lines = chain.from_iterable(io.StringIO(b, newline="") for b in chain((first,), blocks))
+        # marks[0]: characters before the block csv is reading; marks[1]: the same when the
+        # current record started (set per row). See _bounded_blocks.
+        marks = [0, 0]
+        lines = chain.from_iterable(_bounded_blocks(chain((first,), blocks), marks))
         reader = csv.reader(lines, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
@@ -627,7 +689,7 @@ class ContactReader:
         if _EMAIL not in picked:
             raise ImportFileError(f"no email field; fields found: {_list_fields(self.fields)}")
         self.email_field = picked[_EMAIL]
-        rows = self._csv_rows(reader, picked, delimiter, skipped)
+        rows = self._csv_rows(reader, picked, delimiter, skipped, marks)
         try:
             first_row = next(rows)
         except StopIteration:
@@ -635,7 +697,7 @@ class ContactReader:
         return chain((first_row,), rows)
 
     def _csv_rows(
-        self, reader: Any, picked: dict[int, str], delimiter: str, base: int
+        self, reader: Any, picked: dict[int, str], delimiter: str, base: int, marks: list[int]
     ) -> Iterator[Row]:
         """The hot loop of CSV imports; ``base`` counts blank lines skipped before the header."""
         fields = self.fields
@@ -651,12 +713,19 @@ class ContactReader:
         end = reader.line_num
         while True:
             start = base + end + 1
+            marks[1] = marks[0]
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
                 raise _csv_error(exc, start) from None
+            except _RecordTooLong:
+                raise ImportFileError(
+                    f"line {start}: CSV record longer than {MAX_RECORD_CHARS} characters "
+                    "(an unterminated quote?)",
+                    position=f"line {start}",
+                ) from None
             end = reader.line_num
             n = len(row)
             if n < width:
@@ -693,6 +762,25 @@ class ContactReader:
                 row[name_i].strip() or None,
                 {name: row[i] for i, name in attr_cols if row[i]},
             )
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+def _bounded_blocks(blocks: Iterator[str], marks: list[int]) -> Iterator[io.StringIO]:
+    """Feed csv block by block, refusing a record that runs on past MAX_RECORD_CHARS.
+
+    Each field is capped by csv.field_size_limit, but not the number of quoted multi-line
+    fields in one record; without this a crafted file could grow one record without limit.
+    """
+    total = 0
+    for block in blocks:
+        if total - marks[1] > MAX_RECORD_CHARS:
+            raise _RecordTooLong
+        marks[0] = total
+        total += len(block)
+        yield io.StringIO(block, newline="")
 
 
 def _sniff_delimiter(line: str) -> str:
@@ -734,8 +822,6 @@ def _csv_error(exc: csv.Error, line: int) -> ImportFileError:
 def _yajl_message(exc: Exception) -> str:
     """First line of yajl's message plus the text it points at, on one line."""
     text = str(exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1].encode().decode("unicode_escape", errors="replace")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return "parse error"

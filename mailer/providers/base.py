@@ -1,0 +1,382 @@
+"""The provider interface: one small contract every sending channel implements.
+
+A channel worker hands a provider a chunk of fully rendered messages and gets one result per
+message back, in the same order. Providers never raise for a per-message or provider-side
+failure; they classify it instead: *transient* (retry later, maybe after ``retry_after``
+seconds) or *permanent* (mark the send failed with ``error``). Only configuration problems
+raise, as :class:`ProviderError`, when the provider is built.
+
+Each provider declares its configuration as ``FIELDS`` so the UI can build the channel form.
+Secret fields (API keys, passwords) arrive in a separate ``secrets`` dict, which the app stores
+encrypted; nothing here logs them or puts them in an error text or a repr.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Self, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+
+__all__ = [
+    "ConfigField",
+    "HttpProvider",
+    "OutboundMessage",
+    "Provider",
+    "ProviderError",
+    "SendResult",
+    "parse_retry_after",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+USER_AGENT = "Mailer (self-hosted bulk email)"
+
+#: Longest provider detail kept in an error text (provider bodies can be large).
+MAX_DETAIL = 500
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    ref: str  # caller's reference (our send token); results map back by it
+    to: str
+    subject: str
+    from_email: str
+    from_name: str | None = None
+    to_name: str | None = None
+    reply_to: str | None = None
+    html: str | None = None
+    text: str | None = None
+    # extra headers, e.g. List-Unsubscribe, List-Unsubscribe-Post, Feedback-ID
+    headers: dict[str, str] = field(default_factory=dict)
+    # full "<...@domain>"; built by mime.make_message_id(from_email) if None
+    message_id: str | None = None
+    # e.g. {"campaign": "12", "token": "..."}: carried to the provider as tags / custom args /
+    # X-headers so provider feedback maps back
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ref: str
+    ok: bool
+    provider_message_id: str | None = None
+    error: str | None = None  # plain words a marketer understands + provider detail
+    transient: bool = False  # True: retry later (timeouts, connection errors, 429, 5xx, SMTP 4xx)
+    retry_after: float | None = None  # seconds, from Retry-After when given
+    status_code: int | None = None  # HTTP status or SMTP reply code, when there was one
+
+
+class ProviderError(Exception):
+    """A configuration problem (missing credentials, bad value) with a text fit for the UI."""
+
+
+FieldKind = Literal["str", "int", "bool"]
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One setting of a provider, enough for the UI to render and validate a form field."""
+
+    name: str
+    label: str
+    secret: bool = False  # stored encrypted, never echoed back to the browser
+    required: bool = False
+    default: str | int | bool | None = None
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] | None = None  # (value, label) pairs
+    kind: FieldKind = "str"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(f: ConfigField, value: Any) -> Any:
+    if f.kind == "int":
+        if isinstance(value, bool):
+            raise ValueError
+        return int(value)
+    if f.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError
+    return str(value).strip()
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = datetime.now(UTC).timestamp() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def short(text: str | None, limit: int = MAX_DETAIL) -> str:
+    """Collapse whitespace and cut a provider detail to a readable length."""
+    if not text:
+        return ""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Provider(ABC):
+    """Base class: configuration, a bounded thread pool, and the result helpers.
+
+    ``max_batch`` is the chunk size a caller should hand to ``send_batch``: enough to keep
+    ``concurrency`` requests (or the provider's batch calls) busy, small enough that a crash
+    leaves few sends in doubt. ``send_batch`` accepts any number and splits as needed.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # human name shown in the UI and in error texts
+    max_batch: ClassVar[int]  # how many messages send_batch is best fed at once
+    FIELDS: ClassVar[list[ConfigField]] = []
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        endpoint_url: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 30,
+    ) -> None:
+        if concurrency < 1:
+            raise ProviderError("Concurrency must be at least 1.")
+        if timeout <= 0:
+            raise ProviderError("Timeout must be positive.")
+        self.settings, self._secrets = self.clean_config(settings, secrets)
+        self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
+        self.concurrency = concurrency
+        self.timeout = float(timeout)
+        self._executor: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def clean_config(
+        cls, settings: Mapping[str, Any], secrets: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply defaults, coerce types and check required fields and choices.
+
+        Returns cleaned ``(settings, secrets)``; raises ProviderError naming every problem by
+        its label (never by value, so no secret ends up in the message).
+        """
+        clean_settings: dict[str, Any] = {
+            k: v for k, v in settings.items() if k not in {f.name for f in cls.FIELDS}
+        }
+        clean_secrets: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in cls.FIELDS:
+            source = secrets if f.secret else settings
+            value = source.get(f.name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                value = f.default
+            if value is None or value == "":
+                if f.required:
+                    problems.append(f"{f.label} is required.")
+                value = None
+            else:
+                try:
+                    value = _coerce(f, value)
+                except (TypeError, ValueError):
+                    kind = "a whole number" if f.kind == "int" else "yes or no"
+                    problems.append(f"{f.label} must be {kind}.")
+                    continue
+                if f.choices and value not in {c for c, _ in f.choices}:
+                    allowed = ", ".join(c for c, _ in f.choices)
+                    problems.append(f"{f.label} must be one of: {allowed}.")
+                    continue
+            (clean_secrets if f.secret else clean_settings)[f.name] = value
+        if problems:
+            raise ProviderError(f"{cls.label} channel settings: " + " ".join(problems))
+        return clean_settings, clean_secrets
+
+    @abstractmethod
+    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        """Send the messages; one result per message, same order. Never raises for sending."""
+
+    def close(self) -> None:
+        """Release connections and threads. The provider can not send afterwards."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} endpoint={self.endpoint_url!r} concurrency={self.concurrency}>"
+        )
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+
+    def _map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run fn over items with at most ``concurrency`` in flight, keeping the order."""
+        items = list(items)
+        if len(items) <= 1 or self.concurrency == 1:
+            return [fn(item) for item in items]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.concurrency, thread_name_prefix=f"mailer-{self.name}"
+            )
+        return list(self._executor.map(fn, items))
+
+    def _fail(
+        self,
+        messages: Iterable[OutboundMessage],
+        error: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+    ) -> list[SendResult]:
+        """The same failure for every message of a request."""
+        return [
+            SendResult(
+                ref=m.ref,
+                ok=False,
+                error=error,
+                transient=transient,
+                retry_after=retry_after,
+                status_code=status_code,
+            )
+            for m in messages
+        ]
+
+    def _http_error_text(self, status: int, detail: str) -> tuple[str, bool]:
+        """Plain words for an HTTP error status, and whether to retry."""
+        detail = short(detail)
+        suffix = f" Provider said: {detail}" if detail else ""
+        if status == 429:
+            text = f"{self.label} is limiting our sending rate (HTTP 429); will retry.{suffix}"
+            return text, True
+        if status >= 500 or status == 408:
+            text = f"{self.label} had a temporary problem (HTTP {status}); will retry.{suffix}"
+            return text, True
+        if status in (401, 403):
+            return (
+                f"{self.label} refused the channel's credentials (HTTP {status}): check the API "
+                f"key and the sender's permissions.{suffix}",
+                False,
+            )
+        return f"{self.label} rejected the message (HTTP {status}).{suffix}", False
+
+    def _timeout_text(self) -> str:
+        return f"{self.label} did not answer within {self.timeout:g} s; will retry."
+
+    def _connection_text(self, exc: BaseException) -> str:
+        return f"Could not reach {self.label} ({type(exc).__name__}); will retry."
+
+
+class HttpProvider(Provider):
+    """Shared plumbing of the HTTP API providers: one keep-alive session, error mapping."""
+
+    default_endpoint: ClassVar[str]
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        endpoint_url: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 30,
+    ) -> None:
+        super().__init__(settings, secrets, endpoint_url, concurrency, timeout)
+        self.base_url = self.endpoint_url or self._default_endpoint()
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ProviderError(f"{self.label} endpoint URL must start with https://.")
+        self.session = requests.Session()
+        # One pool per host, as large as the number of requests we run at once; no silent
+        # retries inside requests: the caller decides (and a retried POST may send twice).
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+
+    def _default_endpoint(self) -> str:
+        return self.default_endpoint
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} endpoint={self.base_url!r} concurrency={self.concurrency}>"
+
+    def close(self) -> None:
+        self.session.close()
+        super().close()
+
+    def _post(
+        self, messages: Sequence[OutboundMessage], url: str, **kwargs: Any
+    ) -> requests.Response | list[SendResult]:
+        """POST, or the transient failure results when no HTTP answer came back."""
+        try:
+            return self.session.post(url, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            return self._fail(messages, self._timeout_text(), transient=True)
+        except requests.RequestException as exc:
+            return self._fail(messages, self._connection_text(exc), transient=True)
+
+    def _error_detail(self, resp: requests.Response) -> str:
+        """The provider's own words from an error body (overridden per provider)."""
+        try:
+            body = resp.json()
+        except ValueError:
+            return resp.text
+        if isinstance(body, dict):
+            for key in ("message", "error", "ErrorMessage"):
+                if body.get(key):
+                    return str(body[key])
+        return resp.text
+
+    def _retry_after(self, resp: requests.Response) -> float | None:
+        return parse_retry_after(resp.headers.get("Retry-After"))
+
+    def _error_results(
+        self, messages: Sequence[OutboundMessage], resp: requests.Response
+    ) -> list[SendResult]:
+        text, transient = self._http_error_text(resp.status_code, self._error_detail(resp))
+        return self._fail(
+            messages,
+            text,
+            transient=transient,
+            retry_after=self._retry_after(resp) if transient else None,
+            status_code=resp.status_code,
+        )
+
+
+def no_body_result(msg: OutboundMessage) -> SendResult | None:
+    """Refuse locally what every provider refuses: a message without any body."""
+    if msg.text is None and msg.html is None:
+        return SendResult(
+            ref=msg.ref, ok=False, error="The message has neither a text nor an HTML body."
+        )
+    return None

@@ -1,0 +1,163 @@
+"""Brevo (ex-Sendinblue) transactional API: ``POST /v3/smtp/email`` with the ``api-key`` header.
+
+Batching: Brevo's ``messageVersions`` carry a per-version recipient, subject, htmlContent,
+textContent and replyTo (up to 1000 versions a call) but *not* headers or tags, which stay
+per request. So messages are grouped by everything a version can not override (sender,
+headers, tags, which body parts exist); each group of two or more goes out as one
+``messageVersions`` call, the rest one call per message. Campaign mail with a per-recipient
+List-Unsubscribe header or token therefore goes out one call per message, concurrently.
+
+Tags travel in Brevo's ``X-Mailin-custom`` header (JSON), which Brevo echoes in its webhooks.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import requests
+
+from mailer.providers.base import (
+    ConfigField,
+    HttpProvider,
+    OutboundMessage,
+    SendResult,
+    no_body_result,
+    parse_retry_after,
+)
+
+MAX_VERSIONS = 1000  # documented limit of message versions per call
+CUSTOM_HEADER = "X-Mailin-custom"
+
+
+def _contact(email: str, name: str | None) -> dict[str, str]:
+    return {"email": email, "name": name} if name else {"email": email}
+
+
+def _html_of(msg: OutboundMessage) -> str:
+    # htmlContent is documented as required without a template: wrap a text-only message.
+    if msg.html is not None:
+        return msg.html
+    return f"<pre>{html_lib.escape(msg.text or '')}</pre>"
+
+
+class BrevoProvider(HttpProvider):
+    name = "brevo"
+    label = "Brevo"
+    max_batch = 200
+    default_endpoint = "https://api.brevo.com/v3"
+    FIELDS: ClassVar[list[ConfigField]] = [
+        ConfigField(
+            "api_key",
+            "API key",
+            secret=True,
+            required=True,
+            help="Brevo: SMTP & API > API keys (starts with xkeysib-).",
+        ),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session.headers["api-key"] = self._secrets["api_key"]
+        self.url = f"{self.base_url}/smtp/email"
+
+    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        results: list[SendResult | None] = [no_body_result(m) for m in messages]
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, m in enumerate(messages):
+            if results[i] is None:
+                groups.setdefault(self._shared_key(m), []).append(i)
+        calls = [
+            idxs[start : start + MAX_VERSIONS]
+            for idxs in groups.values()
+            for start in range(0, len(idxs), MAX_VERSIONS)
+        ]
+        outcomes = self._map(lambda idxs: self._send([messages[i] for i in idxs]), calls)
+        for idxs, outcome in zip(calls, outcomes, strict=True):
+            for i, result in zip(idxs, outcome, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _shared_key(m: OutboundMessage) -> tuple[Any, ...]:
+        """What a message version can not override: equal keys may share one call."""
+        return (
+            m.from_email,
+            m.from_name,
+            tuple(sorted(m.headers.items())),
+            tuple(sorted(m.tags.items())),
+            m.text is None,
+            m.html is None,
+            m.reply_to is None,
+        )
+
+    def _payload(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
+        first = batch[0]
+        payload: dict[str, Any] = {
+            "sender": _contact(first.from_email, first.from_name),
+            "subject": first.subject,
+            "htmlContent": _html_of(first),
+        }
+        if first.text is not None:
+            payload["textContent"] = first.text
+        headers = dict(first.headers)
+        if first.tags:
+            headers[CUSTOM_HEADER] = json.dumps(first.tags, separators=(",", ":"))
+        if headers:
+            payload["headers"] = headers
+        if len(batch) == 1:
+            payload["to"] = [_contact(first.to, first.to_name)]
+            if first.reply_to:
+                payload["replyTo"] = {"email": first.reply_to}
+            return payload
+        versions = []
+        for m in batch:
+            version: dict[str, Any] = {
+                "to": [_contact(m.to, m.to_name)],
+                "subject": m.subject,
+                "htmlContent": _html_of(m),
+            }
+            if m.text is not None:
+                version["textContent"] = m.text
+            if m.reply_to:
+                version["replyTo"] = {"email": m.reply_to}
+            versions.append(version)
+        payload["messageVersions"] = versions
+        return payload
+
+    def _send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
+        resp = self._post(batch, self.url, json=self._payload(batch))
+        if isinstance(resp, list):
+            return resp
+        if not resp.ok:
+            return self._error_results(batch, resp)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        ids = body.get("messageIds") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or len(ids) != len(batch):
+            single = body.get("messageId") if isinstance(body, dict) else None
+            ids = [single if len(batch) == 1 else None] * len(batch)
+        return [
+            SendResult(ref=m.ref, ok=True, provider_message_id=mid, status_code=resp.status_code)
+            for m, mid in zip(batch, ids, strict=True)
+        ]
+
+    def _error_detail(self, resp: requests.Response) -> str:
+        try:
+            body = resp.json()
+        except ValueError:
+            return resp.text
+        if isinstance(body, dict) and body.get("message"):
+            code = f" ({body['code']})" if body.get("code") else ""
+            return f"{body['message']}{code}"
+        return resp.text
+
+    def _retry_after(self, resp: requests.Response) -> float | None:
+        # Brevo documents x-sib-ratelimit-reset (seconds until the window resets).
+        return parse_retry_after(resp.headers.get("Retry-After")) or parse_retry_after(
+            resp.headers.get("x-sib-ratelimit-reset")
+        )

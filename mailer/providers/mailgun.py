@@ -1,0 +1,107 @@
+"""Mailgun Messages API: ``POST /v3/<domain>/messages`` (multipart form), basic auth ``api:KEY``.
+
+No batching: Mailgun's batch sending shares one body across recipients and personalises it
+only through ``%recipient.var%`` substitution, so it cannot carry a fully rendered message per
+recipient. Every message is its own request, ``concurrency`` in flight. Extra headers go as
+``h:<Name>``; tags as ``v:<name>`` user variables, which Mailgun returns in every webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import formataddr
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from mailer.providers.base import (
+    ConfigField,
+    HttpProvider,
+    OutboundMessage,
+    SendResult,
+    no_body_result,
+)
+
+ENDPOINTS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
+
+
+def _address(email: str, name: str | None) -> str:
+    return formataddr((name, email), charset="utf-8") if name else email
+
+
+class MailgunProvider(HttpProvider):
+    name = "mailgun"
+    label = "Mailgun"
+    max_batch = 100
+    default_endpoint = ENDPOINTS["us"]
+    FIELDS: ClassVar[list[ConfigField]] = [
+        ConfigField(
+            "api_key",
+            "API key",
+            secret=True,
+            required=True,
+            help="Mailgun: Account settings > API keys (a sending key is enough).",
+        ),
+        ConfigField(
+            "domain",
+            "Sending domain",
+            required=True,
+            help="The domain as set up in Mailgun, e.g. mg.example.com.",
+        ),
+        ConfigField(
+            "region",
+            "Region",
+            default="us",
+            choices=(("us", "US (api.mailgun.net)"), ("eu", "EU (api.eu.mailgun.net)")),
+            help="Where the domain was created in Mailgun.",
+        ),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session.auth = ("api", self._secrets["api_key"])
+        self.url = f"{self.base_url}/v3/{quote(self.settings['domain'], safe='')}/messages"
+
+    def _default_endpoint(self) -> str:
+        return ENDPOINTS[self.settings["region"]]
+
+    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        return self._map(self._send_one, messages)
+
+    @staticmethod
+    def _fields(m: OutboundMessage) -> list[tuple[str, str]]:
+        fields = [
+            ("from", _address(m.from_email, m.from_name)),
+            ("to", _address(m.to, m.to_name)),
+            ("subject", m.subject),
+        ]
+        if m.text is not None:
+            fields.append(("text", m.text))
+        if m.html is not None:
+            fields.append(("html", m.html))
+        if m.reply_to:
+            fields.append(("h:Reply-To", m.reply_to))
+        fields += [(f"h:{name}", value) for name, value in m.headers.items()]
+        fields += [(f"v:{name}", str(value)) for name, value in m.tags.items()]
+        return fields
+
+    def _send_one(self, m: OutboundMessage) -> SendResult:
+        refused = no_body_result(m)
+        if refused:
+            return refused
+        # (None, value) parts make requests send multipart/form-data fields, as documented.
+        files = [(key, (None, value)) for key, value in self._fields(m)]
+        resp = self._post([m], self.url, files=files)
+        if isinstance(resp, list):
+            return resp[0]
+        if not resp.ok:
+            return self._error_results([m], resp)[0]
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        return SendResult(
+            ref=m.ref,
+            ok=True,
+            provider_message_id=body.get("id") if isinstance(body, dict) else None,
+            status_code=resp.status_code,
+        )

@@ -1,0 +1,141 @@
+"""Mailjet Send API v3.1: ``POST /v3.1/send``, basic auth with the API key and secret key.
+
+Batching fits: each entry of ``Messages`` is a complete message (own recipient, subject, text,
+HTML, headers, CustomID, EventPayload), up to 50 per call, and the response carries a status
+per message in the same order, so one bad address fails only its own message. A call of 50
+at a time, ``concurrency`` calls in flight. CustomID carries our ref and EventPayload the tags
+(JSON); Mailjet echoes both in every event webhook.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import requests
+
+from mailer.providers.base import (
+    ConfigField,
+    HttpProvider,
+    OutboundMessage,
+    SendResult,
+    no_body_result,
+    short,
+)
+
+MESSAGES_PER_CALL = 50  # documented limit of Send API v3.1
+
+
+def _contact(email: str, name: str | None) -> dict[str, str]:
+    return {"Email": email, "Name": name} if name else {"Email": email}
+
+
+class MailjetProvider(HttpProvider):
+    name = "mailjet"
+    label = "Mailjet"
+    max_batch = 200
+    default_endpoint = "https://api.mailjet.com"
+    FIELDS: ClassVar[list[ConfigField]] = [
+        ConfigField(
+            "api_key",
+            "API key",
+            required=True,
+            help="Mailjet: Account settings > API Key Management (the public key).",
+        ),
+        ConfigField(
+            "secret_key",
+            "Secret key",
+            secret=True,
+            required=True,
+            help="The private key shown next to the API key.",
+        ),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session.auth = (self.settings["api_key"], self._secrets["secret_key"])
+        self.url = f"{self.base_url}/v3.1/send"
+
+    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        results: list[SendResult | None] = [no_body_result(m) for m in messages]
+        todo = [i for i, r in enumerate(results) if r is None]
+        calls = [todo[s : s + MESSAGES_PER_CALL] for s in range(0, len(todo), MESSAGES_PER_CALL)]
+        outcomes = self._map(lambda idxs: self._send([messages[i] for i in idxs]), calls)
+        for idxs, outcome in zip(calls, outcomes, strict=True):
+            for i, result in zip(idxs, outcome, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _message(m: OutboundMessage) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "From": _contact(m.from_email, m.from_name),
+            "To": [_contact(m.to, m.to_name)],
+            "Subject": m.subject,
+            "CustomID": m.ref,
+        }
+        if m.text is not None:
+            out["TextPart"] = m.text
+        if m.html is not None:
+            out["HTMLPart"] = m.html
+        if m.reply_to:
+            out["ReplyTo"] = {"Email": m.reply_to}
+        if m.headers:
+            out["Headers"] = dict(m.headers)
+        if m.tags:
+            out["EventPayload"] = json.dumps(m.tags, separators=(",", ":"))
+        return out
+
+    def _send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
+        resp = self._post(batch, self.url, json={"Messages": [self._message(m) for m in batch]})
+        if isinstance(resp, list):
+            return resp
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        entries = body.get("Messages") if isinstance(body, dict) else None
+        if not isinstance(entries, list) or len(entries) != len(batch):
+            if not resp.ok:
+                return self._error_results(batch, resp)
+            # Accepted, but no per-message detail we can read: count them as sent.
+            return [SendResult(ref=m.ref, ok=True, status_code=resp.status_code) for m in batch]
+        return [self._entry_result(m, e, resp) for m, e in zip(batch, entries, strict=True)]
+
+    def _entry_result(self, m: OutboundMessage, entry: Any, resp: requests.Response) -> SendResult:
+        entry = entry if isinstance(entry, dict) else {}
+        if entry.get("Status") == "success":
+            to = entry.get("To")
+            first = to[0] if isinstance(to, list) and to and isinstance(to[0], dict) else {}
+            mid = first.get("MessageUUID") or first.get("MessageID")
+            return SendResult(
+                ref=m.ref,
+                ok=True,
+                provider_message_id=str(mid) if mid is not None else None,
+                status_code=resp.status_code,
+            )
+        errors = entry.get("Errors")
+        errors = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+        # The worst per-error status decides: one 5xx among them makes the message retryable.
+        status = max([_status(e.get("StatusCode"), resp.status_code) for e in errors], default=0)
+        status = status or resp.status_code
+        detail = "; ".join(
+            f"{e.get('ErrorMessage', '')} ({e.get('ErrorCode', '')})".strip() for e in errors
+        )
+        text, transient = self._http_error_text(status, detail or short(resp.text))
+        return SendResult(
+            ref=m.ref,
+            ok=False,
+            error=text,
+            transient=transient,
+            retry_after=self._retry_after(resp) if transient else None,
+            status_code=status,
+        )
+
+
+def _status(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,181 @@
+"""SMTP: auth, STARTTLS/SSL, pooled connections, reconnects, reply-code classification."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mailer.providers import ProviderError, make_provider
+from tests.providers.conftest import message
+from tests.servers.smtp import SmtpSink
+
+
+def smtp(sink: SmtpSink, **settings):
+    base = {"host": "127.0.0.1", "port": sink.port, "security": "none"}
+    secrets = {"password": settings.pop("password")} if "password" in settings else {}
+    kw = {k: settings.pop(k) for k in ("concurrency", "timeout") if k in settings}
+    return make_provider("smtp", {**base, **settings}, secrets, **kw)
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink() as s:
+        yield s
+
+
+def test_plain_with_auth_delivers_the_mime_message():
+    with SmtpSink(username="mailer", password="s3cret") as sink:
+        with smtp(sink, username="mailer", password="s3cret") as provider:
+            results = provider.send_batch([message(0), message(1)])
+        assert all(r.ok for r in results)
+        assert len(sink.messages) == 2
+        got = {m.rcpt_tos[0]: m for m in sink.messages}
+        mail = got["user1@example.com"]
+        assert mail.mail_from == "news@shop.example.com"
+        assert mail.login == "mailer" and not mail.tls
+        parsed = mail.message()
+        assert parsed["Message-ID"] == results[1].provider_message_id
+        assert parsed["Subject"] == "Grüße, Jörg 1 – 10 % off"
+        assert parsed["List-Unsubscribe"] == "<https://t.example.com/u/tok1>"
+        assert parsed["X-Mailer-Tag-Campaign"] == "12"
+
+
+def test_starttls_with_auth():
+    with SmtpSink(tls="starttls", username="mailer", password="s3cret") as sink:
+        settings = {"security": "starttls", "username": "mailer", "verify_tls": "false"}
+        with smtp(sink, password="s3cret", **settings) as provider:
+            [result] = provider.send_batch([message()])
+        assert result.ok
+        [mail] = sink.messages
+        assert mail.tls and mail.login == "mailer"
+
+
+def test_starttls_certificate_is_verified_by_default():
+    with SmtpSink(tls="starttls") as sink, smtp(sink, security="starttls") as provider:
+        [result] = provider.send_batch([message()])
+    assert not result.ok and not result.transient
+    assert "certificate" in result.error
+    assert sink.messages == []
+
+
+def test_implicit_tls():
+    with SmtpSink(tls="ssl") as sink:
+        with smtp(sink, security="ssl", verify_tls=False) as provider:
+            [result] = provider.send_batch([message()])
+        assert result.ok and sink.messages[0].tls
+
+
+def test_wrong_password_is_permanent_and_not_echoed():
+    with (
+        SmtpSink(username="mailer", password="right") as sink,
+        smtp(sink, username="mailer", password="wrong-pw-123") as provider,
+    ):
+        [result] = provider.send_batch([message()])
+        assert "wrong-pw-123" not in repr(provider)
+    assert not result.ok and not result.transient
+    assert result.status_code == 535
+    assert "username or password" in result.error and "wrong-pw-123" not in result.error
+
+
+def test_connections_are_reused_across_batches(sink):
+    with smtp(sink, concurrency=2) as provider:
+        for _ in range(3):
+            assert all(r.ok for r in provider.send_batch([message(i) for i in range(10)]))
+    assert len(sink.messages) == 30
+    assert sink.connections - 1 <= 2  # minus the controller's start-up probe
+
+
+def test_reconnects_after_the_server_dropped_the_connection(sink):
+    with smtp(sink, concurrency=1) as provider:
+        assert provider.send_batch([message(0)])[0].ok
+        before = sink.connections
+        sink.drop_connections()
+        results = provider.send_batch([message(1), message(2)])
+    assert all(r.ok for r in results), results
+    assert sink.connections == before + 1
+    assert [m.rcpt_tos[0] for m in sink.messages] == [f"user{i}@example.com" for i in range(3)]
+
+
+def test_reconnects_when_every_pooled_connection_is_dead(sink):
+    with smtp(sink, concurrency=4) as provider:
+        assert all(r.ok for r in provider.send_batch([message(i) for i in range(8)]))
+        sink.drop_connections()
+        results = provider.send_batch([message(i) for i in range(8)])
+    assert all(r.ok for r in results), results
+
+
+@pytest.mark.parametrize(
+    ("code", "stage", "transient"),
+    [
+        (451, "rcpt", True),
+        (550, "rcpt", False),
+        (421, "mail", True),
+        (554, "data", False),
+        (452, "data", True),
+    ],
+)
+def test_reply_codes_are_classified(sink, code, stage, transient):
+    sink.fail(code, stage=stage)
+    with smtp(sink, concurrency=1) as provider:
+        first, second = provider.send_batch([message(0), message(1)])
+    assert not first.ok
+    assert first.transient is transient
+    assert first.status_code == code
+    assert str(code) in first.error
+    assert second.ok  # the connection was reset (or replaced) and the next message went out
+
+
+def test_rejected_recipient_fails_only_that_message(sink):
+    sink.reject("user1@example.com")
+    with smtp(sink, concurrency=1) as provider:
+        results = provider.send_batch([message(i) for i in range(3)])
+    assert [r.ok for r in results] == [True, False, True]
+    assert "Recipient address rejected" in results[1].error
+
+
+def test_timeout_is_transient():
+    with SmtpSink(latency=3) as sink, smtp(sink, timeout=0.3) as provider:
+        started = time.monotonic()
+        [result] = provider.send_batch([message()])
+    assert time.monotonic() - started < 2
+    assert not result.ok and result.transient
+    assert "did not answer" in result.error
+
+
+def test_connection_refused_is_transient():
+    sink = SmtpSink().start()
+    port = sink.port
+    sink.stop()
+    with make_provider("smtp", {"host": "127.0.0.1", "port": port, "security": "none"}, {}) as p:
+        [result] = p.send_batch([message()])
+    assert not result.ok and result.transient
+    assert "Could not connect" in result.error
+
+
+def test_international_recipient_uses_smtputf8(sink):
+    with smtp(sink) as provider:
+        [result] = provider.send_batch([message(0, to="jörg@bücher.example")])
+    assert result.ok
+    [mail] = sink.messages
+    assert mail.rcpt_tos == ["jörg@xn--bcher-kva.example"]
+    assert "SMTPUTF8" in mail.mail_options
+    assert mail.message()["To"].addresses[0].username == "jörg"
+
+
+def test_endpoint_url_overrides_host_and_port(sink):
+    with make_provider(
+        "smtp", {"host": "smtp.invalid", "security": "none"}, {}, endpoint_url=sink.endpoint_url
+    ) as provider:
+        assert provider.send_batch([message()])[0].ok
+
+
+def test_username_without_password_is_a_configuration_error():
+    with pytest.raises(ProviderError, match="username and password"):
+        make_provider("smtp", {"host": "h", "username": "u"}, {})
+
+
+def test_default_ports():
+    for security, port in (("starttls", 587), ("ssl", 465), ("none", 25)):
+        with make_provider("smtp", {"host": "h", "security": security}, {}) as provider:
+            assert provider.port == port

@@ -1,12 +1,53 @@
-"""Periodic jobs run by rq-scheduler (registered in mailer.queue.TICKS_REGISTRY)."""
+"""Periodic jobs run by rq-scheduler (registered in mailer.queue.TICKS_REGISTRY).
+
+Each is safe to run twice at once: it takes a Redis lock, and what it starts is itself guarded
+(a campaign launches once; a channel row runs in one loop at a time).
+"""
 
 from __future__ import annotations
 
-from mailer.queue import app_job
+from contextlib import contextmanager
+
+from mailer.queue import app_job, get_redis, job_logger
 from mailer.services import queues
+
+log = job_logger(__name__)
+
+
+@contextmanager
+def _tick_lock(name: str, ttl: int = 55):
+    redis = get_redis()
+    key = f"mailer:tick:{name}"
+    if not redis.set(key, "1", nx=True, ex=ttl):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        redis.delete(key)
 
 
 @app_job
 def heartbeat() -> None:
     """Lets the Queues page tell whether the scheduler is alive."""
     queues.record_heartbeat()
+
+
+@app_job
+def campaigns_tick() -> dict:
+    """Launch campaigns whose time has come; wake channel rows that wait for a start date,
+    a new day's quota or their frequency, or whose worker died."""
+    from mailer.extensions import db
+    from mailer.models import Campaign
+    from mailer.services import campaigns
+
+    with _tick_lock("campaigns") as mine:
+        if not mine:
+            return {"skipped": "another tick is running"}
+        launched = []
+        for campaign_id in campaigns.due_campaigns():
+            campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
+            launched.append(campaign_id)
+        woken = campaigns.wake_rows()
+        log.info("tick: launched %s, woke rows %s", launched, woken)
+        return {"launched": launched, "woken": woken}

@@ -16,9 +16,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
     app.cli.add_command(bootstrap)
+    from mailer.campaigns_cli import campaigns_cli
     from mailer.contacts_cli import contacts_cli
 
     app.cli.add_command(contacts_cli)
+    app.cli.add_command(campaigns_cli)
 
 
 @users_cli.command("create")
@@ -77,10 +79,13 @@ def bootstrap() -> None:
     """Upgrade the database and create a first admin if there is none (quick start)."""
     from flask_migrate import upgrade
 
+    from mailer.services.channels import ensure_sandbox_setup
     from mailer.services.users import ensure_first_admin
 
     upgrade()
     created = ensure_first_admin()
+    if ensure_sandbox_setup():
+        click.echo("Created the sandbox channel: mail sent through it stays in the Outbox.")
     if created:
         user, password = created
         click.echo("")

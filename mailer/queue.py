@@ -137,4 +137,5 @@ class Tick:
 
 TICKS_REGISTRY: list[Tick] = [
     Tick("heartbeat", "jobs.ticks.heartbeat", 60),
+    Tick("campaigns", "jobs.ticks.campaigns_tick", 60),
 ]

@@ -49,15 +49,21 @@ def _get_import(mailing_list: MailingList, import_id: int) -> Import:
 
 @bp.get("/")
 def index(errors=None, form=None, status=200):
-    return render("lists/index.html", summaries=lists_service.list_summaries(),
-                  errors=errors or {}, form=form or {}, status=status)
+    return render(
+        "lists/index.html",
+        summaries=lists_service.list_summaries(),
+        errors=errors or {},
+        form=form or {},
+        status=status,
+    )
 
 
 @bp.post("/")
 def create():
     try:
-        mailing_list = lists_service.create_list(request.form.get("name", ""),
-                                                 request.form.get("description", ""))
+        mailing_list = lists_service.create_list(
+            request.form.get("name", ""), request.form.get("description", "")
+        )
     except ValidationError as exc:
         return index(errors=exc.errors, form=request.form, status=422)
     flash(f"List “{mailing_list.name}” created. Add subscribers or import a file.", "success")
@@ -66,16 +72,27 @@ def create():
 
 def _show(mailing_list: MailingList, *, block: str | None = None, status: int = 200, **extra):
     page = lists_service.browse(
-        mailing_list.id, request.args.get("q", ""), request.args.get("status", ""),
+        mailing_list.id,
+        request.args.get("q", ""),
+        request.args.get("status", ""),
         request.args.get("page", 1, type=int),
     )
     return render(
-        "lists/show.html", block=block, status=status, mailing_list=mailing_list, page=page,
-        counts=lists_service.status_counts(mailing_list.id), statuses=list(SubscriberStatus),
-        imports=importer.imports_for_list(mailing_list.id), formats=FORMATS,
-        modes=importer.MODES, q=request.args.get("q", ""),
-        status_filter=request.args.get("status", ""), errors=extra.pop("errors", {}),
-        form=extra.pop("form", {}), **extra,
+        "lists/show.html",
+        block=block,
+        status=status,
+        mailing_list=mailing_list,
+        page=page,
+        counts=lists_service.status_counts(mailing_list.id),
+        statuses=list(SubscriberStatus),
+        imports=importer.imports_for_list(mailing_list.id),
+        formats=FORMATS,
+        modes=importer.MODES,
+        q=request.args.get("q", ""),
+        status_filter=request.args.get("status", ""),
+        errors=extra.pop("errors", {}),
+        form=extra.pop("form", {}),
+        **extra,
     )
 
 
@@ -88,8 +105,9 @@ def show(list_id: int):
 def rename(list_id: int):
     mailing_list = _get_list(list_id)
     try:
-        lists_service.rename_list(mailing_list, request.form.get("name", ""),
-                                  request.form.get("description"))
+        lists_service.rename_list(
+            mailing_list, request.form.get("name", ""), request.form.get("description")
+        )
         flash("List renamed.", "success")
     except ValidationError as exc:
         flash(exc.errors.get("name", str(exc)), "error")
@@ -100,8 +118,11 @@ def rename(list_id: int):
 def delete(list_id: int):
     mailing_list = _get_list(list_id)
     if request.method == "GET":
-        return render("lists/delete.html", mailing_list=mailing_list,
-                      count=importer.count_subscribers(list_id))
+        return render(
+            "lists/delete.html",
+            mailing_list=mailing_list,
+            count=importer.count_subscribers(list_id),
+        )
     name = mailing_list.name
     deleted = lists_service.delete_list(mailing_list)
     flash(f"List “{name}” deleted with its {deleted:,} subscribers.", "success")
@@ -117,8 +138,13 @@ def add_subscriber(list_id: int):
     try:
         subscriber = lists_service.add_subscriber(list_id, request.form)
     except ValidationError as exc:
-        return _show(mailing_list, block="add_form" if is_htmx() else None, status=422,
-                     errors=exc.errors, form=request.form)
+        return _show(
+            mailing_list,
+            block="add_form" if is_htmx() else None,
+            status=422,
+            errors=exc.errors,
+            form=request.form,
+        )
     flash(f"{subscriber.email} added.", "success")
     return redirect(url_for(".show", list_id=list_id))
 
@@ -136,9 +162,15 @@ def edit_subscriber(list_id: int, subscriber_id: int):
         except ValidationError as exc:
             db.session.rollback()
             errors, status = exc.errors, 422
-    return render("lists/subscriber.html", mailing_list=mailing_list, subscriber=subscriber,
-                  statuses=list(SubscriberStatus), errors=errors, form=request.form,
-                  status=status)
+    return render(
+        "lists/subscriber.html",
+        mailing_list=mailing_list,
+        subscriber=subscriber,
+        statuses=list(SubscriberStatus),
+        errors=errors,
+        form=request.form,
+        status=status,
+    )
 
 
 @bp.post("/<int:list_id>/subscribers/<int:subscriber_id>/unsubscribe")
@@ -170,8 +202,11 @@ def start_import(list_id: int):
     path = importer.save_upload(upload.stream, upload.filename)
     try:
         record = importer.create_import(
-            path, list_id=list_id, mode=request.form.get("mode", "upsert"),
-            fmt=request.form.get("format") or None, filename=upload.filename,
+            path,
+            list_id=list_id,
+            mode=request.form.get("mode", "upsert"),
+            fmt=request.form.get("format") or None,
+            filename=upload.filename,
             user_id=current_user.id,
         )
     except ValidationError as exc:
@@ -186,8 +221,13 @@ def start_import(list_id: int):
 def import_progress(list_id: int, import_id: int):
     mailing_list = _get_list(list_id)
     record = _get_import(mailing_list, import_id)
-    response = render("lists/import.html", block="progress", mailing_list=mailing_list,
-                      record=record, rate=importer.rate(record))
+    response = render(
+        "lists/import.html",
+        block="progress",
+        mailing_list=mailing_list,
+        record=record,
+        rate=importer.rate(record),
+    )
     done = record.status in (ImportStatus.COMPLETED, ImportStatus.FAILED)
     return stop_polling(response) if done and is_htmx() else response
 
@@ -198,5 +238,9 @@ def rejected_rows(list_id: int, import_id: int):
     path = importer.rejected_path(record)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True,
-                     download_name=f"import-{record.id}-rejected.csv")
+    return send_file(
+        path,
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=f"import-{record.id}-rejected.csv",
+    )

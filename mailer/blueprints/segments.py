@@ -28,19 +28,31 @@ def _get_segment(mailing_list: MailingList, segment_id: int) -> Segment:
     return segment
 
 
-def _editor(mailing_list, segment=None, conditions=None, match="all", name="", errors=None,
-            status=200):
+def _editor(
+    mailing_list, segment=None, conditions=None, match="all", name="", errors=None, status=200
+):
     conditions = conditions if conditions is not None else [dict(BLANK)]
     return render(
-        "segments/edit.html", mailing_list=mailing_list, segment=segment, conditions=conditions,
-        match=match, name=name, errors=errors or {}, status=status, **_vocabulary(),
+        "segments/edit.html",
+        mailing_list=mailing_list,
+        segment=segment,
+        conditions=conditions,
+        match=match,
+        name=name,
+        errors=errors or {},
+        status=status,
+        **_vocabulary(),
         count=_safe_count(mailing_list.id, conditions, match),
     )
 
 
 def _vocabulary() -> dict:
-    return {"field_labels": segments_service.FIELD_LABELS, "ops": segments_service.OPS,
-            "op_labels": segments_service.OP_LABELS, "statuses": list(SubscriberStatus)}
+    return {
+        "field_labels": segments_service.FIELD_LABELS,
+        "ops": segments_service.OPS,
+        "op_labels": segments_service.OP_LABELS,
+        "statuses": list(SubscriberStatus),
+    }
 
 
 def _safe_count(list_id: int, conditions: list[dict], match: str):
@@ -53,8 +65,9 @@ def _safe_count(list_id: int, conditions: list[dict], match: str):
 @bp.get("/")
 def index(list_id: int):
     mailing_list = _get_list(list_id)
-    rows = [(s, segments_service.count(list_id, s.conditions, s.match))
-            for s in mailing_list.segments]
+    rows = [
+        (s, segments_service.count(list_id, s.conditions, s.match)) for s in mailing_list.segments
+    ]
     return render("segments/index.html", mailing_list=mailing_list, rows=rows)
 
 
@@ -67,8 +80,9 @@ def new(list_id: int):
 def edit(list_id: int, segment_id: int):
     mailing_list = _get_list(list_id)
     segment = _get_segment(mailing_list, segment_id)
-    return _editor(mailing_list, segment, segment.conditions or [dict(BLANK)], segment.match,
-                   segment.name)
+    return _editor(
+        mailing_list, segment, segment.conditions or [dict(BLANK)], segment.match, segment.name
+    )
 
 
 @bp.get("/count")
@@ -77,16 +91,26 @@ def count(list_id: int):
     mailing_list = _get_list(list_id)
     conditions = segments_service.conditions_from_form(request.args)
     match = request.args.get("match", "all")
-    return render("segments/edit.html", block="count", mailing_list=mailing_list,
-                  count=_safe_count(mailing_list.id, conditions, match))
+    return render(
+        "segments/edit.html",
+        block="count",
+        mailing_list=mailing_list,
+        count=_safe_count(mailing_list.id, conditions, match),
+    )
 
 
 @bp.get("/row")
 def row(list_id: int):
     """One more blank condition row for the editor."""
-    return render("segments/edit.html", block="new_row", mailing_list=_get_list(list_id),
-                  condition=dict(BLANK), errors={}, index=request.args.get("i", 0, type=int),
-                  **_vocabulary())
+    return render(
+        "segments/edit.html",
+        block="new_row",
+        mailing_list=_get_list(list_id),
+        condition=dict(BLANK),
+        errors={},
+        index=request.args.get("i", 0, type=int),
+        **_vocabulary(),
+    )
 
 
 @bp.post("/")

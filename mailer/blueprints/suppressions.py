@@ -21,9 +21,20 @@ def _page(errors=None, form=None, status=200):
     q = request.args.get("q", "")
     reason = request.args.get("reason", "")
     rows, total, page, pages = service.search(q, reason, request.args.get("page", 1, type=int))
-    return render("suppressions/index.html", block="table", rows=rows, total=total, page=page,
-                  pages=pages, q=q, reason=reason, reasons=list(SuppressionReason),
-                  errors=errors or {}, form=form or {}, status=status)
+    return render(
+        "suppressions/index.html",
+        block="table",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        q=q,
+        reason=reason,
+        reasons=list(SuppressionReason),
+        errors=errors or {},
+        form=form or {},
+        status=status,
+    )
 
 
 @bp.get("/")
@@ -34,8 +45,9 @@ def index():
 @bp.post("/")
 def add():
     try:
-        suppression = service.add_manual(request.form.get("email", ""),
-                                         f"added by {current_user.email}")
+        suppression = service.add_manual(
+            request.form.get("email", ""), f"added by {current_user.email}"
+        )
     except ValidationError as exc:
         return _page(errors=exc.errors, form=request.form, status=422)
     flash(f"{suppression.email} will not be mailed again.", "success")
@@ -46,8 +58,9 @@ def add():
 def remove(suppression_id: int):
     suppression = db.session.get(Suppression, suppression_id) or abort(404)
     service.remove(suppression)
-    flash(f"{suppression.email} removed from the suppression list: it can be mailed again.",
-          "success")
+    flash(
+        f"{suppression.email} removed from the suppression list: it can be mailed again.", "success"
+    )
     return redirect(url_for(".index"))
 
 
@@ -58,8 +71,9 @@ def import_file():
         return _page(errors={"file": "Choose a file to import."}, status=422)
     path = importer.save_upload(upload.stream, upload.filename)
     try:
-        record = importer.create_import(path, list_id=None, mode="blocklist",
-                                        filename=upload.filename, user_id=current_user.id)
+        record = importer.create_import(
+            path, list_id=None, mode="blocklist", filename=upload.filename, user_id=current_user.id
+        )
     except ValidationError as exc:
         path.unlink(missing_ok=True)
         return _page(errors=exc.errors, status=422)

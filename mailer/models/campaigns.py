@@ -82,13 +82,16 @@ class CampaignChannel(db.Model):
     daily_max: Mapped[int | None]  # None: the channel's quota
     start_at: Mapped[datetime | None]  # None: at launch
     waiting_reason: Mapped[str | None] = mapped_column(String(200))
+    # Set when the row stopped itself (a burst of provider errors); cleared on resume.
+    paused_reason: Mapped[str | None] = mapped_column(String(500))
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
 
 
 class SendStatus(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a worker and handed to the provider
+    CLAIMED = "claimed"  # taken by a worker, not yet handed over: safe to put back
+    SENDING = "sending"  # being handed to the provider: if the worker dies, it is in doubt
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # became suppressed after launch

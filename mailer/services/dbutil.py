@@ -30,7 +30,9 @@ def upsert(
         stmt = mysql.insert(table)
         return stmt.on_duplicate_key_update(updates(table.c, stmt.inserted))
     stmt = sqlite.insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(conflict), set_=updates(table.c, stmt.excluded))
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_=updates(table.c, stmt.excluded)
+    )
 
 
 def insert_ignore(table: Table, conflict: Sequence[str]):

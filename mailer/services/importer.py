@@ -156,8 +156,9 @@ def run_import(import_id: int) -> Import:
         with open(record.path, "rb") as fh, open(rejected_path(record), "w", newline="") as bad:
             rejects = csv.writer(bad)
             rejects.writerow(["position", "reason", "raw"])
-            reader = ContactReader(fh, record.format, size=record.size_bytes,
-                                   filename=record.filename)
+            reader = ContactReader(
+                fh, record.format, size=record.size_bytes, filename=record.filename
+            )
             batch: dict[str, ContactRow] = {}
             read = rejected = duplicates = 0
             for row in reader:
@@ -179,17 +180,25 @@ def run_import(import_id: int) -> Import:
         failure = (f"Unexpected error: {exc.__class__.__name__}: {exc}", exc)
     writer_error = writer.close()  # waits for the batches read before any failure
     if writer_error is not None and failure is None:
-        failure = (f"Unexpected error: {writer_error.__class__.__name__}: {writer_error}",
-                   writer_error)
+        failure = (
+            f"Unexpected error: {writer_error.__class__.__name__}: {writer_error}",
+            writer_error,
+        )
     db.session.rollback()
-    _finish(record.id, ImportStatus.FAILED if failure else ImportStatus.COMPLETED,
-            failure[0] if failure else None)
+    _finish(
+        record.id,
+        ImportStatus.FAILED if failure else ImportStatus.COMPLETED,
+        failure[0] if failure else None,
+    )
     record = db.session.get(Import, import_id)
     if failure and failure[1] is not None:
         raise failure[1]
     current_app.logger.info(
-        "import %s %s in %.1fs: %s rows", record.id, record.status,
-        time.monotonic() - started, record.rows_read,
+        "import %s %s in %.1fs: %s rows",
+        record.id,
+        record.status,
+        time.monotonic() - started,
+        record.rows_read,
     )
     return record
 
@@ -257,9 +266,15 @@ class _BatchWriter:
             else:
                 self._write_subscribers(batch)
         db.session.execute(
-            Import.__table__.update().where(Import.__table__.c.id == self.import_id).values(
-                bytes_read=bytes_read, rows_read=c.rows_read, inserted=c.inserted,
-                updated=c.updated, skipped=c.skipped, duplicates=c.duplicates,
+            Import.__table__.update()
+            .where(Import.__table__.c.id == self.import_id)
+            .values(
+                bytes_read=bytes_read,
+                rows_read=c.rows_read,
+                inserted=c.inserted,
+                updated=c.updated,
+                skipped=c.skipped,
+                duplicates=c.duplicates,
                 rejected=c.rejected,
             )
         )
@@ -290,18 +305,20 @@ class _BatchWriter:
                     self.counters.updated += 1
             else:
                 self.counters.inserted += 1
-            rows.append({
-                "list_id": self.list_id,
-                "email": email,
-                "first_name": _clip(row.first_name, 100),
-                "last_name": _clip(row.last_name, 100),
-                "name": _clip(row.name, 200),
-                "status": "subscribed",
-                "attributes": json.dumps(row.attributes, ensure_ascii=False),
-                "import_id": self.import_id,
-                "created_at": now,
-                "updated_at": now,
-            })
+            rows.append(
+                {
+                    "list_id": self.list_id,
+                    "email": email,
+                    "first_name": _clip(row.first_name, 100),
+                    "last_name": _clip(row.last_name, 100),
+                    "name": _clip(row.name, 200),
+                    "status": "subscribed",
+                    "attributes": json.dumps(row.attributes, ensure_ascii=False),
+                    "import_id": self.import_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         if rows:
             if self.upsert is None:
                 self.upsert = dbutil.CompiledBulk(_subscriber_upsert(), rows[0].keys())
@@ -317,8 +334,10 @@ class _BatchWriter:
         self.counters.inserted += len(fresh)
         if fresh:
             now = utcnow()
-            rows = [{"email": e, "reason": "import", "source": self.source, "created_at": now}
-                    for e in fresh]
+            rows = [
+                {"email": e, "reason": "import", "source": self.source, "created_at": now}
+                for e in fresh
+            ]
             db.session.connection().execute(
                 dbutil.insert_ignore(Suppression.__table__, ["email"]), rows
             )
@@ -373,6 +392,9 @@ def imports_for_list(list_id: int, limit: int = 5) -> list[Import]:
 
 
 def count_subscribers(list_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Subscriber).where(Subscriber.list_id == list_id)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Subscriber).where(Subscriber.list_id == list_id)
+        )
+        or 0
+    )

@@ -74,8 +74,9 @@ def list_summaries() -> list[ListSummary]:
     lists = db.session.scalars(select(MailingList).order_by(MailingList.name)).all()
     counts: dict[int, dict[str, int]] = {}
     rows = db.session.execute(
-        select(Subscriber.list_id, Subscriber.status, func.count())
-        .group_by(Subscriber.list_id, Subscriber.status)
+        select(Subscriber.list_id, Subscriber.status, func.count()).group_by(
+            Subscriber.list_id, Subscriber.status
+        )
     )
     for list_id, status, n in rows:
         counts.setdefault(list_id, {})[status] = n
@@ -84,7 +85,8 @@ def list_summaries() -> list[ListSummary]:
 
 def status_counts(list_id: int) -> dict[str, int]:
     rows = db.session.execute(
-        select(Subscriber.status, func.count()).where(Subscriber.list_id == list_id)
+        select(Subscriber.status, func.count())
+        .where(Subscriber.list_id == list_id)
         .group_by(Subscriber.status)
     )
     return dict(rows.all())
@@ -107,12 +109,14 @@ def browse(list_id: int, query: str = "", status: str = "", page: int = 1) -> Pa
     query = (query or "").strip()
     if query:
         like = f"%{query.lower()}%"
-        conditions.append(or_(
-            Subscriber.email.like(like, escape="\\"),
-            func.lower(Subscriber.first_name).like(like),
-            func.lower(Subscriber.last_name).like(like),
-            func.lower(Subscriber.name).like(like),
-        ))
+        conditions.append(
+            or_(
+                Subscriber.email.like(like, escape="\\"),
+                func.lower(Subscriber.first_name).like(like),
+                func.lower(Subscriber.last_name).like(like),
+                func.lower(Subscriber.name).like(like),
+            )
+        )
     if status in {s.value for s in SubscriberStatus}:
         conditions.append(Subscriber.status == status)
     total = db.session.scalar(select(func.count()).select_from(Subscriber).where(*conditions)) or 0
@@ -143,7 +147,7 @@ def parse_attributes(text: str) -> dict:
             {"attributes": f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."}
         ) from exc
     if not isinstance(value, dict):
-        raise ValidationError({"attributes": "Attributes must be a JSON object: {\"key\": …}."})
+        raise ValidationError({"attributes": 'Attributes must be a JSON object: {"key": …}.'})
     return value
 
 
@@ -168,8 +172,7 @@ def add_subscriber(list_id: int, form: dict) -> Subscriber:
         errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
-    subscriber = Subscriber(list_id=list_id, email=email, attributes=attributes,
-                            **_names(form))
+    subscriber = Subscriber(list_id=list_id, email=email, attributes=attributes, **_names(form))
     db.session.add(subscriber)
     db.session.commit()
     return subscriber
@@ -204,15 +207,19 @@ def _names(form: dict) -> dict[str, str | None]:
         value = (form.get(key) or "").strip()
         return value[:limit] or None
 
-    return {"first_name": clean("first_name", 100), "last_name": clean("last_name", 100),
-            "name": clean("name", 200)}
+    return {
+        "first_name": clean("first_name", 100),
+        "last_name": clean("last_name", 100),
+        "name": clean("name", 200),
+    }
 
 
 def attribute_names(limit: int = 200) -> set[str]:
     """Attribute keys in use (from a sample of recent subscribers), for template checks."""
     names: set[str] = set()
-    rows = db.session.scalars(select(Subscriber.attributes).order_by(Subscriber.id.desc())
-                              .limit(limit))
+    rows = db.session.scalars(
+        select(Subscriber.attributes).order_by(Subscriber.id.desc()).limit(limit)
+    )
     for attributes in rows:
         if isinstance(attributes, dict):
             names.update(attributes)

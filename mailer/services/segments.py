@@ -18,8 +18,12 @@ from mailer.extensions import db
 from mailer.models import MailingList, Segment, Subscriber, SubscriberStatus
 from mailer.services.errors import ValidationError
 
-TEXT_FIELDS = {"email": Subscriber.email, "first_name": Subscriber.first_name,
-               "last_name": Subscriber.last_name, "name": Subscriber.name}
+TEXT_FIELDS = {
+    "email": Subscriber.email,
+    "first_name": Subscriber.first_name,
+    "last_name": Subscriber.last_name,
+    "name": Subscriber.name,
+}
 OPS = {
     "status": ("eq", "ne"),
     "text": ("eq", "ne", "contains"),
@@ -27,13 +31,26 @@ OPS = {
     "attribute": ("eq", "ne", "contains", "in", "gt", "lt", "exists", "not_exists"),
 }
 OP_LABELS = {
-    "eq": "equals", "ne": "does not equal", "contains": "contains", "in": "is one of",
-    "gt": "is greater than", "lt": "is less than", "exists": "is set", "not_exists": "is not set",
-    "before": "before", "after": "after",
+    "eq": "equals",
+    "ne": "does not equal",
+    "contains": "contains",
+    "in": "is one of",
+    "gt": "is greater than",
+    "lt": "is less than",
+    "exists": "is set",
+    "not_exists": "is not set",
+    "before": "before",
+    "after": "after",
 }
-FIELD_LABELS = {"status": "Status", "email": "Email", "first_name": "First name",
-                "last_name": "Last name", "name": "Name", "created_at": "Subscribed",
-                "attribute": "Attribute"}
+FIELD_LABELS = {
+    "status": "Status",
+    "email": "Email",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "name": "Name",
+    "created_at": "Subscribed",
+    "attribute": "Attribute",
+}
 
 
 def _kind(field: str) -> str:
@@ -75,8 +92,9 @@ def validate(conditions: list[dict], match: str = "all") -> list[dict]:
                 errors[f"{key}.value"] = "Enter a number."
         if op in ("eq", "ne", "contains", "in") and str(value).strip() == "" and field != "status":
             errors[f"{key}.value"] = "Enter a value."
-        cleaned.append({"field": field, "op": op, "value": str(value).strip(),
-                        "attribute": attribute})
+        cleaned.append(
+            {"field": field, "op": op, "value": str(value).strip(), "attribute": attribute}
+        )
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -108,7 +126,9 @@ def _condition(c: dict) -> ColumnElement:
         return text.is_(None)
     if op in ("gt", "lt"):
         number = cast(text, Float)
-        return and_(text.is_not(None), number > float(value) if op == "gt" else number < float(value))
+        return and_(
+            text.is_not(None), number > float(value) if op == "gt" else number < float(value)
+        )
     return _compare(text, op, value, numeric=True)
 
 
@@ -139,8 +159,10 @@ def expression(conditions: list[dict], match: str = "all") -> ColumnElement:
 
 
 def count(list_id: int, conditions: list[dict], match: str = "all") -> dict[str, int]:
-    base = select(func.count()).select_from(Subscriber).where(
-        Subscriber.list_id == list_id, expression(conditions, match)
+    base = (
+        select(func.count())
+        .select_from(Subscriber)
+        .where(Subscriber.list_id == list_id, expression(conditions, match))
     )
     total = db.session.scalar(base) or 0
     subscribed = db.session.scalar(base.where(Subscriber.status == "subscribed")) or 0
@@ -149,15 +171,24 @@ def count(list_id: int, conditions: list[dict], match: str = "all") -> dict[str,
 
 def matching_ids(segment: Segment) -> list[int]:
     """Subscriber ids of a segment (tests and small lists; campaigns use expression())."""
-    return list(db.session.scalars(
-        select(Subscriber.id).where(Subscriber.list_id == segment.list_id,
-                                    expression(segment.conditions, segment.match))
-        .order_by(Subscriber.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Subscriber.id)
+            .where(
+                Subscriber.list_id == segment.list_id, expression(segment.conditions, segment.match)
+            )
+            .order_by(Subscriber.id)
+        )
+    )
 
 
-def save(mailing_list: MailingList, name: str, conditions: list[dict], match: str,
-         segment: Segment | None = None) -> Segment:
+def save(
+    mailing_list: MailingList,
+    name: str,
+    conditions: list[dict],
+    match: str,
+    segment: Segment | None = None,
+) -> Segment:
     name = (name or "").strip()
     errors = {}
     if not name:
@@ -186,10 +217,12 @@ def conditions_from_form(form) -> list[dict]:
     attributes = form.getlist("attribute")
     rows = []
     for i, field in enumerate(fields):
-        rows.append({
-            "field": field,
-            "op": ops[i] if i < len(ops) else "",
-            "value": values[i] if i < len(values) else "",
-            "attribute": attributes[i] if i < len(attributes) else "",
-        })
+        rows.append(
+            {
+                "field": field,
+                "op": ops[i] if i < len(ops) else "",
+                "value": values[i] if i < len(values) else "",
+                "attribute": attributes[i] if i < len(attributes) else "",
+            }
+        )
     return rows

@@ -25,10 +25,13 @@ def suppress(emails: Iterable[str], reason: SuppressionReason | str, source: str
     fresh = [e for e in emails if e not in known]
     if fresh:
         now = utcnow()
-        rows = [{"email": e, "reason": str(reason), "source": source[:200], "created_at": now}
-                for e in fresh]
-        db.session.connection().execute(dbutil.insert_ignore(Suppression.__table__, ["email"]),
-                                        rows)
+        rows = [
+            {"email": e, "reason": str(reason), "source": source[:200], "created_at": now}
+            for e in fresh
+        ]
+        db.session.connection().execute(
+            dbutil.insert_ignore(Suppression.__table__, ["email"]), rows
+        )
     db.session.commit()
     return len(fresh)
 
@@ -63,7 +66,10 @@ def search(query: str = "", reason: str = "", page: int = 1):
     pages = max(1, -(-(total or 0) // PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = db.session.scalars(
-        select(Suppression).where(*conditions).order_by(Suppression.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        select(Suppression)
+        .where(*conditions)
+        .order_by(Suppression.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
     ).all()
     return rows, total or 0, page, pages

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b89a7d8fcb7c
+Revision ID: 63ba3c7aed16
 Revises: 
-Create Date: 2026-11-22 11:02:12.331019
+Create Date: 2026-11-22 11:13:29.219958
 
 """
 from alembic import op
@@ -157,9 +157,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscribers')),
     sa.UniqueConstraint('list_id', 'email', name=op.f('uq_subscribers_list_id_email'))
     )
-    with op.batch_alter_table('subscribers', schema=None) as batch_op:
-        batch_op.create_index('ix_subscribers_email', ['email'], unique=False)
-
     op.create_table('campaign_audiences',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -181,6 +178,7 @@ def upgrade():
     sa.Column('daily_max', sa.Integer(), nullable=True),
     sa.Column('start_at', sa.DateTime(), nullable=True),
     sa.Column('waiting_reason', sa.String(length=200), nullable=True),
+    sa.Column('paused_reason', sa.String(length=500), nullable=True),
     sa.Column('sent_count', sa.Integer(), nullable=False),
     sa.Column('failed_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_channels_campaign_id_campaigns'), ondelete='CASCADE'),
@@ -342,9 +340,6 @@ def downgrade():
     op.drop_table('events')
     op.drop_table('campaign_channels')
     op.drop_table('campaign_audiences')
-    with op.batch_alter_table('subscribers', schema=None) as batch_op:
-        batch_op.drop_index('ix_subscribers_email')
-
     op.drop_table('subscribers')
     op.drop_table('segments')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:

@@ -1,0 +1,32 @@
+"""Campaign jobs: the orchestrator (launch) and one channel worker per campaign channel row."""
+
+from __future__ import annotations
+
+from mailer.queue import SEND, app_job, enqueue, job_logger
+from mailer.services import campaigns, sending
+
+log = job_logger(__name__)
+
+# A channel job runs this long, then hands over to a fresh job of itself: a worker's warm
+# shutdown never waits longer, and other queued work gets a turn.
+SLICE_SECONDS = 30
+
+
+@app_job
+def launch(campaign_id: int) -> dict:
+    campaign = campaigns.launch(campaign_id)
+    if campaign is None:
+        return {"status": "missing"}
+    log.info("campaign %s %s, audience %s", campaign.id, campaign.status, campaign.audience_size)
+    return {"status": campaign.status, "audience": campaign.audience_size}
+
+
+@app_job
+def run_channel(row_id: int) -> dict:
+    outcome = sending.ChannelRunner(row_id, slice_seconds=SLICE_SECONDS).run()
+    log.info("row %s: %s (sent %s, failed %s) %s", row_id, outcome.state, outcome.sent,
+             outcome.failed, outcome.reason or "")
+    if outcome.state in ("sliced", "stopped"):
+        enqueue(SEND, run_channel, row_id, job_timeout=-1)
+    return {"state": outcome.state, "sent": outcome.sent, "failed": outcome.failed,
+            "reason": outcome.reason}

@@ -1,0 +1,338 @@
+"""Campaign lifecycle, audience and launch.
+
+Every status change goes through `transition`, which knows the allowed moves. Views and the
+API only flip statuses; channel workers read the status between chunks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+
+from mailer.extensions import db
+from mailer.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignChannel,
+    CampaignStatus,
+    Segment,
+    Send,
+    SendStatus,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+)
+from mailer.models.base import utcnow
+from mailer.services import segments as segments_service
+from mailer.services.errors import NotAllowed
+
+S = CampaignStatus
+TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
+    S.DRAFT: {S.PROCESSING, S.SCHEDULED, S.CANCELLED},
+    S.PROCESSING: {S.SCHEDULED, S.DRAFT, S.FAILED, S.CANCELLED},
+    S.SCHEDULED: {S.RUNNING, S.DRAFT, S.CANCELLED, S.FAILED},
+    S.RUNNING: {S.PAUSED, S.COMPLETED, S.CANCELLED, S.FAILED},
+    S.PAUSED: {S.RUNNING, S.CANCELLED},
+    S.COMPLETED: set(),
+    S.CANCELLED: set(),
+    S.FAILED: {S.DRAFT},
+}
+EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
+
+
+def can_transition(campaign: Campaign, to: CampaignStatus) -> bool:
+    return CampaignStatus(to) in TRANSITIONS[CampaignStatus(campaign.status)]
+
+
+def transition(
+    campaign: Campaign,
+    to: CampaignStatus,
+    *,
+    expect: CampaignStatus | None = None,
+    commit: bool = True,
+) -> Campaign:
+    """Move `campaign` to `to`, atomically against concurrent movers; NotAllowed otherwise."""
+    current = CampaignStatus(expect or campaign.status)
+    to = CampaignStatus(to)
+    if to not in TRANSITIONS[current]:
+        raise NotAllowed(f"A {current.value} campaign cannot become {to.value}.")
+    values = {"status": to.value, "updated_at": utcnow()}
+    if to == S.RUNNING and campaign.started_at is None:
+        values["started_at"] = utcnow()
+    if to in (S.COMPLETED, S.CANCELLED, S.FAILED):
+        values["finished_at"] = utcnow()
+    changed = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == current.value)
+        .values(**values)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        now_status = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))
+        raise NotAllowed(f"The campaign is {now_status} now; it cannot become {to.value}.")
+    if commit:
+        db.session.commit()
+    db.session.refresh(campaign)
+    return campaign
+
+
+# ------------------------------------------------------------------ audience
+
+
+def _audience_filter(campaign: Campaign):
+    """Subscribed members of the campaign's lists, each list narrowed by its segment."""
+    parts = []
+    for audience in campaign.audiences:
+        condition = Subscriber.list_id == audience.list_id
+        if audience.segment_id:
+            segment = db.session.get(Segment, audience.segment_id)
+            if segment is not None:
+                condition = and_(
+                    condition, segments_service.expression(segment.conditions, segment.match)
+                )
+        parts.append(condition)
+    return or_(*parts) if parts else literal(False)
+
+
+def _not_suppressed():
+    return ~select(Suppression.id).where(Suppression.email == Subscriber.email).exists()
+
+
+@dataclass(frozen=True)
+class AudienceEstimate:
+    recipients: int  # distinct subscribed, unsuppressed addresses
+    excluded: int  # distinct addresses left out: unsubscribed, bounced, complained, suppressed
+
+
+def estimate(campaign: Campaign) -> AudienceEstimate:
+    where = _audience_filter(campaign)
+    everyone = db.session.scalar(select(func.count(func.distinct(Subscriber.email))).where(where))
+    recipients = db.session.scalar(
+        select(func.count(func.distinct(Subscriber.email))).where(
+            where, Subscriber.status == SubscriberStatus.SUBSCRIBED.value, _not_suppressed()
+        )
+    )
+    return AudienceEstimate(recipients or 0, (everyone or 0) - (recipients or 0))
+
+
+def materialise(campaign: Campaign) -> int:
+    """Create one pending send per distinct recipient, in one INSERT … SELECT.
+
+    Idempotent: a second run inserts nothing new (unique campaign+subscriber; the same
+    subscriber is chosen per address because MIN(id) is deterministic).
+    """
+    chosen = (
+        select(
+            literal(campaign.id).label("campaign_id"),
+            func.min(Subscriber.id).label("subscriber_id"),
+            Subscriber.email,
+            literal(SendStatus.PENDING.value).label("status"),
+            literal(0).label("attempts"),
+        )
+        .where(
+            _audience_filter(campaign),
+            Subscriber.status == SubscriberStatus.SUBSCRIBED.value,
+            _not_suppressed(),
+        )
+        .group_by(Subscriber.email)
+    )
+    already = db.session.scalar(
+        select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
+    )
+    if not already:
+        db.session.execute(
+            insert(Send).from_select(
+                ["campaign_id", "subscriber_id", "email", "status", "attempts"], chosen
+            )
+        )
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
+        )
+        or 0
+    )
+    return total
+
+
+def counters(campaign_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Send.status, func.count())
+        .where(Send.campaign_id == campaign_id)
+        .group_by(Send.status)
+    )
+    result = {s.value: 0 for s in SendStatus}
+    result.update(dict(rows.all()))
+    return result
+
+
+def row_counters(campaign_id: int) -> dict[int, dict[str, int]]:
+    rows = db.session.execute(
+        select(Send.campaign_channel_id, Send.status, func.count())
+        .where(Send.campaign_id == campaign_id, Send.campaign_channel_id.is_not(None))
+        .group_by(Send.campaign_channel_id, Send.status)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for row_id, status, n in rows:
+        out.setdefault(row_id, {})[status] = n
+    return out
+
+
+# ------------------------------------------------------------------ operator actions
+
+
+def pause(campaign: Campaign) -> Campaign:
+    return transition(campaign, S.PAUSED)
+
+
+def resume(campaign: Campaign) -> Campaign:
+    transition(campaign, S.RUNNING)
+    start_channel_workers(campaign)
+    return campaign
+
+
+def cancel(campaign: Campaign) -> Campaign:
+    transition(campaign, S.CANCELLED, commit=False)
+    db.session.execute(
+        update(Send)
+        .where(Send.campaign_id == campaign.id, Send.status == SendStatus.PENDING.value)
+        .values(status=SendStatus.CANCELLED.value)
+    )
+    db.session.commit()
+    return campaign
+
+
+def retry_in_doubt(campaign: Campaign) -> int:
+    """The operator checked the provider: send the in-doubt ones again."""
+    n = db.session.execute(
+        update(Send)
+        .where(Send.campaign_id == campaign.id, Send.status == SendStatus.IN_DOUBT.value)
+        .values(status=SendStatus.PENDING.value, next_attempt_at=None)
+    ).rowcount
+    db.session.commit()
+    if n and campaign.status == S.COMPLETED.value:
+        # Completed with in-doubt sends: reopen for them.
+        db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(status=S.RUNNING.value, finished_at=None)
+        )
+        db.session.commit()
+    if n and campaign.status in (S.RUNNING.value, S.COMPLETED.value):
+        start_channel_workers(campaign)
+    return n
+
+
+# ------------------------------------------------------------------ launching
+
+
+def schedule(campaign: Campaign, when: datetime | None = None) -> Campaign:
+    """Ready to go: at `when` (naive UTC) or at the next tick / at once."""
+    db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(scheduled_at=when))
+    transition(campaign, S.SCHEDULED)
+    if when is None or when <= utcnow():
+        enqueue_launch(campaign)
+    return campaign
+
+
+def enqueue_launch(campaign: Campaign):
+    from jobs.campaigns import launch
+
+    from mailer.queue import SEND, enqueue
+
+    return enqueue(SEND, launch, campaign.id, job_timeout=3600)
+
+
+def launch(campaign_id: int) -> Campaign | None:
+    """Orchestrator: claim the scheduled campaign, materialise its sends, start its rows."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != S.SCHEDULED.value:
+        return campaign
+    if campaign.scheduled_at and campaign.scheduled_at > utcnow():
+        return campaign
+    try:
+        transition(campaign, S.RUNNING)
+    except NotAllowed:
+        return campaign  # someone else launched it
+    try:
+        size = materialise(campaign)
+        estimate_ = estimate(campaign)
+        db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(audience_size=size, excluded_count=estimate_.excluded)
+        )
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(status=S.FAILED.value, error=f"Launch failed: {exc}", finished_at=utcnow())
+        )
+        db.session.commit()
+        raise
+    db.session.refresh(campaign)
+    if size == 0:
+        transition(campaign, S.COMPLETED)
+        return campaign
+    start_channel_workers(campaign)
+    return campaign
+
+
+def start_channel_workers(campaign: Campaign) -> list:
+    """One long-running worker job per channel row (never one job per email)."""
+    from jobs.campaigns import run_channel
+
+    from mailer.queue import SEND, enqueue
+
+    return [enqueue(SEND, run_channel, row.id, job_timeout=-1) for row in campaign.channels]
+
+
+def wake_rows() -> list[int]:
+    """Enqueue a channel job for every row of a running campaign that has no live loop."""
+    from jobs.campaigns import run_channel
+    from mailer.queue import SEND, enqueue, get_redis
+
+    rows = db.session.scalars(
+        select(CampaignChannel).join(Campaign, Campaign.id == CampaignChannel.campaign_id)
+        .where(Campaign.status == S.RUNNING.value, CampaignChannel.paused_reason.is_(None))
+    ).all()
+    woken = []
+    for row in rows:
+        if not get_redis().exists(f"mailer:lock:cc:{row.id}"):
+            enqueue(SEND, run_channel, row.id, job_timeout=-1)
+            woken.append(row.id)
+    return woken
+
+
+def due_campaigns(now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == S.SCHEDULED.value,
+                or_(Campaign.scheduled_at.is_(None), Campaign.scheduled_at <= now),
+            )
+        )
+    )
+
+
+def delete_campaign(campaign: Campaign) -> None:
+    if CampaignStatus(campaign.status) not in (S.DRAFT, S.CANCELLED, S.COMPLETED, S.FAILED):
+        raise NotAllowed("Pause or cancel the campaign before deleting it.")
+    db.session.execute(delete(Send).where(Send.campaign_id == campaign.id))
+    db.session.delete(campaign)
+    db.session.commit()
+
+
+def rows_of(campaign: Campaign) -> list[CampaignChannel]:
+    return list(campaign.channels)
+
+
+def add_audience(campaign: Campaign, list_id: int, segment_id: int | None = None) -> None:
+    db.session.add(
+        CampaignAudience(campaign_id=campaign.id, list_id=list_id, segment_id=segment_id)
+    )
+    db.session.commit()

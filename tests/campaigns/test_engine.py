@@ -1,0 +1,313 @@
+"""The sending engine against local provider servers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import datetime, timedelta
+
+import pytest
+from rq import SimpleWorker
+
+from mailer.models import Campaign, CampaignChannel, Send, Suppression
+from mailer.models.base import utcnow
+from mailer.queue import SEND, get_redis, set_worker_app
+from mailer.services import campaigns, tokens
+from mailer.services.errors import NotAllowed
+from mailer.services.sending import Clock, ChannelRunner
+from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
+
+
+def statuses(db, campaign_id) -> dict[str, int]:
+    db.session.expire_all()
+    return {k: v for k, v in campaigns.counters(campaign_id).items() if v}
+
+
+def launch_now(db, campaign):
+    campaigns.transition(campaign, "scheduled")
+    return campaigns.launch(campaign.id)
+
+
+def work(app):
+    set_worker_app(app)
+    SimpleWorker([SEND], connection=get_redis()).work(burst=True)
+
+
+# ------------------------------------------------------------------ lifecycle and audience
+
+
+def test_lifecycle_allows_only_the_documented_moves(db):
+    campaign = make_campaign(db, [], [])
+    for refused in ("running", "paused", "completed"):
+        with pytest.raises(NotAllowed):
+            campaigns.transition(campaign, refused)
+    campaigns.transition(campaign, "scheduled")
+    campaigns.transition(campaign, "running")
+    campaigns.transition(campaign, "paused")
+    with pytest.raises(NotAllowed):
+        campaigns.transition(campaign, "scheduled")
+    campaigns.transition(campaign, "running")
+    campaigns.transition(campaign, "completed")
+    for refused in ("running", "paused", "cancelled", "draft"):
+        with pytest.raises(NotAllowed):
+            campaigns.transition(campaign, refused)
+
+
+def test_a_stale_status_cannot_win_a_race(db):
+    campaign = make_campaign(db, [], [], status="scheduled")
+    with db.engine.begin() as other_process:  # another worker launched it meanwhile
+        other_process.execute(db.update(Campaign).values(status="running"))
+    with pytest.raises(NotAllowed, match="is running now"):
+        campaigns.transition(campaign, "running", expect="scheduled")
+
+
+def test_audience_dedupes_across_lists_and_excludes_unsubscribed_and_suppressed(db):
+    a = make_list(db, "A", ["x@example.com", "y@example.com", "z@example.com"])
+    b = make_list(db, "B", ["y@example.com", "w@example.com"])
+    c = make_list(db, "C", ["gone@example.com"], status="unsubscribed")
+    db.session.add(Suppression(email="z@example.com", reason="complaint"))
+    db.session.commit()
+    campaign = make_campaign(db, [a, b, c], [])
+    estimate = campaigns.estimate(campaign)
+    assert (estimate.recipients, estimate.excluded) == (3, 2)
+    assert campaigns.materialise(campaign) == 3
+    assert campaigns.materialise(campaign) == 3, "launch twice creates nothing twice"
+    sends = db.session.scalars(db.select(Send.email).filter_by(campaign_id=campaign.id))
+    assert sorted(sends) == ["w@example.com", "x@example.com", "y@example.com"]
+
+
+def test_audience_narrowed_by_a_segment(db):
+    from mailer.models import Segment, Subscriber
+
+    people = make_list(db, "P", [])
+    for email, city in [("a@example.com", "Oslo"), ("b@example.com", "Rome")]:
+        db.session.add(Subscriber(list_id=people.id, email=email, attributes={"city": city}))
+    segment = Segment(list_id=people.id, name="Oslo", match="all",
+                      conditions=[{"field": "attribute", "attribute": "city", "op": "eq",
+                                   "value": "Oslo", }])
+    db.session.add(segment)
+    db.session.commit()
+    campaign = make_campaign(db, [], [])
+    campaigns.add_audience(campaign, people.id, segment.id)
+    assert campaigns.estimate(campaign).recipients == 1
+
+
+# ------------------------------------------------------------------ sending
+
+
+def test_campaign_runs_through_a_real_worker_to_the_provider(app, db, brevo):
+    emails = [f"user{i}@example.com" for i in range(30)]
+    campaign = make_campaign(db, [make_list(db, "L", emails)], [brevo_channel(db, brevo)])
+    campaigns.schedule(campaign)  # enqueues the orchestrator
+    work(app)
+    db.session.refresh(campaign)
+    assert campaign.status == "completed"
+    assert campaign.audience_size == 30
+    assert statuses(db, campaign.id) == {"sent": 30}
+    assert brevo.accepted == 30
+    bodies = [r.json for r in brevo.requests]
+    first = next(b for b in bodies if b["to"][0]["email"] == "user3@example.com")
+    assert first["subject"] == "Hello User3"
+    unsubscribe = first["headers"]["List-Unsubscribe"]
+    assert unsubscribe.startswith("<http://mailer.test/u/c")
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    send = db.session.scalar(db.select(Send).filter_by(email="user3@example.com"))
+    assert tokens.parse(unsubscribe[len("<http://mailer.test/u/"):-1]) == ("c", send.id)
+    assert send.provider_message_id and send.sent_at
+    row = db.session.scalar(db.select(CampaignChannel))
+    assert row.sent_count == 30
+
+
+def test_smtp_channel_sends_well_formed_messages(app, db, smtp_sink):
+    campaign = make_campaign(db, [make_list(db, "L", ["ann@example.com", "bob@example.com"])],
+                             [smtp_channel(db, smtp_sink)], subject="Grüße, {{ first_name }}")
+    launch_now(db, campaign)
+    outcome = ChannelRunner(campaign.channels[0].id).run()
+    assert outcome.state == "done" and outcome.sent == 2
+    messages = {m.rcpt_tos[0]: m.message() for m in smtp_sink.messages}
+    ann = messages["ann@example.com"]
+    assert ann["Subject"] == "Grüße, Ann"
+    assert ann["From"] == "Newsroom <news@example.com>"
+    assert ann["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert ann["Feedback-ID"].endswith(":mailer")
+    assert ann.get_content_type() == "multipart/alternative"
+
+
+def test_transient_errors_retry_with_backoff_then_succeed(app, db, brevo):
+    campaign = make_campaign(db, [make_list(db, "L", ["a@example.com"])],
+                             [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    brevo.fail(503, times=1, retry_after=120)
+    now = [utcnow()]
+    clock = Clock(now=lambda: now[0], sleep=lambda s: None)
+    runner = ChannelRunner(campaign.channels[0].id, clock=clock, slice_seconds=0.5)
+    runner.run()
+    send = db.session.scalar(db.select(Send))
+    assert (send.status, send.attempts) == ("pending", 1)
+    assert "503" in send.error or "unavailable" in send.error.lower()
+    assert send.next_attempt_at >= now[0] + timedelta(seconds=119), "Retry-After honoured"
+    now[0] = send.next_attempt_at + timedelta(seconds=1)
+    assert ChannelRunner(campaign.channels[0].id, clock=clock).run().state == "done"
+    db.session.refresh(send)
+    assert (send.status, send.attempts) == ("sent", 2)
+    assert brevo.accepted == 1
+
+
+def test_permanent_errors_fail_the_send_with_the_reason(app, db, brevo):
+    campaign = make_campaign(db, [make_list(db, "L", ["ok@example.com", "bad@example.com"])],
+                             [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    brevo.reject("bad@example.com", 400)
+    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    assert statuses(db, campaign.id) == {"sent": 1, "failed": 1}
+    bad = db.session.scalar(db.select(Send).filter_by(email="bad@example.com"))
+    assert bad.error and bad.attempts == 1
+    assert db.session.get(Campaign, campaign.id).status == "completed"
+
+
+def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypatch):
+    from mailer.services import sending
+
+    monkeypatch.setattr(sending, "ERROR_BURST", 3)
+    campaign = make_campaign(db, [make_list(db, "L", [f"u{i}@example.com" for i in range(6)])],
+                             [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    brevo.fail(401, times=None)
+    outcome = ChannelRunner(campaign.channels[0].id).run()
+    assert outcome.state == "paused"
+    row = db.session.get(CampaignChannel, campaign.channels[0].id)
+    assert "failed sends in a row" in row.paused_reason
+
+
+def test_sends_suppressed_after_launch_are_skipped(app, db, brevo):
+    campaign = make_campaign(db, [make_list(db, "L", ["a@example.com", "b@example.com"])],
+                             [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    db.session.add(Suppression(email="b@example.com", reason="complaint"))
+    db.session.commit()
+    ChannelRunner(campaign.channels[0].id).run()
+    assert statuses(db, campaign.id) == {"sent": 1, "suppressed": 1}
+    assert brevo.accepted == 1
+
+
+def test_pause_resume_and_cancel_take_effect_within_a_chunk(app, db, brevo):
+    campaign = make_campaign(db, [make_list(db, "L", [f"u{i}@example.com" for i in range(10)])],
+                             [brevo_channel(db, brevo, rate_per_second=2)])
+    launch_now(db, campaign)
+    row_id = campaign.channels[0].id
+    campaigns.pause(campaign)
+    assert ChannelRunner(row_id).run().state == "not_running"
+    assert brevo.accepted == 0
+    campaigns.transition(campaign, "running")
+    ChannelRunner(row_id, slice_seconds=0.6).run()
+    sent = brevo.accepted
+    assert 1 <= sent < 10
+    campaigns.cancel(campaign)
+    assert ChannelRunner(row_id).run().state == "not_running"
+    counts = statuses(db, campaign.id)
+    assert counts == {"sent": sent, "cancelled": 10 - sent}
+
+
+def test_daily_maximum_and_start_date_make_the_row_wait_with_a_reason(app, db, brevo):
+    campaign = make_campaign(
+        db, [make_list(db, "L", [f"u{i}@example.com" for i in range(5)])],
+        [brevo_channel(db, brevo)], rows=[{"daily_max": 2}],
+    )
+    launch_now(db, campaign)
+    row_id = campaign.channels[0].id
+    outcome = ChannelRunner(row_id).run()
+    assert outcome.state == "waiting" and "daily maximum reached until" in outcome.reason
+    assert brevo.accepted == 2
+    row = db.session.get(CampaignChannel, row_id)
+    assert row.waiting_reason.startswith("daily maximum")
+    db.session.execute(db.update(CampaignChannel).where(CampaignChannel.id == row_id)
+                       .values(daily_max=None, start_at=datetime(2999, 1, 1)))
+    db.session.commit()
+    outcome = ChannelRunner(row_id).run()
+    assert outcome.state == "waiting" and outcome.reason.startswith("starts at 2999-01-01")
+
+
+def test_frequency_spaces_messages_on_a_row(app, db, brevo):
+    campaign = make_campaign(
+        db, [make_list(db, "L", [f"u{i}@example.com" for i in range(3)])],
+        [brevo_channel(db, brevo)], rows=[{"frequency_minutes": 10}],
+    )
+    launch_now(db, campaign)
+    outcome = ChannelRunner(campaign.channels[0].id).run()
+    assert brevo.accepted == 1
+    assert outcome.state == "waiting" and outcome.reason.startswith("frequency: next message")
+
+
+def test_schedule_in_the_future_is_launched_by_the_tick(app, db, brevo):
+    from jobs.ticks import campaigns_tick
+    from mailer.queue import TICKS, enqueue
+
+    campaign = make_campaign(db, [make_list(db, "L", ["a@example.com"])],
+                             [brevo_channel(db, brevo)])
+    campaigns.schedule(campaign, utcnow() + timedelta(hours=1))
+    enqueue(TICKS, campaigns_tick)
+    set_worker_app(app)
+    SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
+    assert db.session.get(Campaign, campaign.id).status == "scheduled"
+    db.session.execute(db.update(Campaign).where(Campaign.id == campaign.id)
+                       .values(scheduled_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    enqueue(TICKS, campaigns_tick)
+    SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).status == "completed"
+    assert brevo.accepted == 1
+
+
+def test_a_dead_loops_claims_are_recovered_and_handed_over_sends_are_in_doubt(app, db, brevo):
+    campaign = make_campaign(db, [make_list(db, "L", [f"u{i}@example.com" for i in range(4)])],
+                             [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    row_id = campaign.channels[0].id
+    ids = sorted(db.session.scalars(db.select(Send.id)))
+    # A loop that died: two sends claimed (not yet sent), one handed to the provider.
+    db.session.execute(db.update(Send).where(Send.id.in_(ids[:2]))
+                       .values(status="claimed", campaign_channel_id=row_id))
+    db.session.execute(db.update(Send).where(Send.id == ids[2])
+                       .values(status="sending", campaign_channel_id=row_id))
+    db.session.commit()
+    assert ChannelRunner(row_id).run().state == "done"
+    assert statuses(db, campaign.id) == {"sent": 3, "in_doubt": 1}
+    assert brevo.accepted == 3
+    assert campaigns.retry_in_doubt(db.session.get(Campaign, campaign.id)) == 1
+
+
+def test_only_one_loop_per_row_at_a_time(app, db, brevo):
+    campaign = make_campaign(db, [make_list(db, "L", ["a@example.com"])],
+                             [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    row_id = campaign.channels[0].id
+    get_redis().set(f"mailer:lock:cc:{row_id}", "someone-else", ex=30)
+    assert ChannelRunner(row_id).run().state == "busy"
+    assert brevo.accepted == 0
+
+
+def test_rendered_messages_carry_tokens_that_verify(app, db):
+    assert tokens.parse(tokens.make("c", 12345)) == ("c", 12345)
+    forged = tokens.make("c", 12345)[:-2] + "AA"
+    assert tokens.parse(forged) is None
+    assert tokens.parse("c9ix.whatever") is None
+    assert tokens.parse("") is None
+
+
+def test_two_rows_share_one_pool(app, db, brevo, smtp_sink):
+    campaign = make_campaign(db, [make_list(db, "L", [f"u{i}@example.com" for i in range(40)])],
+                             [brevo_channel(db, brevo, rate_per_second=10), smtp_channel(db, smtp_sink)])
+    launch_now(db, campaign)
+    first, second = (r.id for r in campaign.channels)
+    ChannelRunner(first, slice_seconds=0).run()  # one chunk, then hands over
+    ChannelRunner(second).run()
+    ChannelRunner(first).run()
+    assert statuses(db, campaign.id) == {"sent": 40}
+    assert brevo.accepted + len(smtp_sink.messages) == 40
+    assert len(smtp_sink.messages) > 0 and brevo.accepted > 0
+
+
+def test_message_is_parseable_mime(smtp_sink):
+    # Guard for the MIME writer the engine relies on (rendered bytes parse back).
+    assert email.policy.default is not None

@@ -55,6 +55,12 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
+    # Sending: the time zone of daily quotas and schedules, retries, and how long a dead
+    # worker's channel row stays locked before the tick hands it to another worker.
+    MAILER_TIMEZONE = _env("MAILER_TIMEZONE", "UTC")
+    MAILER_MAX_ATTEMPTS = _int("MAILER_MAX_ATTEMPTS", 5)
+    MAILER_ROW_LOCK_TTL = _int("MAILER_ROW_LOCK_TTL", 60)
+
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
 

@@ -12,6 +12,10 @@ log = job_logger(__name__)
 @app_job
 def run_import(import_id: int) -> dict:
     record = importer.run_import(import_id)
+    if record.campaign_id:
+        from mailer.services.campaigns import on_import_finished
+
+        on_import_finished(record.campaign_id)
     log.info("import %s %s: %s rows read", record.id, record.status, record.rows_read)
     if record.status == ImportStatus.FAILED:
         # The import row holds the message the user sees; the job result says it too.

@@ -319,6 +319,27 @@ def due_campaigns(now: datetime | None = None) -> list[int]:
     )
 
 
+def on_import_finished(campaign_id: int) -> None:
+    """A file uploaded for a processing campaign finished importing: when all have, the
+    campaign is scheduled (and launched if due); a failed import sends it back to draft."""
+    from mailer.models import Import, ImportStatus
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != S.PROCESSING.value:
+        return
+    states = set(db.session.scalars(select(Import.status).where(Import.campaign_id == campaign_id)))
+    if states & {ImportStatus.QUEUED.value, ImportStatus.RUNNING.value}:
+        return
+    if ImportStatus.FAILED.value in states:
+        db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(
+            error="An uploaded contact file could not be imported: see the list's import report."))
+        transition(campaign, S.DRAFT, expect=S.PROCESSING)
+        return
+    transition(campaign, S.SCHEDULED, expect=S.PROCESSING)
+    if campaign.scheduled_at is None or campaign.scheduled_at <= utcnow():
+        enqueue_launch(campaign)
+
+
 def delete_campaign(campaign: Campaign) -> None:
     if CampaignStatus(campaign.status) not in (S.DRAFT, S.CANCELLED, S.COMPLETED, S.FAILED):
         raise NotAllowed("Pause or cancel the campaign before deleting it.")

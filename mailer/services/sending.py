@@ -123,7 +123,8 @@ class ChannelRunner:
     # -------------------------------------------------------------- the loop
 
     def run(self) -> Outcome:
-        if not get_redis().set(self.lock_key, self.lock_value, nx=True, ex=LOCK_TTL):
+        self.lock_ttl = int(current_app.config.get("MAILER_ROW_LOCK_TTL", LOCK_TTL))
+        if not get_redis().set(self.lock_key, self.lock_value, nx=True, ex=self.lock_ttl):
             return Outcome("busy", reason="another worker is running this channel row")
         try:
             with _StopFlag() as stop:
@@ -155,7 +156,7 @@ class ChannelRunner:
         outcome = Outcome("sliced")
         turns = 0
         while True:
-            get_redis().expire(self.lock_key, LOCK_TTL)
+            get_redis().expire(self.lock_key, self.lock_ttl)
             db.session.expire_all()
             status = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))
             if status != CampaignStatus.RUNNING.value:

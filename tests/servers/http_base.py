@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -43,6 +44,7 @@ class Received:
     body: bytes = b""
     json: Any = None
     form: dict[str, list[str]] | None = None
+    received_at: float = field(default_factory=time.monotonic)  # for rate checks
 
     def field(self, name: str) -> str | None:
         """First value of a form field (multipart or urlencoded requests)."""

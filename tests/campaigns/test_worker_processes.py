@@ -1,0 +1,163 @@
+"""Real worker processes: shared rate limits, kill -9 and SIGTERM mid-campaign.
+
+The promise checked here: a campaign completes after its worker died; no recipient receives two
+messages; every send ends in exactly one of sent / failed / suppressed / in doubt; at most one
+chunk is in doubt per killed worker, and none after a polite stop.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from config import TestConfig
+from mailer.models import Campaign, Send
+from mailer.queue import TICKS, enqueue
+from mailer.services import campaigns
+from tests.campaigns.conftest import brevo_channel, make_campaign, make_list
+from tests.servers.brevo import BrevoServer
+
+pytestmark = pytest.mark.slow
+FINAL = {"sent", "failed", "suppressed", "in_doubt"}
+
+
+@pytest.fixture
+def spawn_worker(app, tmp_path):
+    processes: list[subprocess.Popen] = []
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app.config["REDIS_URL"],
+        SECRET_KEY=TestConfig.SECRET_KEY,
+        MAILER_ENCRYPTION_KEY=TestConfig.ENCRYPTION_KEY,
+        PUBLIC_BASE_URL=TestConfig.PUBLIC_BASE_URL,
+        MAILER_INSTANCE_PATH=str(tmp_path / "worker-instance"),
+        MAILER_ROW_LOCK_TTL="2",
+        LOG_LEVEL="WARNING",
+    )
+
+    logs = []
+
+    def spawn(queues: str = "send,ticks") -> subprocess.Popen:
+        log = open(tmp_path / f"worker-{len(processes)}.log", "wb")  # noqa: SIM115
+        logs.append(log)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "-q", queues],
+            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        processes.append(process)
+        return process
+
+    yield spawn
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    for log in logs:
+        log.close()
+
+
+def wait_for(predicate, timeout=60.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+def sent_count(db, campaign_id) -> int:
+    db.session.commit()
+    return db.session.scalar(db.select(db.func.count()).select_from(Send)
+                             .where(Send.campaign_id == campaign_id, Send.status == "sent"))
+
+
+def final_and_received(db, campaign, server):
+    db.session.commit()
+    sends = db.session.scalars(db.select(Send).filter_by(campaign_id=campaign.id)).all()
+    received = collections.Counter(r.json["to"][0]["email"] for r in server.requests)
+    return sends, received
+
+
+def check_promise(sends, received, max_in_doubt):
+    assert {s.status for s in sends} <= FINAL, collections.Counter(s.status for s in sends)
+    duplicates = {email: n for email, n in received.items() if n > 1}
+    assert duplicates == {}, f"recipients mailed twice: {duplicates}"
+    for send in sends:
+        if send.status == "sent":
+            assert received[send.email] == 1, send.email
+    in_doubt = [s for s in sends if s.status == "in_doubt"]
+    assert len(in_doubt) <= max_in_doubt
+    return in_doubt
+
+
+def test_kill_9_mid_campaign_then_another_worker_finishes(app, db, spawn_worker):
+    with BrevoServer(latency=0.05) as server:
+        channel = brevo_channel(db, server, rate_per_second=100)
+        campaign = make_campaign(db, [make_list(db, "L", [f"k{i}@example.com" for i in range(300)])],
+                                 [channel])
+        first = spawn_worker()
+        campaigns.schedule(campaign)
+        wait_for(lambda: sent_count(db, campaign.id) >= 60)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        received_before = sum(1 for _ in server.requests)
+        assert received_before < 300, "killed before the end"
+
+        spawn_worker()
+        time.sleep(2.5)  # the dead loop's row lock expires (MAILER_ROW_LOCK_TTL=2)
+        enqueue(TICKS, "jobs.ticks.campaigns_tick")  # the minute tick wakes orphaned rows
+        wait_for(lambda: db.session.get(Campaign, campaign.id).status == "completed"
+                 or db.session.commit())
+        sends, received = final_and_received(db, campaign, server)
+        in_doubt = check_promise(sends, received, max_in_doubt=100)  # one chunk at 100/s
+        assert len(sends) == 300
+        assert sum(1 for s in sends if s.status == "sent") + len(in_doubt) == 300
+
+
+def test_sigterm_finishes_the_chunk_and_leaves_nothing_in_doubt(app, db, spawn_worker):
+    with BrevoServer(latency=0.05) as server:
+        channel = brevo_channel(db, server, rate_per_second=100)
+        campaign = make_campaign(db, [make_list(db, "L", [f"t{i}@example.com" for i in range(250)])],
+                                 [channel])
+        first = spawn_worker()
+        campaigns.schedule(campaign)
+        wait_for(lambda: sent_count(db, campaign.id) >= 50)
+        os.killpg(first.pid, signal.SIGTERM)  # a deploy: the worker and its job child
+        assert first.wait(timeout=30) is not None
+        spawn_worker()
+        wait_for(lambda: db.session.get(Campaign, campaign.id).status == "completed"
+                 or db.session.commit())
+        sends, received = final_and_received(db, campaign, server)
+        check_promise(sends, received, max_in_doubt=0)
+        assert all(s.status == "sent" for s in sends) and len(received) == 250
+
+
+def test_two_worker_processes_share_the_channel_rate_limit(app, db, spawn_worker):
+    rate = 20
+    with BrevoServer() as server:
+        channel = brevo_channel(db, server, rate_per_second=rate)
+        mailing_list = make_list(db, "L", [f"r{i}@example.com" for i in range(120)])
+        campaign = make_campaign(db, [mailing_list], [channel, channel])  # two rows, one channel
+        spawn_worker()
+        spawn_worker()
+        campaigns.schedule(campaign)
+        wait_for(lambda: db.session.get(Campaign, campaign.id).status == "completed"
+                 or db.session.commit(), timeout=60)
+        assert server.accepted == 120
+        rows = {r.id: r.sent_count for r in db.session.get(Campaign, campaign.id).channels}
+        assert all(n > 0 for n in rows.values()), f"both rows sent: {rows}"
+        times = sorted(r.received_at for r in server.requests)
+        # Token bucket: in any window of w seconds at most rate*w + one second's burst.
+        for i, start in enumerate(times):
+            for w in (1.0, 2.0, 3.0):
+                inside = sum(1 for t in times[i:] if t - start < w)
+                assert inside <= rate * w + rate, (w, inside)
+        elapsed = times[-1] - times[0]
+        assert elapsed >= (120 - rate) / rate * 0.9, "sent no faster than the limit allows"

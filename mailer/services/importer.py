@@ -227,6 +227,7 @@ class _BatchWriter:
         self.counters = Counters()
         self.error: BaseException | None = None
         self.upsert: dbutil.CompiledBulk | None = None
+        self.seen: _SeenFilter | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.thread = threading.Thread(target=self._run, name=f"import-{record.id}", daemon=True)
         self.thread.start()
@@ -281,11 +282,28 @@ class _BatchWriter:
         db.session.commit()
 
     def _existing(self, batch) -> dict[str, int | None]:
-        """email -> import_id of batch addresses already on the list."""
+        """email -> import_id of batch addresses already on the list.
+
+        Only addresses the filter has (maybe) seen are looked up: a new address costs no query.
+        """
+        if self.seen is None:
+            self.seen = _SeenFilter()
+            table = Subscriber.__table__
+            known = db.session.execute(
+                select(table.c.email).where(table.c.list_id == self.list_id)
+                .execution_options(yield_per=10_000)
+            )
+            for (email,) in known:
+                self.seen.add(email)
+        candidates = [email for email in batch if self.seen.maybe(email)]
+        for email in batch:
+            self.seen.add(email)
+        if not candidates:
+            return {}
         table = Subscriber.__table__
         rows = db.session.execute(
             select(table.c.email, table.c.import_id).where(
-                table.c.list_id == self.list_id, table.c.email.in_(list(batch))
+                table.c.list_id == self.list_id, table.c.email.in_(candidates)
             )
         )
         return dict(rows.all())
@@ -341,6 +359,31 @@ class _BatchWriter:
             db.session.connection().execute(
                 dbutil.insert_ignore(Suppression.__table__, ["email"]), rows
             )
+
+
+class _SeenFilter:
+    """A Bloom filter of the list's addresses: fixed memory (8 MiB), no false negatives.
+
+    "Not seen" is certain, so those addresses skip the existence query; "maybe seen" ones
+    (existing, earlier in this file, or a rare false positive) are looked up.
+    """
+
+    BITS = 1 << 26
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS // 8)
+
+    def _positions(self, email: str) -> tuple[int, int]:
+        h = hash(email) & 0xFFFFFFFFFFFFFFFF
+        mask = self.BITS - 1
+        return h & mask, (h >> 32 ^ h >> 5) & mask
+
+    def add(self, email: str) -> None:
+        for p in self._positions(email):
+            self.bits[p >> 3] |= 1 << (p & 7)
+
+    def maybe(self, email: str) -> bool:
+        return all(self.bits[p >> 3] & (1 << (p & 7)) for p in self._positions(email))
 
 
 def _subscriber_upsert():

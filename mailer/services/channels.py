@@ -1,0 +1,559 @@
+"""Sending channels: CRUD, encrypted secrets, building a provider, test sends, the quick start.
+
+A channel's form is driven by its provider's ``FIELDS``. Non-secret fields are stored in
+``Channel.settings`` (JSON); secret fields together as ONE Fernet token in
+``Channel.secrets_encrypted`` (see :mod:`mailer.services.crypto`). Secrets never go back to the
+browser: on edit a blank secret input keeps the stored value. They are never logged and never
+put in an error text (provider errors name fields by label, never by value).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from markupsafe import escape
+from sqlalchemy import delete, func
+
+from mailer.extensions import db
+from mailer.models import CampaignChannel, Channel, Identity, OutboxMessage
+from mailer.providers import (
+    ConfigField,
+    OutboundMessage,
+    Provider,
+    ProviderError,
+    SendResult,
+    make_provider,
+    registry,
+)
+from mailer.providers.sandbox import SandboxProvider
+from mailer.services.crypto import SecretsUnreadable, decrypt_json, encrypt_json
+from mailer.services.emails import InvalidEmail, normalize_email
+from mailer.services.errors import NotAllowed, ValidationError
+
+log = logging.getLogger(__name__)
+
+# Also registered by the module's own @register; kept explicit so importing this service is
+# enough for make_provider("sandbox", ...) to work in views and workers.
+registry.setdefault("sandbox", SandboxProvider)
+
+DEFAULT_RATE = 14.0
+NAME_MAX = 120
+ENDPOINT_MAX = 500
+FIELD_PREFIX = "cfg-"
+SANDBOX_NAME = "Sandbox (local outbox)"
+SANDBOX_IDENTITY = {
+    "name": "Mailer Sandbox",
+    "from_email": "mailer@example.com",
+    "from_name": "Mailer Sandbox",
+}
+
+# What a blank endpoint URL means, where the class has no single default_endpoint.
+ENDPOINT_HINTS = {
+    "smtp": "blank: the host and port below (or smtp://host:port)",
+    "ses": "blank: the AWS endpoint of the region",
+    "sandbox": "not used: messages stay in the Outbox",
+}
+
+
+# ---------------------------------------------------------------- providers and their fields
+
+
+def providers() -> list[tuple[str, str]]:
+    """(name, label) of every provider a channel can use, sandbox last."""
+    names = sorted(registry, key=lambda n: (n == "sandbox", n))
+    return [(n, provider_label(n)) for n in names]
+
+
+def provider_class(name: str) -> type[Provider] | None:
+    return registry.get(name)
+
+
+def provider_label(name: str) -> str:
+    cls = registry.get(name)
+    return getattr(cls, "label", None) or name
+
+
+def endpoint_placeholder(name: str) -> str:
+    cls = registry.get(name)
+    default = getattr(cls, "default_endpoint", None)
+    return ENDPOINT_HINTS.get(name) or (f"blank: {default}" if default else "blank: default")
+
+
+def input_name(f: ConfigField) -> str:
+    return FIELD_PREFIX + f.name
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """A provider field as the form shows it; a secret's value is never carried."""
+
+    field: ConfigField
+    input: str
+    value: Any = None  # non-secret only
+    stored: bool = False  # secret only: a value is stored (never which)
+
+    @property
+    def display(self) -> str:
+        """The value as the channel page shows it."""
+        f = self.field
+        if f.secret:
+            return "•••• stored (encrypted)" if self.stored else "not set"
+        if f.kind == "bool":
+            return "yes" if self.value else "no"
+        if self.value in (None, ""):
+            return "—"
+        return dict(f.choices or ()).get(self.value, str(self.value))
+
+
+def field_views(
+    provider: str, channel: Channel | None = None, form: Mapping[str, str] | None = None
+) -> list[FieldView]:
+    """The provider's fields with the values to show: the submitted form's, else the
+    channel's, else the defaults. Secrets: only whether one is stored."""
+    cls = registry.get(provider)
+    if cls is None:
+        return []
+    same = channel is not None and channel.provider == provider
+    settings = (channel.settings or {}) if same else {}
+    stored = stored_secret_names(channel) if same else set()
+    views = []
+    for f in cls.FIELDS:
+        name = input_name(f)
+        if f.secret:
+            views.append(FieldView(f, name, stored=f.name in stored))
+            continue
+        if form is not None:
+            value: Any = (name in form) if f.kind == "bool" else form.get(name, "")
+        elif f.name in settings:
+            value = settings[f.name]
+        else:
+            value = f.default
+        views.append(FieldView(f, name, value=value))
+    return views
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_channels() -> list[Channel]:
+    return list(db.session.scalars(db.select(Channel).order_by(Channel.name)))
+
+
+def get_channel(channel_id: int) -> Channel | None:
+    return db.session.get(Channel, channel_id)
+
+
+def usage_count(channel: Channel) -> int:
+    """How many campaign channel rows send through this channel."""
+    return (
+        db.session.scalar(
+            db.select(func.count()).select_from(CampaignChannel).filter_by(channel_id=channel.id)
+        )
+        or 0
+    )
+
+
+def channel_secrets(channel: Channel) -> dict[str, Any]:
+    """Decrypted secrets; only for building a provider. Raises SecretsUnreadable."""
+    return decrypt_json(channel.secrets_encrypted)
+
+
+def stored_secret_names(channel: Channel | None) -> set[str]:
+    if channel is None or not channel.secrets_encrypted:
+        return set()
+    try:
+        return {k for k, v in channel_secrets(channel).items() if v not in (None, "")}
+    except SecretsUnreadable:
+        return set()
+
+
+def webhook_url(channel: Channel) -> str:
+    """Where the provider posts delivery feedback for this channel. Its token is what tells
+    our webhook the call is genuine, so the URL is only shown on the admin-only pages."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    return f"{base}/webhooks/{channel.provider}/{channel.webhook_token}"
+
+
+# ---------------------------------------------------------------- saving
+
+
+def _clean_common(
+    form: Mapping[str, str], channel: Channel | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    name = (form.get("name") or "").strip()
+    if not name:
+        errors["name"] = "Give the channel a name, e.g. “SES production”."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Use at most {NAME_MAX} characters."
+    else:
+        query = db.select(Channel.id).filter_by(name=name)
+        if channel is not None:
+            query = query.where(Channel.id != channel.id)
+        if db.session.scalar(query.limit(1)):
+            errors["name"] = "Another channel already has this name."
+
+    endpoint = (form.get("endpoint_url") or "").strip()
+    if len(endpoint) > ENDPOINT_MAX:
+        errors["endpoint_url"] = f"Use at most {ENDPOINT_MAX} characters."
+    elif endpoint and (any(c.isspace() for c in endpoint) or "://" not in endpoint):
+        errors["endpoint_url"] = "Enter a full URL such as https://api.example.com, or leave empty."
+
+    rate_text = (form.get("rate_per_second") or "").strip()
+    rate = DEFAULT_RATE
+    if rate_text:
+        try:
+            rate = float(rate_text)
+        except ValueError:
+            rate = math.nan
+        if not math.isfinite(rate) or rate <= 0 or rate > 100_000:
+            errors["rate_per_second"] = "Enter messages per second, e.g. 14 (more than 0)."
+
+    quota_text = (form.get("daily_quota") or "").strip()
+    quota = None
+    if quota_text:
+        try:
+            quota = int(quota_text)
+            if quota < 1:
+                raise ValueError
+        except ValueError:
+            errors["daily_quota"] = "Enter a whole number of messages per day, or leave empty."
+
+    return {
+        "name": name,
+        "endpoint_url": endpoint or None,
+        "rate_per_second": rate,
+        "daily_quota": quota,
+        "active": form.get("active") in ("on", "1", "true", "y"),
+    }
+
+
+def _check_value(f: ConfigField, raw: str) -> tuple[Any, str | None]:
+    """(coerced value, error) of one submitted non-blank value."""
+    value: Any = raw
+    if f.kind == "int":
+        try:
+            value = int(raw)
+        except ValueError:
+            return None, "Enter a whole number."
+    if f.choices and value not in {c for c, _ in f.choices}:
+        return None, "Choose one of the options."
+    return value, None
+
+
+def _clean_provider_fields(
+    cls: type[Provider],
+    form: Mapping[str, str],
+    channel: Channel | None,
+    errors: dict[str, str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    settings: dict[str, Any] = {}
+    try:
+        secrets = channel_secrets(channel) if channel is not None else {}
+    except SecretsUnreadable:
+        secrets = {}
+    secrets = {k: v for k, v in secrets.items() if k in {f.name for f in cls.FIELDS if f.secret}}
+    for f in cls.FIELDS:
+        name = input_name(f)
+        if f.kind == "bool":
+            settings[f.name] = name in form and form.get(name) not in ("", "off", "0")
+            continue
+        raw = (form.get(name) or "").strip()
+        if f.secret:
+            if raw:
+                secrets[f.name] = raw
+            elif form.get(name + "-clear"):
+                secrets.pop(f.name, None)
+            if f.required and not secrets.get(f.name):
+                errors[name] = "Required."
+            continue
+        if not raw:
+            if f.required and f.default in (None, ""):
+                errors[name] = "Required."
+            elif f.default not in (None, ""):
+                settings[f.name] = f.default
+            continue
+        value, problem = _check_value(f, raw)
+        if problem:
+            errors[name] = problem
+        else:
+            settings[f.name] = value
+    return settings, secrets
+
+
+def _ask_to_retype_secrets(
+    cls: type[Provider], form: Mapping[str, str], errors: dict[str, str]
+) -> None:
+    """A typed secret is not sent back with the re-rendered form: say so next to it."""
+    for f in cls.FIELDS:
+        if f.secret and (form.get(input_name(f)) or "").strip():
+            errors.setdefault(
+                input_name(f),
+                "Not saved yet: enter it again (secrets are never sent back to the browser).",
+            )
+
+
+def _check_builds(
+    provider: str, settings: dict, secrets: dict, endpoint: str | None, errors: dict[str, str]
+) -> None:
+    """Let the provider itself judge the combination (e.g. username without password)."""
+    try:
+        built = make_provider(provider, settings, secrets, endpoint_url=endpoint)
+    except ProviderError as exc:
+        errors[""] = str(exc)
+        return
+    built.close()
+
+
+def save_channel(form: Mapping[str, str], channel: Channel | None = None) -> Channel:
+    """Create (channel None) or update a channel from a submitted form."""
+    errors: dict[str, str] = {}
+    provider = channel.provider if channel is not None else (form.get("provider") or "").strip()
+    cls = registry.get(provider)
+    if cls is None:
+        errors["provider"] = "Choose a provider."
+    common = _clean_common(form, channel, errors)
+    settings: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    if cls is not None:
+        settings, secrets = _clean_provider_fields(cls, form, channel, errors)
+        if not errors:
+            _check_builds(provider, settings, secrets, common["endpoint_url"], errors)
+    if errors:
+        if cls is not None:
+            _ask_to_retype_secrets(cls, form, errors)
+        raise ValidationError(errors)
+
+    if channel is None:
+        channel = Channel(provider=provider)
+        db.session.add(channel)
+    for key, value in common.items():
+        setattr(channel, key, value)
+    channel.settings = settings
+    channel.secrets_encrypted = encrypt_json(secrets) if secrets else None
+    if channel.active:
+        channel.paused_reason = None
+    db.session.commit()
+    return channel
+
+
+def delete_channel(channel: Channel) -> None:
+    used = usage_count(channel)
+    if used:
+        raise NotAllowed(
+            f"“{channel.name}” is used by {used} campaign channel row{'s' if used != 1 else ''}. "
+            "Remove it from those campaigns first, or make it inactive instead."
+        )
+    # The outbox rows cascade on MySQL; SQLite does not enforce foreign keys.
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.channel_id == channel.id))
+    db.session.delete(channel)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- sending
+
+
+def build_provider(channel: Channel, **kwargs: Any) -> Provider:
+    """The channel's provider, ready to send. Raises ProviderError with a text for the UI."""
+    try:
+        secrets = channel_secrets(channel)
+    except SecretsUnreadable as exc:
+        raise ProviderError(str(exc)) from None
+    settings = dict(channel.settings or {})
+    if channel.provider == SandboxProvider.name:
+        settings["channel_id"] = channel.id
+    return make_provider(
+        channel.provider, settings, secrets, endpoint_url=channel.endpoint_url, **kwargs
+    )
+
+
+@dataclass(frozen=True)
+class SendTestOutcome:
+    ok: bool
+    message: str  # plain words for the page
+    provider_message_id: str | None = None
+    transient: bool = False
+    to: str = ""
+
+
+def build_test_message(channel: Channel, identity: Identity, to: str) -> OutboundMessage:
+    subject = f"Test email from Mailer channel “{channel.name}”"
+    label = provider_label(channel.provider)
+    via = f"“{channel.name}”" + (f" ({label})" if label != channel.name else "")
+    text = (
+        f"This is a test email sent through the channel {via} as “{identity.name}”.\n\n"
+        "If you can read it, the channel works."
+    )
+    html = (
+        '<!doctype html><html><body style="font-family: sans-serif">'
+        f"<p>{escape(text.splitlines()[0])}</p><p>If you can read it, the channel works.</p>"
+        "</body></html>"
+    )
+    return OutboundMessage(
+        ref="test-send",
+        to=to,
+        subject=subject,
+        from_email=identity.from_email,
+        from_name=identity.from_name or None,
+        reply_to=identity.reply_to,
+        html=html,
+        text=text,
+        tags={"test": "1"},
+    )
+
+
+def send_test_email(channel: Channel, to: str, identity_id: int | str | None) -> SendTestOutcome:
+    """Send one test email now, through the channel's provider, and say what happened."""
+    errors: dict[str, str] = {}
+    try:
+        to = normalize_email(to or "")
+    except InvalidEmail as exc:
+        errors["to"] = f"Enter a valid email address ({exc.reason})."
+    identity = None
+    try:
+        identity = db.session.get(Identity, int(identity_id or 0))
+    except (TypeError, ValueError):
+        identity = None
+    if identity is None:
+        errors["identity_id"] = "Choose a sender."
+    if errors:
+        raise ValidationError(errors)
+    assert identity is not None
+
+    message = build_test_message(channel, identity, to)
+    channel_id, label = channel.id, provider_label(channel.provider)
+    try:
+        provider = build_provider(channel, concurrency=1, timeout=20)
+    except ProviderError as exc:
+        log.info("Test send through channel %s not attempted: settings problem", channel.id)
+        return SendTestOutcome(False, f"The channel is not set up correctly: {exc}", to=to)
+    # End the read transaction: no connection held during a slow provider call, and what the
+    # sandbox commits on its own connection is visible to this session afterwards.
+    db.session.commit()
+    try:
+        results = provider.send_batch([message])
+    except Exception as exc:  # providers should not raise; if one does, say so plainly
+        log.warning(
+            "Test send through channel %s: provider raised %s", channel_id, type(exc).__name__
+        )
+        return SendTestOutcome(
+            False,
+            f"The {label} provider failed unexpectedly ({type(exc).__name__}).",
+            to=to,
+        )
+    finally:
+        provider.close()
+    result: SendResult = results[0]
+    if result.ok:
+        log.info("Test send through channel %s accepted", channel_id)
+        return SendTestOutcome(
+            True,
+            f"{label} accepted the message for {to}.",
+            provider_message_id=result.provider_message_id,
+            to=to,
+        )
+    log.info(
+        "Test send through channel %s refused (%s)",
+        channel_id,
+        "temporary" if result.transient else "permanent",
+    )
+    kind = (
+        "A temporary problem: trying again later may work."
+        if result.transient
+        else "A permanent refusal: retrying will not help until the cause is fixed."
+    )
+    return SendTestOutcome(
+        False,
+        f"{result.error or 'The provider refused the message.'} {kind}",
+        transient=result.transient,
+        to=to,
+    )
+
+
+# ---------------------------------------------------------------- quick start
+
+
+def ensure_sandbox_setup() -> Channel | None:
+    """With no channel at all, create the sandbox channel and a sample sender; else nothing.
+
+    Returns the new channel, or None when channels already existed.
+    """
+    if db.session.scalar(db.select(Channel.id).limit(1)):
+        return None
+    channel = Channel(name=SANDBOX_NAME, provider=SandboxProvider.name, settings={})
+    db.session.add(channel)
+    if not db.session.scalar(db.select(Identity.id).limit(1)):
+        db.session.add(Identity(**SANDBOX_IDENTITY))
+    db.session.commit()
+    return channel
+
+
+# ---------------------------------------------------------------- the Outbox (sandbox mail)
+
+OUTBOX_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    messages: list[OutboxMessage]
+    page: int
+    pages: int
+    total: int
+
+
+def outbox_page(page: int = 1, per_page: int = OUTBOX_PAGE_SIZE) -> OutboxPage:
+    """Newest first."""
+    total = db.session.scalar(db.select(func.count()).select_from(OutboxMessage)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(
+        db.select(OutboxMessage)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return OutboxPage(list(rows), page, pages, total)
+
+
+def get_outbox_message(message_id: int) -> OutboxMessage | None:
+    return db.session.get(OutboxMessage, message_id)
+
+
+def clear_outbox() -> int:
+    """Delete every Outbox message; returns how many."""
+    deleted = db.session.execute(delete(OutboxMessage)).rowcount or 0
+    db.session.commit()
+    return deleted
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    headers: list[tuple[str, str]]
+    html: str | None
+    text: str | None
+
+
+SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
+
+
+def parse_stored_message(raw: str) -> ParsedMessage:
+    """The parts the message view shows; tolerant of anything the raw source holds."""
+    msg = email.message_from_string(raw, policy=email.policy.default)
+    headers = [(name, str(msg[name])) for name in SHOWN_HEADERS if msg[name] is not None]
+
+    def content(kind: str) -> str | None:
+        part = msg.get_body(preferencelist=(kind,))  # type: ignore[attr-defined]
+        if part is None:
+            return None
+        try:
+            return part.get_content()
+        except (LookupError, ValueError):
+            return part.get_payload(decode=True).decode("utf-8", "replace")
+
+    return ParsedMessage(headers=headers, html=content("html"), text=content("plain"))

@@ -1,0 +1,222 @@
+"""The templates library: reusable emails written in sandboxed Jinja, checked when saved.
+
+Saving refuses syntax errors (shown next to the field, with the line) and only *warns* about
+unknown variables and about a template that fails to render with sample data: the marketer may
+be about to import the attribute, and real recipients may have the data the sample lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, update
+
+from mailer.extensions import db
+from mailer.models import Campaign, Subscriber, Template
+from mailer.services import rendering
+from mailer.services.emails import InvalidEmail, normalize_email
+from mailer.services.errors import ValidationError
+
+NAME_MAX = 200
+SUBJECT_MAX = 500
+
+
+def known_attributes() -> set[str]:
+    """Attribute names present in subscribers, so using them is not reported as unknown."""
+    from mailer.services.lists import attribute_names
+
+    return attribute_names()
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_templates() -> list[Template]:
+    return list(db.session.scalars(db.select(Template).order_by(Template.name)))
+
+
+def get_template(template_id: int) -> Template | None:
+    return db.session.get(Template, template_id)
+
+
+def usage_count(template: Template) -> int:
+    """How many campaigns point at this template."""
+    return (
+        db.session.scalar(
+            db.select(func.count()).select_from(Campaign).filter_by(template_id=template.id)
+        )
+        or 0
+    )
+
+
+# ---------------------------------------------------------------- checking and saving
+
+
+def check_source(subject: str, html: str, text: str | None) -> list[str]:
+    """Raise ValidationError for syntax errors (per field, with the line); return warnings."""
+    try:
+        compiled = rendering.compile_email(subject, html, text or None)
+    except rendering.TemplateSyntaxProblem as exc:
+        where = f"Line {exc.line}: " if exc.line else ""
+        raise ValidationError({exc.field: f"{where}{exc.message}"}) from None
+    warnings: list[str] = []
+    unknown = rendering.unknown_variables(subject, html, text or None, known_attributes())
+    if unknown:
+        names = ", ".join(unknown)
+        warnings.append(
+            f"Unknown variable{'s' if len(unknown) > 1 else ''}: {names}. "
+            "No subscriber attribute has this name, so it will render empty."
+        )
+    try:
+        compiled.render(rendering.sample_context())
+    except rendering.RenderError as exc:
+        warnings.append(f"With sample data the template does not render: {exc}")
+    return warnings
+
+
+def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
+    name = (form.get("name") or "").strip()
+    subject = (form.get("subject") or "").strip()
+    html = form.get("html") or ""
+    text = form.get("text") or ""
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Give the template a name."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Use at most {NAME_MAX} characters."
+    else:
+        query = db.select(Template.id).filter_by(name=name)
+        if current is not None:
+            query = query.where(Template.id != current.id)
+        if db.session.scalar(query.limit(1)):
+            errors["name"] = "Another template already has this name."
+    if not subject:
+        errors["subject"] = "Write a subject line."
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = f"Use at most {SUBJECT_MAX} characters."
+    if not html.strip():
+        errors["html"] = "Write the HTML body (the text version can be generated from it)."
+    if errors:
+        raise ValidationError(errors)
+    return {"name": name, "subject": subject, "html": html, "text": text if text.strip() else None}
+
+
+def create_template(form: Mapping[str, str]) -> tuple[Template, list[str]]:
+    """Create a template; returns it with warnings (unknown variables, sample render)."""
+    values = _clean(form, None)
+    warnings = check_source(values["subject"], values["html"], values["text"])
+    template = Template(**values)
+    db.session.add(template)
+    db.session.commit()
+    return template, warnings
+
+
+def update_template(template: Template, form: Mapping[str, str]) -> list[str]:
+    values = _clean(form, template)
+    warnings = check_source(values["subject"], values["html"], values["text"])
+    for key, value in values.items():
+        setattr(template, key, value)
+    db.session.commit()
+    return warnings
+
+
+def _copy_name(name: str) -> str:
+    base = f"Copy of {name}"[:NAME_MAX]
+    taken = set(
+        db.session.scalars(db.select(Template.name).where(Template.name.startswith("Copy of ")))
+    )
+    candidate, n = base, 2
+    while candidate in taken:
+        suffix = f" ({n})"
+        candidate = base[: NAME_MAX - len(suffix)] + suffix
+        n += 1
+    return candidate
+
+
+def duplicate_template(template: Template) -> Template:
+    copy = Template(
+        name=_copy_name(template.name),
+        subject=template.subject,
+        html=template.html,
+        text=template.text,
+    )
+    db.session.add(copy)
+    db.session.commit()
+    return copy
+
+
+def delete_template(template: Template) -> None:
+    """Campaigns keep their own copy once launched; drafts lose the link (SET NULL)."""
+    db.session.execute(
+        update(Campaign).where(Campaign.template_id == template.id).values(template_id=None)
+    )
+    db.session.delete(template)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- preview
+
+
+@dataclass
+class TemplatePreview:
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    text_generated: bool = False  # the text part was generated from the HTML
+    recipient: str = "sample data"  # whose data filled the variables
+    problems: list[str] = field(default_factory=list)  # syntax or render errors
+    unknown: list[str] = field(default_factory=list)  # variables nobody supplies
+    notice: str = ""  # e.g. "no subscriber with that email"
+    rendered: bool = False
+
+
+def _find_subscriber(email: str) -> Subscriber | None:
+    return db.session.scalars(
+        db.select(Subscriber).filter_by(email=email).order_by(Subscriber.id).limit(1)
+    ).first()
+
+
+def preview(
+    subject: str, html: str, text: str | None, subscriber_email: str | None = None
+) -> TemplatePreview:
+    """Render for sample data, or for the first subscriber with ``subscriber_email``.
+
+    Never raises for template problems: they come back as ``problems`` in plain words.
+    """
+    result = TemplatePreview()
+    sample = rendering.sample_context()
+    context = sample
+    wanted = (subscriber_email or "").strip()
+    if wanted:
+        subscriber = None
+        try:
+            subscriber = _find_subscriber(normalize_email(wanted))
+        except InvalidEmail:
+            result.notice = f"“{wanted}” is not a valid email address; showing sample data."
+        if subscriber is not None:
+            context = rendering.recipient_context(
+                email=subscriber.email,
+                first_name=subscriber.first_name,
+                last_name=subscriber.last_name,
+                name=subscriber.name,
+                attributes=subscriber.attributes or {},
+                unsubscribe_url=sample["unsubscribe_url"],
+                view_online_url=sample["view_online_url"],
+            )
+            result.recipient = subscriber.email
+        elif not result.notice:
+            result.notice = f"No subscriber has the address {wanted}; showing sample data."
+    known = known_attributes() | set(context.get("attributes") or {})
+    outcome = rendering.render_preview(subject, html, text or None, context, known=known)
+    result.unknown = list(outcome.unknown_variables)
+    # Unknown variables are a warning (shown on their own), not a problem.
+    result.problems = [p for p in outcome.problems if not p.startswith("Unknown variable")]
+    if outcome.email is not None:
+        result.subject = outcome.email.subject
+        result.html = outcome.email.html
+        result.text = outcome.email.text
+        result.text_generated = not (text and text.strip())
+        result.rendered = True
+    return result

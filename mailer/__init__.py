@@ -51,9 +51,33 @@ def _fill_defaults(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from mailer.blueprints import auth_views, dashboard, queues, users
+    from mailer.blueprints import (
+        auth_views,
+        channels,
+        dashboard,
+        identities,
+        lists,
+        outbox,
+        queues,
+        segments,
+        suppressions,
+        templates_views,
+        users,
+    )
 
-    for module in (auth_views, dashboard, users, queues):
+    for module in (
+        auth_views,
+        dashboard,
+        lists,
+        segments,
+        suppressions,
+        templates_views,
+        identities,
+        channels,
+        outbox,
+        users,
+        queues,
+    ):
         app.register_blueprint(module.bp)
 
 

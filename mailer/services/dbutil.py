@@ -65,7 +65,7 @@ class CompiledBulk:
         self.sql = str(compiled)
         self.order = compiled.positiontup
 
-    def execute(self, rows: Sequence[dict]) -> None:
+    def execute(self, rows: Sequence[dict], connection=None) -> None:
         order = self.order
         params = [tuple(row[k] for k in order) for row in rows]
-        db.session.connection().exec_driver_sql(self.sql, params)
+        (connection or db.session.connection()).exec_driver_sql(self.sql, params)

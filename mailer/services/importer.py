@@ -243,18 +243,18 @@ class _BatchWriter:
         return self.error
 
     def _run(self) -> None:
-        with self.app.app_context():
+        # One connection held for the whole import: no pool checkout (and ping) per batch.
+        with self.app.app_context(), db.engine.connect() as conn:
+            self.conn = conn
             try:
                 while (item := self.queue.get()) is not None:
                     if self.error is None:
                         self._write(*item)
             except BaseException as exc:  # reported by close(); the reader stops at submit()
                 self.error = exc
-                db.session.rollback()
+                conn.rollback()
                 while self.queue.get() is not None:  # drain so the reader never blocks
                     pass
-            finally:
-                db.session.remove()
 
     def _write(self, batch, bytes_read, read, rejected, duplicates) -> None:
         c = self.counters
@@ -266,7 +266,7 @@ class _BatchWriter:
                 self._write_suppressions(batch)
             else:
                 self._write_subscribers(batch)
-        db.session.execute(
+        self.conn.execute(
             Import.__table__.update()
             .where(Import.__table__.c.id == self.import_id)
             .values(
@@ -279,7 +279,7 @@ class _BatchWriter:
                 rejected=c.rejected,
             )
         )
-        db.session.commit()
+        self.conn.commit()
 
     def _existing(self, batch) -> dict[str, int | None]:
         """email -> import_id of batch addresses already on the list.
@@ -289,7 +289,7 @@ class _BatchWriter:
         if self.seen is None:
             self.seen = _SeenFilter()
             table = Subscriber.__table__
-            known = db.session.execute(
+            known = self.conn.execute(
                 select(table.c.email).where(table.c.list_id == self.list_id)
                 .execution_options(yield_per=10_000)
             )
@@ -301,7 +301,7 @@ class _BatchWriter:
         if not candidates:
             return {}
         table = Subscriber.__table__
-        rows = db.session.execute(
+        rows = self.conn.execute(
             select(table.c.email, table.c.import_id).where(
                 table.c.list_id == self.list_id, table.c.email.in_(candidates)
             )
@@ -310,7 +310,7 @@ class _BatchWriter:
 
     def _write_subscribers(self, batch) -> None:
         existing = self._existing(batch)
-        now = utcnow()
+        now = utcnow().strftime("%Y-%m-%d %H:%M:%S")  # formatted once, not per row by the driver
         rows = []
         for email, row in batch.items():
             if email in existing:
@@ -340,12 +340,13 @@ class _BatchWriter:
         if rows:
             if self.upsert is None:
                 self.upsert = dbutil.CompiledBulk(_subscriber_upsert(), rows[0].keys())
-            self.upsert.execute(rows)
+            self.upsert.execute(rows, self.conn)
 
     def _write_suppressions(self, batch) -> None:
         emails = list(batch)
         known = set(
-            db.session.scalars(select(Suppression.email).where(Suppression.email.in_(emails)))
+            self.conn.execute(select(Suppression.email).where(Suppression.email.in_(emails)))
+            .scalars()
         )
         self.counters.skipped += len(known)
         fresh = [e for e in emails if e not in known]
@@ -356,7 +357,7 @@ class _BatchWriter:
                 {"email": e, "reason": "import", "source": self.source, "created_at": now}
                 for e in fresh
             ]
-            db.session.connection().execute(
+            self.conn.execute(
                 dbutil.insert_ignore(Suppression.__table__, ["email"]), rows
             )
 

@@ -24,9 +24,19 @@ def launch(campaign_id: int) -> dict:
 @app_job
 def run_channel(row_id: int) -> dict:
     outcome = sending.ChannelRunner(row_id, slice_seconds=SLICE_SECONDS).run()
-    log.info("row %s: %s (sent %s, failed %s) %s", row_id, outcome.state, outcome.sent,
-             outcome.failed, outcome.reason or "")
+    log.info(
+        "row %s: %s (sent %s, failed %s) %s",
+        row_id,
+        outcome.state,
+        outcome.sent,
+        outcome.failed,
+        outcome.reason or "",
+    )
     if outcome.state in ("sliced", "stopped"):
         enqueue(SEND, run_channel, row_id, job_timeout=-1)
-    return {"state": outcome.state, "sent": outcome.sent, "failed": outcome.failed,
-            "reason": outcome.reason}
+    return {
+        "state": outcome.state,
+        "sent": outcome.sent,
+        "failed": outcome.failed,
+        "reason": outcome.reason,
+    }

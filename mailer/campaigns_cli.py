@@ -76,11 +76,15 @@ def status(campaign_id: int) -> None:
     from mailer.services import campaigns
 
     campaign = _load(campaign_id)
-    click.echo(json.dumps({
-        "id": campaign.id,
-        "name": campaign.name,
-        "status": campaign.status,
-        "audience": campaign.audience_size,
-        "excluded": campaign.excluded_count,
-        "sends": campaigns.counters(campaign.id),
-    }))
+    click.echo(
+        json.dumps(
+            {
+                "id": campaign.id,
+                "name": campaign.name,
+                "status": campaign.status,
+                "audience": campaign.audience_size,
+                "excluded": campaign.excluded_count,
+                "sends": campaigns.counters(campaign.id),
+            }
+        )
+    )

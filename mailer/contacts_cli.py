@@ -15,8 +15,13 @@ contacts_cli = AppGroup("contacts", help="Contact lists and imports.")
 @contacts_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--list", "list_name", help="List name (created if needed).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Default: detected from the file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Default: detected from the file.",
+)
 @click.option("--mode", type=click.Choice(["upsert", "skip", "blocklist"]), default="upsert")
 def import_file(path: str, list_name: str | None, fmt: str | None, mode: str) -> None:
     """Import PATH into a list; prints one summary line; exits non-zero if the import failed."""

@@ -238,7 +238,6 @@ def schedule(campaign: Campaign, when: datetime | None = None) -> Campaign:
 
 def enqueue_launch(campaign: Campaign):
     from jobs.campaigns import launch
-
     from mailer.queue import SEND, enqueue
 
     return enqueue(SEND, launch, campaign.id, job_timeout=3600)
@@ -284,7 +283,6 @@ def launch(campaign_id: int) -> Campaign | None:
 def start_channel_workers(campaign: Campaign) -> list:
     """One long-running worker job per channel row (never one job per email)."""
     from jobs.campaigns import run_channel
-
     from mailer.queue import SEND, enqueue
 
     return [enqueue(SEND, run_channel, row.id, job_timeout=-1) for row in campaign.channels]
@@ -296,7 +294,8 @@ def wake_rows() -> list[int]:
     from mailer.queue import SEND, enqueue, get_redis
 
     rows = db.session.scalars(
-        select(CampaignChannel).join(Campaign, Campaign.id == CampaignChannel.campaign_id)
+        select(CampaignChannel)
+        .join(Campaign, Campaign.id == CampaignChannel.campaign_id)
         .where(Campaign.status == S.RUNNING.value, CampaignChannel.paused_reason.is_(None))
     ).all()
     woken = []
@@ -331,8 +330,13 @@ def on_import_finished(campaign_id: int) -> None:
     if states & {ImportStatus.QUEUED.value, ImportStatus.RUNNING.value}:
         return
     if ImportStatus.FAILED.value in states:
-        db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(
-            error="An uploaded contact file could not be imported: see the list's import report."))
+        db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(
+                error="An uploaded contact file could not be imported: see its import report."
+            )
+        )
         transition(campaign, S.DRAFT, expect=S.PROCESSING)
         return
     transition(campaign, S.SCHEDULED, expect=S.PROCESSING)

@@ -290,7 +290,8 @@ class _BatchWriter:
             self.seen = _SeenFilter()
             table = Subscriber.__table__
             known = self.conn.execute(
-                select(table.c.email).where(table.c.list_id == self.list_id)
+                select(table.c.email)
+                .where(table.c.list_id == self.list_id)
                 .execution_options(yield_per=10_000)
             )
             for (email,) in known:
@@ -345,8 +346,9 @@ class _BatchWriter:
     def _write_suppressions(self, batch) -> None:
         emails = list(batch)
         known = set(
-            self.conn.execute(select(Suppression.email).where(Suppression.email.in_(emails)))
-            .scalars()
+            self.conn.execute(
+                select(Suppression.email).where(Suppression.email.in_(emails))
+            ).scalars()
         )
         self.counters.skipped += len(known)
         fresh = [e for e in emails if e not in known]
@@ -357,9 +359,7 @@ class _BatchWriter:
                 {"email": e, "reason": "import", "source": self.source, "created_at": now}
                 for e in fresh
             ]
-            self.conn.execute(
-                dbutil.insert_ignore(Suppression.__table__, ["email"]), rows
-            )
+            self.conn.execute(dbutil.insert_ignore(Suppression.__table__, ["email"]), rows)
 
 
 class _SeenFilter:

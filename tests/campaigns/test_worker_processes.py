@@ -49,7 +49,10 @@ def spawn_worker(app, tmp_path):
         logs.append(log)
         process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "-q", queues],
-            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         processes.append(process)
         return process
@@ -74,8 +77,11 @@ def wait_for(predicate, timeout=60.0, step=0.1):
 
 def sent_count(db, campaign_id) -> int:
     db.session.commit()
-    return db.session.scalar(db.select(db.func.count()).select_from(Send)
-                             .where(Send.campaign_id == campaign_id, Send.status == "sent"))
+    return db.session.scalar(
+        db.select(db.func.count())
+        .select_from(Send)
+        .where(Send.campaign_id == campaign_id, Send.status == "sent")
+    )
 
 
 def final_and_received(db, campaign, server):
@@ -100,8 +106,9 @@ def check_promise(sends, received, max_in_doubt):
 def test_kill_9_mid_campaign_then_another_worker_finishes(app, db, spawn_worker):
     with BrevoServer(latency=0.05) as server:
         channel = brevo_channel(db, server, rate_per_second=100)
-        campaign = make_campaign(db, [make_list(db, "L", [f"k{i}@example.com" for i in range(300)])],
-                                 [channel])
+        campaign = make_campaign(
+            db, [make_list(db, "L", [f"k{i}@example.com" for i in range(300)])], [channel]
+        )
         first = spawn_worker()
         campaigns.schedule(campaign)
         wait_for(lambda: sent_count(db, campaign.id) >= 60)
@@ -113,8 +120,11 @@ def test_kill_9_mid_campaign_then_another_worker_finishes(app, db, spawn_worker)
         spawn_worker()
         time.sleep(2.5)  # the dead loop's row lock expires (MAILER_ROW_LOCK_TTL=2)
         enqueue(TICKS, "jobs.ticks.campaigns_tick")  # the minute tick wakes orphaned rows
-        wait_for(lambda: db.session.get(Campaign, campaign.id).status == "completed"
-                 or db.session.commit())
+        wait_for(
+            lambda: (
+                db.session.get(Campaign, campaign.id).status == "completed" or db.session.commit()
+            )
+        )
         sends, received = final_and_received(db, campaign, server)
         in_doubt = check_promise(sends, received, max_in_doubt=100)  # one chunk at 100/s
         assert len(sends) == 300
@@ -124,16 +134,20 @@ def test_kill_9_mid_campaign_then_another_worker_finishes(app, db, spawn_worker)
 def test_sigterm_finishes_the_chunk_and_leaves_nothing_in_doubt(app, db, spawn_worker):
     with BrevoServer(latency=0.05) as server:
         channel = brevo_channel(db, server, rate_per_second=100)
-        campaign = make_campaign(db, [make_list(db, "L", [f"t{i}@example.com" for i in range(250)])],
-                                 [channel])
+        campaign = make_campaign(
+            db, [make_list(db, "L", [f"t{i}@example.com" for i in range(250)])], [channel]
+        )
         first = spawn_worker()
         campaigns.schedule(campaign)
         wait_for(lambda: sent_count(db, campaign.id) >= 50)
         os.killpg(first.pid, signal.SIGTERM)  # a deploy: the worker and its job child
         assert first.wait(timeout=30) is not None
         spawn_worker()
-        wait_for(lambda: db.session.get(Campaign, campaign.id).status == "completed"
-                 or db.session.commit())
+        wait_for(
+            lambda: (
+                db.session.get(Campaign, campaign.id).status == "completed" or db.session.commit()
+            )
+        )
         sends, received = final_and_received(db, campaign, server)
         check_promise(sends, received, max_in_doubt=0)
         assert all(s.status == "sent" for s in sends) and len(received) == 250
@@ -148,8 +162,12 @@ def test_two_worker_processes_share_the_channel_rate_limit(app, db, spawn_worker
         spawn_worker()
         spawn_worker()
         campaigns.schedule(campaign)
-        wait_for(lambda: db.session.get(Campaign, campaign.id).status == "completed"
-                 or db.session.commit(), timeout=60)
+        wait_for(
+            lambda: (
+                db.session.get(Campaign, campaign.id).status == "completed" or db.session.commit()
+            ),
+            timeout=60,
+        )
         assert server.accepted == 120
         rows = {r.id: r.sent_count for r in db.session.get(Campaign, campaign.id).channels}
         assert all(n > 0 for n in rows.values()), f"both rows sent: {rows}"

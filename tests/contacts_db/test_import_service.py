@@ -31,8 +31,14 @@ def subscribers(db, list_id) -> dict[str, Subscriber]:
 
 def test_json_array_with_names_and_attributes(tmp_path, db, mailing_list):
     data = [
-        {"Email": " Ann@Example.COM ", "first_name": "Ann", "last_name": "Lee", "city": "Oslo",
-         "age": 31, "tags": ["a", "b"]},
+        {
+            "Email": " Ann@Example.COM ",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "city": "Oslo",
+            "age": 31,
+            "tags": ["a", "b"],
+        },
         {"email": "bob@example.com", "name": "Bob Stone", "vip": True},
     ]
     record = run(tmp_path, json.dumps(data), mailing_list.id)
@@ -60,8 +66,12 @@ def test_ndjson_and_csv_with_sniffed_delimiter(tmp_path, db, mailing_list):
 
 
 def test_invalid_rows_are_rejected_with_position_reason_and_raw_value(tmp_path, mailing_list):
-    data = [{"email": "ok@example.com"}, {"email": "not-an-address"}, {"name": "no email"},
-            {"email": "two@@example.com"}]
+    data = [
+        {"email": "ok@example.com"},
+        {"email": "not-an-address"},
+        {"name": "no email"},
+        {"email": "two@@example.com"},
+    ]
     record = run(tmp_path, json.dumps(data), mailing_list.id)
     assert (record.inserted, record.rejected, record.rows_read) == (1, 3, 4)
     with open(importer.rejected_path(record)) as fh:
@@ -71,8 +81,9 @@ def test_invalid_rows_are_rejected_with_position_reason_and_raw_value(tmp_path, 
     assert "missing email" in report[1]["reason"]
 
 
-def test_duplicates_in_a_file_last_one_wins_even_across_batches(tmp_path, db, mailing_list,
-                                                                  monkeypatch):
+def test_duplicates_in_a_file_last_one_wins_even_across_batches(
+    tmp_path, db, mailing_list, monkeypatch
+):
     monkeypatch.setattr(importer, "BATCH_SIZE", 3)
     data = [{"email": "x@example.com", "first_name": "First", "n": 1}]
     data += [{"email": f"u{i}@example.com"} for i in range(5)]
@@ -88,13 +99,24 @@ def test_duplicates_in_a_file_last_one_wins_even_across_batches(tmp_path, db, ma
 
 
 def test_upsert_updates_names_merges_attributes_and_keeps_status(tmp_path, db, mailing_list):
-    run(tmp_path, json.dumps([{"email": "a@example.com", "first_name": "A", "city": "Oslo",
-                               "plan": "free"}]), mailing_list.id)
+    run(
+        tmp_path,
+        json.dumps([{"email": "a@example.com", "first_name": "A", "city": "Oslo", "plan": "free"}]),
+        mailing_list.id,
+    )
     sub = subscribers(db, mailing_list.id)["a@example.com"]
     lists.set_status(sub, "unsubscribed")
-    record = run(tmp_path, json.dumps([{"email": "a@example.com", "first_name": "Anna",
-                                        "plan": "pro"}, {"email": "b@example.com"}]),
-                 mailing_list.id, mode="upsert")
+    record = run(
+        tmp_path,
+        json.dumps(
+            [
+                {"email": "a@example.com", "first_name": "Anna", "plan": "pro"},
+                {"email": "b@example.com"},
+            ]
+        ),
+        mailing_list.id,
+        mode="upsert",
+    )
     assert (record.inserted, record.updated) == (1, 1)
     db.session.expire_all()
     sub = subscribers(db, mailing_list.id)["a@example.com"]
@@ -104,11 +126,22 @@ def test_upsert_updates_names_merges_attributes_and_keeps_status(tmp_path, db, m
 
 
 def test_skip_leaves_existing_subscribers_untouched(tmp_path, db, mailing_list):
-    run(tmp_path, json.dumps([{"email": "a@example.com", "first_name": "A", "plan": "free"}]),
-        mailing_list.id)
-    record = run(tmp_path, json.dumps([{"email": "a@example.com", "first_name": "Z",
-                                        "plan": "pro"}, {"email": "b@example.com"}]),
-                 mailing_list.id, mode="skip")
+    run(
+        tmp_path,
+        json.dumps([{"email": "a@example.com", "first_name": "A", "plan": "free"}]),
+        mailing_list.id,
+    )
+    record = run(
+        tmp_path,
+        json.dumps(
+            [
+                {"email": "a@example.com", "first_name": "Z", "plan": "pro"},
+                {"email": "b@example.com"},
+            ]
+        ),
+        mailing_list.id,
+        mode="skip",
+    )
     assert (record.inserted, record.updated, record.skipped) == (1, 0, 1)
     db.session.expire_all()
     sub = subscribers(db, mailing_list.id)["a@example.com"]
@@ -118,18 +151,26 @@ def test_skip_leaves_existing_subscribers_untouched(tmp_path, db, mailing_list):
 def test_blocklist_mode_suppresses_every_address(tmp_path, db):
     db.session.add(Suppression(email="old@example.com", reason="manual"))
     db.session.commit()
-    record = run(tmp_path, "email\nOld@example.com\nnew@example.com\nbad\n", None,
-                 "block.csv", mode="blocklist")
+    record = run(
+        tmp_path,
+        "email\nOld@example.com\nnew@example.com\nbad\n",
+        None,
+        "block.csv",
+        mode="blocklist",
+    )
     assert (record.inserted, record.skipped, record.rejected) == (1, 1, 1)
     emails = set(db.session.scalars(db.select(Suppression.email)))
     assert emails == {"old@example.com", "new@example.com"}
-    assert db.session.scalar(db.select(Suppression).filter_by(email="new@example.com")).reason \
+    assert (
+        db.session.scalar(db.select(Suppression).filter_by(email="new@example.com")).reason
         == "import"
+    )
 
 
 def test_reimporting_the_same_file_is_idempotent(tmp_path, db, mailing_list):
-    data = json.dumps([{"email": f"p{i}@example.com", "first_name": f"P{i}", "k": i}
-                       for i in range(50)])
+    data = json.dumps(
+        [{"email": f"p{i}@example.com", "first_name": f"P{i}", "k": i} for i in range(50)]
+    )
     first = run(tmp_path, data, mailing_list.id)
     before = {e: (s.first_name, s.attributes) for e, s in subscribers(db, mailing_list.id).items()}
     second = run(tmp_path, data, mailing_list.id)
@@ -152,8 +193,9 @@ def test_malformed_json_mid_file_keeps_committed_batches_and_names_the_position(
 
 
 def test_broken_csv_row_stops_with_its_line(tmp_path, mailing_list):
-    record = run(tmp_path, 'email,name\na@example.com,A\nb@example.com,"B\n', mailing_list.id,
-                 "x.csv")
+    record = run(
+        tmp_path, 'email,name\na@example.com,A\nb@example.com,"B\n', mailing_list.id, "x.csv"
+    )
     assert record.status == "failed" and "line 3" in record.error
 
 
@@ -175,8 +217,12 @@ def test_files_refused_before_any_write_explain_why(tmp_path, db, mailing_list, 
 
 
 def test_utf8_bom_is_accepted(tmp_path, db, mailing_list):
-    record = run(tmp_path, b"\xef\xbb\xbfemail,first_name\nz@example.com,Zo\xc3\xab\n",
-                 mailing_list.id, "bom.csv")
+    record = run(
+        tmp_path,
+        b"\xef\xbb\xbfemail,first_name\nz@example.com,Zo\xc3\xab\n",
+        mailing_list.id,
+        "bom.csv",
+    )
     assert record.inserted == 1
     assert subscribers(db, mailing_list.id)["z@example.com"].first_name == "Zoë"
 

@@ -19,9 +19,14 @@ def test_create_browse_search_and_filter(client, db, as_role):
     assert response.headers["Location"].endswith(f"/lists/{mailing_list.id}")
     assert client.post("/lists/", data={"name": "Newsletter"}).status_code == 422
     for i in range(60):
-        db.session.add(Subscriber(list_id=mailing_list.id, email=f"user{i}@example.com",
-                                  first_name="Zoë" if i == 7 else "Al",
-                                  status="unsubscribed" if i % 10 == 0 else "subscribed"))
+        db.session.add(
+            Subscriber(
+                list_id=mailing_list.id,
+                email=f"user{i}@example.com",
+                first_name="Zoë" if i == 7 else "Al",
+                status="unsubscribed" if i % 10 == 0 else "subscribed",
+            )
+        )
     db.session.commit()
     page = client.get(f"/lists/{mailing_list.id}").get_data(as_text=True)
     assert "60 subscribers" in page and "Page 1 of 2" in page
@@ -35,18 +40,21 @@ def test_create_browse_search_and_filter(client, db, as_role):
 def test_add_edit_unsubscribe_and_delete_a_subscriber(client, db, as_role):
     as_role("marketer")
     mailing_list = lists.create_list("L")
-    bad = client.post(f"/lists/{mailing_list.id}/subscribers",
-                      data={"email": "nope", "attributes": "[1]"})
+    bad = client.post(
+        f"/lists/{mailing_list.id}/subscribers", data={"email": "nope", "attributes": "[1]"}
+    )
     assert bad.status_code == 422
     assert "Not a valid address" in bad.get_data(as_text=True)
     assert "must be a JSON object" in bad.get_data(as_text=True)
-    client.post(f"/lists/{mailing_list.id}/subscribers",
-                data={"email": "Kim@Example.com", "first_name": "Kim",
-                      "attributes": '{"city": "Rome"}'})
+    client.post(
+        f"/lists/{mailing_list.id}/subscribers",
+        data={"email": "Kim@Example.com", "first_name": "Kim", "attributes": '{"city": "Rome"}'},
+    )
     kim = db.session.scalar(db.select(Subscriber).filter_by(email="kim@example.com"))
     assert kim.attributes == {"city": "Rome"}
-    broken = client.post(f"/lists/{mailing_list.id}/subscribers/{kim.id}",
-                         data={"attributes": "{oops"})
+    broken = client.post(
+        f"/lists/{mailing_list.id}/subscribers/{kim.id}", data={"attributes": "{oops"}
+    )
     assert broken.status_code == 422 and "Not valid JSON" in broken.get_data(as_text=True)
     client.post(f"/lists/{mailing_list.id}/subscribers/{kim.id}/unsubscribe")
     db.session.refresh(kim)
@@ -68,8 +76,7 @@ def test_deleting_a_list_asks_first_and_says_how_many_go(client, db, as_role):
     assert db.session.scalar(db.select(Subscriber).filter_by(list_id=mailing_list.id)) is None
 
 
-def test_upload_runs_in_a_worker_with_live_progress_and_a_rejects_report(app, client, db,
-                                                                         as_role):
+def test_upload_runs_in_a_worker_with_live_progress_and_a_rejects_report(app, client, db, as_role):
     as_role("marketer")
     mailing_list = lists.create_list("Upload")
     content = json.dumps([{"email": "a@example.com", "city": "Oslo"}, {"email": "broken"}])
@@ -80,15 +87,17 @@ def test_upload_runs_in_a_worker_with_live_progress_and_a_rejects_report(app, cl
     )
     assert response.status_code == 302
     record = db.session.scalar(db.select(Import))
-    queued = client.get(f"/lists/{mailing_list.id}/imports/{record.id}",
-                        headers={"HX-Request": "true"})
+    queued = client.get(
+        f"/lists/{mailing_list.id}/imports/{record.id}", headers={"HX-Request": "true"}
+    )
     assert queued.status_code == 200 and 'hx-trigger="every 1s"' in queued.get_data(as_text=True)
 
     set_worker_app(app)
     SimpleWorker([IMPORTS], connection=get_redis()).work(burst=True)
 
-    done = client.get(f"/lists/{mailing_list.id}/imports/{record.id}",
-                      headers={"HX-Request": "true"})
+    done = client.get(
+        f"/lists/{mailing_list.id}/imports/{record.id}", headers={"HX-Request": "true"}
+    )
     body = done.get_data(as_text=True)
     assert done.status_code == 286, "htmx stops polling once the import is over"
     assert "completed" in body and "every 1s" not in body
@@ -124,22 +133,23 @@ def test_a_viewer_cannot_import_or_edit(client, db, as_role):
     assert "Import a file" not in page and "Add a subscriber" not in page
 
 
-def test_suppressed_addresses_are_flagged_in_lists_and_managed_on_their_page(client, db,
-                                                                             as_role):
+def test_suppressed_addresses_are_flagged_in_lists_and_managed_on_their_page(client, db, as_role):
     as_role("marketer")
     mailing_list = lists.create_list("S")
     db.session.add(Subscriber(list_id=mailing_list.id, email="gone@example.com"))
     db.session.commit()
-    assert "suppressed</span>" not in client.get(f"/lists/{mailing_list.id}").get_data(
-        as_text=True)
+    assert "suppressed</span>" not in client.get(f"/lists/{mailing_list.id}").get_data(as_text=True)
     client.post("/suppressions/", data={"email": "Gone@Example.com"})
-    assert db.session.scalar(db.select(Suppression).filter_by(email="gone@example.com")).reason \
+    assert (
+        db.session.scalar(db.select(Suppression).filter_by(email="gone@example.com")).reason
         == "manual"
+    )
     assert "suppressed</span>" in client.get(f"/lists/{mailing_list.id}").get_data(as_text=True)
     again = client.post("/suppressions/", data={"email": "gone@example.com"})
     assert again.status_code == 422 and "already suppressed" in again.get_data(as_text=True)
     found = client.get("/suppressions/?q=gone", headers={"HX-Request": "true"}).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "gone@example.com" in found and "<html" not in found
     suppression = db.session.scalar(db.select(Suppression))
     client.post(f"/suppressions/{suppression.id}/delete")

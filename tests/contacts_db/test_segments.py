@@ -16,14 +16,26 @@ def people(db):
     mailing_list = lists.create_list("People")
     rows = [
         ("ann@example.com", "subscribed", {"city": "Paris", "age": 31, "vip": True}, "2025-01-10"),
-        ("bob@example.com", "subscribed", {"city": "Oslo", "age": "45", "plan": "pro"}, "2025-03-01"),
+        (
+            "bob@example.com",
+            "subscribed",
+            {"city": "Oslo", "age": "45", "plan": "pro"},
+            "2025-03-01",
+        ),
         ("cy@example.com", "unsubscribed", {"city": "paris", "age": 19}, "2025-06-15"),
         ("dee@example.com", "bounced", {"plan": "free"}, "2026-01-01"),
     ]
     for email, status, attributes, created in rows:
-        db.session.add(Subscriber(list_id=mailing_list.id, email=email, status=status,
-                                  attributes=attributes, first_name=email[0].upper(),
-                                  created_at=datetime.fromisoformat(created)))
+        db.session.add(
+            Subscriber(
+                list_id=mailing_list.id,
+                email=email,
+                status=status,
+                attributes=attributes,
+                first_name=email[0].upper(),
+                created_at=datetime.fromisoformat(created),
+            )
+        )
     db.session.commit()
     return mailing_list
 
@@ -31,8 +43,9 @@ def people(db):
 def emails(db, mailing_list, conditions, match="all"):
     conditions = segments.validate(conditions, match)
     rows = db.session.scalars(
-        db.select(Subscriber.email).where(Subscriber.list_id == mailing_list.id,
-                                          segments.expression(conditions, match))
+        db.select(Subscriber.email).where(
+            Subscriber.list_id == mailing_list.id, segments.expression(conditions, match)
+        )
     )
     return sorted(e.split("@")[0] for e in rows)
 
@@ -68,8 +81,10 @@ def test_each_condition(db, people, conditions, expected):
 
 
 def test_and_or_combinations(db, people):
-    both = [attr("city", "contains", "paris"), {"field": "status", "op": "eq",
-                                                "value": "subscribed"}]
+    both = [
+        attr("city", "contains", "paris"),
+        {"field": "status", "op": "eq", "value": "subscribed"},
+    ]
     assert emails(db, people, both, "all") == ["ann"]
     assert emails(db, people, both, "any") == ["ann", "bob", "cy"]
 
@@ -81,9 +96,14 @@ def test_attribute_names_are_bound_not_spliced_into_sql(db, people):
 
 def test_invalid_conditions_are_explained_per_row(db, people):
     with pytest.raises(ValidationError) as err:
-        segments.validate([attr("", "eq", "x"), attr("age", "gt", "many"),
-                           {"field": "created_at", "op": "before", "value": "yesterday"},
-                           {"field": "status", "op": "contains", "value": "x"}])
+        segments.validate(
+            [
+                attr("", "eq", "x"),
+                attr("age", "gt", "many"),
+                {"field": "created_at", "op": "before", "value": "yesterday"},
+                {"field": "status", "op": "contains", "value": "x"},
+            ]
+        )
     errors = err.value.errors
     assert errors["conditions.0.attribute"] == "Name the attribute."
     assert errors["conditions.1.value"] == "Enter a number."
@@ -93,17 +113,22 @@ def test_invalid_conditions_are_explained_per_row(db, people):
 
 def test_segment_editor_saves_and_counts_live(client, db, people, as_role):
     as_role("marketer")
-    query = {"match": "all", "field": "attribute", "attribute": "city", "op": "contains",
-             "value": "paris"}
-    live = client.get(f"/lists/{people.id}/segments/count", query_string=query,
-                      headers={"HX-Request": "true"})
+    query = {
+        "match": "all",
+        "field": "attribute",
+        "attribute": "city",
+        "op": "contains",
+        "value": "paris",
+    }
+    live = client.get(
+        f"/lists/{people.id}/segments/count", query_string=query, headers={"HX-Request": "true"}
+    )
     assert "<strong>1</strong> subscribed (2 in all) match" in live.get_data(as_text=True)
     saved = client.post(f"/lists/{people.id}/segments/", data={"name": "Parisians", **query})
     assert saved.status_code == 302
     page = client.get(f"/lists/{people.id}/segments/").get_data(as_text=True)
     assert "Parisians" in page
-    invalid = client.post(f"/lists/{people.id}/segments/", data={**query, "name": "",
-                                                                 "value": ""})
+    invalid = client.post(f"/lists/{people.id}/segments/", data={**query, "name": "", "value": ""})
     assert invalid.status_code == 422
     body = invalid.get_data(as_text=True)
     assert "Give the segment a name." in body and "Enter a value." in body

@@ -187,9 +187,23 @@ def pause(campaign: Campaign) -> Campaign:
 
 
 def resume(campaign: Campaign) -> Campaign:
-    transition(campaign, S.RUNNING)
-    start_channel_workers(campaign)
+    """Resume a paused campaign; rows that stopped themselves on errors start again too."""
+    if campaign.status == S.RUNNING.value:
+        resume_rows(campaign)
+        return campaign
+    transition(campaign, S.RUNNING, commit=False)
+    resume_rows(campaign)
     return campaign
+
+
+def resume_rows(campaign: Campaign) -> None:
+    db.session.execute(
+        update(CampaignChannel)
+        .where(CampaignChannel.campaign_id == campaign.id)
+        .values(paused_reason=None)
+    )
+    db.session.commit()
+    start_channel_workers(campaign)
 
 
 def cancel(campaign: Campaign) -> Campaign:
@@ -329,6 +343,16 @@ def on_import_finished(campaign_id: int) -> None:
     states = set(db.session.scalars(select(Import.status).where(Import.campaign_id == campaign_id)))
     if states & {ImportStatus.QUEUED.value, ImportStatus.RUNNING.value}:
         return
+    try:
+        _after_imports(campaign, states)
+    except NotAllowed:
+        db.session.rollback()  # another caller moved it first (the launch view or a 2nd job)
+
+
+def _after_imports(campaign: Campaign, states: set[str]) -> None:
+    from mailer.models import ImportStatus
+
+    campaign_id = campaign.id
     if ImportStatus.FAILED.value in states:
         db.session.execute(
             update(Campaign)

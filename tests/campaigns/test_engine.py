@@ -185,8 +185,8 @@ def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypat
     monkeypatch.setattr(sending, "ERROR_BURST", 3)
     campaign = make_campaign(
         db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(6)])],
-        [brevo_channel(db, brevo)],
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(9)])],
+        [brevo_channel(db, brevo, rate_per_second=3)],
     )
     launch_now(db, campaign)
     brevo.fail(401, times=None)
@@ -194,6 +194,13 @@ def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypat
     assert outcome.state == "paused"
     row = db.session.get(CampaignChannel, campaign.channels[0].id)
     assert "failed sends in a row" in row.paused_reason
+    assert ChannelRunner(row.id).run().state == "paused", "stays stopped until resumed"
+
+    brevo.clear_faults()
+    campaigns.resume(db.session.get(Campaign, campaign.id))  # the operator fixed the key
+    work(app)
+    assert db.session.get(CampaignChannel, row.id).paused_reason is None
+    assert statuses(db, campaign.id) == {"sent": 6, "failed": 3}
 
 
 def test_sends_suppressed_after_launch_are_skipped(app, db, brevo):

@@ -1,0 +1,287 @@
+"""Step 2 (how, to whom): audience, channel rows, schedule, privacy, test sends."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+
+from mailer.models import (
+    CampaignAudience,
+    CampaignChannel,
+    Channel,
+    Import,
+    MailingList,
+    OutboxMessage,
+    Segment,
+    Subscriber,
+    Suppression,
+)
+from mailer.models.base import utcnow
+from tests.campaign_pages.conftest import (
+    HX,
+    draft,
+    make_list,
+    reload,
+    row_data,
+    setup_data,
+)
+from tests.campaign_pages.test_step1 import _error
+
+
+def _estimate(body: str) -> str:
+    match = re.search(
+        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) excluded", body)
+    assert match, body
+    return f"{match.group(1)}/{match.group(2)}"
+
+
+# ------------------------------------------------------------------ audience
+
+
+def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(client, db, marketer):
+    a = make_list(db, "A", ["x@example.com", "y@example.com", "z@example.com"])
+    b = make_list(db, "B", ["y@example.com", "w@example.com"])
+    c = make_list(db, "C", ["gone@example.com"], status="unsubscribed")
+    people = make_list(db, "People", [])
+    for email, city in [("oslo@example.com", "Oslo"), ("rome@example.com", "Rome"),
+                        ("x@example.com", "Oslo")]:
+        db.session.add(Subscriber(list_id=people.id, email=email, attributes={"city": city}))
+    segment = Segment(list_id=people.id, name="Oslo", match="all", conditions=[
+        {"field": "attribute", "attribute": "city", "op": "eq", "value": "Oslo"}])
+    db.session.add(segment)
+    db.session.add(Suppression(email="z@example.com", reason="complaint"))
+    db.session.commit()
+    campaign = draft(db)
+    url = f"/campaigns/{campaign.id}/audiences"
+
+    first = client.post(url, data={"list_id": str(a.id)}, headers=HX)
+    body = first.get_data(as_text=True)
+    assert first.status_code == 200 and "<html" not in body
+    assert _estimate(body) == "2/1", "z is suppressed"
+    assert "unsubscribed, bounced, complained or suppressed" in body
+    assert _estimate(client.post(url, data={"list_id": str(b.id)}, headers=HX)
+                     .get_data(as_text=True)) == "3/1", "y counts once"
+    assert _estimate(client.post(url, data={"list_id": str(c.id)}, headers=HX)
+                     .get_data(as_text=True)) == "3/2"
+    narrowed = client.post(url, data={"list_id": str(people.id), "segment_id": str(segment.id)},
+                           headers=HX).get_data(as_text=True)
+    assert _estimate(narrowed) == "4/2", "only Oslo; x already counted"
+    assert "segment “Oslo”" in narrowed
+
+    again = client.post(url, data={"list_id": str(a.id)}, headers=HX)
+    assert again.status_code == 422
+    assert "already in the audience" in _error(again.get_data(as_text=True), "list_id")
+    wrong = client.post(url, data={"list_id": str(a.id), "segment_id": str(segment.id)},
+                        headers=HX)
+    assert "Choose a segment of the chosen list" in _error(wrong.get_data(as_text=True),
+                                                           "segment_id")
+    assert "Choose a list." in _error(client.post(url, data={}, headers=HX)
+                                      .get_data(as_text=True), "list_id")
+
+    entry = db.session.scalar(db.select(CampaignAudience).filter_by(list_id=b.id))
+    removed = client.post(f"{url}/{entry.id}/remove", headers=HX).get_data(as_text=True)
+    assert _estimate(removed) == "3/2", "w left with list B"
+
+
+def test_audience_forms_work_without_htmx(client, db, marketer):
+    mailing_list = make_list(db, "A", ["x@example.com"])
+    campaign = draft(db)
+    response = client.post(f"/campaigns/{campaign.id}/audiences",
+                           data={"list_id": str(mailing_list.id)})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#audience")
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert _estimate(page) == "1/0"
+    bad = client.post(f"/campaigns/{campaign.id}/audiences", data={"list_id": "999"})
+    assert bad.status_code == 422 and "<html" in bad.get_data(as_text=True)
+
+
+def test_the_segment_picker_follows_the_chosen_list(client, db, marketer):
+    a = make_list(db, "A", [])
+    b = make_list(db, "B", [])
+    db.session.add_all([Segment(list_id=a.id, name="VIP", conditions=[]),
+                        Segment(list_id=b.id, name="Trial", conditions=[])])
+    db.session.commit()
+    campaign = draft(db)
+    options = client.get(f"/campaigns/{campaign.id}/segments?list_id={a.id}", headers=HX)
+    body = options.get_data(as_text=True)
+    assert 'id="segment-select"' in body and "VIP" in body and "Trial" not in body
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert '<optgroup label="A">' in page and '<optgroup label="B">' in page, "no-JS fallback"
+
+
+def test_an_upload_goes_into_a_new_list_made_for_the_campaign(client, db, marketer):
+    campaign = draft(db)
+    content = json.dumps([{"email": "a@example.com"}, {"email": "b@example.com"}]).encode()
+    response = client.post(f"/campaigns/{campaign.id}/uploads", headers=HX,
+                           data={"file": (io.BytesIO(content), "people.json")},
+                           content_type="multipart/form-data")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    uploads = db.session.scalar(db.select(MailingList).filter_by(for_campaign=True))
+    assert uploads.name == f"Spring sale — uploads #{campaign.id}"
+    record = db.session.scalar(db.select(Import))
+    assert record.campaign_id == campaign.id and record.list_id == uploads.id
+    assert [a.list_id for a in reload(db, campaign).audiences] == [uploads.id]
+    assert "still importing and not counted yet" in body and "people.json" in body
+    assert 'hx-trigger="every 2s"' in body
+
+    client.post(f"/campaigns/{campaign.id}/uploads",
+                data={"file": (io.BytesIO(b"email\nc@example.com\n"), "more.csv")},
+                content_type="multipart/form-data")
+    assert db.session.scalar(db.select(db.func.count()).select_from(MailingList)) == 1
+    assert len(reload(db, campaign).audiences) == 1
+
+    refused = client.post(f"/campaigns/{campaign.id}/uploads", headers=HX,
+                          data={"file": (io.BytesIO(b"phone\n1\n"), "p.csv")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert "no email field" in _error(refused.get_data(as_text=True), "file")
+    missing = client.post(f"/campaigns/{campaign.id}/uploads", headers=HX, data={},
+                          content_type="multipart/form-data")
+    assert "Choose a JSON, NDJSON or CSV file" in _error(missing.get_data(as_text=True), "file")
+
+
+# ------------------------------------------------------------------ channel rows
+
+
+def test_channel_rows_are_added_and_removed_with_htmx(client, db, marketer, identity, sandbox):
+    campaign = draft(db)
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert page.count('class="channel-row"') == 1, "a new draft starts with one row"
+    form = {**row_data(identity, sandbox, "a"), "scheduled_at": ""}
+    added = client.post(f"/campaigns/{campaign.id}/setup/rows", data=form, headers=HX)
+    body = added.get_data(as_text=True)
+    assert "<html" not in body and body.count('class="channel-row"') == 2
+    keys = re.findall(r'name="row" value="(\w+)"', body)
+    assert keys[0] == "a" and len(keys) == 2
+    assert f'<option value="{sandbox.id}" selected>' in body, "typed values are kept"
+
+    both = {**form, "row": keys}
+    removed = client.post(f"/campaigns/{campaign.id}/setup/rows", headers=HX,
+                          data={**both, "remove_row": "a"}).get_data(as_text=True)
+    assert re.findall(r'name="row" value="(\w+)"', removed) == [keys[1]]
+    assert db.session.scalar(db.select(CampaignChannel)) is None, "nothing saved yet"
+
+    # Without JavaScript the same buttons post the whole form to the step-2 page.
+    plain = client.post(f"/campaigns/{campaign.id}/setup", data={**form, "add_row": "1"})
+    assert plain.status_code == 200 and plain.get_data(as_text=True).count(
+        'class="channel-row"') == 2
+
+
+def test_saving_rows_and_options(client, db, marketer, identity, sandbox, app):
+    app.config["MAILER_TIMEZONE"] = "Europe/Paris"
+    campaign = draft(db)
+    data = setup_data(identity, sandbox, **{"row-a-frequency": "0.5", "row-a-daily_max": "200",
+                                            "row-a-start_at": "2031-01-15T09:30",
+                                            "scheduled_at": "2031-01-15T08:00"})
+    data.pop("track_clicks")
+    response = client.post(f"/campaigns/{campaign.id}/setup", data=data)
+    assert response.status_code == 302
+    campaign = reload(db, campaign)
+    (row,) = campaign.channels
+    assert (row.frequency_minutes, row.daily_max) == (0.5, 200)
+    assert str(row.start_at) == "2031-01-15 08:30:00", "Paris is UTC+1 in winter"
+    assert str(campaign.scheduled_at) == "2031-01-15 07:00:00"
+    assert campaign.track_opens and not campaign.track_clicks
+    assert campaign.status == "draft"
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert "time zone: Europe/Paris" in page and 'value="2031-01-15T08:00"' in page
+    assert f'name="row" value="r{row.id}"' in page
+
+    second = {**data, "row": [f"r{row.id}", "b"], f"row-r{row.id}-identity_id": str(identity.id),
+              f"row-r{row.id}-channel_id": str(sandbox.id), "row-b-identity_id": str(identity.id),
+              "row-b-channel_id": str(sandbox.id)}
+    client.post(f"/campaigns/{campaign.id}/setup", data=second)
+    rows = reload(db, campaign).channels
+    assert [r.id for r in rows][0] == row.id and len(rows) == 2, "kept rows keep their id"
+    assert rows[0].frequency_minutes is None, "blank: as fast as the channel allows"
+
+
+def test_every_row_and_schedule_problem_is_explained_next_to_its_field(client, db, marketer,
+                                                                        identity, sandbox):
+    inactive = Channel(name="Old relay", provider="sandbox", settings={}, active=False)
+    db.session.add(inactive)
+    db.session.commit()
+    campaign = draft(db)
+    past = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    data = {"action": "save", "row": ["a", "b"],
+            "row-a-identity_id": "", "row-a-channel_id": "",
+            "row-a-frequency": "0", "row-a-daily_max": "-3", "row-a-start_at": past,
+            "row-b-identity_id": "999", "row-b-channel_id": str(inactive.id),
+            "row-b-frequency": "often", "row-b-daily_max": "1.5", "row-b-start_at": "soon",
+            "scheduled_at": past}
+    response = client.post(f"/campaigns/{campaign.id}/setup", data=data)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "Choose a sender." in _error(body, "row-a-identity_id")
+    assert "Choose a channel." in _error(body, "row-a-channel_id")
+    assert "a number above 0" in _error(body, "row-a-frequency")
+    assert "1 or more" in _error(body, "row-a-daily_max")
+    assert "This start is in the past" in _error(body, "row-a-start_at")
+    assert "This sender no longer exists" in _error(body, "row-b-identity_id")
+    assert "“Old relay” is inactive" in _error(body, "row-b-channel_id")
+    assert "a number above 0" in _error(body, "row-b-frequency")
+    assert "whole number" in _error(body, "row-b-daily_max")
+    assert "Enter a date and time" in _error(body, "row-b-start_at")
+    assert "This date is in the past" in _error(body, "scheduled_at")
+    assert 'value="often"' in body, "what was typed stays in the form"
+    assert db.session.scalar(db.select(CampaignChannel)) is None
+
+    none = client.post(f"/campaigns/{campaign.id}/setup", data={"action": "save"})
+    assert "Add at least one sending channel row." in _error(none.get_data(as_text=True), "rows")
+
+
+# ------------------------------------------------------------------ test sends
+
+
+def test_send_test_renders_sample_data_through_the_first_row(client, db, marketer, identity,
+                                                             sandbox):
+    campaign = draft(db)
+    data = {**row_data(identity, sandbox), "test_to": "me@example.com, Boss@Example.com"}
+    response = client.post(f"/campaigns/{campaign.id}/test", data=data, headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert body.count("Sent. Accepted by") == 2 and "boss@example.com" in body
+    messages = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.to_email)).all()
+    assert [m.to_email for m in messages] == ["boss@example.com", "me@example.com"]
+    assert messages[0].subject == "[Test] Hello Jane"
+    assert "Hi Jane!" in messages[0].raw and "https://example.com/unsubscribe/sample-token" in (
+        messages[0].raw)
+
+
+def test_send_test_reports_provider_refusals_in_plain_words(client, db, marketer, identity, brevo):
+    from tests.campaigns.conftest import brevo_channel
+
+    channel = brevo_channel(db, brevo)
+    brevo.reject("bad@example.com")
+    campaign = draft(db)
+    data = {**row_data(identity, channel), "test_to": "ok@example.com,bad@example.com"}
+    body = client.post(f"/campaigns/{campaign.id}/test", data=data, headers=HX).get_data(
+        as_text=True)
+    assert "<strong>ok@example.com</strong>: Sent. Accepted by Brevo" in body
+    assert "<strong>bad@example.com</strong>: Not sent." in body and "retrying will not help" in (
+        body)
+
+
+def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, identity, sandbox):
+    campaign = draft(db)
+    url = f"/campaigns/{campaign.id}/test"
+    too_many = ",".join(f"u{i}@example.com" for i in range(6))
+    cases = {
+        "": "Enter up to 5 addresses",
+        too_many: "At most 5 addresses (6 given)",
+        "me@example.com, nope": "“nope” is not a valid address",
+    }
+    for value, message in cases.items():
+        response = client.post(url, data={**row_data(identity, sandbox), "test_to": value},
+                               headers=HX)
+        assert response.status_code == 422
+        assert message in _error(response.get_data(as_text=True), "test_to")
+    no_row = client.post(url, data={"test_to": "me@example.com"}, headers=HX)
+    assert "Choose a sender and a channel" in _error(no_row.get_data(as_text=True), "test_to")
+    plain = client.post(f"/campaigns/{campaign.id}/setup",
+                        data={**row_data(identity, sandbox), "test_to": "me@example.com",
+                              "send_test": "1"})
+    assert plain.status_code == 200 and "Sent. Accepted by" in plain.get_data(as_text=True)

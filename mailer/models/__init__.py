@@ -24,6 +24,7 @@ from mailer.models.contacts import (
     Suppression,
     SuppressionReason,
 )
+from mailer.models.feedback import FeedbackPayload
 from mailer.models.templates import Template
 from mailer.models.users import ROLE_RANK, ApiKey, Role, User
 
@@ -38,6 +39,7 @@ __all__ = [
     "Channel",
     "Event",
     "EventType",
+    "FeedbackPayload",
     "Identity",
     "Import",
     "ImportStatus",

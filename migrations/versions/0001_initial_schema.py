@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 63ba3c7aed16
+Revision ID: 37f83f11993d
 Revises: 
-Create Date: 2026-11-22 11:13:29.219958
+Create Date: 2026-11-22 11:45:50.394434
 
 """
 from alembic import op
@@ -128,6 +128,25 @@ def upgrade():
     )
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.create_index('ix_campaigns_status_scheduled', ['status', 'scheduled_at'], unique=False)
+
+    op.create_table('feedback_payloads',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=True),
+    sa.Column('provider', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('body', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=False),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('events', sa.Integer(), nullable=False),
+    sa.Column('unmatched', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('processed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_feedback_payloads_channel_id_channels'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_payloads'))
+    )
+    with op.batch_alter_table('feedback_payloads', schema=None) as batch_op:
+        batch_op.create_index('ix_feedback_status', ['status', 'id'], unique=False)
 
     op.create_table('segments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -342,6 +361,10 @@ def downgrade():
     op.drop_table('campaign_audiences')
     op.drop_table('subscribers')
     op.drop_table('segments')
+    with op.batch_alter_table('feedback_payloads', schema=None) as batch_op:
+        batch_op.drop_index('ix_feedback_status')
+
+    op.drop_table('feedback_payloads')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index('ix_campaigns_status_scheduled')
 

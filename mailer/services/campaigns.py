@@ -189,6 +189,8 @@ def pause(campaign: Campaign) -> Campaign:
 def resume(campaign: Campaign) -> Campaign:
     """Resume a paused campaign; rows that stopped themselves on errors start again too."""
     if campaign.status == S.RUNNING.value:
+        if not any(row.paused_reason for row in campaign.channels):
+            raise NotAllowed("The campaign is already running.")
         resume_rows(campaign)
         return campaign
     transition(campaign, S.RUNNING, commit=False)

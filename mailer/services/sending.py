@@ -48,7 +48,7 @@ from mailer.models.base import utcnow
 from mailer.providers.base import OutboundMessage, SendResult
 from mailer.queue import get_redis
 from mailer.services import campaigns as campaigns_service
-from mailer.services import dbutil, ratelimit, tokens
+from mailer.services import dbutil, ratelimit, tokens, tracking
 from mailer.services.rendering import RenderError, compile_email, recipient_context
 
 MAX_CHUNK = 500
@@ -370,6 +370,7 @@ class ChannelRunner:
         attempts: dict[str, tuple[int, int]] = {}
         sign = tokens.signer()
         base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+        instrument = tracking.instrumenter(campaign)  # tracked links, pixel, unsubscribe footer
         for r in rows:
             if r.suppressed:
                 results.append(
@@ -392,6 +393,7 @@ class ChannelRunner:
             except RenderError as exc:
                 results.append(_result(r.id, SendStatus.FAILED, error=f"template: {exc}"))
                 continue
+            html, text = instrument.apply(rendered.html, rendered.text, token)
             messages.append(
                 OutboundMessage(
                     ref=str(r.id),
@@ -400,8 +402,8 @@ class ChannelRunner:
                     from_email=identity.from_email,
                     from_name=identity.from_name or None,
                     reply_to=identity.reply_to or None,
-                    html=rendered.html,
-                    text=rendered.text,
+                    html=html,
+                    text=text,
                     headers={
                         "List-Unsubscribe": f"<{unsubscribe}>",
                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -162,7 +162,7 @@ def test_pause_resume_and_cancel_from_the_campaign_page(client, db, marketer, id
     client.post(f"/campaigns/{campaign.id}/resume")
     assert reload(db, campaign).status == "running"
     refused = client.post(f"/campaigns/{campaign.id}/resume", follow_redirects=True)
-    assert "A running campaign cannot become running." in refused.get_data(as_text=True)
+    assert "The campaign is already running." in refused.get_data(as_text=True)
 
     client.post(f"/campaigns/{campaign.id}/cancel")
     assert reload(db, campaign).status == "cancelled"

@@ -1,0 +1,27 @@
+"""The tracking flush tick: buffered opens and clicks from Redis into the database.
+
+Runs every 5 s (mailer.queue.TICKS_REGISTRY). Safe to run twice at once: the second run finds
+the lock taken and does nothing; a run that dies leaves its batch in Redis for the next one
+(see services/tracking.py: events leave Redis only after their batch committed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from jobs.ticks import _tick_lock
+from mailer.queue import app_job, job_logger
+from mailer.services import tracking
+
+log = job_logger(__name__)
+
+
+@app_job
+def flush_events() -> dict:
+    with _tick_lock("tracking-flush", ttl=60) as mine:
+        if not mine:
+            return {"skipped": "another flush is running"}
+        result = tracking.flush()
+        if result.events or result.dropped or result.recovered:
+            log.info("tracking flush: %s", result)
+        return asdict(result)

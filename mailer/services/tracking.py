@@ -1,0 +1,582 @@
+"""Opens and clicks: cheap hits, their buffer and flush, machine flags, and link instrumentation.
+
+Hits. The pixel and click endpoints validate the token (an HMAC, no storage), then either push
+one JSON event to a Redis list (``MAILER_TRACKING_BUFFER``, production) or write it at once
+(embedded and test modes). Every hit carries a fresh id stored as ``provider_event_id``
+"hit:<uuid>", a unique column: writing the same hit twice inserts nothing the second time.
+A click also reads its link's URL (checking it belongs to the send's campaign) in one indexed
+query on a small autocommit pool of its own (``_LinkReader``): a read, never a write.
+
+Flush (a tick every 5 s, under a Redis lock). Events move from the buffer list to a processing
+list in batches (LMOVE inside MULTI), are written in one transaction (events inserted with
+INSERT-ignore, ``Send.opened_at``/``clicked_at`` set on the first human hit), and the processing
+list is deleted only after the commit. A flush that dies leaves its batch in the processing
+list; the next flush writes it again first, and the unique hit ids keep every row single.
+
+Machine activity (kept small on purpose; each rule is tested in tests/tracking):
+
+* an open from a known image proxy / privacy pre-fetcher (``OPEN_PROXIES``: Gmail and Yahoo
+  image proxies, and Apple Mail Privacy Protection, whose fetches say only "Mozilla/5.0"),
+* any hit from a link scanner or script user agent (``SCANNERS``), with no user agent at all,
+  or made with HEAD (scanners check links; people's browsers GET them),
+* any hit within ``MACHINE_WINDOW`` of the send leaving us (security gateways open and follow
+  links on arrival, before a person could).
+
+Flagged hits are recorded with ``machine=True``; ``Send.opened_at``/``clicked_at`` count only
+human hits, and the report shows human and total figures side by side.
+
+Links. At render time every http(s) link of the HTML is pointed at ``/t/c/<token>/<link id>``,
+except links to this installation (unsubscribe, view online); mailto:, tel:, anchors and
+relative links are left alone. Identical URLs share one ``Link`` row per campaign, created
+idempotently by (campaign, sha256(url)) and cached per worker process. The pixel goes just
+before ``</body>`` (or at the end). A body without the recipient's unsubscribe link gets one in
+a footer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html as html_lib
+import json
+import logging
+import re
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import Response, current_app
+from redis.exceptions import RedisError
+from sqlalchemy import bindparam, func, select, update
+from werkzeug.urls import iri_to_uri
+
+from mailer.extensions import db
+from mailer.models import Campaign, Event, EventType, Link, Send
+from mailer.queue import get_redis
+from mailer.services import dbutil
+
+log = logging.getLogger(__name__)
+
+# 1×1 transparent GIF.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+PIXEL_HEADERS = {
+    "Cache-Control": "no-cache, no-store, must-revalidate, max-age=0",
+    "Pragma": "no-cache",
+    "Expires": "0",
+}
+
+BUFFER_KEY = "mailer:tracking:buffer"
+PROCESSING_KEY = "mailer:tracking:processing"
+FLUSH_BATCH = 2000
+FLUSH_SECONDS = 20.0  # one flush stops taking new batches after this (the tick runs every 5 s)
+
+OPEN, CLICK = "o", "c"
+_EVENT_TYPE = {OPEN: EventType.OPEN.value, CLICK: EventType.CLICK.value}
+
+MACHINE_WINDOW = timedelta(seconds=2)
+# (user-agent test, label). Image proxies fetch the pixel for the mailbox, opened or not.
+OPEN_PROXIES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"GoogleImageProxy"), "gmail image proxy"),
+    (re.compile(r"YahooMailProxy"), "yahoo image proxy"),
+    (re.compile(r"^Mozilla/5\.0$"), "apple mail privacy protection"),
+)
+# Link scanners, security gateways, and scripts rather than mail clients or browsers.
+SCANNERS = re.compile(
+    r"bot\b|crawl|spider|barracuda|proofpoint|mimecast|python-|curl/|wget/|go-http-client"
+    r"|java/|okhttp|headlesschrome|ms office existence discovery",
+    re.I,
+)
+MAX_USER_AGENT = 255
+
+
+# ------------------------------------------------------------------------------ machine rules
+
+
+def machine_reason(kind: str, user_agent: str, *, head: bool = False) -> str | None:
+    """Why a hit looks automated from the request alone, or None (timing is checked on write)."""
+    if head:
+        return "HEAD request"
+    if not user_agent.strip():
+        return "no user agent"
+    if kind == OPEN:
+        for pattern, label in OPEN_PROXIES:
+            if pattern.search(user_agent):
+                return label
+    if SCANNERS.search(user_agent):
+        return "link scanner"
+    return None
+
+
+def _timing_reason(occurred_at: datetime, sent_at: datetime | None) -> str | None:
+    if sent_at is not None and occurred_at - sent_at <= MACHINE_WINDOW:
+        return "within seconds of sending"
+    return None
+
+
+# ------------------------------------------------------------------------------ hits
+
+
+def buffered() -> bool:
+    return bool(current_app.config.get("MAILER_TRACKING_BUFFER"))
+
+
+def make_hit(
+    kind: str, send_id: int, link_id: int | None = None, *, user_agent: str = "", head=False
+) -> dict:
+    user_agent = (user_agent or "")[:MAX_USER_AGENT]
+    return {
+        "id": uuid.uuid4().hex,
+        "k": kind,
+        "s": send_id,
+        "l": link_id,
+        "t": time.time(),
+        "ua": user_agent,
+        "m": machine_reason(kind, user_agent, head=head),
+    }
+
+
+def record(hit: dict) -> bool:
+    """Buffer the hit in Redis (production) or write it now (embedded, tests).
+
+    With Redis unreachable the hit is logged as lost and the recipient still gets the pixel or
+    the redirect: a tracking outage must not break the links in every email already sent.
+    """
+    if not buffered():
+        write_hits([hit])
+        db.session.commit()
+        return True
+    try:
+        get_redis().rpush(BUFFER_KEY, json.dumps(hit, separators=(",", ":")))
+    except RedisError:
+        log.exception("tracking hit lost, Redis unavailable: %s", hit)
+        return False
+    return True
+
+
+def pixel_response() -> Response:
+    return Response(PIXEL, mimetype="image/gif", headers=PIXEL_HEADERS)
+
+
+_LINK_TARGET = (
+    select(Link.url)
+    .join(Send, Send.campaign_id == Link.campaign_id)
+    .where(Link.id == bindparam("link_id"), Send.id == bindparam("send_id"))
+)
+MAX_ID = 2**63 - 1
+
+
+def link_target(send_id: int, link_id: int) -> str | None:
+    """The URL recorded for this link if it belongs to the send's campaign (a read, no write),
+    as an ASCII URI fit for a Location header."""
+    if not 0 < link_id <= MAX_ID or not 0 < send_id <= MAX_ID:
+        return None
+    url = _link_reader().read(send_id, link_id)
+    if url is None or not _is_web_url(url) or _CONTROL.search(url):
+        return None
+    return iri_to_uri(url)
+
+
+class _LinkReader:
+    """The click path's one read, in one database round trip.
+
+    Through the app's pool a read costs four: the pre-ping, the query, and two rollbacks when
+    the session and the pool give the connection back. This pool is autocommit with neither
+    ping nor reset, runs the query precompiled, and retries once on a dropped connection.
+    """
+
+    def __init__(self, url) -> None:
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=False,
+            pool_reset_on_return=None,
+            pool_recycle=3600,
+            pool_size=4,
+            max_overflow=4,
+        )
+        compiled = _LINK_TARGET.compile(dialect=self.engine.dialect)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup or []
+        self.errors = self.engine.dialect.loaded_dbapi.OperationalError
+
+    def read(self, send_id: int, link_id: int) -> str | None:
+        params = {"link_id": link_id, "send_id": send_id}
+        args = tuple(params[name] for name in self.order)
+        for attempt in (1, 2):
+            conn = self.engine.raw_connection()
+            try:
+                cursor = conn.cursor()
+                cursor.execute(self.sql, args)
+                row = cursor.fetchone()
+                cursor.close()
+                return row[0] if row else None
+            except self.errors:
+                conn.invalidate()  # a connection the server dropped: try a fresh one once
+                if attempt == 2:
+                    raise
+            finally:
+                conn.close()
+        return None
+
+
+class _SessionReader:
+    """SQLite (embedded, tests): the app's session is as cheap as anything there."""
+
+    def read(self, send_id: int, link_id: int) -> str | None:
+        params = {"link_id": link_id, "send_id": send_id}
+        return db.session.execute(_LINK_TARGET, params).scalar()
+
+
+def _link_reader():
+    reader = current_app.extensions.get("mailer_link_reader")
+    if reader is None:
+        engine = db.engine
+        reader = _SessionReader() if engine.dialect.name == "sqlite" else _LinkReader(engine.url)
+        current_app.extensions["mailer_link_reader"] = reader
+    return reader
+
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")  # no whitespace or control character in a URL
+
+
+def _is_web_url(url: str) -> bool:
+    lowered = url[:8].lower()
+    return lowered.startswith(("http://", "https://"))
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+@dataclass
+class WriteResult:
+    written: int = 0  # events handed to the INSERT (already-written ones are ignored by it)
+    dropped: int = 0  # hits whose send no longer exists (campaign deleted)
+
+
+def write_hits(hits: Sequence[dict]) -> WriteResult:
+    """Write hits as events and first-hit times, in the caller's transaction. Idempotent."""
+    result = WriteResult()
+    if not hits:
+        return result
+    sends: dict[int, tuple] = {}
+    ids = sorted({int(h["s"]) for h in hits})
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(
+            select(Send.id, Send.campaign_id, Send.sent_at, Send.opened_at, Send.clicked_at).where(
+                Send.id.in_(ids[start : start + 500])
+            )
+        )
+        sends.update({row.id: row for row in rows})
+    events: list[dict] = []
+    first: dict[str, dict[int, datetime]] = {OPEN: {}, CLICK: {}}
+    for hit in hits:
+        send = sends.get(int(hit["s"]))
+        kind = hit["k"]
+        if send is None or kind not in _EVENT_TYPE:
+            result.dropped += 1
+            continue
+        at = datetime.fromtimestamp(hit["t"], UTC).replace(tzinfo=None)
+        reason = hit.get("m") or _timing_reason(at, send.sent_at)
+        data = {"ua": hit.get("ua") or ""}
+        if reason:
+            data["machine"] = reason
+        events.append(
+            {
+                "type": _EVENT_TYPE[kind],
+                "occurred_at": at,
+                "campaign_id": send.campaign_id,
+                "send_id": send.id,
+                "message_id": None,
+                "link_id": hit.get("l") if kind == CLICK else None,
+                "provider_event_id": f"hit:{hit['id']}",
+                "machine": reason is not None,
+                "data": data,
+            }
+        )
+        already = send.opened_at if kind == OPEN else send.clicked_at
+        if reason is None and already is None:
+            seen = first[kind].get(send.id)
+            first[kind][send.id] = at if seen is None else min(seen, at)
+    if events:
+        db.session.execute(dbutil.insert_ignore(Event.__table__, ["provider_event_id"]), events)
+        result.written = len(events)
+    for kind, column in ((OPEN, "opened_at"), (CLICK, "clicked_at")):
+        if first[kind]:
+            rows = [{"b_id": k, "b_at": v} for k, v in first[kind].items()]
+            db.session.execute(_FIRST_HIT[column], rows)
+    return result
+
+
+_S = Send.__table__
+# COALESCE keeps the first time: a batch written twice changes nothing.
+_FIRST_HIT = {
+    column: update(_S)
+    .where(_S.c.id == bindparam("b_id"))
+    .values({column: func.coalesce(_S.c[column], bindparam("b_at"))})
+    for column in ("opened_at", "clicked_at")
+}
+
+
+# ------------------------------------------------------------------------------ flush
+
+
+@dataclass
+class FlushResult:
+    batches: int = 0
+    events: int = 0
+    dropped: int = 0
+    recovered: int = 0  # events found in the processing list, left by a flush that died
+
+
+def flush(*, batch_size: int = FLUSH_BATCH, max_seconds: float = FLUSH_SECONDS) -> FlushResult:
+    """Move buffered hits to the database in batches. The caller holds the flush lock."""
+    redis = get_redis()
+    result = FlushResult()
+    leftover = redis.lrange(PROCESSING_KEY, 0, -1)
+    if leftover:
+        _write_batch(leftover, result)
+        result.recovered = len(leftover)
+        _clear_processing(redis)
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        waiting = redis.llen(BUFFER_KEY)
+        if not waiting:
+            break
+        pipe = redis.pipeline(transaction=True)
+        for _ in range(min(waiting, batch_size)):
+            pipe.lmove(BUFFER_KEY, PROCESSING_KEY, "LEFT", "RIGHT")
+        moved = [item for item in pipe.execute() if item is not None]
+        if not moved:
+            break
+        _write_batch(moved, result)
+        _clear_processing(redis)
+    return result
+
+
+def _write_batch(raw: Iterable[bytes], result: FlushResult) -> None:
+    hits = []
+    for item in raw:
+        try:
+            hits.append(json.loads(item))
+        except ValueError:
+            result.dropped += 1  # not ours: nothing can be done with it
+    try:
+        written = write_hits(hits)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    result.batches += 1
+    result.events += written.written
+    result.dropped += written.dropped
+
+
+def _clear_processing(redis) -> None:
+    """Only after the batch committed: from here on the events live in the database."""
+    redis.delete(PROCESSING_KEY)
+
+
+def pending() -> int:
+    """Hits waiting in Redis (buffer and an unfinished batch)."""
+    redis = get_redis()
+    return int(redis.llen(BUFFER_KEY)) + int(redis.llen(PROCESSING_KEY))
+
+
+# ------------------------------------------------------------------------------ instrumentation
+
+# An <a>/<area> tag up to its href value, then the value: "…", '…' or bare.
+_HREF = re.compile(
+    r"""(<(?:a|area)\b[^>]*?\shref\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
+    re.I,
+)
+_BODY_END = "</body"
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+MAX_URL = 4000
+_CACHE_CAMPAIGNS = 32
+_CACHE_URLS = 20_000
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def pixel_url(base: str, token: str) -> str:
+    return f"{base}/t/o/{token}.gif"
+
+
+def click_url(base: str, token: str, link_id: int) -> str:
+    return f"{base}/t/c/{token}/{link_id}"
+
+
+def unsubscribe_url(base: str, token: str) -> str:
+    return f"{base}/u/{token}"
+
+
+class Instrumenter:
+    """Rewrites a campaign's rendered emails: tracked links, open pixel, unsubscribe footer."""
+
+    def __init__(
+        self, campaign_id: int, base: str, *, opens: bool, clicks: bool, links: dict[str, int]
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.base = base.rstrip("/")
+        self.opens = opens
+        self.clicks = clicks
+        self.links = links  # url → link id, shared by the process's instrumenters
+        self._own = tuple(f"{self.base}/{p}/" for p in ("u", "v", "t"))
+
+    def apply(self, html: str, text: str, token: str) -> tuple[str, str]:
+        unsubscribe = unsubscribe_url(self.base, token)
+        if self.clicks:
+            html = self.rewrite_links(html, token)
+        tail = ""
+        if unsubscribe not in html:
+            tail += (
+                '<p style="font-size:12px;color:#666;text-align:center;margin:24px 0">'
+                f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a></p>'
+            )
+        if self.opens:
+            tail += (
+                f'<img src="{pixel_url(self.base, token)}" width="1" height="1" alt="" '
+                'style="display:block;width:1px;height:1px;border:0">'
+            )
+        if tail:
+            html = _before_body_end(html, tail)
+        if text and unsubscribe not in text:
+            text = f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\n"
+        return html, text
+
+    def rewrite_links(self, html: str, token: str) -> str:
+        found: list[tuple[int, int, str, str]] = []  # start, end, prefix, url
+        for match in _HREF.finditer(html):
+            raw = match.group(2)
+            if raw is None:
+                raw = match.group(3) if match.group(3) is not None else match.group(4)
+            # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.
+            url = _TAB_NEWLINE.sub("", html_lib.unescape(raw).strip())
+            if self._trackable(url):
+                found.append((match.start(), match.end(), match.group(1), url))
+        if not found:
+            return html
+        missing = [url for *_, url in found if url not in self.links]
+        if missing:
+            self._ensure(missing)
+        out: list[str] = []
+        last = 0
+        for start, end, prefix, url in found:
+            link_id = self.links.get(url)
+            if link_id is None:  # the cache was full and trimmed meanwhile: leave it as it is
+                continue
+            out.append(html[last:start])
+            out.append(f'{prefix}"{click_url(self.base, token, link_id)}"')
+            last = end
+        out.append(html[last:])
+        return "".join(out)
+
+    def _trackable(self, url: str) -> bool:
+        return (
+            _is_web_url(url)
+            and len(url) <= MAX_URL
+            and not url.startswith(self._own)
+            and not _CONTROL.search(url)  # a space in a URL: leave that link as it is
+        )
+
+    def _ensure(self, urls: list[str]) -> None:
+        """Link rows for new URLs, in their own short transaction (no lock kept meanwhile)."""
+        by_hash = {url_hash(u): u for u in dict.fromkeys(urls)}
+        rows = [
+            {"campaign_id": self.campaign_id, "url": u, "url_hash": h} for h, u in by_hash.items()
+        ]
+        with db.engine.begin() as conn:
+            conn.execute(dbutil.insert_ignore(Link.__table__, ["campaign_id", "url_hash"]), rows)
+            found = conn.execute(
+                select(Link.id, Link.url_hash).where(
+                    Link.campaign_id == self.campaign_id, Link.url_hash.in_(list(by_hash))
+                )
+            ).all()
+        if len(self.links) + len(found) > _CACHE_URLS:
+            self.links.clear()  # personalised URLs: keep memory flat, ask the database again
+        for link_id, digest in found:
+            self.links[by_hash[digest]] = link_id
+
+
+def _before_body_end(html: str, snippet: str) -> str:
+    at = html.lower().rfind(_BODY_END)
+    if at < 0:
+        return html + snippet
+    return html[:at] + snippet + html[at:]
+
+
+def instrumenter(campaign: Campaign) -> Instrumenter:
+    """The campaign's instrumenter, its link cache kept for the life of the worker process."""
+    cache: OrderedDict = current_app.extensions.setdefault("mailer_link_cache", OrderedDict())
+    # created_at too: on SQLite a deleted campaign's id can come back for a new campaign.
+    key = (campaign.id, campaign.created_at)
+    links = cache.get(key)
+    if links is None:
+        links = cache[key] = {}
+        while len(cache) > _CACHE_CAMPAIGNS:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return Instrumenter(
+        campaign.id,
+        current_app.config["PUBLIC_BASE_URL"],
+        opens=campaign.track_opens,
+        clicks=campaign.track_clicks,
+        links=links,
+    )
+
+
+# ------------------------------------------------------------------------------ view online
+
+
+def render_online(send_id: int) -> str | None:
+    """The email as this recipient got it (without tracking), or None for an unknown send."""
+    from mailer.models import Subscriber, Template
+    from mailer.services import tokens
+    from mailer.services.rendering import compile_email, recipient_context
+
+    row = db.session.execute(
+        select(
+            Send.id,
+            Send.email,
+            Send.campaign_id,
+            Subscriber.first_name,
+            Subscriber.last_name,
+            Subscriber.name,
+            Subscriber.attributes,
+        )
+        .outerjoin(Subscriber, Subscriber.id == Send.subscriber_id)
+        .where(Send.id == send_id)
+    ).first()
+    if row is None:
+        return None
+    campaign = db.session.get(Campaign, row.campaign_id)
+    cache: OrderedDict = current_app.extensions.setdefault("mailer_online_cache", OrderedDict())
+    key = (campaign.id, campaign.created_at, campaign.updated_at)
+    compiled = cache.get(key)
+    if compiled is None:
+        html, text = campaign.html, campaign.text
+        if not html and campaign.template_id:
+            template = db.session.get(Template, campaign.template_id)
+            html, text = (template.html, template.text) if template else ("", None)
+        compiled = cache[key] = compile_email(campaign.subject, html or "", text or None)
+        while len(cache) > 8:
+            cache.popitem(last=False)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    token = tokens.make(tokens.CAMPAIGN_SEND, row.id)
+    context = recipient_context(
+        row.email,
+        row.first_name,
+        row.last_name,
+        row.name,
+        row.attributes or {},
+        unsubscribe_url=unsubscribe_url(base, token),
+        view_online_url=f"{base}/v/{token}",
+    )
+    return compiled.render(context).html

@@ -1,0 +1,124 @@
+"""Campaigns sent through the real channel worker, so tests track what recipients received."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from mailer.models import Campaign, Send
+from mailer.models.base import utcnow
+from mailer.services import campaigns
+from mailer.services.sending import ChannelRunner
+from tests.campaigns.conftest import brevo, brevo_channel, make_campaign, make_list  # noqa: F401
+
+NEWSLETTER = """<!doctype html><html><head><title>News</title></head><body>
+<p>Hi {{ first_name }}!</p>
+<p><a class="btn" href="https://shop.example.com/spring?utm_source=mail&amp;utm_campaign=spring">Spring</a></p>
+<p><a href='https://shop.example.com/stores'>Stores</a> and again
+   <a href="https://shop.example.com/spring?utm_source=mail&amp;utm_campaign=spring">Spring</a></p>
+<p><a href="mailto:help@example.com">Write to us</a> · <a href="tel:+351210000000">Call</a>
+   · <a href="#top">Top</a> · <a name="anchor">no href</a> · <a href="/relative">relative</a></p>
+<p><a href="{{ unsubscribe_url }}">Unsubscribe</a>
+   · <a href="{{ view_online_url }}">View online</a></p>
+</body></html>"""
+
+BASE = "http://mailer.test"
+TRACKED = re.compile(r'href="http://mailer\.test/t/c/([^/"]+)/(\d+)"')
+PIXEL = re.compile(r'src="http://mailer\.test/t/o/([^"]+)\.gif"')
+
+
+@dataclass
+class Delivered:
+    """What one recipient received."""
+
+    email: str
+    html: str
+    text: str
+    headers: dict
+    send: Send
+
+    @property
+    def token(self) -> str:
+        return self.headers["List-Unsubscribe"][len(f"<{BASE}/u/") : -1]
+
+    @property
+    def clicks(self) -> list[tuple[str, int]]:
+        return [(t, int(i)) for t, i in TRACKED.findall(self.html)]
+
+    @property
+    def pixel_path(self) -> str:
+        return f"/t/o/{self.token}.gif"
+
+    def click_path(self, n: int = 0) -> str:
+        token, link_id = self.clicks[n]
+        return f"/t/c/{token}/{link_id}"
+
+
+@dataclass
+class SentCampaign:
+    campaign: Campaign
+    received: dict[str, Delivered] = field(default_factory=dict)
+
+    def __getitem__(self, email: str) -> Delivered:
+        return self.received[email]
+
+
+@pytest.fixture
+def send_campaign(db, brevo):  # noqa: F811
+    """send_campaign(emails, html=..., sent_ago=timedelta, **campaign fields) → SentCampaign.
+
+    Runs the real channel worker against the local Brevo server and reads back each message.
+    `sent_ago` moves sent_at into the past, so hits are not taken for instant machine hits.
+    """
+    channel = None
+
+    def _send(
+        emails, *, html=NEWSLETTER, sent_ago=timedelta(hours=1), list_name=None, **fields
+    ) -> SentCampaign:
+        nonlocal channel
+        channel = channel or brevo_channel(db, brevo)
+        mailing_list = make_list(db, list_name or f"List {len(brevo.requests)}", emails)
+        campaign = make_campaign(db, [mailing_list], [channel], html=html)
+        for name, value in fields.items():
+            setattr(campaign, name, value)
+        db.session.commit()
+        campaigns.transition(campaign, "scheduled")
+        campaigns.launch(campaign.id)
+        first = len(brevo.requests)
+        outcome = ChannelRunner(campaign.channels[0].id).run()
+        assert outcome.state == "done", outcome
+        if sent_ago:
+            db.session.execute(
+                db.update(Send)
+                .where(Send.campaign_id == campaign.id)
+                .values(sent_at=utcnow() - sent_ago)
+            )
+            db.session.commit()
+        result = SentCampaign(db.session.get(Campaign, campaign.id))
+        for request in brevo.requests[first:]:
+            body = request.json
+            to = body["to"][0]["email"]
+            send = db.session.scalar(db.select(Send).filter_by(campaign_id=campaign.id, email=to))
+            result.received[to] = Delivered(
+                to, body["htmlContent"], body.get("textContent", ""), body["headers"], send
+            )
+        return result
+
+    return _send
+
+
+@pytest.fixture
+def buffered(app):
+    """Production mode: hits go to Redis, the flush tick writes them."""
+    app.config["MAILER_TRACKING_BUFFER"] = True
+    return app
+
+
+def events(db, **filters):
+    from mailer.models import Event
+
+    db.session.commit()  # end the read snapshot: see what other sessions committed (MariaDB)
+    return db.session.scalars(db.select(Event).filter_by(**filters).order_by(Event.id)).all()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from mailer.extensions import db
 from mailer.models import (
@@ -449,8 +449,28 @@ class ChannelRunner:
         return _result(send_id, SendStatus.FAILED, error=error)
 
     def _write(self, row: CampaignChannel, results: list[dict]) -> tuple[int, int]:
-        if results:
-            db.session.connection().execute(_RESULT_UPDATE, results)
+        """Write a chunk's results: the sent ones in one UPDATE (a CASE for their provider
+        ids), the rest (failures, retries; few) with one executemany."""
+        done = [r for r in results if r["b_status"] == SendStatus.SENT.value]
+        others = [r for r in results if r["b_status"] != SendStatus.SENT.value]
+        if done:
+            ids = [r["b_id"] for r in done]
+            db.session.execute(
+                update(Send)
+                .where(Send.id.in_(ids))
+                .values(
+                    status=SendStatus.SENT.value,
+                    error=None,
+                    next_attempt_at=None,
+                    sent_at=done[0]["b_sent_at"],
+                    provider_message_id=case(
+                        {r["b_id"]: r["b_pmid"] for r in done}, value=Send.id
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if others:
+            db.session.connection().execute(_RESULT_UPDATE, others)
         sent = sum(1 for r in results if r["b_status"] == SendStatus.SENT.value)
         failed = sum(1 for r in results if r["b_status"] == SendStatus.FAILED.value)
         if sent or failed:

@@ -42,6 +42,18 @@ class Config:
 
     # Embedded mode writes tracking hits directly; production buffers them in Redis.
     EMBEDDED = _env("MAILER_EMBEDDED", "0") == "1"
+    # Tracking hits (opens, clicks) go to a Redis list and a tick writes them in batches;
+    # off: each hit is written at once (embedded and test modes).
+    MAILER_TRACKING_BUFFER = _env("MAILER_TRACKING_BUFFER", "0" if EMBEDDED else "1") == "1"
+    # Where an unsubscribe applies: "global" (the address joins the suppression list) or
+    # "list" (only the subscriber row of the list the campaign was sent to).
+    MAILER_UNSUBSCRIBE_SCOPE = _env("MAILER_UNSUBSCRIBE_SCOPE", "global")
+
+    # Provider feedback: an address with this many soft bounces within the window (days) is
+    # suppressed; webhook request bodies larger than this are refused (413).
+    MAILER_SOFT_BOUNCE_LIMIT = _int("MAILER_SOFT_BOUNCE_LIMIT", 3)
+    MAILER_SOFT_BOUNCE_WINDOW_DAYS = _int("MAILER_SOFT_BOUNCE_WINDOW_DAYS", 7)
+    MAILER_WEBHOOK_MAX_BYTES = _int("MAILER_WEBHOOK_MAX_BYTES", 1024 * 1024)
 
     # Login throttling: after this many failures within the window, answer 429 for the window.
     LOGIN_MAX_FAILURES = _int("MAILER_LOGIN_MAX_FAILURES", 5)
@@ -60,6 +72,10 @@ class Config:
     MAILER_TIMEZONE = _env("MAILER_TIMEZONE", "UTC")
     MAILER_MAX_ATTEMPTS = _int("MAILER_MAX_ATTEMPTS", 5)
     MAILER_ROW_LOCK_TTL = _int("MAILER_ROW_LOCK_TTL", 60)
+    # Requests in flight per channel worker: HTTP APIs are latency-bound, SMTP servers
+    # usually accept only a few connections per client.
+    MAILER_HTTP_CONCURRENCY = _int("MAILER_HTTP_CONCURRENCY", 32)
+    MAILER_SMTP_CONCURRENCY = _int("MAILER_SMTP_CONCURRENCY", 4)
 
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
@@ -78,5 +94,6 @@ class TestConfig(Config):
     ENCRYPTION_KEY = "v6KrDwWr6NuUTZhkJU6eoceWE2Q_UY104aWuLscnxdg="  # test only
     PUBLIC_BASE_URL = "http://mailer.test"
     EMBEDDED = True
+    MAILER_TRACKING_BUFFER = False  # tests of the buffered path turn it on
     WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
     LOGIN_MAX_FAILURES = 3

@@ -98,6 +98,18 @@ class _StopFlag:
             signal.signal(signal.SIGTERM, self._previous)
 
 
+def _provider_for(channel: Channel):
+    """The channel's adapter with the configured parallelism: HTTP APIs take many requests in
+    flight (latency-bound), SMTP servers few connections per client."""
+    from mailer.providers.base import HttpProvider
+    from mailer.services.channels import build_provider, provider_class
+
+    cls = provider_class(channel.provider)
+    key = "MAILER_HTTP_CONCURRENCY" if cls and issubclass(cls, HttpProvider) else \
+        "MAILER_SMTP_CONCURRENCY"
+    return build_provider(channel, concurrency=int(current_app.config.get(key, 8)))
+
+
 def max_attempts() -> int:
     return int(current_app.config.get("MAILER_MAX_ATTEMPTS", 5))
 
@@ -149,9 +161,7 @@ class ChannelRunner:
         identity = db.session.get(Identity, row.identity_id)
         compiled = self._compile(campaign)
         if self.provider is None:
-            from mailer.services.channels import build_provider
-
-            self.provider = build_provider(channel)
+            self.provider = _provider_for(channel)
         started = self.clock.monotonic()
         outcome = Outcome("sliced")
         turns = 0

@@ -1,6 +1,6 @@
 """Sending limits shared by every worker process, as atomic Redis operations.
 
-- rate: a token bucket per channel (messages per second, burst of one second's worth),
+- rate: a token bucket per channel (messages per second, a quarter second's worth of burst),
 - daily: counters per channel and per campaign channel row, keyed by the day in the configured
   time zone, so they roll over at local midnight,
 - frequency: the earliest time a row may send its next message.
@@ -101,7 +101,9 @@ def next_midnight(now: datetime | None = None) -> datetime:
 
 def take_rate(channel_id: int, rate_per_second: float, wanted: int) -> tuple[int, float]:
     """(granted, seconds to wait for the next token) from the channel's bucket."""
-    capacity = max(1.0, rate_per_second)
+    # A quarter second of burst: chunks stay large at high rates while any one-second window
+    # holds at most 1.25 x the rate (the bucket's bound: capacity + rate x window).
+    capacity = max(1.0, rate_per_second / 4)
     granted, wait_ms = _scripts()["bucket"](
         keys=[f"mailer:rate:ch:{channel_id}"],
         args=[rate_per_second, capacity, wanted, int(time.time() * 1000)],

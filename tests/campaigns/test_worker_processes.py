@@ -172,7 +172,8 @@ def test_two_worker_processes_share_the_channel_rate_limit(app, db, spawn_worker
         rows = {r.id: r.sent_count for r in db.session.get(Campaign, campaign.id).channels}
         assert all(n > 0 for n in rows.values()), f"both rows sent: {rows}"
         times = sorted(r.received_at for r in server.requests)
-        # Token bucket: in any window of w seconds at most rate*w + one second's burst.
+        # Token bucket: in any window of w seconds at most rate*w + its burst (a quarter of the
+        # rate), with room left for delivery jitter between the workers and this server.
         for i, start in enumerate(times):
             for w in (1.0, 2.0, 3.0):
                 inside = sum(1 for t in times[i:] if t - start < w)

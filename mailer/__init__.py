@@ -53,21 +53,26 @@ def _fill_defaults(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from mailer.blueprints import (
         auth_views,
+        campaigns,
         channels,
         dashboard,
         identities,
         lists,
         outbox,
         queues,
+        reports,
         segments,
         suppressions,
         templates_views,
+        tracking,
         users,
+        webhooks,
     )
 
     for module in (
         auth_views,
         dashboard,
+        campaigns,
         lists,
         segments,
         suppressions,
@@ -77,6 +82,9 @@ def _register_blueprints(app: Flask) -> None:
         outbox,
         users,
         queues,
+        tracking,
+        reports,
+        webhooks,
     ):
         app.register_blueprint(module.bp)
 

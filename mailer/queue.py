@@ -138,4 +138,6 @@ class Tick:
 TICKS_REGISTRY: list[Tick] = [
     Tick("heartbeat", "jobs.ticks.heartbeat", 60),
     Tick("campaigns", "jobs.ticks.campaigns_tick", 60),
+    Tick("tracking-flush", "jobs.tracking.flush_events", 5),
+    Tick("sqs-poll", "jobs.feedback.poll_sqs", 10),
 ]

@@ -56,6 +56,15 @@ class BrevoProvider(HttpProvider):
             required=True,
             help="Brevo: SMTP & API > API keys (starts with xkeysib-).",
         ),
+        ConfigField(
+            "webhook_bearer_token",
+            "Webhook bearer token",
+            secret=True,
+            help="The token the transactional webhook sends (Authorization: Bearer). Or set "
+            "a user name and password below for basic auth.",
+        ),
+        ConfigField("webhook_username", "Webhook user name", help="For basic auth instead."),
+        ConfigField("webhook_password", "Webhook password", secret=True),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -54,6 +54,13 @@ class MailgunProvider(HttpProvider):
             choices=(("us", "US (api.mailgun.net)"), ("eu", "EU (api.eu.mailgun.net)")),
             help="Where the domain was created in Mailgun.",
         ),
+        ConfigField(
+            "webhook_signing_key",
+            "HTTP webhook signing key",
+            secret=True,
+            help="Mailgun: Sending > Webhooks > HTTP webhook signing key. Feedback is refused "
+            "without it.",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -50,6 +50,17 @@ class MailjetProvider(HttpProvider):
             required=True,
             help="The private key shown next to the API key.",
         ),
+        ConfigField(
+            "webhook_username",
+            "Event webhook user name",
+            help="Choose one; it goes in the event callback URL (user:password@host).",
+        ),
+        ConfigField(
+            "webhook_password",
+            "Event webhook password",
+            secret=True,
+            help="Choose a long random one. Feedback is refused without user and password.",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

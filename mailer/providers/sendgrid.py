@@ -51,6 +51,12 @@ class SendGridProvider(HttpProvider):
             choices=(("global", "Global (api.sendgrid.com)"), ("eu", "EU (api.eu.sendgrid.com)")),
             help="EU only for an EU-pinned SendGrid subuser.",
         ),
+        ConfigField(
+            "webhook_public_key",
+            "Event Webhook verification key",
+            help="SendGrid: Settings > Mail Settings > Event Webhook > Signed Event Webhook "
+            "Requests: the public key (base64). Feedback is refused without it.",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -76,6 +76,24 @@ class SesProvider(Provider):
             "Configuration set",
             help="Optional; its event destination (SNS/SQS) reports bounces and complaints.",
         ),
+        # Feedback (read by mailer.services.feedback, not by sending).
+        ConfigField(
+            "sns_topic_arns",
+            "SNS topic ARN(s) for feedback",
+            help="The topic(s) SES publishes bounces, complaints and deliveries to; the "
+            "webhook confirms and accepts only these. Separate several with spaces.",
+        ),
+        ConfigField(
+            "sqs_queue_url",
+            "SQS queue URL for feedback",
+            help="Optional, instead of the webhook: a queue subscribed to the topic, read "
+            "every 10 s with the keys above (sqs:ReceiveMessage, sqs:DeleteMessage).",
+        ),
+        ConfigField(
+            "sqs_endpoint_url",
+            "SQS endpoint URL",
+            help="Leave empty for AWS; for an SQS-compatible server only.",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

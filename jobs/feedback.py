@@ -1,0 +1,97 @@
+"""Feedback jobs: process stored provider payloads, and the SQS poll tick.
+
+``process_feedback`` is enqueued on the feedback queue by the webhook (and by the poll tick)
+through ``feedback.kick()``: one job drains every received payload, in batches, and lingers a
+moment for more, holding the kick flag meanwhile so a stream of webhooks costs one job, not
+one each (the protocol is in ``feedback.run_job``).
+
+``poll_sqs`` runs every 10 s (mailer.queue.TICKS_REGISTRY) under a Redis lock, so runs never
+overlap: it reads the SQS queue of every SES channel that has one, stores what it read, and
+deletes it from the queue only after the store committed. It also re-kicks payloads whose job
+was lost, and prunes old processed payloads about once an hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from jobs.ticks import _tick_lock
+from mailer.extensions import db
+from mailer.models import FeedbackPayload
+from mailer.models.base import utcnow
+from mailer.queue import app_job, get_redis, job_logger
+from mailer.services import feedback
+from mailer.services.feedback import sqs
+
+log = job_logger(__name__)
+
+RETENTION_DAYS = 30  # processed payloads kept this long (failed ones until handled)
+PRUNE_EVERY = 3600
+PRUNE_BATCH = 5000
+
+
+@app_job
+def process_feedback(helper: bool = False) -> dict:
+    """Drain received payloads (see feedback.run_job); a helper, enqueued during a backlog,
+    only drains and leaves the kick flag alone."""
+    if helper:
+        result = feedback.process_pending()
+        if result.more:
+            feedback.kick()
+    else:
+        result = feedback.run_job()
+    if result.payloads:
+        log.info(
+            "feedback: %d payloads, %d new events, %d duplicates, %d unmatched",
+            result.payloads,
+            result.events,
+            result.duplicates,
+            result.unmatched,
+        )
+    return asdict(result)
+
+
+@app_job
+def poll_sqs() -> dict:
+    with _tick_lock("sqs-poll", ttl=60) as mine:
+        if not mine:
+            return {"skipped": "another poll is running"}
+        polled = []
+        errors = []
+        for channel_id in sqs.polled_channels():
+            try:
+                result = sqs.poll(channel_id)
+            except Exception as exc:  # one broken channel must not stop the others
+                db.session.rollback()
+                errors.append(f"channel {channel_id}: {type(exc).__name__}: {exc}")
+                continue
+            polled.append(asdict(result))
+        stored = sum(p["stored"] for p in polled)
+        if stored or feedback.stale_payloads():
+            feedback.kick()
+        pruned = _prune()
+        if errors:
+            # Recorded in the job result; raised so the queue shows the tick failed.
+            raise RuntimeError("SQS feedback poll failed: " + "; ".join(errors))
+        return {"polled": polled, "pruned": pruned}
+
+
+def _prune() -> int:
+    if not get_redis().set("mailer:feedback:pruned", "1", nx=True, ex=PRUNE_EVERY):
+        return 0
+    cutoff = utcnow() - timedelta(days=RETENTION_DAYS)
+    ids = list(
+        db.session.scalars(
+            select(FeedbackPayload.id)
+            .where(FeedbackPayload.status == "processed", FeedbackPayload.received_at < cutoff)
+            .order_by(FeedbackPayload.id)
+            .limit(PRUNE_BATCH)
+        )
+    )
+    if ids:
+        db.session.execute(delete(FeedbackPayload).where(FeedbackPayload.id.in_(ids)))
+    db.session.commit()
+    return len(ids)

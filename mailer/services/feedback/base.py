@@ -1,0 +1,167 @@
+"""What every provider module of the feedback package shares: the normalised event, the two
+ways a webhook request is refused, and small parsing helpers.
+
+A provider module has two halves. ``verify(incoming, config)`` runs in the web request, before
+anything is stored, and raises :class:`Rejected` for a request that is not genuinely from the
+provider (the view answers 403). ``parse(doc)`` runs in the feedback job and turns one stored
+payload into :class:`FeedbackEvent` records, which :mod:`mailer.services.feedback` applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mailer.models.base import utcnow
+
+MAX_TEXT = 500  # longest provider text (diagnostic, reason, URL) kept in an event's data
+
+
+class Rejected(Exception):
+    """The request is not genuinely from the provider: 403, nothing stored but a counter."""
+
+
+class Malformed(Exception):
+    """The body is not what the provider sends (not JSON, wrong shape): 400."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A webhook request as the verifiers see it."""
+
+    raw: bytes
+    headers: Mapping[str, str]
+    doc: Any  # the parsed JSON body
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A channel's settings and decrypted secrets, for verifying its webhooks."""
+
+    channel_id: int
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, Any]
+
+    def get(self, name: str) -> str:
+        value = self.secrets.get(name)
+        if value in (None, ""):
+            value = self.settings.get(name)
+        return "" if value is None else str(value).strip()
+
+
+@dataclass
+class FeedbackEvent:
+    """One thing a provider reported about one recipient of one message.
+
+    ``kind`` is an EventType value, or None for an event that changes nothing here (e.g. a
+    provider's "processed"/"send"). ``event_id`` is unique for the provider and the same every
+    time the provider reports the same event (it becomes ``Event.provider_event_id``, the
+    idempotency key). The send is found by ``token`` (our signed tag) first, else by one of
+    ``message_ids`` (spellings of the provider's message id).
+    """
+
+    provider: str
+    kind: str | None
+    event_id: str
+    occurred_at: datetime
+    email: str | None = None
+    message_ids: tuple[str, ...] = ()
+    token: str | None = None
+    bounce: str | None = None  # "hard" | "soft" when kind is bounce
+    suppress: str | None = None  # a SuppressionReason for a reject of a known-bad address
+    machine: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Event.provider_event_id: "<provider>:<id>", hashed when it would not fit."""
+        key = f"{self.provider}:{self.event_id}"
+        if len(key) <= 255:
+            return key
+        return f"{self.provider}:sha256:{hashlib.sha256(self.event_id.encode()).hexdigest()}"
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    """A provider value as a bounded, single-spaced string (None for nothing)."""
+    if value is None or value == "":
+        return None
+    out = " ".join(str(value).split())
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def compact(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop empty values so event rows stay small."""
+    return {k: v for k, v in data.items() if v not in (None, "", [], {})}
+
+
+def from_epoch(value: Any) -> datetime:
+    """Unix seconds (int, float or numeric string) as naive UTC; now when unreadable."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return utcnow()
+    if seconds > 1e11:  # milliseconds
+        seconds /= 1000.0
+    try:
+        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return utcnow()
+
+
+def from_iso(value: Any) -> datetime:
+    """An ISO 8601 time ("2024-05-01T10:00:00.123Z") as naive UTC; now when unreadable."""
+    if not isinstance(value, str) or not value:
+        return utcnow()
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return utcnow()
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when
+
+
+def digest(*parts: Any) -> str:
+    """A stable id for providers that give events none: the same report, the same id."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(joined.encode()).hexdigest()[:40]
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """A JSON object carried as a string (Mailjet Payload, Brevo X-Mailin-custom) or a dict."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def bracket_variants(message_id: Any) -> tuple[str, ...]:
+    """'<id@host>' and 'id@host': providers echo message ids with or without brackets."""
+    if not isinstance(message_id, str | int) or message_id == "":
+        return ()
+    value = str(message_id).strip()
+    bare = value[1:-1] if value.startswith("<") and value.endswith(">") else value
+    return tuple(dict.fromkeys((value, bare, f"<{bare}>")))
+
+
+def token_of(value: Any) -> str | None:
+    """Our send token from a tag value. SES tag values cannot hold '.', so the sender's
+    'c1a.SIG' arrives as 'c1a_SIG': the token's head (kind + base 36 id) never holds '_'."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    if "." not in value and "_" in value:
+        head, _, tail = value.partition("_")
+        value = f"{head}.{tail}"
+    return value

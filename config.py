@@ -48,6 +48,8 @@ class Config:
     # Where an unsubscribe applies: "global" (the address joins the suppression list) or
     # "list" (only the subscriber row of the list the campaign was sent to).
     MAILER_UNSUBSCRIBE_SCOPE = _env("MAILER_UNSUBSCRIBE_SCOPE", "global")
+    # A mailbox that processes unsubscribe emails: adds a mailto to List-Unsubscribe.
+    MAILER_UNSUBSCRIBE_MAILTO = _env("MAILER_UNSUBSCRIBE_MAILTO")
 
     # Provider feedback: an address with this many soft bounces within the window (days) is
     # suppressed; webhook request bodies larger than this are refused (413).

@@ -415,7 +415,7 @@ class ChannelRunner:
                     html=html,
                     text=text,
                     headers={
-                        "List-Unsubscribe": f"<{unsubscribe}>",
+                        "List-Unsubscribe": _list_unsubscribe(unsubscribe, token),
                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                         "Feedback-ID": f"{campaign.id}:{channel.id}:{identity.id}:mailer",
                     },
@@ -494,6 +494,15 @@ class ChannelRunner:
             )
         db.session.commit()
         return sent, failed
+
+
+def _list_unsubscribe(url: str, token: str) -> str:
+    """The https one-click link, plus a mailto when an unsubscribe mailbox is configured
+    (RFC 2369: some mailbox providers still prefer it)."""
+    mailbox = current_app.config.get("MAILER_UNSUBSCRIBE_MAILTO")
+    if mailbox:
+        return f"<{url}>, <mailto:{mailbox}?subject=unsubscribe%20{token}>"
+    return f"<{url}>"
 
 
 def _result(

@@ -42,7 +42,8 @@ class Delivered:
 
     @property
     def token(self) -> str:
-        return self.headers["List-Unsubscribe"][len(f"<{BASE}/u/") : -1]
+        first = self.headers["List-Unsubscribe"].split(",")[0].strip()  # the https entry
+        return first[len(f"<{BASE}/u/") : -1]
 
     @property
     def clicks(self) -> list[tuple[str, int]]:

@@ -25,6 +25,16 @@ def test_brevo_messages_carry_one_click_unsubscribe_and_feedback_id(db, send_cam
         )
 
 
+def test_list_unsubscribe_adds_a_mailto_when_a_mailbox_is_configured(app, db, send_campaign):
+    app.config["MAILER_UNSUBSCRIBE_MAILTO"] = "unsubscribe@news.example.com"
+    sent = send_campaign(["cy@example.com"])
+    [delivered] = sent.received.values()
+    assert delivered.headers["List-Unsubscribe"] == (
+        f"<http://mailer.test/u/{delivered.token}>, "
+        f"<mailto:unsubscribe@news.example.com?subject=unsubscribe%20{delivered.token}>"
+    )
+
+
 @pytest.fixture
 def smtp_sent(db, smtp_sink):  # noqa: F811
     campaign = make_campaign(

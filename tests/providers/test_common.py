@@ -104,11 +104,10 @@ def test_connection_refused_is_transient(case: Case):
 
 def test_requests_run_concurrently(connect, server):
     server.latency = 0.2
-    started = time.monotonic()
     results = connect(concurrency=8).send_batch([message(i) for i in range(8)])
     assert all(r.ok for r in results)
-    # One at a time would take 1.6 s; batch endpoints need even fewer requests.
-    assert time.monotonic() - started < 1.0
+    # Several requests were with the server at once (a batch endpoint may need only one).
+    assert server.max_in_flight >= 2 or server.request_count == 1
 
 
 def test_message_without_body_is_refused_locally(connect, server):

@@ -138,7 +138,7 @@ def test_timeout_is_transient():
     with SmtpSink(latency=3) as sink, smtp(sink, timeout=0.3) as provider:
         started = time.monotonic()
         [result] = provider.send_batch([message()])
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 2.8, "gave up before the server answered (3 s)"
     assert not result.ok and result.transient
     assert "did not answer" in result.error
 

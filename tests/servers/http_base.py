@@ -94,6 +94,8 @@ class ProviderServer:
         self.requests: list[Received] = []
         self.request_count = 0
         self.accepted = 0  # messages accepted, however many requests carried them
+        self.in_flight = 0  # requests being answered now, and the most seen at once
+        self.max_in_flight = 0
         self.rejected: dict[str, int] = {}  # address -> HTTP status to fail it with
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
@@ -255,8 +257,13 @@ class ProviderServer:
         self.request_count += 1
         if self.record:
             self.requests.append(received)
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
         fault = self._next_fault()
         if fault is not None and fault.status is None:
             assert self._stopping is not None

@@ -165,3 +165,12 @@ def token_of(value: Any) -> str | None:
         head, _, tail = value.partition("_")
         value = f"{head}.{tail}"
     return value
+
+
+def event_objects(doc: Any, provider: str) -> list[dict]:
+    """The events of a callback that posts one event object or an array of them."""
+    if isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list):
+        raise Malformed(f"{provider} posts an event object or an array of them")
+    return [e for e in doc if isinstance(e, dict)]

@@ -16,10 +16,10 @@ from mailer.services.feedback.base import (
     ChannelConfig,
     FeedbackEvent,
     Incoming,
-    Malformed,
     bracket_variants,
     compact,
     digest,
+    event_objects,
     from_epoch,
     json_object,
     text,
@@ -49,17 +49,12 @@ SAME_AS = {"unique_opened": "opened", "unique_proxy_open": "proxy_open"}
 
 def verify(incoming: Incoming, config: ChannelConfig) -> dict:
     auth.check(incoming.headers, config, bearer=True)
-    if not isinstance(incoming.doc, dict | list):
-        raise Malformed("Brevo posts an event object or an array of them")
+    event_objects(incoming.doc, "Brevo")
     return {}
 
 
 def parse(doc: Any) -> list[FeedbackEvent]:
-    if isinstance(doc, dict):
-        doc = [doc]
-    if not isinstance(doc, list):
-        raise Malformed("Brevo posts an event object or an array of them")
-    return [_event(e) for e in doc if isinstance(e, dict)]
+    return [_event(e) for e in event_objects(doc, "Brevo")]
 
 
 def _event(e: dict) -> FeedbackEvent:

@@ -17,9 +17,9 @@ from mailer.services.feedback.base import (
     ChannelConfig,
     FeedbackEvent,
     Incoming,
-    Malformed,
     compact,
     digest,
+    event_objects,
     from_epoch,
     json_object,
     text,
@@ -43,17 +43,12 @@ BLOCKED = {
 
 def verify(incoming: Incoming, config: ChannelConfig) -> dict:
     auth.check(incoming.headers, config)
-    if not isinstance(incoming.doc, dict | list):
-        raise Malformed("Mailjet posts an event object or an array of them")
+    event_objects(incoming.doc, "Mailjet")
     return {}
 
 
 def parse(doc: Any) -> list[FeedbackEvent]:
-    if isinstance(doc, dict):
-        doc = [doc]
-    if not isinstance(doc, list):
-        raise Malformed("Mailjet posts an event object or an array of them")
-    return [_event(e) for e in doc if isinstance(e, dict)]
+    return [_event(e) for e in event_objects(doc, "Mailjet")]
 
 
 def _event(e: dict) -> FeedbackEvent:

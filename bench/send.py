@@ -485,6 +485,11 @@ class CpuMeter:
         self.used = {k: after[k] - self.before.get(k, 0.0) for k in after}
         self.load_after = os.getloadavg()
 
+    def sut_ms(self, emails: int) -> float:
+        """CPU ms per email of the system under test: workers, sink, mariadbd, redis."""
+        parts = (v for k, v in self.used.items() if not k.startswith(("_", "bench")))
+        return 1000 * sum(parts) / max(emails, 1)
+
     def lines(self, emails: int) -> list[str]:
         busy = self.used.pop("_busy", 0.0)
         ours = sum(v for k, v in self.used.items())
@@ -835,6 +840,15 @@ class SendRun:
     counters: dict = field(default_factory=dict)
     status: str = ""
     slices: list = field(default_factory=list)
+    end_wall: float = 0.0
+
+    def row_ends(self) -> dict:
+        """Wall-clock end of each row's last slice."""
+        ends: dict = {}
+        for secs, rv in self.slices:
+            end = rv.get("started", 0) + secs
+            ends[rv.get("row")] = max(ends.get(rv.get("row"), 0), end)
+        return ends
 
     def slice_summary(self) -> dict:
         out: dict = {}
@@ -915,6 +929,7 @@ def run_pipeline(app, redis, campaign, timeout: float) -> SendRun:
 
     end, run.status = poll_until_done(app, campaign.id, t0, timeout, progress, harvest)
     run.total_s = end - t0
+    run.end_wall = wall0 + run.total_s
     db.session.rollback()
     run.counters = campaigns.counters(campaign.id)
     run.audience = sum(run.counters.values())
@@ -1225,6 +1240,12 @@ def main() -> int:
                     f"{'ratio pipeline / baseline (end to end)':<40} {'':>8} {'':>8} "
                     f"{(run.audience / run.total_s) / base['rate']:>8.1f}x"
                 )
+                pipe_ms, base_ms = meter.sut_ms(run.audience), base_meter.sut_ms(base["emails"])
+                say(
+                    f"{'ratio by CPU per email (load-independent)':<40} {'':>8} {'':>8} "
+                    f"{base_ms / pipe_ms:>8.1f}x   ({base_ms:.1f} vs {pipe_ms:.2f} ms: workers, "
+                    "sink, mariadbd, redis)"
+                )
             say()
             say(
                 f"channel jobs: {len(run.slices)} slices; "
@@ -1239,12 +1260,16 @@ def main() -> int:
                 )
             )
             for secs, rv in run.slices:
-                if rv.get("state") not in ("sliced", "done") or (
-                    rv.get("state") == "done" and rv.get("sent", 0) == 0
-                ):
+                if rv.get("state") not in ("sliced", "done"):
                     say(
                         f"  note: a row {rv.get('row')} job ended '{rv.get('state')}' after "
                         f"{secs:.2f} s having sent {rv.get('sent')}: {rv.get('reason') or ''}"
+                    )
+            for row, last_end in run.row_ends().items():
+                if run.end_wall - last_end > 2.0:
+                    say(
+                        f"  note: row {row}'s loop ended 'done' {run.end_wall - last_end:.1f} s "
+                        "before the campaign finished (no job of it ran after that)"
                     )
             say("peak RSS MB per worker tree (worker RSS / biggest job child RSS / tree PSS):")
             for name, peak in sampler.peak.items():

@@ -200,6 +200,9 @@ class ChannelRunner:
                 if finished:
                     outcome.state = "done"
                     return outcome
+                if self._due_left(campaign.id, now):  # locked by a concurrent claim
+                    self.clock.sleep(0.1)
+                    continue
                 retry_at = self._next_retry(campaign.id)
                 if retry_at is None:  # other rows hold the rest; they will finish it
                     outcome.state = "done"
@@ -290,16 +293,23 @@ class ChannelRunner:
         db.session.commit()
 
     def _claim(self, campaign_id: int, row_id: int, n: int, now: datetime) -> list[int]:
-        due = (
+        """Fresh sends first (`next_attempt_at IS NULL`, in id order: an index range, no
+        sort, few rows locked), then retries that are due."""
+        base = (Send.campaign_id == campaign_id, Send.status == SendStatus.PENDING.value)
+        fresh = select(Send.id).where(*base, Send.next_attempt_at.is_(None)).order_by(Send.id)
+        retries = (
             select(Send.id)
-            .where(
-                Send.campaign_id == campaign_id,
-                Send.status == SendStatus.PENDING.value,
-                (Send.next_attempt_at.is_(None)) | (Send.next_attempt_at <= now),
-            )
-            .order_by(Send.id)
-            .limit(n)
+            .where(*base, Send.next_attempt_at <= now)
+            .order_by(Send.next_attempt_at)
         )
+        ids = self._claim_from(fresh.limit(n), row_id)
+        if len(ids) < n:
+            ids += self._claim_from(retries.limit(n - len(ids)), row_id)
+        db.session.commit()
+        return sorted(ids)
+
+    @staticmethod
+    def _claim_from(due, row_id: int) -> list[int]:
         values = {
             "status": SendStatus.CLAIMED.value,
             "campaign_channel_id": row_id,
@@ -309,17 +319,29 @@ class ChannelRunner:
             ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
             if ids:
                 db.session.execute(update(Send).where(Send.id.in_(ids)).values(**values))
-        else:
-            ids = list(
-                db.session.scalars(
-                    update(Send)
-                    .where(Send.id.in_(due.scalar_subquery()))
-                    .values(**values)
-                    .returning(Send.id)
-                )
+            return ids
+        return list(
+            db.session.scalars(
+                update(Send)
+                .where(Send.id.in_(due.scalar_subquery()))
+                .values(**values)
+                .returning(Send.id)
             )
-        db.session.commit()
-        return sorted(ids)
+        )
+
+    def _due_left(self, campaign_id: int, now: datetime) -> bool:
+        """Pending sends that could be claimed now (another row held their locks)."""
+        return bool(
+            db.session.scalar(
+                select(Send.id)
+                .where(
+                    Send.campaign_id == campaign_id,
+                    Send.status == SendStatus.PENDING.value,
+                    Send.next_attempt_at.is_(None) | (Send.next_attempt_at <= now),
+                )
+                .limit(1)
+            )
+        )
 
     def _next_retry(self, campaign_id: int) -> datetime | None:
         return db.session.scalar(

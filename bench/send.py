@@ -11,7 +11,9 @@ campaign channel row) and measures:
 * emails/s from ``schedule()`` until every send is in a final state, and the send phase alone,
 * peak RSS of every worker process tree (the worker and its forked job child), sampled at 0.2 s,
 * CPU seconds per component (workers, sink, mariadbd, redis) and what the rest of the machine
-  used meanwhile (other sessions share the cores): the figure that does not depend on load.
+  used meanwhile (other sessions share the cores): CPU ms per email depends far less on the
+  load than emails/s does. mariadbd and redis-server are read as whole processes: when other
+  sessions use the same servers, their share is counted too.
 
 Then a naive baseline in the same run: one RQ job per email (``naive_send`` below, run by K
 plain forking ``rq worker`` processes: load the row, validate, check suppression, compile and
@@ -261,6 +263,9 @@ class Processes:
         if child.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, sig)  # its own session: the group is it and its children
+            for proc in descendants:  # RQ puts a job child in a process group of its own
+                with contextlib.suppress(psutil.Error):
+                    proc.send_signal(sig)  # a channel loop finishes its chunk, then leaves
             try:
                 child.popen.wait(grace)
             except subprocess.TimeoutExpired:
@@ -1070,6 +1075,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started in the background
     workdir = tempfile.mkdtemp(prefix="mailer-bench-send-")
     keys = {
         "SECRET_KEY": "bench-" + os.urandom(16).hex(),

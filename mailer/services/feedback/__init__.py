@@ -45,7 +45,6 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from mailer.extensions import db
 from mailer.models import (
-    Campaign,
     Channel,
     Event,
     EventType,
@@ -789,24 +788,22 @@ def count_soft_bounces(emails: Iterable[str], since: datetime) -> dict[str, int]
     counts: dict[str, int] = defaultdict(int)
     if not emails:
         return counts
-    campaign_ids = list(db.session.scalars(select(Campaign.id)))
     is_soft = Event.data["bounce"].as_string() == "soft"
     for chunk in _chunks(emails):
-        if campaign_ids:
-            for email, n in db.session.execute(
-                select(Send.email, func.count())
-                .select_from(Event)
-                .join(Send, Send.id == Event.send_id)
-                .where(
-                    Event.campaign_id.in_(campaign_ids),
-                    Event.type == EventType.BOUNCE.value,
-                    Event.occurred_at >= since,
-                    Send.email.in_(chunk),
-                    is_soft,
-                )
-                .group_by(Send.email)
-            ):
-                counts[email] += n
+        for email, n in db.session.execute(
+            select(Send.email, func.count())
+            .select_from(Event)
+            .join(Send, Send.id == Event.send_id)
+            .where(
+                Event.campaign_id.is_not(None),
+                Event.type == EventType.BOUNCE.value,
+                Event.occurred_at >= since,
+                Send.email.in_(chunk),
+                is_soft,
+            )
+            .group_by(Send.email)
+        ):
+            counts[email] += n
         for email, n in db.session.execute(
             select(Message.to_email, func.count())
             .select_from(Event)

@@ -68,6 +68,14 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # Health, metrics and logs: "json" (one object per line, for production log shippers) or
+    # "text"; the bearer token /metrics asks for (unset: only loopback, unproxied requests
+    # may read it); how long /metrics reuses its database figures (their queries scan the
+    # sends and events tables); seconds /readyz waits for the database or Redis.
+    MAILER_LOG_FORMAT = _env("MAILER_LOG_FORMAT", "text")
+    MAILER_METRICS_TOKEN = _env("MAILER_METRICS_TOKEN")
+    MAILER_METRICS_CACHE_SECONDS = _int("MAILER_METRICS_CACHE_SECONDS", 15)
+    MAILER_HEALTH_TIMEOUT = float(_env("MAILER_HEALTH_TIMEOUT", "2"))
 
     # Sending: the time zone of daily quotas and schedules, retries, and how long a dead
     # worker's channel row stays locked before the tick hands it to another worker.
@@ -78,6 +86,17 @@ class Config:
     # usually accept only a few connections per client.
     MAILER_HTTP_CONCURRENCY = _int("MAILER_HTTP_CONCURRENCY", 32)
     MAILER_SMTP_CONCURRENCY = _int("MAILER_SMTP_CONCURRENCY", 4)
+
+    # Outbound webhooks: an endpoint whose deliveries have all failed for this long is disabled.
+    MAILER_WEBHOOK_DISABLE_AFTER_HOURS = _int("MAILER_WEBHOOK_DISABLE_AFTER_HOURS", 24)
+
+    # REST API: requests per minute per key (a key may set its own), the largest JSON body,
+    # the most messages in one batch request, and the share of each channel's sending rate
+    # kept for transactional mail while a campaign runs on the same channel.
+    MAILER_API_RATE_LIMIT = _int("MAILER_API_RATE_LIMIT", 6000)
+    MAILER_API_MAX_BODY_BYTES = _int("MAILER_API_MAX_BODY_BYTES", 5 * 1024**2)
+    MAILER_API_MAX_BATCH = _int("MAILER_API_MAX_BATCH", 500)
+    MAILER_TRANSACTIONAL_SHARE = float(_env("MAILER_TRANSACTIONAL_SHARE", "0.5"))
 
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
@@ -99,3 +118,6 @@ class TestConfig(Config):
     MAILER_TRACKING_BUFFER = False  # tests of the buffered path turn it on
     WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
     LOGIN_MAX_FAILURES = 3
+    MAILER_LOG_FORMAT = "text"
+    MAILER_METRICS_TOKEN = None  # tests of the token set it
+    MAILER_METRICS_CACHE_SECONDS = 0  # the test of the cache turns it on

@@ -39,7 +39,7 @@ def campaigns_tick() -> dict:
     a new day's quota or their frequency, or whose worker died."""
     from mailer.extensions import db
     from mailer.models import Campaign
-    from mailer.services import campaigns
+    from mailer.services import api_keys, campaigns
 
     with _tick_lock("campaigns") as mine:
         if not mine:
@@ -49,5 +49,22 @@ def campaigns_tick() -> dict:
             campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
             launched.append(campaign_id)
         woken = campaigns.wake_rows()
+        purged = api_keys.purge_idempotency()
         log.info("tick: launched %s, woke rows %s", launched, woken)
-        return {"launched": launched, "woken": woken}
+        return {"launched": launched, "woken": woken, "idempotency_purged": purged}
+
+
+@app_job
+def transactional_tick() -> dict:
+    """Every few seconds: wake channels with due transactional messages (retries, lost drain
+    jobs) and fail messages a dead worker left "sending"."""
+    from mailer.services import transactional
+
+    with _tick_lock("transactional", ttl=30) as mine:
+        if not mine:
+            return {"skipped": "another tick is running"}
+        stale = transactional.recover_stale()
+        woken = transactional.wake(transactional.due_channels())
+        if stale or woken:
+            log.info("transactional tick: woke %s, failed %s stale messages", woken, stale)
+        return {"woken": woken, "stale": stale}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask
@@ -17,9 +16,11 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     _fill_defaults(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    from mailer import logging as mailer_logging
 
-    from mailer import auth, commands, errors, htmx, navigation
+    mailer_logging.init_app(app)  # first: its request hook stamps the id before any other
+
+    from mailer import api, auth, commands, errors, htmx, navigation
     from mailer.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -32,6 +33,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     navigation.init_app(app)
     commands.init_app(app)
     _register_blueprints(app)
+    api.init_app(app)
     _mount_rq_dashboard(app)
     return app
 
@@ -52,10 +54,12 @@ def _fill_defaults(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from mailer.blueprints import (
+        api_keys,
         auth_views,
         campaigns,
         channels,
         dashboard,
+        health,
         identities,
         lists,
         outbox,
@@ -66,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
         templates_views,
         tracking,
         users,
+        webhook_endpoints,  # outbound webhooks (issue 8)
         webhooks,
     )
 
@@ -81,10 +86,13 @@ def _register_blueprints(app: Flask) -> None:
         channels,
         outbox,
         users,
+        api_keys,
         queues,
         tracking,
         reports,
         webhooks,
+        webhook_endpoints,
+        health,
     ):
         app.register_blueprint(module.bp)
 

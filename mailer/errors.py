@@ -16,6 +16,19 @@ TITLES = {
     500: "Something went wrong",
 }
 
+# Stable machine-readable codes of the JSON errors under /api/.
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
@@ -32,7 +45,7 @@ def _render(error: HTTPException):
     code = error.code or 500
     title = TITLES.get(code, "Error")
     if request.path.startswith("/api/"):
-        code_name = title.lower().replace(" ", "_")
+        code_name = API_CODES.get(code, title.lower().replace(" ", "_"))
         response = jsonify(
             {"error": {"code": code_name, "message": error.description, "details": {}}}
         )

@@ -26,6 +26,8 @@ NAV = (
     NavItem("Suppressions", "suppressions.index"),
     NavItem("Outbox", "outbox.index"),
     NavItem("Users", "users.index", Role.ADMIN),
+    NavItem("Webhooks", "webhook_endpoints.index", Role.ADMIN),  # outbound webhooks (issue 8)
+    NavItem("API keys", "api_keys.index", Role.ADMIN),
     NavItem("Queues", "queues.index", Role.ADMIN),
 )
 

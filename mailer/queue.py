@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, has_app_context
-from rq import Queue, get_current_job
+from rq import Queue
 
 from mailer.extensions import db
 
@@ -112,15 +112,11 @@ def _fresh_connections_after_fork(app: Flask) -> None:
         app.extensions["mailer_pool_pid"] = os.getpid()
 
 
-class _JobIdAdapter(logging.LoggerAdapter):
-    def process(self, msg: str, kwargs: Any) -> tuple[str, Any]:
-        job = get_current_job()
-        return (f"[job {job.id}] {msg}" if job else msg), kwargs
-
-
-def job_logger(name: str) -> logging.LoggerAdapter:
-    """A logger whose lines carry the current RQ job id."""
-    return _JobIdAdapter(logging.getLogger(name), {})
+def job_logger(name: str) -> logging.Logger:
+    """A logger for job modules. Every line logged while a job runs carries its id: the
+    record factory of :mod:`mailer.logging` stamps it (``[job …]`` in text, ``job_id`` in
+    JSON), on these lines and on those of the services the job calls."""
+    return logging.getLogger(name)
 
 
 # ---------------------------------------------------------------- periodic ticks
@@ -140,4 +136,6 @@ TICKS_REGISTRY: list[Tick] = [
     Tick("campaigns", "jobs.ticks.campaigns_tick", 60),
     Tick("tracking-flush", "jobs.tracking.flush_events", 5),
     Tick("sqs-poll", "jobs.feedback.poll_sqs", 10),
+    Tick("transactional", "jobs.ticks.transactional_tick", 5),
+    Tick("webhooks-deliver", "jobs.webhooks_out.deliver_webhooks", 5),  # outbound webhooks
 ]

@@ -36,16 +36,28 @@ def _send_id(token: str) -> int | None:
     return parsed[1]
 
 
+def _open_target(token: str) -> tuple[int, bool] | None:
+    """(id, is a transactional message) of a pixel token: sends and messages are tracked."""
+    parsed = tokens.parse(token)
+    if parsed is None:
+        return None
+    return parsed[1], parsed[0] == tokens.MESSAGE
+
+
 def _user_agent() -> str:
     return request.headers.get("User-Agent", "")
 
 
 @bp.get("/t/o/<token>.gif")
 def pixel(token: str):
-    send_id = _send_id(token)
-    if send_id is not None:
+    target = _open_target(token)
+    if target is not None:
         hit = tracking.make_hit(
-            tracking.OPEN, send_id, user_agent=_user_agent(), head=request.method == "HEAD"
+            tracking.OPEN,
+            target[0],
+            user_agent=_user_agent(),
+            head=request.method == "HEAD",
+            message=target[1],
         )
         tracking.record(hit)
     return tracking.pixel_response()
@@ -178,10 +190,14 @@ class FastHits:
     def _answer(self, path: str, user_agent: str, head: bool):
         with self.app.app_context():
             if match := self.PIXEL.fullmatch(path):
-                send_id = _send_id(match[1])
-                if send_id is not None:
+                target = _open_target(match[1])
+                if target is not None:
                     hit = tracking.make_hit(
-                        tracking.OPEN, send_id, user_agent=user_agent, head=head
+                        tracking.OPEN,
+                        target[0],
+                        user_agent=user_agent,
+                        head=head,
+                        message=target[1],
                     )
                     tracking.record(hit)
                 return "200 OK", self.PIXEL_HEADERS, tracking.PIXEL

@@ -26,11 +26,18 @@ from mailer.models.contacts import (
 )
 from mailer.models.feedback import FeedbackPayload
 from mailer.models.templates import Template
-from mailer.models.users import ROLE_RANK, ApiKey, Role, User
+from mailer.models.users import ROLE_RANK, ApiIdempotency, ApiKey, Role, User
+from mailer.models.webhooks import (  # outbound webhooks (issue 8)
+    WEBHOOK_EVENT_TYPES,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "PROVIDERS",
     "ROLE_RANK",
+    "ApiIdempotency",
     "ApiKey",
     "Campaign",
     "CampaignAudience",
@@ -57,4 +64,8 @@ __all__ = [
     "SuppressionReason",
     "Template",
     "User",
+    "WEBHOOK_EVENT_TYPES",
+    "DeliveryStatus",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -66,6 +66,11 @@ class CampaignAudience(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    # A template of its own for this audience (campaign documents), with a copy of its content
+    # taken when the campaign is created; None: the campaign's template.
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    html: Mapped[str | None] = mapped_column(LongText)
+    text: Mapped[str | None] = mapped_column(LongText)
 
 
 class CampaignChannel(db.Model):
@@ -115,6 +120,9 @@ class Send(db.Model):
     campaign_channel_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaign_channels.id", ondelete="SET NULL")
     )
+    # The audience the recipient was chosen from (the first one listing the address), recorded
+    # when an audience of the campaign has a template of its own; None: the campaign's template.
+    audience_id: Mapped[int | None]
     email: Mapped[str] = mapped_column(Email)
     status: Mapped[str] = mapped_column(String(10), default=SendStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -142,6 +150,20 @@ class Link(db.Model):
     url_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex: indexable on MySQL
 
 
+class MessageStatus(StrEnum):
+    """A transactional message's delivery status. Opens and clicks are not statuses of their
+    own: ``opened_at``/``clicked_at`` record them, and the API reports "opened"/"clicked"
+    for a sent or delivered message that has them (see services/transactional.py)."""
+
+    QUEUED = "queued"  # accepted, waiting for the drain job (or for a retry: next_attempt_at)
+    SENDING = "sending"  # claimed by a drain job and handed to the provider
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider reported delivery
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    FAILED = "failed"  # refused for good, or given up after retries: ``error`` says why
+
+
 class Message(db.Model):
     """A transactional message sent for a client app through the API."""
 
@@ -149,6 +171,8 @@ class Message(db.Model):
     __table_args__ = (
         Index("ix_messages_status", "status", "next_attempt_at"),
         Index("ix_messages_provider_message_id", "provider_message_id"),
+        Index("ix_messages_claim", "channel_id", "status", "next_attempt_at"),
+        Index("ix_messages_to_email", "to_email"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -157,18 +181,26 @@ class Message(db.Model):
     identity_id: Mapped[int | None] = mapped_column(
         ForeignKey("identities.id", ondelete="SET NULL")
     )
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
     to_email: Mapped[str] = mapped_column(Email)
     subject: Mapped[str] = mapped_column(String(500))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)  # html/text or template + vars
+    # {"html", "text"} as given, or {"template_id", "variables"} rendered at send time
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]  # when a drain job took it ("sending")
     sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]  # first human open
+    clicked_at: Mapped[datetime | None]  # first human click
+    bounced_at: Mapped[datetime | None]
+    complained_at: Mapped[datetime | None]
 
 
 class EventType(StrEnum):

@@ -13,21 +13,27 @@ encrypted; nothing here logs them or puts them in an error text or a repr.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.utils
+import json
 import math
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
-import requests
-from requests.adapters import HTTPAdapter
+import aiohttp
 
 __all__ = [
     "ConfigField",
+    "HttpCall",
     "HttpProvider",
+    "HttpResponse",
     "OutboundMessage",
     "Provider",
     "ProviderError",
@@ -222,6 +228,18 @@ class Provider(ABC):
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Send the messages; one result per message, same order. Never raises for sending."""
 
+    def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
+        """Start ``send_batch`` and return its future, so the caller can prepare the next
+        batch meanwhile. This default sends right here (a provider that needs the caller's
+        context, like the database-backed sandbox, keeps working); the HTTP and SMTP
+        providers send in the background."""
+        future: Future[list[SendResult]] = Future()
+        try:
+            future.set_result(self.send_batch(messages))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
     def close(self) -> None:
         """Release connections and threads. The provider can not send afterwards."""
         if self._executor is not None:
@@ -299,8 +317,67 @@ class Provider(ABC):
         return f"Could not reach {self.label} ({type(exc).__name__}); will retry."
 
 
+class HttpResponse:
+    """An HTTP answer, read in full: what the per-provider parsers look at."""
+
+    __slots__ = ("content", "headers", "status_code")
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers  # case-insensitive (aiohttp's CIMultiDictProxy)
+        self.content = content
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code < 400
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The parsed body; ValueError when it is not JSON."""
+        return json.loads(self.content)
+
+
+class _Loop:
+    """One asyncio event loop per process, in a daemon thread, for every HTTP provider.
+
+    A forked child (an RQ job) gets its own: the parent's thread does not exist there.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _pid: int | None = None
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="mailer-http", daemon=True).start()
+                cls._loop, cls._pid = loop, os.getpid()
+            return cls._loop
+
+
+@dataclass
+class HttpCall:
+    """One request of a batch: which messages it carries and the ``session.post`` arguments."""
+
+    batch: list[OutboundMessage]
+    kwargs: dict[str, Any]
+    positions: list[int]  # of the batch's messages in what submit_batch was given
+
+
 class HttpProvider(Provider):
-    """Shared plumbing of the HTTP API providers: one keep-alive session, error mapping."""
+    """Shared plumbing of the HTTP API providers: asyncio transport, error mapping.
+
+    Every request goes through one aiohttp session (keep-alive, at most ``concurrency``
+    requests in flight) on the process's event loop thread, so hundreds of requests can wait
+    on the provider at once without a thread each. A subclass says how messages group into
+    calls (``_group``), what each call posts (``_call``) and how to read an answer
+    (``_results``); ``submit_batch``/``send_batch`` do the rest.
+    """
 
     default_endpoint: ClassVar[str]
 
@@ -316,13 +393,11 @@ class HttpProvider(Provider):
         self.base_url = self.endpoint_url or self._default_endpoint()
         if not self.base_url.startswith(("https://", "http://")):
             raise ProviderError(f"{self.label} endpoint URL must start with https://.")
-        self.session = requests.Session()
-        # One pool per host, as large as the number of requests we run at once; no silent
-        # retries inside requests: the caller decides (and a retried POST may send twice).
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency, max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self.headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self.auth: tuple[str, str] | None = None  # basic auth (user, password)
+        self._session: aiohttp.ClientSession | None = None
+        self._limit: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _default_endpoint(self) -> str:
         return self.default_endpoint
@@ -330,22 +405,88 @@ class HttpProvider(Provider):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} endpoint={self.base_url!r} concurrency={self.concurrency}>"
 
+    # -- what a subclass provides -------------------------------------------------------------
+
+    def _group(self, messages: Sequence[OutboundMessage]) -> list[list[int]]:
+        """Which messages (positions) go in one request: one each unless the provider has a
+        batch call."""
+        return [[i] for i in range(len(messages))]
+
+    @abstractmethod
+    def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
+        """``session.post`` keyword arguments (``url`` and ``json`` or ``data``) for a batch."""
+
+    @abstractmethod
+    def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
+        """One result per message of the batch from the provider's answer."""
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        return self.submit_batch(messages).result()
+
+    def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
+        """Start sending; the future's result is ``send_batch``'s. The caller's thread builds
+        the payloads, the event loop thread sends and reads the answers."""
+        results: list[SendResult | None] = [no_body_result(m) for m in messages]
+        ready = [i for i, r in enumerate(results) if r is None]
+        calls = []
+        for group in self._group([messages[i] for i in ready]):
+            batch = [messages[ready[j]] for j in group]
+            calls.append(HttpCall(batch, self._call(batch), [ready[j] for j in group]))
+        if self._loop is None or self._loop.is_closed():
+            self._loop = _Loop.get()
+        return asyncio.run_coroutine_threadsafe(self._send_calls(calls, results), self._loop)
+
+    async def _send_calls(
+        self, calls: list[HttpCall], results: list[SendResult | None]
+    ) -> list[SendResult]:
+        answers = await asyncio.gather(*(self._post(call) for call in calls))
+        for call, answer in zip(calls, answers, strict=True):
+            for i, result in zip(call.positions, answer, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    async def _post(self, call: HttpCall) -> list[SendResult]:
+        """POST one call; the transient failure results when no HTTP answer came back."""
+        session = self._open()
+        assert self._limit is not None
+        try:
+            async with self._limit, session.post(**call.kwargs) as resp:
+                answer = HttpResponse(resp.status, resp.headers, await resp.read())
+        except TimeoutError:
+            return self._fail(call.batch, self._timeout_text(), transient=True)
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return self._fail(call.batch, self._connection_text(exc), transient=True)
+        return self._results(call.batch, answer)
+
+    def _open(self) -> aiohttp.ClientSession:
+        """The session, made on the loop thread at the first request (aiohttp requires it)."""
+        if self._session is None:
+            headers = dict(self.headers)
+            if self.auth:
+                headers["Authorization"] = aiohttp.encode_basic_auth(*self.auth)
+            self._limit = asyncio.Semaphore(self.concurrency)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
+                headers=headers,
+                # The limit above keeps waiting-for-a-turn out of the timeout.
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                json_serialize=_compact_json,
+            )
+        return self._session
+
     def close(self) -> None:
-        self.session.close()
+        session, self._session = self._session, None
+        loop = self._loop
+        if session is not None and loop is not None and loop.is_running():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(session.close(), loop).result(5)
         super().close()
 
-    def _post(
-        self, messages: Sequence[OutboundMessage], url: str, **kwargs: Any
-    ) -> requests.Response | list[SendResult]:
-        """POST, or the transient failure results when no HTTP answer came back."""
-        try:
-            return self.session.post(url, timeout=self.timeout, **kwargs)
-        except requests.Timeout:
-            return self._fail(messages, self._timeout_text(), transient=True)
-        except requests.RequestException as exc:
-            return self._fail(messages, self._connection_text(exc), transient=True)
+    # -- reading answers ----------------------------------------------------------------------
 
-    def _error_detail(self, resp: requests.Response) -> str:
+    def _error_detail(self, resp: HttpResponse) -> str:
         """The provider's own words from an error body (overridden per provider)."""
         try:
             body = resp.json()
@@ -357,11 +498,11 @@ class HttpProvider(Provider):
                     return str(body[key])
         return resp.text
 
-    def _retry_after(self, resp: requests.Response) -> float | None:
+    def _retry_after(self, resp: HttpResponse) -> float | None:
         return parse_retry_after(resp.headers.get("Retry-After"))
 
     def _error_results(
-        self, messages: Sequence[OutboundMessage], resp: requests.Response
+        self, messages: Sequence[OutboundMessage], resp: HttpResponse
     ) -> list[SendResult]:
         text, transient = self._http_error_text(resp.status_code, self._error_detail(resp))
         return self._fail(
@@ -371,6 +512,10 @@ class HttpProvider(Provider):
             retry_after=self._retry_after(resp) if transient else None,
             status_code=resp.status_code,
         )
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def no_body_result(msg: OutboundMessage) -> SendResult | None:

@@ -17,14 +17,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import requests
-
 from mailer.providers.base import (
     ConfigField,
     HttpProvider,
+    HttpResponse,
     OutboundMessage,
     SendResult,
-    no_body_result,
     parse_retry_after,
 )
 
@@ -69,25 +67,18 @@ class BrevoProvider(HttpProvider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session.headers["api-key"] = self._secrets["api_key"]
+        self.headers["api-key"] = self._secrets["api_key"]
         self.url = f"{self.base_url}/smtp/email"
 
-    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        results: list[SendResult | None] = [no_body_result(m) for m in messages]
+    def _group(self, messages: Sequence[OutboundMessage]) -> list[list[int]]:
         groups: dict[tuple[Any, ...], list[int]] = {}
         for i, m in enumerate(messages):
-            if results[i] is None:
-                groups.setdefault(self._shared_key(m), []).append(i)
-        calls = [
+            groups.setdefault(self._shared_key(m), []).append(i)
+        return [
             idxs[start : start + MAX_VERSIONS]
             for idxs in groups.values()
             for start in range(0, len(idxs), MAX_VERSIONS)
         ]
-        outcomes = self._map(lambda idxs: self._send([messages[i] for i in idxs]), calls)
-        for idxs, outcome in zip(calls, outcomes, strict=True):
-            for i, result in zip(idxs, outcome, strict=True):
-                results[i] = result
-        return [r for r in results if r is not None]
 
     @staticmethod
     def _shared_key(m: OutboundMessage) -> tuple[Any, ...]:
@@ -136,10 +127,10 @@ class BrevoProvider(HttpProvider):
         payload["messageVersions"] = versions
         return payload
 
-    def _send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
-        resp = self._post(batch, self.url, json=self._payload(batch))
-        if isinstance(resp, list):
-            return resp
+    def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
+        return {"url": self.url, "json": self._payload(batch)}
+
+    def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
         if not resp.ok:
             return self._error_results(batch, resp)
         try:
@@ -155,7 +146,7 @@ class BrevoProvider(HttpProvider):
             for m, mid in zip(batch, ids, strict=True)
         ]
 
-    def _error_detail(self, resp: requests.Response) -> str:
+    def _error_detail(self, resp: HttpResponse) -> str:
         try:
             body = resp.json()
         except ValueError:
@@ -165,7 +156,7 @@ class BrevoProvider(HttpProvider):
             return f"{body['message']}{code}"
         return resp.text
 
-    def _retry_after(self, resp: requests.Response) -> float | None:
+    def _retry_after(self, resp: HttpResponse) -> float | None:
         # Brevo documents x-sib-ratelimit-reset (seconds until the window resets).
         return parse_retry_after(resp.headers.get("Retry-After")) or parse_retry_after(
             resp.headers.get("x-sib-ratelimit-reset")

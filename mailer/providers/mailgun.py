@@ -13,12 +13,14 @@ from email.utils import formataddr
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import aiohttp
+
 from mailer.providers.base import (
     ConfigField,
     HttpProvider,
+    HttpResponse,
     OutboundMessage,
     SendResult,
-    no_body_result,
 )
 
 ENDPOINTS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -65,14 +67,11 @@ class MailgunProvider(HttpProvider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session.auth = ("api", self._secrets["api_key"])
+        self.auth = ("api", self._secrets["api_key"])
         self.url = f"{self.base_url}/v3/{quote(self.settings['domain'], safe='')}/messages"
 
     def _default_endpoint(self) -> str:
         return ENDPOINTS[self.settings["region"]]
-
-    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        return self._map(self._send_one, messages)
 
     @staticmethod
     def _fields(m: OutboundMessage) -> list[tuple[str, str]]:
@@ -91,24 +90,24 @@ class MailgunProvider(HttpProvider):
         fields += [(f"v:{name}", str(value)) for name, value in m.tags.items()]
         return fields
 
-    def _send_one(self, m: OutboundMessage) -> SendResult:
-        refused = no_body_result(m)
-        if refused:
-            return refused
-        # (None, value) parts make requests send multipart/form-data fields, as documented.
-        files = [(key, (None, value)) for key, value in self._fields(m)]
-        resp = self._post([m], self.url, files=files)
-        if isinstance(resp, list):
-            return resp[0]
+    def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
+        # multipart/form-data fields, as documented.
+        form = aiohttp.FormData(self._fields(batch[0]), default_to_multipart=True)
+        return {"url": self.url, "data": form}
+
+    def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
         if not resp.ok:
-            return self._error_results([m], resp)[0]
+            return self._error_results(batch, resp)
         try:
             body = resp.json()
         except ValueError:
             body = {}
-        return SendResult(
-            ref=m.ref,
-            ok=True,
-            provider_message_id=body.get("id") if isinstance(body, dict) else None,
-            status_code=resp.status_code,
-        )
+        [m] = batch
+        return [
+            SendResult(
+                ref=m.ref,
+                ok=True,
+                provider_message_id=body.get("id") if isinstance(body, dict) else None,
+                status_code=resp.status_code,
+            )
+        ]

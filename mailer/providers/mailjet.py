@@ -13,14 +13,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import requests
-
 from mailer.providers.base import (
     ConfigField,
     HttpProvider,
+    HttpResponse,
     OutboundMessage,
     SendResult,
-    no_body_result,
     short,
 )
 
@@ -65,18 +63,14 @@ class MailjetProvider(HttpProvider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session.auth = (self.settings["api_key"], self._secrets["secret_key"])
+        self.auth = (self.settings["api_key"], self._secrets["secret_key"])
         self.url = f"{self.base_url}/v3.1/send"
 
-    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        results: list[SendResult | None] = [no_body_result(m) for m in messages]
-        todo = [i for i, r in enumerate(results) if r is None]
-        calls = [todo[s : s + MESSAGES_PER_CALL] for s in range(0, len(todo), MESSAGES_PER_CALL)]
-        outcomes = self._map(lambda idxs: self._send([messages[i] for i in idxs]), calls)
-        for idxs, outcome in zip(calls, outcomes, strict=True):
-            for i, result in zip(idxs, outcome, strict=True):
-                results[i] = result
-        return [r for r in results if r is not None]
+    def _group(self, messages: Sequence[OutboundMessage]) -> list[list[int]]:
+        n = len(messages)
+        return [
+            list(range(s, min(n, s + MESSAGES_PER_CALL))) for s in range(0, n, MESSAGES_PER_CALL)
+        ]
 
     @staticmethod
     def _message(m: OutboundMessage) -> dict[str, Any]:
@@ -98,10 +92,10 @@ class MailjetProvider(HttpProvider):
             out["EventPayload"] = json.dumps(m.tags, separators=(",", ":"))
         return out
 
-    def _send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
-        resp = self._post(batch, self.url, json={"Messages": [self._message(m) for m in batch]})
-        if isinstance(resp, list):
-            return resp
+    def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
+        return {"url": self.url, "json": {"Messages": [self._message(m) for m in batch]}}
+
+    def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
         try:
             body = resp.json()
         except ValueError:
@@ -114,7 +108,7 @@ class MailjetProvider(HttpProvider):
             return [SendResult(ref=m.ref, ok=True, status_code=resp.status_code) for m in batch]
         return [self._entry_result(m, e, resp) for m, e in zip(batch, entries, strict=True)]
 
-    def _entry_result(self, m: OutboundMessage, entry: Any, resp: requests.Response) -> SendResult:
+    def _entry_result(self, m: OutboundMessage, entry: Any, resp: HttpResponse) -> SendResult:
         entry = entry if isinstance(entry, dict) else {}
         if entry.get("Status") == "success":
             to = entry.get("To")

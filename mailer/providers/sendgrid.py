@@ -13,14 +13,12 @@ import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import requests
-
 from mailer.providers.base import (
     ConfigField,
     HttpProvider,
+    HttpResponse,
     OutboundMessage,
     SendResult,
-    no_body_result,
     parse_retry_after,
 )
 
@@ -61,14 +59,11 @@ class SendGridProvider(HttpProvider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session.headers["Authorization"] = f"Bearer {self._secrets['api_key']}"
+        self.headers["Authorization"] = f"Bearer {self._secrets['api_key']}"
         self.url = f"{self.base_url}/v3/mail/send"
 
     def _default_endpoint(self) -> str:
         return ENDPOINTS[self.settings["region"]]
-
-    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        return self._map(self._send_one, messages)
 
     @staticmethod
     def _payload(m: OutboundMessage) -> dict[str, Any]:
@@ -92,23 +87,23 @@ class SendGridProvider(HttpProvider):
             payload["headers"] = dict(m.headers)
         return payload
 
-    def _send_one(self, m: OutboundMessage) -> SendResult:
-        refused = no_body_result(m)
-        if refused:
-            return refused
-        resp = self._post([m], self.url, json=self._payload(m))
-        if isinstance(resp, list):
-            return resp[0]
-        if not resp.ok:
-            return self._error_results([m], resp)[0]
-        return SendResult(
-            ref=m.ref,
-            ok=True,
-            provider_message_id=resp.headers.get("X-Message-Id"),
-            status_code=resp.status_code,
-        )
+    def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
+        return {"url": self.url, "json": self._payload(batch[0])}
 
-    def _error_detail(self, resp: requests.Response) -> str:
+    def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
+        if not resp.ok:
+            return self._error_results(batch, resp)
+        [m] = batch
+        return [
+            SendResult(
+                ref=m.ref,
+                ok=True,
+                provider_message_id=resp.headers.get("X-Message-Id"),
+                status_code=resp.status_code,
+            )
+        ]
+
+    def _error_detail(self, resp: HttpResponse) -> str:
         try:
             body = resp.json()
         except ValueError:
@@ -124,7 +119,7 @@ class SendGridProvider(HttpProvider):
                 return "; ".join(parts)
         return resp.text
 
-    def _retry_after(self, resp: requests.Response) -> float | None:
+    def _retry_after(self, resp: HttpResponse) -> float | None:
         # SendGrid documents X-RateLimit-Reset as a Unix time.
         after = parse_retry_after(resp.headers.get("Retry-After"))
         if after is not None:

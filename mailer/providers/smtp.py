@@ -14,6 +14,7 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -96,6 +97,7 @@ class SmtpProvider(Provider):
             self._tls.verify_mode = ssl.CERT_NONE
         self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
+        self._submitter: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return (
@@ -143,6 +145,9 @@ class SmtpProvider(Provider):
         _quit_quietly(conn)
 
     def close(self) -> None:
+        if self._submitter is not None:
+            self._submitter.shutdown(wait=True)
+            self._submitter = None
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
@@ -153,6 +158,12 @@ class SmtpProvider(Provider):
 
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         return self._map(self._send_one, messages)
+
+    def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
+        """Send from a background thread, so the caller can prepare its next batch."""
+        if self._submitter is None:
+            self._submitter = ThreadPoolExecutor(1, thread_name_prefix="mailer-smtp-batch")
+        return self._submitter.submit(self.send_batch, list(messages))
 
     def _send_one(self, m: OutboundMessage) -> SendResult:
         try:

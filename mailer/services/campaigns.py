@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 
 from mailer.extensions import db
 from mailer.models import (
@@ -23,6 +23,7 @@ from mailer.models import (
     Subscriber,
     SubscriberStatus,
     Suppression,
+    Template,
 )
 from mailer.models.base import utcnow
 from mailer.services import segments as segments_service
@@ -81,19 +82,31 @@ def transition(
 # ------------------------------------------------------------------ audience
 
 
+def _audience_condition(audience: CampaignAudience):
+    """Members of one audience entry: its list, narrowed by its segment."""
+    condition = Subscriber.list_id == audience.list_id
+    if audience.segment_id:
+        segment = db.session.get(Segment, audience.segment_id)
+        if segment is not None:
+            condition = and_(
+                condition, segments_service.expression(segment.conditions, segment.match)
+            )
+    return condition
+
+
 def _audience_filter(campaign: Campaign):
     """Subscribed members of the campaign's lists, each list narrowed by its segment."""
-    parts = []
-    for audience in campaign.audiences:
-        condition = Subscriber.list_id == audience.list_id
-        if audience.segment_id:
-            segment = db.session.get(Segment, audience.segment_id)
-            if segment is not None:
-                condition = and_(
-                    condition, segments_service.expression(segment.conditions, segment.match)
-                )
-        parts.append(condition)
+    parts = [_audience_condition(audience) for audience in campaign.audiences]
     return or_(*parts) if parts else literal(False)
+
+
+def _first_audience(campaign: Campaign):
+    """Per address, the id of the first audience entry (lowest id) listing it; None when no
+    entry has a template of its own (every send then renders the campaign's template)."""
+    audiences = sorted(campaign.audiences, key=lambda a: a.id)
+    if not any(a.template_id or a.html for a in audiences):
+        return None
+    return func.min(case(*[(_audience_condition(a), a.id) for a in audiences]))
 
 
 def _not_suppressed():
@@ -121,16 +134,21 @@ def materialise(campaign: Campaign) -> int:
     """Create one pending send per distinct recipient, in one INSERT … SELECT.
 
     Idempotent: a second run inserts nothing new (unique campaign+subscriber; the same
-    subscriber is chosen per address because MIN(id) is deterministic).
+    subscriber is chosen per address because MIN(id) is deterministic). When an audience entry
+    has a template of its own, each send also records the first entry listing its address.
     """
+    columns = [
+        literal(campaign.id).label("campaign_id"),
+        func.min(Subscriber.id).label("subscriber_id"),
+        Subscriber.email,
+        literal(SendStatus.PENDING.value).label("status"),
+        literal(0).label("attempts"),
+    ]
+    first_audience = _first_audience(campaign)
+    if first_audience is not None:
+        columns.append(first_audience.label("audience_id"))
     chosen = (
-        select(
-            literal(campaign.id).label("campaign_id"),
-            func.min(Subscriber.id).label("subscriber_id"),
-            Subscriber.email,
-            literal(SendStatus.PENDING.value).label("status"),
-            literal(0).label("attempts"),
-        )
+        select(*columns)
         .where(
             _audience_filter(campaign),
             Subscriber.status == SubscriberStatus.SUBSCRIBED.value,
@@ -142,11 +160,7 @@ def materialise(campaign: Campaign) -> int:
         select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
     )
     if not already:
-        db.session.execute(
-            insert(Send).from_select(
-                ["campaign_id", "subscriber_id", "email", "status", "attempts"], chosen
-            )
-        )
+        db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
     total = (
         db.session.scalar(
             select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
@@ -154,6 +168,20 @@ def materialise(campaign: Campaign) -> int:
         or 0
     )
     return total
+
+
+def audience_contents(campaign: Campaign) -> dict[int, tuple[str, str | None]]:
+    """(html, text) of each audience entry with a template of its own, by audience id: the
+    copy taken when the campaign was created, else the template's current content."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for audience in campaign.audiences:
+        if audience.html:
+            out[audience.id] = (audience.html, audience.text)
+        elif audience.template_id:
+            template = db.session.get(Template, audience.template_id)
+            if template is not None:
+                out[audience.id] = (template.html, template.text)
+    return out
 
 
 def counters(campaign_id: int) -> dict[str, int]:
@@ -359,9 +387,7 @@ def _after_imports(campaign: Campaign, states: set[str]) -> None:
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign_id)
-            .values(
-                error="An uploaded contact file could not be imported: see its import report."
-            )
+            .values(error="An uploaded contact file could not be imported: see its import report.")
         )
         transition(campaign, S.DRAFT, expect=S.PROCESSING)
         return

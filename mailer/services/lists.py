@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 
 from mailer.extensions import db
 from mailer.models import MailingList, Subscriber, SubscriberStatus, Suppression
@@ -224,3 +224,35 @@ def attribute_names(limit: int = 200) -> set[str]:
         if isinstance(attributes, dict):
             names.update(attributes)
     return names
+
+
+# ------------------------------------------------------------------ API reads (cursor pages)
+
+
+def subscribers_query(list_id: int, email: str = "", status: str = "") -> Select:
+    """A list's subscribers whose address contains ``email``, with ``status`` if given.
+
+    Unordered: the caller pages it by id (api.core.paginate)."""
+    stmt = select(Subscriber).where(Subscriber.list_id == list_id)
+    email = (email or "").strip().lower()
+    if email:
+        escaped = email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Subscriber.email.like(f"%{escaped}%", escape="\\"))
+    if status:
+        stmt = stmt.where(Subscriber.status == status)
+    return stmt
+
+
+def counts_by_list(list_ids: list[int]) -> dict[int, dict[str, int]]:
+    """list id -> {status: subscribers} for these lists, in one grouped query."""
+    counts: dict[int, dict[str, int]] = {list_id: {} for list_id in list_ids}
+    if not list_ids:
+        return counts
+    rows = db.session.execute(
+        select(Subscriber.list_id, Subscriber.status, func.count())
+        .where(Subscriber.list_id.in_(list_ids))
+        .group_by(Subscriber.list_id, Subscriber.status)
+    )
+    for list_id, status, n in rows:
+        counts[list_id][status] = n
+    return counts

@@ -6,6 +6,15 @@
 - frequency: the earliest time a row may send its next message.
 
 Each operation is one Lua script, so two workers never take the same token.
+
+Transactional reserve. Campaign workers (``take_rate``) and the transactional drain job
+(``take_rate_transactional``) draw from the same channel bucket, so together they never exceed
+the channel's rate. While transactional mail is being sent on a channel (the drain job marks
+the channel for ``TX_ACTIVE_MS`` each time it takes tokens), campaign workers must also take
+each token from a second bucket that fills at ``(1 - MAILER_TRANSACTIONAL_SHARE) x rate``: a
+running campaign can then use at most that part of the rate, and the rest is left for
+transactional mail. With no transactional mail in flight a campaign uses the whole rate; with no
+campaign running transactional mail does.
 """
 
 from __future__ import annotations
@@ -42,6 +51,67 @@ local wait = 0
 if tokens < 1 then wait = math.ceil((1 - tokens) * 1000.0 / rate) end
 return {granted, wait}
 """
+
+# Campaign side under a transactional reserve: KEYS[1]=channel bucket, KEYS[2]=campaign bucket,
+# KEYS[3]=the "transactional active" flag; ARGV: rate, capacity, wanted, now_ms, campaign rate,
+# campaign capacity. Without the flag (or with a campaign rate >= rate) only KEYS[1] counts.
+# Returns {granted, wait_ms}.
+_SHARED = """
+local function refill(key, rate, capacity, now)
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil then tokens = capacity; ts = now end
+  if now > ts then
+    tokens = math.min(capacity, tokens + (now - ts) * rate / 1000.0)
+    ts = now
+  end
+  return tokens, ts
+end
+local function store(key, tokens, ts, rate, capacity)
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(ts))
+  redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 60000)
+end
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local crate = tonumber(ARGV[5])
+local ccapacity = tonumber(ARGV[6])
+local tokens, ts = refill(KEYS[1], rate, capacity, now)
+local reserved = crate < rate and redis.call('EXISTS', KEYS[3]) == 1
+local granted = math.max(0, math.min(wanted, math.floor(tokens)))
+local ctokens, cts
+if reserved then
+  if crate <= 0 then
+    return {0, math.max(1, redis.call('PTTL', KEYS[3]))}
+  end
+  ctokens, cts = refill(KEYS[2], crate, ccapacity, now)
+  granted = math.max(0, math.min(granted, math.floor(ctokens)))
+end
+tokens = tokens - granted
+store(KEYS[1], tokens, ts, rate, capacity)
+local wait = 0
+if tokens < 1 then wait = math.ceil((1 - tokens) * 1000.0 / rate) end
+if reserved then
+  ctokens = ctokens - granted
+  store(KEYS[2], ctokens, cts, crate, ccapacity)
+  if ctokens < 1 then wait = math.max(wait, math.ceil((1 - ctokens) * 1000.0 / crate)) end
+end
+return {granted, wait}
+"""
+
+# Give back unused bucket tokens: KEYS[1]=bucket, ARGV: tokens, capacity.
+_GIVE_BACK = """
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens ~= nil then
+  tokens = math.min(tonumber(ARGV[2]), tokens + tonumber(ARGV[1]))
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens))
+end
+return 1
+"""
+
+TX_ACTIVE_MS = 2000  # a channel counts as sending transactional mail this long after a take
 
 # Counters with caps: KEYS = counter keys, ARGV = wanted, ttl, then one cap per key (-1: none).
 # Grants as many as every cap allows and adds them to every counter.
@@ -81,6 +151,8 @@ def _scripts():
         cache["bucket"] = redis.register_script(_BUCKET)
         cache["capped"] = redis.register_script(_CAPPED)
         cache["refund"] = redis.register_script(_REFUND)
+        cache["shared"] = redis.register_script(_SHARED)
+        cache["give_back"] = redis.register_script(_GIVE_BACK)
     return cache
 
 
@@ -99,16 +171,65 @@ def next_midnight(now: datetime | None = None) -> datetime:
     return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone())
 
 
-def take_rate(channel_id: int, rate_per_second: float, wanted: int) -> tuple[int, float]:
-    """(granted, seconds to wait for the next token) from the channel's bucket."""
+def _capacity(rate_per_second: float) -> float:
     # A quarter second of burst: chunks stay large at high rates while any one-second window
     # holds at most 1.25 x the rate (the bucket's bound: capacity + rate x window).
-    capacity = max(1.0, rate_per_second / 4)
-    granted, wait_ms = _scripts()["bucket"](
-        keys=[f"mailer:rate:ch:{channel_id}"],
-        args=[rate_per_second, capacity, wanted, int(time.time() * 1000)],
+    return max(1.0, rate_per_second / 4)
+
+
+def _keys(channel_id: int) -> list[str]:
+    return [
+        f"mailer:rate:ch:{channel_id}",
+        f"mailer:rate:ch:{channel_id}:campaigns",
+        f"mailer:rate:ch:{channel_id}:tx-active",
+    ]
+
+
+def transactional_share() -> float:
+    share = float(current_app.config.get("MAILER_TRANSACTIONAL_SHARE", 0.5))
+    return min(1.0, max(0.0, share))
+
+
+def take_rate(channel_id: int, rate_per_second: float, wanted: int) -> tuple[int, float]:
+    """(granted, seconds to wait for the next token) for campaign mail on the channel.
+
+    While transactional mail is in flight on the channel, campaign mail gets at most
+    ``1 - MAILER_TRANSACTIONAL_SHARE`` of the rate (see the module docstring)."""
+    campaign_rate = rate_per_second * (1 - transactional_share())
+    granted, wait_ms = _scripts()["shared"](
+        keys=_keys(channel_id),
+        args=[
+            rate_per_second,
+            _capacity(rate_per_second),
+            wanted,
+            int(time.time() * 1000),
+            campaign_rate,
+            _capacity(campaign_rate) if campaign_rate > 0 else 1,
+        ],
     )
     return int(granted), int(wait_ms) / 1000
+
+
+def take_rate_transactional(
+    channel_id: int, rate_per_second: float, wanted: int
+) -> tuple[int, float]:
+    """(granted, seconds to wait) for transactional mail: the whole channel bucket, and the
+    channel is marked so campaign workers leave the reserved share alone meanwhile."""
+    bucket, _, active = _keys(channel_id)
+    get_redis().set(active, "1", px=TX_ACTIVE_MS)
+    granted, wait_ms = _scripts()["bucket"](
+        keys=[bucket],
+        args=[rate_per_second, _capacity(rate_per_second), wanted, int(time.time() * 1000)],
+    )
+    return int(granted), int(wait_ms) / 1000
+
+
+def give_back_rate(channel_id: int, rate_per_second: float, tokens: int) -> None:
+    """Return tokens taken but not used (fewer messages were due than were asked for)."""
+    if tokens > 0:
+        _scripts()["give_back"](
+            keys=[_keys(channel_id)[0]], args=[tokens, _capacity(rate_per_second)]
+        )
 
 
 def take_daily(caps: dict[str, int | None], wanted: int, now: datetime | None = None) -> int:

@@ -21,10 +21,12 @@ and marks "sending" ones in doubt (maybe sent: never resent blindly). A loop ask
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -76,6 +78,65 @@ class Outcome:
     details: dict = field(default_factory=dict)
 
 
+@dataclass
+class _RowState:
+    """The row's limits and the campaign's status as read at the top of a turn."""
+
+    row_id: int
+    channel_id: int
+    campaign_status: str
+    paused_reason: str | None
+    waiting_reason: str | None
+    start_at: datetime | None
+    daily_max: int | None
+    frequency_minutes: int | None
+    rate_per_second: float | None
+    daily_quota: int | None
+
+
+@dataclass
+class _Statics:
+    """What every message of a loop shares, computed once."""
+
+    channel_id: int
+    campaign_tag: str
+    feedback_id: str
+    from_email: str
+    from_name: str | None
+    reply_to: str | None
+    base: str
+    mailbox: str | None
+    sign: Callable[[str, int], str]
+    instrument: tracking.Instrumenter  # tracked links, pixel, unsubscribe footer
+
+    @classmethod
+    def of(cls, campaign: Campaign, channel: Channel, identity: Identity) -> _Statics:
+        return cls(
+            channel_id=channel.id,
+            campaign_tag=str(campaign.id),
+            feedback_id=f"{campaign.id}:{channel.id}:{identity.id}:mailer",
+            from_email=identity.from_email,
+            from_name=identity.from_name or None,
+            reply_to=identity.reply_to or None,
+            base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
+            mailbox=current_app.config.get("MAILER_UNSUBSCRIBE_MAILTO"),
+            sign=tokens.signer(),
+            instrument=tracking.instrumenter(campaign),
+        )
+
+
+@dataclass
+class _Chunk:
+    """A claimed chunk: its messages for the provider, results known so far, and the
+    provider's future once handed over."""
+
+    now: datetime
+    messages: list[OutboundMessage] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
+    attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # ref -> (id, attempts)
+    future: Future | None = None
+
+
 class _StopFlag:
     """Set by SIGTERM (RQ warm shutdown, a deploy): finish the chunk, then leave."""
 
@@ -105,8 +166,11 @@ def _provider_for(channel: Channel):
     from mailer.services.channels import build_provider, provider_class
 
     cls = provider_class(channel.provider)
-    key = "MAILER_HTTP_CONCURRENCY" if cls and issubclass(cls, HttpProvider) else \
-        "MAILER_SMTP_CONCURRENCY"
+    key = (
+        "MAILER_HTTP_CONCURRENCY"
+        if cls and issubclass(cls, HttpProvider)
+        else "MAILER_SMTP_CONCURRENCY"
+    )
     return build_provider(channel, concurrency=int(current_app.config.get(key, 8)))
 
 
@@ -131,6 +195,7 @@ class ChannelRunner:
         self.lock_value = uuid.uuid4().hex
         self.consecutive_errors = 0
         self.last_error: str | None = None
+        self._flight: _Chunk | None = None  # the chunk with the provider
 
     # -------------------------------------------------------------- the loop
 
@@ -162,40 +227,57 @@ class ChannelRunner:
         compiled = self._compile(campaign)
         if self.provider is None:
             self.provider = _provider_for(channel)
+        self._daily = self._daily_names(row, channel)
+        self._outcome = Outcome("sliced")
+        self._row = row
+        self._statics = _Statics.of(campaign, channel, identity)
+        try:
+            return self._turns(stop, row, campaign, channel, compiled)
+        except BaseException:
+            # Record what the provider answered for the chunk it has, if it can still be had;
+            # otherwise the next loop finds it "sending" and marks it in doubt.
+            with contextlib.suppress(Exception):
+                db.session.rollback()
+                self._land()
+            raise
+
+    def _turns(self, stop, row, campaign, channel, compiled) -> Outcome:
+        """Each turn claims and prepares a chunk while the previous one is with the provider
+        (at most one chunk is ever "sending"), then records that one and hands this one over.
+        What can change meanwhile (campaign status, the row's and channel's limits) is read
+        in one query a turn, not through the ORM objects (which expire on every commit)."""
+        outcome = self._outcome
         started = self.clock.monotonic()
-        outcome = Outcome("sliced")
         turns = 0
         while True:
             get_redis().expire(self.lock_key, self.lock_ttl)
-            db.session.expire_all()
-            status = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))
-            if status != CampaignStatus.RUNNING.value:
-                outcome.state = "not_running"
-                outcome.reason = f"campaign is {status}"
-                return outcome
-            if row.paused_reason:
-                outcome.state, outcome.reason = "paused", row.paused_reason
-                return outcome
-            if stop.requested:
-                outcome.state = "stopped"
-                return outcome
-            if turns and self.clock.monotonic() - started >= self.slice_seconds:
-                return outcome  # "sliced": the job hands over to a fresh one of itself
+            state = self._state()
+            leave = self._should_leave(state, stop)
+            if leave is None and turns and self.clock.monotonic() - started >= self.slice_seconds:
+                leave = ("sliced", None)  # the job hands over to a fresh one of itself
+            if leave is not None:
+                self._land()
+                return self._leave(*leave)
             turns += 1
             now = self.clock.now()
-            if row.start_at and row.start_at > now:
-                return self._wait(row, outcome, f"starts at {row.start_at:%Y-%m-%d %H:%M} UTC")
-            wanted, waiting = self._allowance(row, channel, now)
+            if state.start_at and state.start_at > now:
+                self._land()
+                return self._wait(state, outcome, f"starts at {state.start_at:%Y-%m-%d %H:%M} UTC")
+            wanted, waiting = self._allowance(state, now)
             if waiting:
+                self._land()
                 if waiting[0] is None:  # nothing to do before the tick relaunches the row
-                    return self._wait(row, outcome, waiting[1])
-                self._set_waiting(row, waiting[1])
+                    return self._wait(state, outcome, waiting[1])
+                self._set_waiting(state, waiting[1])
                 self.clock.sleep(min(waiting[0], 5))
                 continue
             claimed = self._claim(campaign.id, row.id, wanted, now)
             if len(claimed) < wanted:
-                ratelimit.refund_daily(self._daily_names(row, channel), wanted - len(claimed))
+                ratelimit.refund_daily(self._daily, wanted - len(claimed))
             if not claimed:
+                self._land()
+                if self._row_paused:
+                    return self._leave("paused", self._row_paused)
                 finished = self._finish_if_done(campaign)
                 if finished:
                     outcome.state = "done"
@@ -207,40 +289,93 @@ class ChannelRunner:
                 if retry_at is None:  # other rows hold the rest; they will finish it
                     outcome.state = "done"
                     return outcome
-                self._set_waiting(row, f"retrying failed sends at {retry_at:%H:%M:%S} UTC")
+                self._set_waiting(state, f"retrying failed sends at {retry_at:%H:%M:%S} UTC")
                 self.clock.sleep(min(5.0, max(0.05, (retry_at - now).total_seconds())))
                 continue
-            self._set_waiting(row, None)
-            sent, failed = self._send_chunk(campaign, row, channel, identity, compiled, claimed)
-            outcome.sent += sent
-            outcome.failed += failed
-            if self.consecutive_errors >= ERROR_BURST:
-                reason = (
-                    f"Stopped after {self.consecutive_errors} failed sends in a row; "
-                    f"last error: {self.last_error}"
-                )
-                db.session.execute(
-                    update(CampaignChannel)
-                    .where(CampaignChannel.id == row.id)
-                    .values(paused_reason=reason[:500])
-                )
+            self._set_waiting(state, None)
+            chunk = self._prepare(compiled, claimed)
+            # Record the previous chunk and hand this one over in one transaction, unless
+            # the campaign stopped running meanwhile (pause/cancel take effect within a chunk).
+            self._land(commit=False)
+            leave = self._should_leave(state, stop, status_checked=True)
+            if leave is None and not self._dispatch(chunk, campaign.id):
+                leave = self._should_leave(self._state(), stop) or ("not_running", None)
+            if leave is not None:
                 db.session.commit()
-                outcome.state, outcome.reason = "paused", reason
-                return outcome
+                self._give_back(claimed)
+                return self._leave(*leave)
 
-    def _wait(self, row: CampaignChannel, outcome: Outcome, reason: str) -> Outcome:
-        self._set_waiting(row, reason)
+    def _state(self) -> _RowState:
+        """What the loop obeys, fresh from the database: one query."""
+        r = db.session.execute(
+            select(
+                Campaign.status,
+                CampaignChannel.paused_reason,
+                CampaignChannel.waiting_reason,
+                CampaignChannel.start_at,
+                CampaignChannel.daily_max,
+                CampaignChannel.frequency_minutes,
+                Channel.rate_per_second,
+                Channel.daily_quota,
+            )
+            .join(Campaign, Campaign.id == CampaignChannel.campaign_id)
+            .join(Channel, Channel.id == CampaignChannel.channel_id)
+            .where(CampaignChannel.id == self.row_id)
+        ).one()
+        self._row_paused = r.paused_reason
+        return _RowState(self.row_id, self._statics.channel_id, *r)
+
+    def _should_leave(
+        self, state: _RowState, stop: _StopFlag, *, status_checked: bool = False
+    ) -> tuple[str, str | None] | None:
+        """Why the loop must stop now (campaign not running, row paused, SIGTERM), or None.
+        ``status_checked``: only what this process knows (the campaign's status is checked
+        by ``_dispatch`` itself)."""
+        if not status_checked and state.campaign_status != CampaignStatus.RUNNING.value:
+            return "not_running", f"campaign is {state.campaign_status}"
+        paused = self._row_paused if status_checked else state.paused_reason
+        if paused:
+            return "paused", paused
+        if stop.requested:
+            return "stopped", None
+        return None
+
+    def _leave(self, state: str, reason: str | None) -> Outcome:
+        self._outcome.state = state
+        if reason is not None:
+            self._outcome.reason = reason
+        return self._outcome
+
+    def _pause_on_burst(self) -> None:
+        """A burst of consecutive failed sends pauses the row, with the last error."""
+        if self.consecutive_errors < ERROR_BURST:
+            return
+        reason = (
+            f"Stopped after {self.consecutive_errors} failed sends in a row; "
+            f"last error: {self.last_error}"
+        )[:500]
+        db.session.execute(
+            update(CampaignChannel)
+            .where(CampaignChannel.id == self.row_id)
+            .values(paused_reason=reason)
+        )
+        db.session.commit()
+        self._row_paused = reason
+
+    def _wait(self, state: _RowState, outcome: Outcome, reason: str) -> Outcome:
+        self._set_waiting(state, reason)
         outcome.state, outcome.reason = "waiting", reason
         return outcome
 
-    def _set_waiting(self, row: CampaignChannel, reason: str | None) -> None:
-        if row.waiting_reason != reason:
+    def _set_waiting(self, state: _RowState, reason: str | None) -> None:
+        if state.waiting_reason != reason:
             db.session.execute(
                 update(CampaignChannel)
-                .where(CampaignChannel.id == row.id)
+                .where(CampaignChannel.id == state.row_id)
                 .values(waiting_reason=reason)
             )
             db.session.commit()
+            state.waiting_reason = reason
 
     # -------------------------------------------------------------- allowances
 
@@ -248,29 +383,37 @@ class ChannelRunner:
     def _daily_names(row: CampaignChannel, channel: Channel) -> list[str]:
         return [f"cc:{row.id}", f"ch:{channel.id}"]
 
-    def _allowance(self, row, channel, now) -> tuple[int, tuple[float | None, str] | None]:
+    def _chunk_size(self) -> int:
+        """The provider's batch size, or enough to keep its parallelism busy twice over
+        (hundreds of HTTP requests in flight), at most MAX_CHUNK: a crash leaves at most
+        one chunk in doubt."""
+        batch = getattr(self.provider, "max_batch", MAX_CHUNK)
+        parallel = 2 * getattr(self.provider, "concurrency", 1)
+        return min(MAX_CHUNK, max(batch, parallel))
+
+    def _allowance(self, row: _RowState, now) -> tuple[int, tuple[float | None, str] | None]:
         """(how many to claim, or a wait: (seconds or None for 'until the tick', reason))."""
-        wanted = min(MAX_CHUNK, getattr(self.provider, "max_batch", MAX_CHUNK))
+        wanted = self._chunk_size()
         if row.frequency_minutes:
-            wait = ratelimit.frequency_gate(row.id, row.frequency_minutes)
+            wait = ratelimit.frequency_gate(row.row_id, row.frequency_minutes)
             if wait > 0:
                 when = now + timedelta(seconds=wait)
                 if wait > 30:
                     return 0, (None, f"frequency: next message at {when:%H:%M:%S} UTC")
                 return 0, (wait, f"frequency: next message at {when:%H:%M:%S} UTC")
             wanted = 1
-        caps = {f"cc:{row.id}": row.daily_max, f"ch:{channel.id}": channel.daily_quota}
+        caps = {f"cc:{row.row_id}": row.daily_max, f"ch:{row.channel_id}": row.daily_quota}
         granted = ratelimit.take_daily(caps, wanted)
         if granted == 0:
             midnight = ratelimit.next_midnight()
             return 0, (None, f"daily maximum reached until {midnight:%Y-%m-%d %H:%M %Z}")
         wanted = granted
-        rate, wait = ratelimit.take_rate(channel.id, channel.rate_per_second, wanted)
+        rate, wait = ratelimit.take_rate(row.channel_id, row.rate_per_second, wanted)
         if rate == 0:
-            ratelimit.refund_daily(self._daily_names(row, channel), wanted)
-            return 0, (wait, f"rate limit {channel.rate_per_second:g}/s")
+            ratelimit.refund_daily(self._daily, wanted)
+            return 0, (wait, f"rate limit {row.rate_per_second:g}/s")
         if rate < wanted:
-            ratelimit.refund_daily(self._daily_names(row, channel), wanted - rate)
+            ratelimit.refund_daily(self._daily, wanted - rate)
         return rate, None
 
     # -------------------------------------------------------------- claiming
@@ -298,9 +441,7 @@ class ChannelRunner:
         base = (Send.campaign_id == campaign_id, Send.status == SendStatus.PENDING.value)
         fresh = select(Send.id).where(*base, Send.next_attempt_at.is_(None)).order_by(Send.id)
         retries = (
-            select(Send.id)
-            .where(*base, Send.next_attempt_at <= now)
-            .order_by(Send.next_attempt_at)
+            select(Send.id).where(*base, Send.next_attempt_at <= now).order_by(Send.next_attempt_at)
         )
         ids = self._claim_from(fresh.limit(n), row_id)
         if len(ids) < n:
@@ -373,19 +514,27 @@ class ChannelRunner:
 
     # -------------------------------------------------------------- one chunk
 
-    def _compile(self, campaign: Campaign):
+    def _compile(self, campaign: Campaign) -> dict:
+        """The campaign's template compiled once (key None), and each audience's own template
+        (campaign documents) by audience id; a send renders with its audience's."""
         html, text = campaign.html, campaign.text
         if not html and campaign.template_id:
             template = db.session.get(Template, campaign.template_id)
             html, text = template.html, template.text
-        return compile_email(campaign.subject, html or "", text or None)
+        compiled = {None: compile_email(campaign.subject, html or "", text or None)}
+        for audience_id, (html, text) in campaigns_service.audience_contents(campaign).items():
+            compiled[audience_id] = compile_email(campaign.subject, html or "", text or None)
+        return compiled
 
-    def _send_chunk(self, campaign, row, channel, identity, compiled, ids) -> tuple[int, int]:
+    def _prepare(self, compiled, ids) -> _Chunk:
+        """Per-email stages for a claimed chunk: suppression check, render, tracking, headers.
+        Sends decided here (suppressed, template error) get their result right away."""
         rows = db.session.execute(
             select(
                 Send.id,
                 Send.email,
                 Send.attempts,
+                Send.audience_id,
                 Subscriber.first_name,
                 Subscriber.last_name,
                 Subscriber.name,
@@ -396,16 +545,15 @@ class ChannelRunner:
             .outerjoin(Suppression, Suppression.email == Send.email)
             .where(Send.id.in_(ids))
         ).all()
-        now = self.clock.now()
-        results: list[dict] = []
-        messages: list[OutboundMessage] = []
-        attempts: dict[str, tuple[int, int]] = {}
-        sign = tokens.signer()
-        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-        instrument = tracking.instrumenter(campaign)  # tracked links, pixel, unsubscribe footer
+        chunk = _Chunk(now=self.clock.now())
+        st = self._statics
+        sign, base, mailbox, instrument = st.sign, st.base, st.mailbox, st.instrument
+        feedback_id, campaign_tag = st.feedback_id, st.campaign_tag
+        from_email, from_name, reply_to = st.from_email, st.from_name, st.reply_to
+        default = compiled[None]
         for r in rows:
             if r.suppressed:
-                results.append(
+                chunk.results.append(
                     _result(r.id, SendStatus.SUPPRESSED, error="suppressed after launch")
                 )
                 continue
@@ -421,40 +569,88 @@ class ChannelRunner:
                 view_online_url=f"{base}/v/{token}",
             )
             try:
-                rendered = compiled.render(context)
+                rendered = (compiled.get(r.audience_id) or default).render(context)
             except RenderError as exc:
-                results.append(_result(r.id, SendStatus.FAILED, error=f"template: {exc}"))
+                chunk.results.append(_result(r.id, SendStatus.FAILED, error=f"template: {exc}"))
                 continue
             html, text = instrument.apply(rendered.html, rendered.text, token)
-            messages.append(
+            ref = str(r.id)
+            chunk.messages.append(
                 OutboundMessage(
-                    ref=str(r.id),
+                    ref=ref,
                     to=r.email,
                     subject=rendered.subject,
-                    from_email=identity.from_email,
-                    from_name=identity.from_name or None,
-                    reply_to=identity.reply_to or None,
+                    from_email=from_email,
+                    from_name=from_name,
+                    reply_to=reply_to,
                     html=html,
                     text=text,
                     headers={
-                        "List-Unsubscribe": _list_unsubscribe(unsubscribe, token),
+                        "List-Unsubscribe": _list_unsubscribe(unsubscribe, token, mailbox),
                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                        "Feedback-ID": f"{campaign.id}:{channel.id}:{identity.id}:mailer",
+                        "Feedback-ID": feedback_id,
                     },
-                    tags={"campaign": str(campaign.id), "token": token},
+                    tags={"campaign": campaign_tag, "token": token},
                 )
             )
-            attempts[str(r.id)] = (r.id, r.attempts)
-        if messages:
-            db.session.execute(
-                update(Send)
-                .where(Send.id.in_([int(m.ref) for m in messages]))
-                .values(status=SendStatus.SENDING.value)
+            chunk.attempts[ref] = (r.id, r.attempts)
+        return chunk
+
+    def _dispatch(self, chunk: _Chunk, campaign_id: int) -> bool:
+        """Mark the chunk "sending" if the campaign still runs, commit (with whatever the
+        session holds, e.g. the previous chunk's results), then hand it to the provider.
+        False, with nothing marked, when the campaign is no longer running."""
+        if chunk.messages:
+            running = (
+                select(Campaign.id)
+                .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.RUNNING.value)
+                .exists()
             )
-            db.session.commit()
-            for result in self.provider.send_batch(messages):
-                results.append(self._interpret(result, attempts[result.ref], now))
-        return self._write(row, results)
+            marked = db.session.execute(
+                update(Send)
+                .where(Send.id.in_([sid for sid, _ in chunk.attempts.values()]), running)
+                .values(status=SendStatus.SENDING.value)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not marked:
+                return False
+        db.session.commit()
+        if chunk.messages:
+            chunk.future = self.provider.submit_batch(chunk.messages)
+        self._flight = chunk
+        return True
+
+    def _land(self, *, commit: bool = True) -> None:
+        """Wait for the chunk with the provider, if any, and record its results."""
+        chunk, self._flight = self._flight, None
+        if chunk is None:
+            return
+        if chunk.future is not None:
+            for result in chunk.future.result():
+                chunk.results.append(self._interpret(result, chunk.attempts[result.ref], chunk.now))
+        sent, failed = self._write(self._row, chunk.results, commit=commit)
+        self._outcome.sent += sent
+        self._outcome.failed += failed
+        self._pause_on_burst()
+
+    def _give_back(self, ids: list[int]) -> None:
+        """Give back a claimed chunk that will not be sent now (pause, cancel, SIGTERM):
+        pending again (cancelled if the campaign was), its attempt and daily allowance
+        returned."""
+        status = self._state().campaign_status
+        back = (
+            SendStatus.CANCELLED.value
+            if status == CampaignStatus.CANCELLED.value
+            else SendStatus.PENDING.value
+        )
+        db.session.execute(
+            update(Send)
+            .where(Send.id.in_(ids), Send.status == SendStatus.CLAIMED.value)
+            .values(status=back, attempts=Send.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        ratelimit.refund_daily(self._daily, len(ids))
 
     def _interpret(self, result: SendResult, send: tuple[int, int], now: datetime) -> dict:
         send_id, attempts = send
@@ -480,7 +676,9 @@ class ChannelRunner:
         )
         return _result(send_id, SendStatus.FAILED, error=error)
 
-    def _write(self, row: CampaignChannel, results: list[dict]) -> tuple[int, int]:
+    def _write(
+        self, row: CampaignChannel, results: list[dict], *, commit: bool = True
+    ) -> tuple[int, int]:
         """Write a chunk's results: the sent ones in one UPDATE (a CASE for their provider
         ids), the rest (failures, retries; few) with one executemany."""
         done = [r for r in results if r["b_status"] == SendStatus.SENT.value]
@@ -495,9 +693,7 @@ class ChannelRunner:
                     error=None,
                     next_attempt_at=None,
                     sent_at=done[0]["b_sent_at"],
-                    provider_message_id=case(
-                        {r["b_id"]: r["b_pmid"] for r in done}, value=Send.id
-                    ),
+                    provider_message_id=case({r["b_id"]: r["b_pmid"] for r in done}, value=Send.id),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -508,20 +704,23 @@ class ChannelRunner:
         if sent or failed:
             db.session.execute(
                 update(CampaignChannel)
-                .where(CampaignChannel.id == row.id)
+                .where(CampaignChannel.id == self.row_id)
                 .values(
                     sent_count=CampaignChannel.sent_count + sent,
                     failed_count=CampaignChannel.failed_count + failed,
                 )
             )
-        db.session.commit()
+        from mailer.services import webhooks_out  # outbound webhooks (issue 8)
+
+        webhooks_out.emit_send_results(row.campaign_id, results)
+        if commit:
+            db.session.commit()
         return sent, failed
 
 
-def _list_unsubscribe(url: str, token: str) -> str:
+def _list_unsubscribe(url: str, token: str, mailbox: str | None) -> str:
     """The https one-click link, plus a mailto when an unsubscribe mailbox is configured
     (RFC 2369: some mailbox providers still prefer it)."""
-    mailbox = current_app.config.get("MAILER_UNSUBSCRIBE_MAILTO")
     if mailbox:
         return f"<{url}>, <mailto:{mailbox}?subject=unsubscribe%20{token}>"
     return f"<{url}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from mailer.extensions import db
 from mailer.models import Suppression, SuppressionReason
@@ -73,3 +73,26 @@ def search(query: str = "", reason: str = "", page: int = 1):
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     return rows, total or 0, page, pages
+
+
+def query(search_text: str = "", reason: str = "") -> Select:
+    """Suppressions whose address contains ``search_text``, with ``reason`` if given.
+
+    Unordered: the caller pages it by id (api.core.paginate)."""
+    stmt = select(Suppression)
+    text = search_text.strip().lower()
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Suppression.email.like(f"%{escaped}%", escape="\\"))
+    if reason:
+        stmt = stmt.where(Suppression.reason == reason)
+    return stmt
+
+
+def find(raw: str) -> Suppression | None:
+    """The entry for an address written in any case or form; None when it is not suppressed."""
+    try:
+        email = normalize_email(raw or "")
+    except InvalidEmail:
+        return None
+    return db.session.scalar(select(Suppression).filter_by(email=email))

@@ -56,7 +56,7 @@ from werkzeug.urls import iri_to_uri
 from mailer.extensions import db
 from mailer.models import Campaign, Event, EventType, Link, Send
 from mailer.queue import get_redis
-from mailer.services import dbutil
+from mailer.services import dbutil, webhooks_out
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +124,18 @@ def buffered() -> bool:
 
 
 def make_hit(
-    kind: str, send_id: int, link_id: int | None = None, *, user_agent: str = "", head=False
+    kind: str,
+    send_id: int,
+    link_id: int | None = None,
+    *,
+    user_agent: str = "",
+    head=False,
+    message: bool = False,
 ) -> dict:
+    """A hit on a campaign send, or with ``message`` on a transactional message (``s`` is then
+    the message id)."""
     user_agent = (user_agent or "")[:MAX_USER_AGENT]
-    return {
+    hit = {
         "id": uuid.uuid4().hex,
         "k": kind,
         "s": send_id,
@@ -136,6 +144,9 @@ def make_hit(
         "ua": user_agent,
         "m": machine_reason(kind, user_agent, head=head),
     }
+    if message:
+        hit["mk"] = "m"
+    return hit
 
 
 def record(hit: dict) -> bool:
@@ -263,6 +274,9 @@ def write_hits(hits: Sequence[dict]) -> WriteResult:
     result = WriteResult()
     if not hits:
         return result
+    message_hits = [h for h in hits if h.get("mk") == "m"]  # transactional messages
+    if message_hits:
+        hits = [h for h in hits if h.get("mk") != "m"]
     sends: dict[int, tuple] = {}
     ids = sorted({int(h["s"]) for h in hits})
     for start in range(0, len(ids), 500):
@@ -302,9 +316,17 @@ def write_hits(hits: Sequence[dict]) -> WriteResult:
         if reason is None and already is None:
             seen = first[kind].get(send.id)
             first[kind][send.id] = at if seen is None else min(seen, at)
+    if message_hits:
+        from mailer.services import transactional
+
+        found = transactional.write_hits(message_hits)
+        result.dropped += len(message_hits) - len(found)
+        events += found
     if events:
         db.session.execute(dbutil.insert_ignore(Event.__table__, ["provider_event_id"]), events)
         result.written = len(events)
+        # Outbound webhooks (issue 8): a replayed hit keeps its event id, so is queued once.
+        webhooks_out.emit(events)
     for kind, column in ((OPEN, "opened_at"), (CLICK, "clicked_at")):
         if first[kind]:
             rows = [{"b_id": k, "b_at": v} for k, v in first[kind].items()]

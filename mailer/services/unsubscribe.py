@@ -28,7 +28,7 @@ from mailer.models import (
     SuppressionReason,
 )
 from mailer.models.base import utcnow
-from mailer.services import suppressions, tokens
+from mailer.services import suppressions, tokens, webhooks_out
 
 SCOPES = ("global", "list")
 RESUBSCRIBE = "resubscribe"  # event type recorded when a recipient comes back
@@ -131,6 +131,18 @@ def unsubscribe(target: Target, *, reason: str = "", one_click: bool = False) ->
         if reason:
             data["reason"] = reason[:500]
         _event(target, EventType.UNSUBSCRIBE.value, now, data)
+        webhooks_out.emit(  # outbound webhooks (issue 8)
+            [
+                {
+                    "type": EventType.UNSUBSCRIBE.value,
+                    "occurred_at": now,
+                    "email": target.email,
+                    "campaign_id": target.campaign_id,
+                    "send_id": target.send_id,
+                    "data": data,
+                }
+            ]
+        )
     db.session.commit()
     if scope() == "global":
         suppressions.suppress(

@@ -105,8 +105,9 @@ def test_attributes_subscribers_have_are_known_variables(client, db, as_role):
     mailing_list = MailingList(name="Shoes")
     db.session.add(mailing_list)
     db.session.flush()
-    db.session.add(Subscriber(list_id=mailing_list.id, email="s@example.com",
-                              attributes={"shoe_size": 42}))
+    db.session.add(
+        Subscriber(list_id=mailing_list.id, email="s@example.com", attributes={"shoe_size": 42})
+    )
     db.session.commit()
     response = _create(client, html="<p>{{ shoe_size }} {{ attributes.shoe_size }} {{ hat }}</p>")
     page = client.get(response.headers["Location"]).get_data(as_text=True)

@@ -41,23 +41,31 @@ def make_template(db, name="Newsletter", html=GOOD_HTML, subject="") -> Template
 
 
 def draft(db, name="Spring sale", html=GOOD_HTML, **fields) -> Campaign:
-    campaign = Campaign(name=name, subject=fields.pop("subject", "Hello {{ first_name }}"),
-                        html=html, **fields)
+    campaign = Campaign(
+        name=name, subject=fields.pop("subject", "Hello {{ first_name }}"), html=html, **fields
+    )
     db.session.add(campaign)
     db.session.commit()
     return campaign
 
 
 def row_data(identity, channel, key="a", **fields) -> dict[str, str]:
-    data = {"row": key, f"row-{key}-identity_id": str(identity.id),
-            f"row-{key}-channel_id": str(channel.id)}
+    data = {
+        "row": key,
+        f"row-{key}-identity_id": str(identity.id),
+        f"row-{key}-channel_id": str(channel.id),
+    }
     data.update({f"row-{key}-{k}": v for k, v in fields.items()})
     return data
 
 
 def setup_data(identity, channel, action="save", **extra) -> dict[str, str]:
-    data = {"action": action, "track_opens": "on", "track_clicks": "on",
-            **row_data(identity, channel)}
+    data = {
+        "action": action,
+        "track_opens": "on",
+        "track_clicks": "on",
+        **row_data(identity, channel),
+    }
     data.update(extra)
     return data
 

@@ -29,8 +29,9 @@ def _running(db, identity, channel, emails=("a@example.com", "b@example.com", "c
     """A campaign launched by the orchestrator, its channel loop not started."""
     campaign = draft(db)
     _with_audience(db, campaign, make_list(db, "L", list(emails)))
-    db.session.add(CampaignChannel(campaign_id=campaign.id, channel_id=channel.id,
-                                   identity_id=identity.id))
+    db.session.add(
+        CampaignChannel(campaign_id=campaign.id, channel_id=channel.id, identity_id=identity.id)
+    )
     db.session.commit()
     campaigns.transition(campaign, "scheduled")
     campaigns.transition(campaign, "running")
@@ -39,14 +40,16 @@ def _running(db, identity, channel, emails=("a@example.com", "b@example.com", "c
     return campaign
 
 
-def test_save_and_launch_sends_to_everyone_through_a_real_worker(app, client, db, marketer,
-                                                                 identity, brevo):
+def test_save_and_launch_sends_to_everyone_through_a_real_worker(
+    app, client, db, marketer, identity, brevo
+):
     emails = [f"user{i}@example.com" for i in range(25)]
     campaign = draft(db)
     _with_audience(db, campaign, make_list(db, "A", emails[:15]), make_list(db, "B", emails[10:]))
     channel = brevo_channel(db, brevo)
-    response = client.post(f"/campaigns/{campaign.id}/setup",
-                           data=setup_data(identity, channel, action="launch"))
+    response = client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, channel, action="launch")
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/campaigns/{campaign.id}")
     assert reload(db, campaign).status == "scheduled"
@@ -67,11 +70,13 @@ def test_save_and_launch_sends_to_everyone_through_a_real_worker(app, client, db
     assert "100.0% done (25 of 25)" in body
 
 
-def test_launch_is_refused_with_every_reason_and_nothing_starts(client, db, marketer, identity,
-                                                                sandbox):
+def test_launch_is_refused_with_every_reason_and_nothing_starts(
+    client, db, marketer, identity, sandbox
+):
     campaign = draft(db, html="<p>Hello {{ first_name }}</p>")
-    response = client.post(f"/campaigns/{campaign.id}/setup",
-                           data=setup_data(identity, sandbox, action="launch"))
+    response = client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "Not launched." in body
@@ -85,8 +90,9 @@ def test_launch_is_refused_with_every_reason_and_nothing_starts(client, db, mark
     _with_audience(db, campaign, everyone_gone)
     campaign.html = '<p>{{ first_name </p><a href="{{ unsubscribe_url }}">u</a>'
     db.session.commit()
-    body = client.post(f"/campaigns/{campaign.id}/setup",
-                       data=setup_data(identity, sandbox, action="launch")).get_data(as_text=True)
+    body = client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    ).get_data(as_text=True)
     assert "HTML body, line 1:" in body
     assert "Nobody to send to: the audience has no recipient left (1 excluded)." in body
     assert reload(db, campaign).status == "draft"
@@ -100,25 +106,40 @@ def test_a_future_schedule_waits_for_its_time(client, db, marketer, identity, sa
     campaign = draft(db)
     _with_audience(db, campaign, make_list(db, "A", ["a@example.com"]))
     when = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(f"/campaigns/{campaign.id}/setup", follow_redirects=True,
-                           data=setup_data(identity, sandbox, action="launch", scheduled_at=when))
+    response = client.post(
+        f"/campaigns/{campaign.id}/setup",
+        follow_redirects=True,
+        data=setup_data(identity, sandbox, action="launch", scheduled_at=when),
+    )
     assert f"Scheduled for {when.replace('T', ' ')} UTC." in response.get_data(as_text=True)
     campaign = reload(db, campaign)
     assert campaign.status == "scheduled" and campaign.scheduled_at > utcnow()
     assert db.session.scalar(db.select(Send)) is None
 
 
-def test_uploaded_files_make_the_campaign_process_then_send(app, client, db, marketer, identity,
-                                                            brevo):
+def test_uploaded_files_make_the_campaign_process_then_send(
+    app, client, db, marketer, identity, brevo
+):
     campaign = draft(db)
     channel = brevo_channel(db, brevo)
     _with_audience(db, campaign, make_list(db, "A", ["a@example.com", "dup@example.com"]))
-    client.post(f"/campaigns/{campaign.id}/uploads",
-                data={"file": (io.BytesIO(b"email,first_name\ndup@example.com,D\n"
-                                          b"new1@example.com,N\nnew2@example.com,M\n"), "p.csv")},
-                content_type="multipart/form-data")
-    response = client.post(f"/campaigns/{campaign.id}/setup", follow_redirects=True,
-                           data=setup_data(identity, channel, action="launch"))
+    client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        data={
+            "file": (
+                io.BytesIO(
+                    b"email,first_name\ndup@example.com,D\nnew1@example.com,N\nnew2@example.com,M\n"
+                ),
+                "p.csv",
+            )
+        },
+        content_type="multipart/form-data",
+    )
+    response = client.post(
+        f"/campaigns/{campaign.id}/setup",
+        follow_redirects=True,
+        data=setup_data(identity, channel, action="launch"),
+    )
     body = response.get_data(as_text=True)
     assert "the uploaded files are importing" in body
     assert reload(db, campaign).status == "processing"
@@ -134,17 +155,22 @@ def test_uploaded_files_make_the_campaign_process_then_send(app, client, db, mar
     assert campaigns.counters(campaign.id)["sent"] == 4 and brevo.accepted == 4
 
 
-def test_launch_after_the_upload_imported_schedules_at_once(app, client, db, marketer, identity,
-                                                            sandbox):
+def test_launch_after_the_upload_imported_schedules_at_once(
+    app, client, db, marketer, identity, sandbox
+):
     campaign = draft(db)
-    client.post(f"/campaigns/{campaign.id}/uploads",
-                data={"file": (io.BytesIO(b"email\nnew@example.com\n"), "p.csv")},
-                content_type="multipart/form-data")
+    client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        data={"file": (io.BytesIO(b"email\nnew@example.com\n"), "p.csv")},
+        content_type="multipart/form-data",
+    )
     work(app, IMPORTS)
-    assert "still importing" not in client.get(f"/campaigns/{campaign.id}/estimate",
-                                               headers=HX).get_data(as_text=True)
-    client.post(f"/campaigns/{campaign.id}/setup",
-                data=setup_data(identity, sandbox, action="launch"))
+    assert "still importing" not in client.get(
+        f"/campaigns/{campaign.id}/estimate", headers=HX
+    ).get_data(as_text=True)
+    client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    )
     assert reload(db, campaign).status == "scheduled"
 
 
@@ -172,8 +198,7 @@ def test_pause_resume_and_cancel_from_the_campaign_page(client, db, marketer, id
     assert ">Pause<" not in done.get_data(as_text=True)
 
 
-def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer, identity,
-                                                           sandbox):
+def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer, identity, sandbox):
     campaign = _running(db, identity, sandbox, [f"u{i}@example.com" for i in range(5)])
     row = campaign.channels[0]
     sends = db.session.scalars(db.select(Send).order_by(Send.id)).all()
@@ -210,9 +235,18 @@ def test_a_failed_campaign_shows_its_error(client, db, marketer):
 def test_the_list_filters_by_status(client, db, marketer, identity, sandbox):
     draft(db, "Draft one")
     done = draft(db, "Done one", status="completed", audience_size=4)
-    db.session.add_all([Send(campaign_id=done.id, subscriber_id=i, email=f"s{i}@example.com",
-                             status="sent", opened_at=utcnow() if i < 2 else None)
-                        for i in range(4)])
+    db.session.add_all(
+        [
+            Send(
+                campaign_id=done.id,
+                subscriber_id=i,
+                email=f"s{i}@example.com",
+                status="sent",
+                opened_at=utcnow() if i < 2 else None,
+            )
+            for i in range(4)
+        ]
+    )
     db.session.commit()
     page = client.get("/campaigns/").get_data(as_text=True)
     assert "Draft one" in page and "Done one" in page and "New campaign" in page
@@ -223,8 +257,7 @@ def test_the_list_filters_by_status(client, db, marketer, identity, sandbox):
     assert "Draft one" not in client.get("/campaigns/?status=completed").get_data(as_text=True)
 
 
-def test_a_viewer_reads_but_cannot_create_launch_or_pause(client, db, as_role, identity,
-                                                         sandbox):
+def test_a_viewer_reads_but_cannot_create_launch_or_pause(client, db, as_role, identity, sandbox):
     viewer = as_role("viewer")
     assert viewer.role == "viewer"
     campaign = _running(db, identity, sandbox)
@@ -232,8 +265,9 @@ def test_a_viewer_reads_but_cannot_create_launch_or_pause(client, db, as_role, i
     assert client.get("/campaigns/new").status_code == 403
     assert client.post("/campaigns/", data={"name": "x"}).status_code == 403
     assert client.get(f"/campaigns/{other.id}/setup").status_code == 403
-    launch = client.post(f"/campaigns/{other.id}/setup",
-                         data=setup_data(identity, sandbox, action="launch"))
+    launch = client.post(
+        f"/campaigns/{other.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    )
     assert launch.status_code == 403 and reload(db, other).status == "draft"
     assert client.post(f"/campaigns/{campaign.id}/pause").status_code == 403
     assert reload(db, campaign).status == "running"
@@ -245,14 +279,18 @@ def test_a_viewer_reads_but_cannot_create_launch_or_pause(client, db, as_role, i
 
 
 def test_a_failed_upload_sends_the_campaign_back_to_draft_and_blocks_until_fixed(
-        app, client, db, marketer, identity, sandbox):
+    app, client, db, marketer, identity, sandbox
+):
     campaign = draft(db)
     broken = b'[{"email": "a@example.com"}, {"email": "b@exa'
-    client.post(f"/campaigns/{campaign.id}/uploads",
-                data={"file": (io.BytesIO(broken), "broken.json")},
-                content_type="multipart/form-data")
-    client.post(f"/campaigns/{campaign.id}/setup",
-                data=setup_data(identity, sandbox, action="launch"))
+    client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        data={"file": (io.BytesIO(broken), "broken.json")},
+        content_type="multipart/form-data",
+    )
+    client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    )
     assert reload(db, campaign).status == "processing"
     work(app, IMPORTS)
     campaign = reload(db, campaign)
@@ -262,16 +300,20 @@ def test_a_failed_upload_sends_the_campaign_back_to_draft_and_blocks_until_fixed
     assert estimate.status_code == 286, "nothing left importing: the estimate stops polling"
     assert "The upload “broken.json” could not be imported" in estimate.get_data(as_text=True)
 
-    refused = client.post(f"/campaigns/{campaign.id}/setup",
-                          data=setup_data(identity, sandbox, action="launch"))
+    refused = client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    )
     assert refused.status_code == 422
     assert "could not be imported: see its report" in refused.get_data(as_text=True)
 
-    client.post(f"/campaigns/{campaign.id}/uploads",
-                data={"file": (io.BytesIO(b"email\nb@example.com\n"), "fixed.csv")},
-                content_type="multipart/form-data")
+    client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        data={"file": (io.BytesIO(b"email\nb@example.com\n"), "fixed.csv")},
+        content_type="multipart/form-data",
+    )
     work(app, IMPORTS)
-    client.post(f"/campaigns/{campaign.id}/setup",
-                data=setup_data(identity, sandbox, action="launch"))
+    client.post(
+        f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
+    )
     campaign = reload(db, campaign)
     assert campaign.status == "scheduled" and campaign.error is None

@@ -10,7 +10,7 @@ from tests.campaign_pages.conftest import GOOD_HTML, draft, make_template, reloa
 def _error(body: str, field: str) -> str:
     """The message shown next to `field` (the macro gives it the id '<field>-error')."""
     start = body.index(f'id="{field}-error">') + len(f'id="{field}-error">')
-    return body[start:body.index("</small>", start)]
+    return body[start : body.index("</small>", start)]
 
 
 def test_every_missing_field_is_explained_next_to_it(client, db, marketer):
@@ -26,8 +26,10 @@ def test_every_missing_field_is_explained_next_to_it(client, db, marketer):
 
 def test_template_and_pasted_html_together_are_refused(client, db, marketer):
     template = make_template(db)
-    response = client.post("/campaigns/", data={
-        "name": "X", "subject": "Hi", "template_id": str(template.id), "html": GOOD_HTML})
+    response = client.post(
+        "/campaigns/",
+        data={"name": "X", "subject": "Hi", "template_id": str(template.id), "html": GOOD_HTML},
+    )
     assert response.status_code == 422
     assert "not both" in _error(response.get_data(as_text=True), "html")
 
@@ -39,22 +41,25 @@ def test_a_template_syntax_error_names_the_field_and_line(client, db, marketer):
     message = _error(response.get_data(as_text=True), "html")
     assert message.startswith("Template error, line 2:"), message
 
-    subject = client.post("/campaigns/", data={
-        "name": "X", "subject": "Hi {% if %}", "html": GOOD_HTML})
+    subject = client.post(
+        "/campaigns/", data={"name": "X", "subject": "Hi {% if %}", "html": GOOD_HTML}
+    )
     assert "Template error, line 1:" in _error(subject.get_data(as_text=True), "subject")
 
     broken = make_template(db, "Broken", html="<p>ok</p>\n\n{% for x in %}\n")
-    chosen = client.post("/campaigns/", data={
-        "name": "X", "subject": "Hi", "template_id": str(broken.id)})
+    chosen = client.post(
+        "/campaigns/", data={"name": "X", "subject": "Hi", "template_id": str(broken.id)}
+    )
     message = _error(chosen.get_data(as_text=True), "template_id")
     assert "“Broken” has an error in its HTML body, line 3:" in message
     assert db.session.scalar(db.select(Campaign)) is None
 
 
 def test_saving_creates_a_draft_and_moves_to_step_2_with_warnings(client, db, marketer):
-    html = '<p>{{ frist_name }}</p>'  # a typo, and no unsubscribe link
-    response = client.post("/campaigns/", data={
-        "name": "Spring", "subject": "News for {{ first_name }}", "html": html})
+    html = "<p>{{ frist_name }}</p>"  # a typo, and no unsubscribe link
+    response = client.post(
+        "/campaigns/", data={"name": "Spring", "subject": "News for {{ first_name }}", "html": html}
+    )
     campaign = db.session.scalar(db.select(Campaign))
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/campaigns/{campaign.id}/setup")
@@ -78,11 +83,14 @@ def test_a_draft_can_be_edited(client, db, marketer):
     campaign = draft(db)
     page = client.get(f"/campaigns/{campaign.id}/edit").get_data(as_text=True)
     assert 'value="Spring sale"' in page
-    bad = client.post(f"/campaigns/{campaign.id}/edit", data={"name": "", "subject": "S",
-                                                              "html": GOOD_HTML})
+    bad = client.post(
+        f"/campaigns/{campaign.id}/edit", data={"name": "", "subject": "S", "html": GOOD_HTML}
+    )
     assert bad.status_code == 422 and "Give the campaign a name" in bad.get_data(as_text=True)
-    client.post(f"/campaigns/{campaign.id}/edit",
-                data={"name": "Summer sale", "subject": "S", "html": GOOD_HTML})
+    client.post(
+        f"/campaigns/{campaign.id}/edit",
+        data={"name": "Summer sale", "subject": "S", "html": GOOD_HTML},
+    )
     assert reload(db, campaign).name == "Summer sale"
 
 
@@ -90,29 +98,43 @@ def test_editing_a_scheduled_campaign_puts_it_back_to_draft(client, db, marketer
     campaign = draft(db, status="scheduled")
     page = client.get(f"/campaigns/{campaign.id}/edit").get_data(as_text=True)
     assert "Saving a change puts it back to draft" in page
-    response = client.post(f"/campaigns/{campaign.id}/edit", follow_redirects=True,
-                           data={"name": "New", "subject": "S", "html": GOOD_HTML})
+    response = client.post(
+        f"/campaigns/{campaign.id}/edit",
+        follow_redirects=True,
+        data={"name": "New", "subject": "S", "html": GOOD_HTML},
+    )
     assert "went back to draft" in response.get_data(as_text=True)
     assert reload(db, campaign).status == "draft"
 
 
 def test_a_running_campaign_cannot_be_edited(client, db, marketer):
     campaign = draft(db, status="running")
-    response = client.post(f"/campaigns/{campaign.id}/edit", follow_redirects=True,
-                           data={"name": "New", "subject": "S", "html": GOOD_HTML})
+    response = client.post(
+        f"/campaigns/{campaign.id}/edit",
+        follow_redirects=True,
+        data={"name": "New", "subject": "S", "html": GOOD_HTML},
+    )
     assert "cannot be edited: duplicate it" in response.get_data(as_text=True)
     assert reload(db, campaign).name == "Spring sale"
 
 
-def test_duplicate_copies_content_audience_and_rows_as_a_draft(client, db, marketer, identity,
-                                                                 sandbox):
+def test_duplicate_copies_content_audience_and_rows_as_a_draft(
+    client, db, marketer, identity, sandbox
+):
     from tests.campaign_pages.conftest import make_list
 
     mailing_list = make_list(db, "Fans", ["a@example.com"])
     campaign = draft(db, status="completed", audience_size=1)
     db.session.add(CampaignAudience(campaign_id=campaign.id, list_id=mailing_list.id))
-    db.session.add(CampaignChannel(campaign_id=campaign.id, channel_id=sandbox.id,
-                                   identity_id=identity.id, frequency_minutes=2, daily_max=50))
+    db.session.add(
+        CampaignChannel(
+            campaign_id=campaign.id,
+            channel_id=sandbox.id,
+            identity_id=identity.id,
+            frequency_minutes=2,
+            daily_max=50,
+        )
+    )
     db.session.commit()
     response = client.post(f"/campaigns/{campaign.id}/duplicate")
     copy = db.session.scalar(db.select(Campaign).filter(Campaign.id != campaign.id))
@@ -123,13 +145,18 @@ def test_duplicate_copies_content_audience_and_rows_as_a_draft(client, db, marke
     assert [a.list_id for a in copy.audiences] == [mailing_list.id]
     (row,) = copy.channels
     assert (row.channel_id, row.identity_id, row.frequency_minutes, row.daily_max) == (
-        sandbox.id, identity.id, 2, 50)
+        sandbox.id,
+        identity.id,
+        2,
+        50,
+    )
 
 
 def test_delete_asks_then_deletes_a_draft(client, db, marketer):
     campaign = draft(db)
     assert "Delete the campaign “Spring sale”?" in client.get(
-        f"/campaigns/{campaign.id}/delete").get_data(as_text=True)
+        f"/campaigns/{campaign.id}/delete"
+    ).get_data(as_text=True)
     response = client.post(f"/campaigns/{campaign.id}/delete", follow_redirects=True)
     assert "Campaign “Spring sale” deleted." in response.get_data(as_text=True)
     assert db.session.get(Campaign, campaign.id) is None

@@ -32,7 +32,8 @@ from tests.campaign_pages.test_step1 import _error
 
 def _estimate(body: str) -> str:
     match = re.search(
-        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) excluded", body)
+        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) excluded", body
+    )
     assert match, body
     return f"{match.group(1)}/{match.group(2)}"
 
@@ -45,11 +46,18 @@ def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(cli
     b = make_list(db, "B", ["y@example.com", "w@example.com"])
     c = make_list(db, "C", ["gone@example.com"], status="unsubscribed")
     people = make_list(db, "People", [])
-    for email, city in [("oslo@example.com", "Oslo"), ("rome@example.com", "Rome"),
-                        ("x@example.com", "Oslo")]:
+    for email, city in [
+        ("oslo@example.com", "Oslo"),
+        ("rome@example.com", "Rome"),
+        ("x@example.com", "Oslo"),
+    ]:
         db.session.add(Subscriber(list_id=people.id, email=email, attributes={"city": city}))
-    segment = Segment(list_id=people.id, name="Oslo", match="all", conditions=[
-        {"field": "attribute", "attribute": "city", "op": "eq", "value": "Oslo"}])
+    segment = Segment(
+        list_id=people.id,
+        name="Oslo",
+        match="all",
+        conditions=[{"field": "attribute", "attribute": "city", "op": "eq", "value": "Oslo"}],
+    )
     db.session.add(segment)
     db.session.add(Suppression(email="z@example.com", reason="complaint"))
     db.session.commit()
@@ -61,24 +69,30 @@ def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(cli
     assert first.status_code == 200 and "<html" not in body
     assert _estimate(body) == "2/1", "z is suppressed"
     assert "unsubscribed, bounced, complained or suppressed" in body
-    assert _estimate(client.post(url, data={"list_id": str(b.id)}, headers=HX)
-                     .get_data(as_text=True)) == "3/1", "y counts once"
-    assert _estimate(client.post(url, data={"list_id": str(c.id)}, headers=HX)
-                     .get_data(as_text=True)) == "3/2"
-    narrowed = client.post(url, data={"list_id": str(people.id), "segment_id": str(segment.id)},
-                           headers=HX).get_data(as_text=True)
+    assert (
+        _estimate(client.post(url, data={"list_id": str(b.id)}, headers=HX).get_data(as_text=True))
+        == "3/1"
+    ), "y counts once"
+    assert (
+        _estimate(client.post(url, data={"list_id": str(c.id)}, headers=HX).get_data(as_text=True))
+        == "3/2"
+    )
+    narrowed = client.post(
+        url, data={"list_id": str(people.id), "segment_id": str(segment.id)}, headers=HX
+    ).get_data(as_text=True)
     assert _estimate(narrowed) == "4/2", "only Oslo; x already counted"
     assert "segment “Oslo”" in narrowed
 
     again = client.post(url, data={"list_id": str(a.id)}, headers=HX)
     assert again.status_code == 422
     assert "already in the audience" in _error(again.get_data(as_text=True), "list_id")
-    wrong = client.post(url, data={"list_id": str(a.id), "segment_id": str(segment.id)},
-                        headers=HX)
-    assert "Choose a segment of the chosen list" in _error(wrong.get_data(as_text=True),
-                                                           "segment_id")
-    assert "Choose a list." in _error(client.post(url, data={}, headers=HX)
-                                      .get_data(as_text=True), "list_id")
+    wrong = client.post(url, data={"list_id": str(a.id), "segment_id": str(segment.id)}, headers=HX)
+    assert "Choose a segment of the chosen list" in _error(
+        wrong.get_data(as_text=True), "segment_id"
+    )
+    assert "Choose a list." in _error(
+        client.post(url, data={}, headers=HX).get_data(as_text=True), "list_id"
+    )
 
     entry = db.session.scalar(db.select(CampaignAudience).filter_by(list_id=b.id))
     removed = client.post(f"{url}/{entry.id}/remove", headers=HX).get_data(as_text=True)
@@ -88,8 +102,9 @@ def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(cli
 def test_audience_forms_work_without_htmx(client, db, marketer):
     mailing_list = make_list(db, "A", ["x@example.com"])
     campaign = draft(db)
-    response = client.post(f"/campaigns/{campaign.id}/audiences",
-                           data={"list_id": str(mailing_list.id)})
+    response = client.post(
+        f"/campaigns/{campaign.id}/audiences", data={"list_id": str(mailing_list.id)}
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("#audience")
     page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
     assert _estimate(page) == "1/0"
@@ -100,8 +115,12 @@ def test_audience_forms_work_without_htmx(client, db, marketer):
 def test_the_segment_picker_follows_the_chosen_list(client, db, marketer):
     a = make_list(db, "A", [])
     b = make_list(db, "B", [])
-    db.session.add_all([Segment(list_id=a.id, name="VIP", conditions=[]),
-                        Segment(list_id=b.id, name="Trial", conditions=[])])
+    db.session.add_all(
+        [
+            Segment(list_id=a.id, name="VIP", conditions=[]),
+            Segment(list_id=b.id, name="Trial", conditions=[]),
+        ]
+    )
     db.session.commit()
     campaign = draft(db)
     options = client.get(f"/campaigns/{campaign.id}/segments?list_id={a.id}", headers=HX)
@@ -114,9 +133,12 @@ def test_the_segment_picker_follows_the_chosen_list(client, db, marketer):
 def test_an_upload_goes_into_a_new_list_made_for_the_campaign(client, db, marketer):
     campaign = draft(db)
     content = json.dumps([{"email": "a@example.com"}, {"email": "b@example.com"}]).encode()
-    response = client.post(f"/campaigns/{campaign.id}/uploads", headers=HX,
-                           data={"file": (io.BytesIO(content), "people.json")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        headers=HX,
+        data={"file": (io.BytesIO(content), "people.json")},
+        content_type="multipart/form-data",
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     uploads = db.session.scalar(db.select(MailingList).filter_by(for_campaign=True))
@@ -127,19 +149,25 @@ def test_an_upload_goes_into_a_new_list_made_for_the_campaign(client, db, market
     assert "still importing and not counted yet" in body and "people.json" in body
     assert 'hx-trigger="every 2s"' in body
 
-    client.post(f"/campaigns/{campaign.id}/uploads",
-                data={"file": (io.BytesIO(b"email\nc@example.com\n"), "more.csv")},
-                content_type="multipart/form-data")
+    client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        data={"file": (io.BytesIO(b"email\nc@example.com\n"), "more.csv")},
+        content_type="multipart/form-data",
+    )
     assert db.session.scalar(db.select(db.func.count()).select_from(MailingList)) == 1
     assert len(reload(db, campaign).audiences) == 1
 
-    refused = client.post(f"/campaigns/{campaign.id}/uploads", headers=HX,
-                          data={"file": (io.BytesIO(b"phone\n1\n"), "p.csv")},
-                          content_type="multipart/form-data")
+    refused = client.post(
+        f"/campaigns/{campaign.id}/uploads",
+        headers=HX,
+        data={"file": (io.BytesIO(b"phone\n1\n"), "p.csv")},
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 422
     assert "no email field" in _error(refused.get_data(as_text=True), "file")
-    missing = client.post(f"/campaigns/{campaign.id}/uploads", headers=HX, data={},
-                          content_type="multipart/form-data")
+    missing = client.post(
+        f"/campaigns/{campaign.id}/uploads", headers=HX, data={}, content_type="multipart/form-data"
+    )
     assert "Choose a JSON, NDJSON or CSV file" in _error(missing.get_data(as_text=True), "file")
 
 
@@ -159,23 +187,32 @@ def test_channel_rows_are_added_and_removed_with_htmx(client, db, marketer, iden
     assert f'<option value="{sandbox.id}" selected>' in body, "typed values are kept"
 
     both = {**form, "row": keys}
-    removed = client.post(f"/campaigns/{campaign.id}/setup/rows", headers=HX,
-                          data={**both, "remove_row": "a"}).get_data(as_text=True)
+    removed = client.post(
+        f"/campaigns/{campaign.id}/setup/rows", headers=HX, data={**both, "remove_row": "a"}
+    ).get_data(as_text=True)
     assert re.findall(r'name="row" value="(\w+)"', removed) == [keys[1]]
     assert db.session.scalar(db.select(CampaignChannel)) is None, "nothing saved yet"
 
     # Without JavaScript the same buttons post the whole form to the step-2 page.
     plain = client.post(f"/campaigns/{campaign.id}/setup", data={**form, "add_row": "1"})
-    assert plain.status_code == 200 and plain.get_data(as_text=True).count(
-        'class="channel-row"') == 2
+    assert (
+        plain.status_code == 200 and plain.get_data(as_text=True).count('class="channel-row"') == 2
+    )
 
 
 def test_saving_rows_and_options(client, db, marketer, identity, sandbox, app):
     app.config["MAILER_TIMEZONE"] = "Europe/Paris"
     campaign = draft(db)
-    data = setup_data(identity, sandbox, **{"row-a-frequency": "0.5", "row-a-daily_max": "200",
-                                            "row-a-start_at": "2031-01-15T09:30",
-                                            "scheduled_at": "2031-01-15T08:00"})
+    data = setup_data(
+        identity,
+        sandbox,
+        **{
+            "row-a-frequency": "0.5",
+            "row-a-daily_max": "200",
+            "row-a-start_at": "2031-01-15T09:30",
+            "scheduled_at": "2031-01-15T08:00",
+        },
+    )
     data.pop("track_clicks")
     response = client.post(f"/campaigns/{campaign.id}/setup", data=data)
     assert response.status_code == 302
@@ -190,28 +227,43 @@ def test_saving_rows_and_options(client, db, marketer, identity, sandbox, app):
     assert "time zone: Europe/Paris" in page and 'value="2031-01-15T08:00"' in page
     assert f'name="row" value="r{row.id}"' in page
 
-    second = {**data, "row": [f"r{row.id}", "b"], f"row-r{row.id}-identity_id": str(identity.id),
-              f"row-r{row.id}-channel_id": str(sandbox.id), "row-b-identity_id": str(identity.id),
-              "row-b-channel_id": str(sandbox.id)}
+    second = {
+        **data,
+        "row": [f"r{row.id}", "b"],
+        f"row-r{row.id}-identity_id": str(identity.id),
+        f"row-r{row.id}-channel_id": str(sandbox.id),
+        "row-b-identity_id": str(identity.id),
+        "row-b-channel_id": str(sandbox.id),
+    }
     client.post(f"/campaigns/{campaign.id}/setup", data=second)
     rows = reload(db, campaign).channels
     assert [r.id for r in rows][0] == row.id and len(rows) == 2, "kept rows keep their id"
     assert rows[0].frequency_minutes is None, "blank: as fast as the channel allows"
 
 
-def test_every_row_and_schedule_problem_is_explained_next_to_its_field(client, db, marketer,
-                                                                        identity, sandbox):
+def test_every_row_and_schedule_problem_is_explained_next_to_its_field(
+    client, db, marketer, identity, sandbox
+):
     inactive = Channel(name="Old relay", provider="sandbox", settings={}, active=False)
     db.session.add(inactive)
     db.session.commit()
     campaign = draft(db)
     past = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    data = {"action": "save", "row": ["a", "b"],
-            "row-a-identity_id": "", "row-a-channel_id": "",
-            "row-a-frequency": "0", "row-a-daily_max": "-3", "row-a-start_at": past,
-            "row-b-identity_id": "999", "row-b-channel_id": str(inactive.id),
-            "row-b-frequency": "often", "row-b-daily_max": "1.5", "row-b-start_at": "soon",
-            "scheduled_at": past}
+    data = {
+        "action": "save",
+        "row": ["a", "b"],
+        "row-a-identity_id": "",
+        "row-a-channel_id": "",
+        "row-a-frequency": "0",
+        "row-a-daily_max": "-3",
+        "row-a-start_at": past,
+        "row-b-identity_id": "999",
+        "row-b-channel_id": str(inactive.id),
+        "row-b-frequency": "often",
+        "row-b-daily_max": "1.5",
+        "row-b-start_at": "soon",
+        "scheduled_at": past,
+    }
     response = client.post(f"/campaigns/{campaign.id}/setup", data=data)
     assert response.status_code == 422
     body = response.get_data(as_text=True)
@@ -236,8 +288,9 @@ def test_every_row_and_schedule_problem_is_explained_next_to_its_field(client, d
 # ------------------------------------------------------------------ test sends
 
 
-def test_send_test_renders_sample_data_through_the_first_row(client, db, marketer, identity,
-                                                             sandbox):
+def test_send_test_renders_sample_data_through_the_first_row(
+    client, db, marketer, identity, sandbox
+):
     campaign = draft(db)
     data = {**row_data(identity, sandbox), "test_to": "me@example.com, Boss@Example.com"}
     response = client.post(f"/campaigns/{campaign.id}/test", data=data, headers=HX)
@@ -248,7 +301,8 @@ def test_send_test_renders_sample_data_through_the_first_row(client, db, markete
     assert [m.to_email for m in messages] == ["boss@example.com", "me@example.com"]
     assert messages[0].subject == "[Test] Hello Jane"
     assert "Hi Jane!" in messages[0].raw and "https://example.com/unsubscribe/sample-token" in (
-        messages[0].raw)
+        messages[0].raw
+    )
 
 
 def test_send_test_reports_provider_refusals_in_plain_words(client, db, marketer, identity, brevo):
@@ -259,10 +313,12 @@ def test_send_test_reports_provider_refusals_in_plain_words(client, db, marketer
     campaign = draft(db)
     data = {**row_data(identity, channel), "test_to": "ok@example.com,bad@example.com"}
     body = client.post(f"/campaigns/{campaign.id}/test", data=data, headers=HX).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "<strong>ok@example.com</strong>: Sent. Accepted by Brevo" in body
     assert "<strong>bad@example.com</strong>: Not sent." in body and "retrying will not help" in (
-        body)
+        body
+    )
 
 
 def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, identity, sandbox):
@@ -275,13 +331,15 @@ def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, 
         "me@example.com, nope": "“nope” is not a valid address",
     }
     for value, message in cases.items():
-        response = client.post(url, data={**row_data(identity, sandbox), "test_to": value},
-                               headers=HX)
+        response = client.post(
+            url, data={**row_data(identity, sandbox), "test_to": value}, headers=HX
+        )
         assert response.status_code == 422
         assert message in _error(response.get_data(as_text=True), "test_to")
     no_row = client.post(url, data={"test_to": "me@example.com"}, headers=HX)
     assert "Choose a sender and a channel" in _error(no_row.get_data(as_text=True), "test_to")
-    plain = client.post(f"/campaigns/{campaign.id}/setup",
-                        data={**row_data(identity, sandbox), "test_to": "me@example.com",
-                              "send_test": "1"})
+    plain = client.post(
+        f"/campaigns/{campaign.id}/setup",
+        data={**row_data(identity, sandbox), "test_to": "me@example.com", "send_test": "1"},
+    )
     assert plain.status_code == 200 and "Sent. Accepted by" in plain.get_data(as_text=True)

@@ -58,7 +58,7 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 from mailer.queue import FEEDBACK, enqueue, get_redis
-from mailer.services import dbutil, tokens
+from mailer.services import dbutil, tokens, webhooks_out
 from mailer.services.crypto import SecretsUnreadable, decrypt_json
 from mailer.services.feedback import brevo, mailgun, mailjet, sendgrid, ses, sns
 from mailer.services.feedback.base import (
@@ -685,6 +685,7 @@ def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None
 
     rows = []
     first: dict[str, dict[int, datetime]] = defaultdict(dict)
+    messages: dict[str, dict[int, tuple[datetime, str | None]]] = defaultdict(dict)
     suppress: dict[str, tuple[str, str]] = {}
     subscribers: dict[str, set[int]] = defaultdict(set)
     soft: dict[str, set[int | None]] = defaultdict(set)
@@ -717,6 +718,10 @@ def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None
         if t.kind == tokens.CAMPAIGN_SEND and column and not machine:
             seen = first[column].get(t.id)
             first[column][t.id] = e.occurred_at if seen is None else min(seen, e.occurred_at)
+        if t.kind == tokens.MESSAGE and not machine:  # transactional: status and times
+            seen_m = messages[e.kind].get(t.id)
+            if seen_m is None or e.occurred_at < seen_m[0]:
+                messages[e.kind][t.id] = (e.occurred_at, e.data.get("detail"))
         reason = _suppression_reason(e, global_unsubscribe)
         source = f"{e.provider} feedback, " + (
             f"campaign {t.campaign_id}" if t.kind == tokens.CAMPAIGN_SEND else f"message {t.id}"
@@ -740,8 +745,13 @@ def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None
     # Rows in key order everywhere: two workers lock in the same order, not into a deadlock.
     rows.sort(key=lambda r: r["provider_event_id"])
     db.session.execute(dbutil.insert_ignore(Event.__table__, ["provider_event_id"]), rows)
+    webhooks_out.emit(rows)  # outbound webhooks (issue 8): only the fresh events are in rows
     for column, times in sorted(first.items()):
         _set_first_times(column, times)
+    if messages:
+        from mailer.services import transactional
+
+        transactional.apply_feedback(messages)
     for email in _over_soft_limit(soft.keys(), now):
         suppress.setdefault(email, (SuppressionReason.SOFT_BOUNCES.value, "feedback: soft bounces"))
         subscribers[SuppressionReason.SOFT_BOUNCES.value].update(

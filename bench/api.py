@@ -1,0 +1,375 @@
+"""Benchmark: transactional sends through the REST API, under gunicorn, on MariaDB and Redis.
+
+Starts a fresh MariaDB database (schema by ``flask_migrate.upgrade()``), a dedicated Redis DB,
+the app under gunicorn on a free port, and creates a sender, a Brevo-like channel and an API
+key. Then, with an aiohttp load generator (N connections, keep-alive):
+
+1. single: ``POST /api/v1/messages`` with one message per request for D seconds, no workers
+   running: requests accepted per second, p50/p99/max acceptance latency, errors;
+2. batch: the same with 50 messages per request;
+3. backlog: K ``flask worker -q transactional`` processes start and send everything queued
+   to the local Brevo-like sink (run in this process): messages/s until the last is sent;
+4. latency: with the workers running, single messages at a steady rate R for D seconds: time
+   from the 202 to the sink receiving each message (p50/p99/max).
+
+    python bench/api.py
+    python bench/api.py --connections 64 --gunicorn-workers 4 --duration 15
+    flock /tmp/bench.lock python bench/api.py
+
+Every process it starts runs in its own session and is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench.send import (  # noqa: E402  (bench helpers: processes, database, CPU)
+    CpuMeter,
+    Processes,
+    child_env,
+    make_app,
+    recreate_database,
+)
+
+DEFAULT_DB = "mysql+mysqldb://mailer:mailer@127.0.0.1:3307/mailer_h_tx_bench?charset=utf8mb4"
+DEFAULT_REDIS = "redis://127.0.0.1:6390/9"
+HTML = (
+    "<!doctype html><html><body><h1>Your receipt</h1><p>Thanks for your order "
+    "<b>#{n}</b>. It ships tomorrow.</p><p><a href='https://shop.example.com/o/{n}'>Track it"
+    "</a></p></body></html>"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def message(n: int, tag: str) -> dict:
+    return {
+        "to": f"{tag}{n}@example.com",
+        "subject": f"Your receipt #{n}",
+        "html": HTML.format(n=n),
+        "tags": ["receipt"],
+        "metadata": {"order": n},
+    }
+
+
+async def load(
+    url: str,
+    key: str,
+    *,
+    connections: int,
+    seconds: float,
+    batch: int,
+    tag: str,
+    rate: float | None = None,
+    accepted_at: dict | None = None,
+) -> dict:
+    """N workers POST for `seconds` (or at `rate` requests/s in all); latencies in ms."""
+    import aiohttp
+
+    counter = iter(range(10**9))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    messages = 0
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    start = time.monotonic()
+    deadline = start + seconds
+    interval = connections / rate if rate else 0.0
+
+    async def worker(session, offset: float):
+        nonlocal messages
+        next_at = start + offset
+        while time.monotonic() < deadline:
+            if interval:
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                next_at += interval
+            items = [message(next(counter), tag) for _ in range(batch)]
+            body = json.dumps({"messages": items} if batch > 1 else items[0])
+            t0 = time.monotonic()
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                status = resp.status
+            t1 = time.monotonic()
+            latencies.append((t1 - t0) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 202:
+                messages += batch
+                if accepted_at is not None:
+                    for item in items:
+                        accepted_at[item["to"]] = t1
+
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(
+            *(worker(session, i * interval / connections) for i in range(connections))
+        )
+    elapsed = time.monotonic() - start
+    return {
+        "requests": len(latencies),
+        "messages": messages,
+        "elapsed": elapsed,
+        "req_per_s": len(latencies) / elapsed,
+        "msg_per_s": messages / elapsed,
+        "p50_ms": pct(latencies, 0.50),
+        "p99_ms": pct(latencies, 0.99),
+        "max_ms": max(latencies) if latencies else float("nan"),
+        "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
+        "statuses": statuses,
+    }
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def count_status(db, status: str) -> int:
+    from mailer.models.campaigns import Message
+
+    db.session.commit()
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(Message).where(Message.status == status)
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--redis", default=DEFAULT_REDIS)
+    p.add_argument("--gunicorn-workers", type=int, default=4)
+    p.add_argument("--gunicorn-threads", type=int, default=1, help=">1: the gthread worker")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
+    p.add_argument("--batch", type=int, default=50)
+    p.add_argument("--workers", type=int, default=2, help="transactional worker processes")
+    p.add_argument("--rate", type=float, default=200.0, help="requests/s in the latency phase")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="sink latency per request")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    return p.parse_args()
+
+
+def main() -> int:  # noqa: PLR0915 - one linear script
+    args = parse_args()
+    workdir = tempfile.mkdtemp(prefix="bench-api-")
+    keys = {"SECRET_KEY": "bench-secret", "ENCRYPTION_KEY": _fernet_key()}
+    procs = Processes(workdir)
+    import redis as redis_lib
+
+    redis_lib.Redis.from_url(args.redis).flushdb()
+    recreate_database(args.db)
+    app = make_app(args.db, args.redis, workdir, keys)
+    from tests.servers.brevo import BrevoServer
+
+    sink = BrevoServer(latency=args.latency_ms / 1000, record=True)
+    sink.start()
+    try:
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            from mailer.extensions import db
+            from mailer.models import Channel, Identity
+            from mailer.services import api_keys
+            from mailer.services.crypto import encrypt_json
+
+            upgrade()
+            db.session.add(Identity(name="Shop", from_email="shop@example.com", from_name="Shop"))
+            db.session.add(
+                Channel(
+                    name="bench brevo",
+                    provider="brevo",
+                    endpoint_url=sink.endpoint_url,
+                    settings={},
+                    secrets_encrypted=encrypt_json({"api_key": sink.api_key}),
+                    rate_per_second=100000,
+                )
+            )
+            db.session.commit()
+            key = api_keys.create("bench", ["send"], None, rate_limit=10**9).plaintext
+
+            env = child_env(args.db, args.redis, workdir, keys)
+            port = free_port()
+            cmd = [
+                os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+                "-w",
+                str(args.gunicorn_workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "/dev/null",
+                "--log-level",
+                "warning",
+                "--keep-alive",
+                "30",
+            ]
+            if args.gunicorn_threads > 1:
+                cmd += ["-k", "gthread", "--threads", str(args.gunicorn_threads)]
+            web = procs.start("gunicorn", [*cmd, "wsgi:app"], env)
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz")
+            url = f"{base}/api/v1/messages"
+            print(
+                f"gunicorn: {args.gunicorn_workers} workers"
+                f"{f' x {args.gunicorn_threads} threads' if args.gunicorn_threads > 1 else ''}"
+                f", {args.connections} connections, {args.duration:g} s per phase, "
+                f"MariaDB {args.db.split('@')[1].split('?')[0]}, Redis {args.redis}",
+                flush=True,
+            )
+            asyncio.run(  # warm-up: imports, pools, caches in every gunicorn worker
+                load(url, key, connections=args.connections, seconds=2, batch=1, tag="w")
+            )
+
+            db_port, redis_port = _port(args.db, 3306), _port(args.redis, 6379)
+            meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
+            meter.start()
+            single = asyncio.run(
+                load(
+                    url, key, connections=args.connections, seconds=args.duration, batch=1, tag="s"
+                )
+            )
+            meter.stop()
+            report("single", single)
+            print("\n".join(meter.lines(single["requests"])).replace("ms/email", "ms/req"))
+            meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
+            meter.start()
+            batch = asyncio.run(
+                load(
+                    url,
+                    key,
+                    connections=args.connections,
+                    seconds=args.duration,
+                    batch=args.batch,
+                    tag="b",
+                )
+            )
+            meter.stop()
+            report(f"batch of {args.batch}", batch)
+            print("\n".join(meter.lines(batch["messages"])).replace("ms/email", "ms/msg"))
+
+            queued = count_status(db, "queued")
+            sink.accepted = 0
+            started = time.monotonic()
+            for i in range(args.workers):
+                procs.start(
+                    f"worker-{i + 1}",
+                    [
+                        sys.executable,
+                        "-m",
+                        "flask",
+                        "--app",
+                        "wsgi",
+                        "worker",
+                        "-q",
+                        "transactional,ticks",
+                    ],
+                    env,
+                )
+            from mailer.services import transactional
+
+            transactional.wake([c for c in db.session.scalars(db.select(Channel.id))])
+            while count_status(db, "queued") + count_status(db, "sending") > 0:
+                time.sleep(0.5)
+                if time.monotonic() - started > 1800:
+                    raise RuntimeError("backlog not sent in 30 minutes")
+            took = time.monotonic() - started
+            print(
+                f"backlog: {queued} messages sent in {took:.1f} s = {queued / took:,.0f}/s "
+                f"with {args.workers} worker processes (sink accepted {sink.accepted})",
+                flush=True,
+            )
+
+            sink.requests.clear()
+            accepted_at: dict[str, float] = {}
+            steady = asyncio.run(
+                load(
+                    url,
+                    key,
+                    connections=min(args.connections, 16),
+                    seconds=args.duration,
+                    batch=1,
+                    tag="l",
+                    rate=args.rate,
+                    accepted_at=accepted_at,
+                )
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                got = {r.json["to"][0]["email"]: r.received_at for r in list(sink.requests)}
+                if len(got) >= len(accepted_at):
+                    break
+                time.sleep(0.2)
+            delays = [(got[to] - t) * 1000 for to, t in accepted_at.items() if to in got]
+            report(f"steady {args.rate:g} req/s with workers", steady)
+            print(
+                f"  accept -> sink received: p50 {pct(delays, 0.5):.0f} ms, "
+                f"p99 {pct(delays, 0.99):.0f} ms, max {max(delays):.0f} ms "
+                f"({len(delays)}/{len(accepted_at)} received)",
+                flush=True,
+            )
+    finally:
+        procs.stop_all()
+        sink.stop()
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"logs in {workdir}")
+    return 0
+
+
+def report(name: str, r: dict) -> None:
+    print(
+        f"{name}: {r['requests']:,} requests in {r['elapsed']:.1f} s = {r['req_per_s']:,.0f} "
+        f"req/s ({r['msg_per_s']:,.0f} msgs/s); latency p50 {r['p50_ms']:.1f} ms, "
+        f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; statuses {r['statuses']}",
+        flush=True,
+    )
+
+
+def _port(url: str, default: int) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or default
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

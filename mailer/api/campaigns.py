@@ -1,0 +1,142 @@
+"""Campaign scheduling: create a campaign from a campaign document, list, describe, change
+its date, delete, pause/resume/cancel, stats. The domain rules live in
+services/campaign_documents.py and services/campaigns.py (the same as the campaign pages)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+
+from mailer.api.core import bp, idempotent, json_body, not_found, paginate, scope
+from mailer.extensions import db
+from mailer.models import Campaign, Channel, Identity, MailingList, Template
+from mailer.services import campaign_documents, campaigns
+
+
+def _campaign(ref: str) -> Campaign:
+    campaign = campaign_documents.find(ref)
+    if campaign is None:
+        raise not_found("campaign")
+    return campaign
+
+
+@bp.post("/campaigns")
+@scope("campaigns")
+@idempotent
+def create_campaign():
+    campaign = campaign_documents.create(json_body("CampaignDocument"))
+    return serialize(campaign), 201
+
+
+@bp.get("/campaigns")
+@scope("campaigns", "read")
+def list_campaigns():
+    stmt = campaign_documents.listing(request.args.get("status"))
+    return paginate(stmt, Campaign.id, serialize)
+
+
+@bp.get("/campaigns/<ref>")
+@scope("campaigns", "read")
+def get_campaign(ref: str):
+    return serialize(_campaign(ref))
+
+
+@bp.patch("/campaigns/<ref>")
+@scope("campaigns")
+def update_campaign(ref: str):
+    campaign = _campaign(ref)
+    body = json_body("CampaignUpdate")
+    return serialize(campaign_documents.reschedule(campaign, body["date"]))
+
+
+@bp.delete("/campaigns/<ref>")
+@scope("campaigns")
+def delete_campaign(ref: str):
+    campaign_documents.delete(_campaign(ref))
+    return "", 204
+
+
+@bp.post("/campaigns/<ref>/pause")
+@scope("campaigns")
+def pause_campaign(ref: str):
+    return serialize(campaigns.pause(_campaign(ref)))
+
+
+@bp.post("/campaigns/<ref>/resume")
+@scope("campaigns")
+def resume_campaign(ref: str):
+    return serialize(campaigns.resume(_campaign(ref)))
+
+
+@bp.post("/campaigns/<ref>/cancel")
+@scope("campaigns")
+def cancel_campaign(ref: str):
+    return serialize(campaigns.cancel(_campaign(ref)))
+
+
+@bp.get("/campaigns/<ref>/stats")
+@scope("campaigns", "read")
+def campaign_stats(ref: str):
+    return campaign_documents.stats(_campaign(ref))
+
+
+# ------------------------------------------------------------------ the resource
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _template(template_id: int | None) -> dict[str, Any] | None:
+    template = db.session.get(Template, template_id) if template_id else None
+    return {"id": template.id, "name": template.name} if template else None
+
+
+def serialize(campaign: Campaign) -> dict[str, Any]:
+    segments = []
+    for audience in campaign.audiences:
+        mailing_list = db.session.get(MailingList, audience.list_id)
+        segments.append(
+            {
+                "list": mailing_list.name if mailing_list else None,
+                "list_id": audience.list_id,
+                "template": _template(audience.template_id),
+            }
+        )
+    channels = []
+    for row in campaign.channels:
+        channel = db.session.get(Channel, row.channel_id)
+        identity = db.session.get(Identity, row.identity_id)
+        channels.append(
+            {
+                "id": row.id,
+                "channel": {"id": channel.id, "name": channel.name},
+                "sender": {"id": identity.id, "email": identity.from_email},
+                "per_day": row.daily_max,
+                "frequency_minutes": row.frequency_minutes,
+                "start_at": _time(row.start_at),
+                "sent": row.sent_count,
+                "failed": row.failed_count,
+                "waiting_reason": row.waiting_reason,
+                "paused_reason": row.paused_reason,
+            }
+        )
+    return {
+        "id": campaign.id,
+        "external_id": campaign.external_id,
+        "name": campaign.name,
+        "subject": campaign.subject,
+        "status": campaign.status,
+        "template": _template(campaign.template_id),
+        "date": _time(campaign.scheduled_at),
+        "started_at": _time(campaign.started_at),
+        "finished_at": _time(campaign.finished_at),
+        "created_at": _time(campaign.created_at),
+        "audience_size": campaign.audience_size,
+        "excluded_count": campaign.excluded_count,
+        "error": campaign.error,
+        "segments": segments,
+        "channels": channels,
+    }

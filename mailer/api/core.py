@@ -1,0 +1,352 @@
+"""What every API route shares: keys and scopes, JSON bodies, errors, cursors, idempotency.
+
+- Every route of ``bp`` needs a key (``Authorization: Bearer mk_…``) except the ones marked
+  ``@public``. Reads need the ``read`` scope unless a route declares another with ``@scope``;
+  any other method must declare its scope, so a new route cannot forget it (it answers 403).
+- Errors always look like ``{"error": {"code", "message", "details"}}``.
+- ``json_body("Name")`` parses the body and checks it against ``components.schemas.Name`` of
+  the OpenAPI document: unknown fields are refused there (``additionalProperties: false``),
+  and every problem is listed with its JSON path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from mailer.api.spec import validator_for
+from mailer.extensions import db
+from mailer.models import ApiIdempotency, ApiKey
+from mailer.services import api_keys
+from mailer.services.errors import NotAllowed, ValidationError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+MAX_ID = 2**63 - 1  # BIGINT
+
+
+class ApiError(Exception):
+    """An answer other than success, with a stable machine-readable code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details if details is not None else {}
+        self.headers = headers or {}
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"No {what} with this id.")
+
+
+def error_response(error: ApiError) -> Response:
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    response = jsonify(body)
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def field_errors(errors: list[dict[str, str]], message: str | None = None) -> ApiError:
+    count = len(errors)
+    return ApiError(
+        422,
+        "validation_failed",
+        message or f"The request has {count} invalid field{'s' if count != 1 else ''}.",
+        {"fields": errors},
+    )
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return error_response(error)
+
+
+@bp.errorhandler(ValidationError)
+def _validation_error(error: ValidationError):
+    """A service's field -> message errors, as JSON paths under the request body."""
+    fields = [{"path": to_path(name), "message": message} for name, message in error.errors.items()]
+    return error_response(field_errors(fields))
+
+
+@bp.errorhandler(NotAllowed)
+def _not_allowed(error: NotAllowed):
+    return error_response(ApiError(409, "conflict", str(error)))
+
+
+def to_path(name: str) -> str:
+    """A service field name ("subject", "segments[0].list") as a JSON path ("$.subject")."""
+    if not name:
+        return "$"
+    return "$" + ("" if name.startswith("[") else ".") + name
+
+
+# --- keys and scopes -------------------------------------------------------------------------
+
+
+def scope(*names: str) -> Callable:
+    """The scopes a route accepts, any one of them (reads default to ``read``)."""
+    unknown = set(names) - api_keys.SCOPES.keys()
+    if unknown or not names:
+        raise ValueError(f"unknown scopes {unknown!r}")
+
+    def decorator(view: Callable) -> Callable:
+        view.api_scopes = names  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def public(view: Callable) -> Callable:
+    view.api_public = True  # type: ignore[attr-defined]
+    return view
+
+
+@bp.before_request
+def _authenticate():
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "api_public", False):
+        return None
+    key = _key_from_header()
+    g.api_key = key
+    needed = getattr(view, "api_scopes", None) or (
+        ("read",) if request.method in READ_METHODS else ()
+    )
+    if not any(key.allows(name) for name in needed):
+        wanted = " or ".join(f"'{name}'" for name in needed) or "a"
+        raise ApiError(403, "forbidden", f"This API key lacks the {wanted} scope.")
+    wait = api_keys.take_request(key)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many requests for this API key; slow down.",
+            {"retry_after": round(wait)},
+            {"Retry-After": str(round(wait))},
+        )
+    return None
+
+
+@bp.before_request
+def _ids_in_range():
+    """An id in the path past the largest BIGINT names nothing: 404, not a database error."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise not_found("resource")
+
+
+def _key_from_header() -> ApiKey:
+    header = request.headers.get("Authorization", "")
+    kind, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="mailer"'}
+    if kind.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Send your API key as 'Authorization: Bearer KEY'.",
+            None,
+            challenge,
+        )
+    key = api_keys.authenticate(token.strip())
+    if key is None:
+        raise ApiError(401, "unauthorized", "This API key is unknown or revoked.", None, challenge)
+    return key
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+
+def json_body(schema: str) -> Any:
+    """The request's JSON body, checked against the named OpenAPI schema."""
+    request.max_content_length = current_app.config["MAILER_API_MAX_BODY_BYTES"]
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
+    raw = request.get_data(cache=True)  # raises 413 past the limit
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"The body is not UTF-8: {exc.reason}.") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400,
+            "invalid_json",
+            f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
+        ) from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "The body's JSON is nested too deeply.") from None
+    errors = sorted(validator_for(schema).iter_errors(body), key=lambda e: list(e.path))
+    if errors:
+        raise field_errors([_schema_error(e) for e in errors])
+    return body
+
+
+def _schema_error(error) -> dict[str, str]:
+    path = "$"
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = error.message
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        message = f"Unknown field{'s' if len(extra) > 1 else ''}: {', '.join(extra)}."
+    elif error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path += f".{missing}" if missing else ""
+        message = "This field is required."
+    return {"path": path, "message": message}
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+def page_args() -> tuple[int, int | None]:
+    """(limit, after_id) from ``?limit=&cursor=``; cursors are opaque to clients."""
+    try:
+        limit = int(request.args.get("limit", DEFAULT_PAGE))
+    except ValueError:
+        limit = -1
+    if not 1 <= limit <= MAX_PAGE:
+        raise field_errors(
+            [{"path": "limit", "message": f"A number from 1 to {MAX_PAGE}."}],
+            "Invalid query parameter.",
+        )
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return limit, None
+    try:
+        after = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise field_errors(
+            [{"path": "cursor", "message": "Not a cursor from a previous page."}],
+            "Invalid query parameter.",
+        ) from None
+    return limit, after
+
+
+def paginate(stmt: sa.Select, id_column, serialize: Callable[[Any], dict]) -> dict:
+    """One page of ``stmt`` newest first, with the cursor of the next page (or null)."""
+    limit, after = page_args()
+    if after is not None:
+        stmt = stmt.where(id_column < after)
+    rows = list(db.session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        next_cursor = base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode().rstrip("=")
+    return {"data": [serialize(r) for r in rows], "next_cursor": next_cursor}
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def idempotent(view: Callable) -> Callable:
+    """Replay the first answer to a request repeated with the same ``Idempotency-Key``.
+
+    The key is claimed (a row, unique per API key) before the work starts, so two requests
+    racing with one key never both run; the loser is told to retry, and every later repeat
+    gets the stored answer. A different request reusing a key is refused. A request that
+    fails with an error releases its key so it can be retried.
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        name = request.headers.get("Idempotency-Key")
+        if name is None:
+            return view(*args, **kwargs)
+        if not 1 <= len(name) <= 255:
+            raise ApiError(400, "invalid_idempotency_key", "Use 1 to 255 characters.")
+        digest = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
+        ).hexdigest()
+        record = _claim_key(g.api_key.id, name, digest)
+        try:
+            body, status = _unpack(view(*args, **kwargs))
+        except BaseException:
+            db.session.rollback()
+            db.session.execute(sa.delete(ApiIdempotency).where(ApiIdempotency.id == record))
+            db.session.commit()
+            raise
+        db.session.execute(
+            sa.update(ApiIdempotency)
+            .where(ApiIdempotency.id == record)
+            .values(status_code=status, response=body)
+        )
+        db.session.commit()
+        return body, status
+
+    return wrapped
+
+
+def _claim_key(key_id: int, name: str, digest: str) -> int:
+    record = ApiIdempotency(
+        api_key_id=key_id, key=name, request_hash=digest, status_code=0, response={}
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+        return record.id
+    except IntegrityError:
+        db.session.rollback()
+    first = db.session.scalar(
+        sa.select(ApiIdempotency).where(
+            ApiIdempotency.api_key_id == key_id, ApiIdempotency.key == name
+        )
+    )
+    if first is None:  # released by a failed first request meanwhile
+        raise ApiError(409, "idempotency_conflict", "Retry: the first request just failed.")
+    if first.request_hash != digest:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request.",
+        )
+    if first.status_code == 0:
+        raise ApiError(
+            409,
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is still running; retry shortly.",
+            None,
+            {"Retry-After": "1"},
+        )
+    raise _Replay(first.response, first.status_code)
+
+
+class _Replay(Exception):
+    def __init__(self, body: Any, status: int):
+        self.body = body
+        self.status = status
+
+
+@bp.errorhandler(_Replay)
+def _replay(replay: _Replay):
+    response = jsonify(replay.body)
+    response.status_code = replay.status
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _unpack(rv: Any) -> tuple[Any, int]:
+    if isinstance(rv, tuple):
+        return rv[0], rv[1]
+    return rv, 200

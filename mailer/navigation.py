@@ -14,6 +14,7 @@ class NavItem:
     label: str
     endpoint: str
     role: Role = Role.VIEWER
+    settings: bool = False  # under the "Settings" menu instead of the top bar
 
 
 NAV = (
@@ -21,14 +22,14 @@ NAV = (
     NavItem("Campaigns", "campaigns.index"),
     NavItem("Lists", "lists.index"),
     NavItem("Templates", "templates.index"),
-    NavItem("Channels", "channels.index", Role.ADMIN),
     NavItem("Senders", "identities.index"),
     NavItem("Suppressions", "suppressions.index"),
     NavItem("Outbox", "outbox.index"),
-    NavItem("Users", "users.index", Role.ADMIN),
-    NavItem("Webhooks", "webhook_endpoints.index", Role.ADMIN),  # outbound webhooks (issue 8)
-    NavItem("API keys", "api_keys.index", Role.ADMIN),
-    NavItem("Queues", "queues.index", Role.ADMIN),
+    NavItem("Channels", "channels.index", Role.ADMIN, settings=True),
+    NavItem("Users", "users.index", Role.ADMIN, settings=True),
+    NavItem("API keys", "api_keys.index", Role.ADMIN, settings=True),
+    NavItem("Webhooks", "webhook_endpoints.index", Role.ADMIN, settings=True),
+    NavItem("Queues", "queues.index", Role.ADMIN, settings=True),
 )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify, render_template
+from markupsafe import Markup, escape
 
 from mailer.api.core import bp, public
 from mailer.api.spec import document
@@ -25,9 +27,18 @@ def reference():
     return render_template(
         "api/docs.html",
         doc=doc,
+        intro=[_inline_markdown(p) for p in doc["info"]["description"].split("\n\n")],
         operations=_operations(doc),
         schemas=[(name, _fields(doc, s)) for name, s in doc["components"]["schemas"].items()],
     )
+
+
+def _inline_markdown(text: str) -> Markup:
+    """The two markdown marks the document's prose uses: **bold** and `code` (escaped first)."""
+    html = str(escape(text))
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    html = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html)
+    return Markup(html)  # noqa: S704 - built from escaped text
 
 
 def _operations(doc: dict) -> list[dict[str, Any]]:
@@ -48,7 +59,7 @@ def _operations(doc: dict) -> list[dict[str, Any]]:
                     "path": path,
                     "anchor": op.get("operationId", f"{method}-{path}"),
                     "summary": op.get("summary", ""),
-                    "description": op.get("description", ""),
+                    "description": _inline_markdown(op.get("description", "")),
                     "tag": (op.get("tags") or ["other"])[0],
                     "scopes": op.get("x-scopes", []),
                     "params": params,

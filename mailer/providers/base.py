@@ -456,7 +456,7 @@ class HttpProvider(Provider):
                 answer = HttpResponse(resp.status, resp.headers, await resp.read())
         except TimeoutError:
             return self._fail(call.batch, self._timeout_text(), transient=True)
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             return self._fail(call.batch, self._connection_text(exc), transient=True)
         return self._results(call.batch, answer)
 

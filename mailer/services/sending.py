@@ -10,8 +10,13 @@ limits cap it. Each turn of the loop:
 3. claim a chunk of pending sends (FOR UPDATE SKIP LOCKED on MySQL; one UPDATE … RETURNING on
    SQLite) as "claimed",
 4. check suppressions, render each message with the template compiled once, add headers,
-5. mark the chunk "sending", hand it to the provider (bounded concurrency inside the adapter),
-6. write every result back in one statement, with counters, and commit.
+5. record the previous chunk's results (the provider worked on it meanwhile: claiming and
+   rendering overlap with sending) and mark this chunk "sending" in one transaction, if the
+   campaign still runs, then hand it to the provider (``submit_batch``: HTTP adapters send
+   on an asyncio loop thread, hundreds of requests in flight; SMTP from a thread pool).
+
+At most one chunk per loop is ever "sending"; the next one is only "claimed" while it waits.
+A deadlock between two loops' transactions (MySQL) is rolled back and retried.
 
 Crash safety: a send is "sending" only while it is with the provider. The loop holds a Redis
 lock per row; a new loop for the row first puts "claimed" sends back to pending (never sent)
@@ -29,9 +34,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from mailer.extensions import db
 from mailer.models import (
@@ -53,7 +61,10 @@ from mailer.services import campaigns as campaigns_service
 from mailer.services import dbutil, ratelimit, tokens, tracking
 from mailer.services.rendering import RenderError, compile_email, recipient_context
 
+R = TypeVar("R")
+
 MAX_CHUNK = 500
+TX_ATTEMPTS = 5  # a loop's transaction is retried this often after a deadlock
 LOCK_TTL = 60  # seconds; refreshed every turn
 BACKOFF_BASE = 30  # seconds: 30, 60, 120, … capped at BACKOFF_MAX
 BACKOFF_MAX = 3600
@@ -230,6 +241,7 @@ class ChannelRunner:
         self._daily = self._daily_names(row, channel)
         self._outcome = Outcome("sliced")
         self._row = row
+        self._campaign_id = campaign.id
         self._statics = _Statics.of(campaign, channel, identity)
         try:
             return self._turns(stop, row, campaign, channel, compiled)
@@ -238,7 +250,7 @@ class ChannelRunner:
             # otherwise the next loop finds it "sending" and marks it in doubt.
             with contextlib.suppress(Exception):
                 db.session.rollback()
-                self._land()
+                self._settle()
             raise
 
     def _turns(self, stop, row, campaign, channel, compiled) -> Outcome:
@@ -256,16 +268,16 @@ class ChannelRunner:
             if leave is None and turns and self.clock.monotonic() - started >= self.slice_seconds:
                 leave = ("sliced", None)  # the job hands over to a fresh one of itself
             if leave is not None:
-                self._land()
+                self._settle()
                 return self._leave(*leave)
             turns += 1
             now = self.clock.now()
             if state.start_at and state.start_at > now:
-                self._land()
+                self._settle()
                 return self._wait(state, outcome, f"starts at {state.start_at:%Y-%m-%d %H:%M} UTC")
             wanted, waiting = self._allowance(state, now)
             if waiting:
-                self._land()
+                self._settle()
                 if waiting[0] is None:  # nothing to do before the tick relaunches the row
                     return self._wait(state, outcome, waiting[1])
                 self._set_waiting(state, waiting[1])
@@ -275,7 +287,7 @@ class ChannelRunner:
             if len(claimed) < wanted:
                 ratelimit.refund_daily(self._daily, wanted - len(claimed))
             if not claimed:
-                self._land()
+                self._settle()
                 if self._row_paused:
                     return self._leave("paused", self._row_paused)
                 finished = self._finish_if_done(campaign)
@@ -296,14 +308,17 @@ class ChannelRunner:
             chunk = self._prepare(compiled, claimed)
             # Record the previous chunk and hand this one over in one transaction, unless
             # the campaign stopped running meanwhile (pause/cancel take effect within a chunk).
-            self._land(commit=False)
-            leave = self._should_leave(state, stop, status_checked=True)
-            if leave is None and not self._dispatch(chunk, campaign.id):
-                leave = self._should_leave(self._state(), stop) or ("not_running", None)
-            if leave is not None:
-                db.session.commit()
-                self._give_back(claimed)
-                return self._leave(*leave)
+            results = self._land()
+            go = not (stop.requested or self._row_paused or self._bursting())
+            counts, marked = self._tx(partial(self._record_and_mark, results, chunk, go))
+            self._count(*counts)
+            if marked:
+                self._hand_over(chunk)
+                continue
+            self._pause_on_burst()
+            self._give_back(claimed)
+            leave = self._should_leave(self._state(), stop) or ("not_running", None)
+            return self._leave(*leave)
 
     def _state(self) -> _RowState:
         """What the loop obeys, fresh from the database: one query."""
@@ -325,17 +340,12 @@ class ChannelRunner:
         self._row_paused = r.paused_reason
         return _RowState(self.row_id, self._statics.channel_id, *r)
 
-    def _should_leave(
-        self, state: _RowState, stop: _StopFlag, *, status_checked: bool = False
-    ) -> tuple[str, str | None] | None:
-        """Why the loop must stop now (campaign not running, row paused, SIGTERM), or None.
-        ``status_checked``: only what this process knows (the campaign's status is checked
-        by ``_dispatch`` itself)."""
-        if not status_checked and state.campaign_status != CampaignStatus.RUNNING.value:
+    def _should_leave(self, state: _RowState, stop: _StopFlag) -> tuple[str, str | None] | None:
+        """Why the loop must stop now (campaign not running, row paused, SIGTERM), or None."""
+        if state.campaign_status != CampaignStatus.RUNNING.value:
             return "not_running", f"campaign is {state.campaign_status}"
-        paused = self._row_paused if status_checked else state.paused_reason
-        if paused:
-            return "paused", paused
+        if state.paused_reason:
+            return "paused", state.paused_reason
         if stop.requested:
             return "stopped", None
         return None
@@ -346,9 +356,12 @@ class ChannelRunner:
             self._outcome.reason = reason
         return self._outcome
 
+    def _bursting(self) -> bool:
+        return self.consecutive_errors >= ERROR_BURST
+
     def _pause_on_burst(self) -> None:
         """A burst of consecutive failed sends pauses the row, with the last error."""
-        if self.consecutive_errors < ERROR_BURST:
+        if not self._bursting():
             return
         reason = (
             f"Stopped after {self.consecutive_errors} failed sends in a row; "
@@ -443,11 +456,14 @@ class ChannelRunner:
         retries = (
             select(Send.id).where(*base, Send.next_attempt_at <= now).order_by(Send.next_attempt_at)
         )
-        ids = self._claim_from(fresh.limit(n), row_id)
-        if len(ids) < n:
-            ids += self._claim_from(retries.limit(n - len(ids)), row_id)
-        db.session.commit()
-        return sorted(ids)
+
+        def claim() -> list[int]:
+            ids = self._claim_from(fresh.limit(n), row_id)
+            if len(ids) < n:
+                ids += self._claim_from(retries.limit(n - len(ids)), row_id)
+            return ids
+
+        return sorted(self._tx(claim))
 
     @staticmethod
     def _claim_from(due, row_id: int) -> list[int]:
@@ -596,42 +612,70 @@ class ChannelRunner:
             chunk.attempts[ref] = (r.id, r.attempts)
         return chunk
 
-    def _dispatch(self, chunk: _Chunk, campaign_id: int) -> bool:
-        """Mark the chunk "sending" if the campaign still runs, commit (with whatever the
-        session holds, e.g. the previous chunk's results), then hand it to the provider.
-        False, with nothing marked, when the campaign is no longer running."""
-        if chunk.messages:
-            running = (
-                select(Campaign.id)
-                .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.RUNNING.value)
-                .exists()
-            )
-            marked = db.session.execute(
-                update(Send)
-                .where(Send.id.in_([sid for sid, _ in chunk.attempts.values()]), running)
-                .values(status=SendStatus.SENDING.value)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not marked:
-                return False
-        db.session.commit()
+    def _mark_sending(self, chunk: _Chunk, campaign_id: int) -> bool:
+        """Mark the chunk "sending" if the campaign still runs (uncommitted: the caller
+        commits it with the previous chunk's results). False, nothing marked, if it stopped."""
+        if not chunk.messages:
+            return True
+        running = (
+            select(Campaign.id)
+            .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.RUNNING.value)
+            .exists()
+        )
+        marked = db.session.execute(
+            update(Send)
+            .where(Send.id.in_([sid for sid, _ in chunk.attempts.values()]), running)
+            .values(status=SendStatus.SENDING.value)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return bool(marked)
+
+    def _record_and_mark(
+        self, results: list[dict] | None, chunk: _Chunk, go: bool
+    ) -> tuple[tuple[int, int], bool]:
+        return self._write(results), go and self._mark_sending(chunk, self._campaign_id)
+
+    def _hand_over(self, chunk: _Chunk) -> None:
+        """After the commit that marked it "sending": the provider gets the chunk."""
         if chunk.messages:
             chunk.future = self.provider.submit_batch(chunk.messages)
         self._flight = chunk
-        return True
 
-    def _land(self, *, commit: bool = True) -> None:
-        """Wait for the chunk with the provider, if any, and record its results."""
+    def _land(self) -> list[dict] | None:
+        """Wait for the chunk with the provider, if any: its results, to be written."""
         chunk, self._flight = self._flight, None
         if chunk is None:
-            return
+            return None
         if chunk.future is not None:
             for result in chunk.future.result():
                 chunk.results.append(self._interpret(result, chunk.attempts[result.ref], chunk.now))
-        sent, failed = self._write(self._row, chunk.results, commit=commit)
+        return chunk.results
+
+    def _settle(self) -> None:
+        """Land the chunk with the provider, if any, and record its results."""
+        results = self._land()
+        if results is not None:
+            self._count(*self._tx(lambda: self._write(results)))
+            self._pause_on_burst()
+
+    def _count(self, sent: int, failed: int) -> None:
         self._outcome.sent += sent
         self._outcome.failed += failed
-        self._pause_on_burst()
+
+    def _tx(self, work: Callable[[], R]) -> R:
+        """Run ``work`` and commit; a deadlock or lock wait timeout (two loops updating the
+        same index pages on MySQL) rolls back and runs it again, up to TX_ATTEMPTS times."""
+        for attempt in range(1, TX_ATTEMPTS + 1):
+            try:
+                out = work()
+                db.session.commit()
+                return out
+            except OperationalError as exc:
+                db.session.rollback()
+                if attempt == TX_ATTEMPTS or not _lock_conflict(exc):
+                    raise
+                time.sleep(0.02 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _give_back(self, ids: list[int]) -> None:
         """Give back a claimed chunk that will not be sent now (pause, cancel, SIGTERM):
@@ -643,13 +687,14 @@ class ChannelRunner:
             if status == CampaignStatus.CANCELLED.value
             else SendStatus.PENDING.value
         )
-        db.session.execute(
-            update(Send)
-            .where(Send.id.in_(ids), Send.status == SendStatus.CLAIMED.value)
-            .values(status=back, attempts=Send.attempts - 1)
-            .execution_options(synchronize_session=False)
+        self._tx(
+            lambda: db.session.execute(
+                update(Send)
+                .where(Send.id.in_(ids), Send.status == SendStatus.CLAIMED.value)
+                .values(status=back, attempts=Send.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
         )
-        db.session.commit()
         ratelimit.refund_daily(self._daily, len(ids))
 
     def _interpret(self, result: SendResult, send: tuple[int, int], now: datetime) -> dict:
@@ -676,11 +721,11 @@ class ChannelRunner:
         )
         return _result(send_id, SendStatus.FAILED, error=error)
 
-    def _write(
-        self, row: CampaignChannel, results: list[dict], *, commit: bool = True
-    ) -> tuple[int, int]:
+    def _write(self, results: list[dict] | None) -> tuple[int, int]:
         """Write a chunk's results: the sent ones in one UPDATE (a CASE for their provider
-        ids), the rest (failures, retries; few) with one executemany."""
+        ids), the rest (failures, retries; few) with one executemany. Not committed."""
+        if not results:
+            return 0, 0
         done = [r for r in results if r["b_status"] == SendStatus.SENT.value]
         others = [r for r in results if r["b_status"] != SendStatus.SENT.value]
         if done:
@@ -712,10 +757,14 @@ class ChannelRunner:
             )
         from mailer.services import webhooks_out  # outbound webhooks (issue 8)
 
-        webhooks_out.emit_send_results(row.campaign_id, results)
-        if commit:
-            db.session.commit()
+        webhooks_out.emit_send_results(self._campaign_id, results)
         return sent, failed
+
+
+def _lock_conflict(exc: OperationalError) -> bool:
+    """MySQL deadlock (1213) or lock wait timeout (1205); SQLite's "database is locked"."""
+    code = exc.orig.args[0] if getattr(exc.orig, "args", None) else None
+    return code in (1205, 1213) or "database is locked" in str(exc.orig)
 
 
 def _list_unsubscribe(url: str, token: str, mailbox: str | None) -> str:

@@ -116,3 +116,36 @@ def test_message_without_body_is_refused_locally(connect, server):
     assert "body" in results[0].error
     assert results[1].ok
     assert server.accepted == 1
+
+
+def test_never_more_requests_in_flight_than_the_concurrency(connect, server):
+    server.latency = 0.05
+    results = connect(concurrency=3).send_batch([message(i) for i in range(12)])
+    assert all(r.ok for r in results)
+    assert server.max_in_flight <= 3
+
+
+def test_submit_batch_returns_before_the_provider_answers(case: Case, connect, server):
+    """The channel worker prepares its next chunk while this one is with the provider."""
+    if case.name == "ses":
+        pytest.skip("SES (boto3) sends synchronously in submit_batch")
+    server.latency = 0.5
+    started = time.monotonic()
+    future = connect(concurrency=8).submit_batch([message(i) for i in range(4)])
+    assert time.monotonic() - started < 0.4
+    assert not future.done()
+    results = future.result(10)
+    assert [r.ref for r in results] == [f"tok{i}" for i in range(4)]
+    assert all(r.ok for r in results)
+    assert server.accepted == 4
+
+
+def test_a_provider_keeps_working_across_batches_and_after_close(case: Case, server):
+    """One keep-alive session per provider; a closed provider's successor starts afresh."""
+    for _ in range(2):
+        with make_provider(
+            case.name, case.settings, case.secrets, endpoint_url=server.endpoint_url
+        ) as provider:
+            assert all(r.ok for r in provider.send_batch([message(0), message(1)]))
+            assert all(r.ok for r in provider.send_batch([message(2)]))
+    assert server.accepted == 6

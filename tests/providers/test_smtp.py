@@ -179,3 +179,15 @@ def test_default_ports():
     for security, port in (("starttls", 587), ("ssl", 465), ("none", 25)):
         with make_provider("smtp", {"host": "h", "security": security}, {}) as provider:
             assert provider.port == port
+
+
+def test_submit_batch_sends_in_the_background():
+    """The channel worker renders its next chunk while the SMTP server takes this one."""
+    with SmtpSink(latency=0.3) as sink, smtp(sink, concurrency=4) as provider:
+        started = time.monotonic()
+        future = provider.submit_batch([message(i) for i in range(4)])
+        assert time.monotonic() - started < 0.25
+        results = future.result(10)
+        assert [r.ref for r in results] == [f"tok{i}" for i in range(4)]
+        assert all(r.ok for r in results)
+        assert len(sink.messages) == 4

@@ -1,0 +1,107 @@
+"""The channel loop prepares chunk N+1 while chunk N is with the provider: pause and cancel
+still take effect within one chunk, and a prepared chunk that is not sent goes back untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailer.models import Campaign, Channel, Send
+from mailer.services import campaigns, sending
+from mailer.services.sending import ChannelRunner
+from tests.campaigns.conftest import brevo_channel, make_campaign, make_list
+from tests.campaigns.test_engine import launch_now, statuses
+
+
+class OperatorActs:
+    """The real channel adapter; the operator clicks (pause or cancel) while the first
+    chunk is with the provider, after the loop has claimed and rendered the next one."""
+
+    def __init__(self, provider, campaign_id: int, action) -> None:
+        self.inner = provider
+        self.campaign_id = campaign_id
+        self.action = action
+        self.max_batch = provider.max_batch
+        self.concurrency = provider.concurrency
+        self.handed_over: list[int] = []
+
+    def submit_batch(self, messages):
+        self.handed_over.append(len(messages))
+        future = self.inner.submit_batch(messages)
+        if len(self.handed_over) > 1:
+            return future
+        outer = self
+
+        class Clicked:
+            def result(self, timeout=None):
+                from mailer.extensions import db
+
+                outer.action(db.session.get(Campaign, outer.campaign_id))
+                return future.result(timeout)
+
+        return Clicked()
+
+    def close(self):
+        self.inner.close()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(sending, "MAX_CHUNK", 5)
+
+
+def _run(db, brevo, action):
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(15)])],
+        [brevo_channel(db, brevo)],
+    )
+    launch_now(db, campaign)
+    row = campaign.channels[0]
+    provider = OperatorActs(
+        sending._provider_for(db.session.get(Channel, row.channel_id)), campaign.id, action
+    )
+    outcome = ChannelRunner(row.id, provider=provider).run()
+    return campaign, outcome, provider
+
+
+def test_pause_while_a_chunk_is_with_the_provider_gives_the_next_one_back(
+    app, db, brevo, small_chunks
+):
+    campaign, outcome, provider = _run(db, brevo, campaigns.pause)
+    assert outcome.state == "not_running"
+    assert provider.handed_over == [5], "the prepared second chunk never left"
+    assert brevo.accepted == 5
+    assert statuses(db, campaign.id) == {"sent": 5, "pending": 10}
+    unsent = db.session.scalars(db.select(Send).where(Send.status == "pending")).all()
+    assert all(s.attempts == 0 for s in unsent), "a given-back send keeps its attempts"
+
+    campaigns.transition(db.session.get(Campaign, campaign.id), "running")  # resume
+    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    assert statuses(db, campaign.id) == {"sent": 15}
+    assert brevo.accepted == 15
+
+
+def test_cancel_while_a_chunk_is_with_the_provider_cancels_the_prepared_one(
+    app, db, brevo, small_chunks
+):
+    campaign, outcome, provider = _run(db, brevo, campaigns.cancel)
+    assert outcome.state == "not_running"
+    assert provider.handed_over == [5]
+    assert brevo.accepted == 5
+    assert statuses(db, campaign.id) == {"sent": 5, "cancelled": 10}
+
+
+def test_chunks_follow_the_provider_parallelism(app, db, brevo):
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(40)])],
+        [brevo_channel(db, brevo)],
+    )
+    launch_now(db, campaign)
+    row = campaign.channels[0]
+    provider = sending._provider_for(db.session.get(Channel, row.channel_id))
+    provider.max_batch, provider.concurrency = 4, 6  # 12 messages a chunk: 2 x parallelism
+    runner = ChannelRunner(row.id, provider=provider)
+    assert runner.run().state == "done"
+    assert statuses(db, campaign.id) == {"sent": 40}
+    assert brevo.max_in_flight <= 6

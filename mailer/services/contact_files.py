@@ -573,6 +573,14 @@ class ContactReader:
                 f"item {number + 1}: malformed JSON ({_yajl_message(exc)})",
                 position=f"item {number + 1}",
             ) from None
+        except UnicodeDecodeError:
+            # The bytes are valid UTF-8 (checked as read): the parser turned a \u escape of a
+            # lone UTF-16 surrogate into text that is no character, and cannot go on.
+            raise ImportFileError(
+                f"item {number + 1}: a \\u escape is a lone UTF-16 surrogate (such as "
+                "\\ud800 without its pair), which is not a character; fix or remove it",
+                position=f"item {number + 1}",
+            ) from None
 
     def _json_prefix(self) -> str:
         """ijson prefix of the contact array: "item", or "<key>.item" inside a wrapper object."""

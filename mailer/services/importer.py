@@ -185,9 +185,9 @@ def run_import(import_id: int) -> Import:
                     duplicates += 1  # the last occurrence wins, and keeps its place
                 batch[row.email] = row
                 if len(batch) >= BATCH_SIZE:
-                    writer.submit(batch, reader.bytes_read, read, rejected, duplicates)
+                    writer.submit(batch, reader.bytes_read, read, rejected, duplicates, rejects)
                     batch, read, rejected, duplicates = {}, 0, 0, 0
-            writer.submit(batch, reader.bytes_read, read, rejected, duplicates)
+            writer.submit(batch, reader.bytes_read, read, rejected, duplicates, rejects)
     except ImportFileError as exc:
         failure = (str(exc), None)
     except Exception as exc:
@@ -251,29 +251,47 @@ class _BatchWriter:
         self.thread = threading.Thread(target=self._run, name=f"import-{record.id}", daemon=True)
         self.thread.start()
 
-    def submit(self, batch, bytes_read, read, rejected, duplicates) -> None:
+    def submit(self, batch, bytes_read, read, rejected, duplicates, rejects) -> None:
+        """Queue a batch for the writer; rows no database can store are reported to
+        ``rejects`` (the rejected-rows CSV) and counted as rejected instead."""
         if self.error is not None:
             raise RuntimeError("the import writer stopped") from self.error
         if self.mode != "blocklist":
-            batch = self._render(batch)
+            batch, unstorable = self._render(batch)
+            for row, reason in unstorable:
+                rejects.writerow([row.position, reason, _raw_row(row)])
+            rejected += len(unstorable)
         self.queue.put((batch, bytes_read, read, rejected, duplicates))
 
-    def _render(self, batch: dict[str, ContactRow]) -> dict[str, object]:
-        """email -> the row as the bulk insert sends it (varying columns, see _VARYING)."""
+    def _render(
+        self, batch: dict[str, ContactRow]
+    ) -> tuple[dict[str, object], list[tuple[ContactRow, str]]]:
+        """email -> the row as the bulk insert sends it (varying columns, see _VARYING), and
+        the rows whose text cannot be stored: a lone UTF-16 surrogate, which a JSON file can
+        spell as "\\ud800", is no character and has no UTF-8 form."""
         render = self.insert.render
         encode = _json_encode
-        return {
-            email: render(
-                (
-                    email,
-                    _clip(row.first_name, 100),
-                    _clip(row.last_name, 100),
-                    _clip(row.name, 200),
-                    encode(row.attributes),
-                )
+        rendered: dict[str, object] = {}
+        unstorable = []
+        for email, row in batch.items():
+            values = (
+                email,
+                _clip(row.first_name, 100),
+                _clip(row.last_name, 100),
+                _clip(row.name, 200),
+                encode(row.attributes),
             )
-            for email, row in batch.items()
-        }
+            item = render(values)
+            text = item if type(item) is str else "".join(v for v in values if v is not None)
+            if not text.isascii():  # O(1) on CPython: only non-ASCII rows pay for encode()
+                try:
+                    text.encode()
+                except UnicodeEncodeError as exc:
+                    code = ord(text[exc.start])
+                    unstorable.append((row, f"invalid text: lone surrogate U+{code:04X}"))
+                    continue
+            rendered[email] = item
+        return rendered, unstorable
 
     def close(self) -> BaseException | None:
         self.queue.put(None)
@@ -439,6 +457,15 @@ def _subscriber_upsert():
         }
 
     return dbutil.upsert(Subscriber.__table__, ["list_id", "email"], updates)
+
+
+def _raw_row(row: ContactRow) -> str:
+    """The row as JSON for the rejected-rows file (ASCII: escapes keep any surrogate)."""
+    fields = {"email": row.email, "first_name": row.first_name, "last_name": row.last_name}
+    fields = {k: v for k, v in fields.items() if v is not None} | row.attributes
+    if row.name is not None:
+        fields["name"] = row.name
+    return json.dumps(fields, default=str)[:1000]
 
 
 def _json_encoder():

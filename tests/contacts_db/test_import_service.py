@@ -81,6 +81,35 @@ def test_invalid_rows_are_rejected_with_position_reason_and_raw_value(tmp_path, 
     assert "missing email" in report[1]["reason"]
 
 
+def test_ndjson_text_with_a_lone_surrogate_is_rejected_not_fatal(tmp_path, db, mailing_list):
+    # JSON can spell a lone UTF-16 surrogate ("\\ud800"), which no database can store.
+    content = (
+        '{"email": "a@example.com", "first_name": "Ann"}\n'
+        '{"email": "b@example.com", "first_name": "B\\ud800b"}\n'
+        '{"email": "c@example.com", "note": {"deep": "x\\udfffy"}}\n'
+        '{"email": "d@example.com", "first_name": "D\\u00e9e \\ud83d\\ude00"}\n'
+    )
+    record = run(tmp_path, content, mailing_list.id, "c.ndjson")
+    assert record.status == "completed", record.error
+    assert (record.rows_read, record.inserted, record.rejected) == (4, 2, 2)
+    rows = subscribers(db, mailing_list.id)
+    assert set(rows) == {"a@example.com", "d@example.com"}
+    assert rows["d@example.com"].first_name == "D\u00e9e \U0001f600"
+    with open(importer.rejected_path(record)) as fh:
+        report = list(csv.DictReader(fh))
+    assert [r["position"] for r in report] == ["line 2", "line 3"]
+    assert report[0]["reason"] == "invalid text: lone surrogate U+D800"
+    assert "b@example.com" in report[0]["raw"] and "\\ud800" in report[0]["raw"]
+    assert report[1]["reason"] == "invalid text: lone surrogate U+DFFF"
+
+
+def test_json_array_with_a_lone_surrogate_stops_naming_the_item(tmp_path, db, mailing_list):
+    content = '[{"email": "a@example.com"}, {"email": "b@example.com", "first_name": "B\\udfff"}]'
+    record = run(tmp_path, content, mailing_list.id)
+    assert record.status == "failed"
+    assert record.error.startswith("item 2: a \\u escape is a lone UTF-16 surrogate")
+
+
 def test_duplicates_in_a_file_last_one_wins_even_across_batches(
     tmp_path, db, mailing_list, monkeypatch
 ):

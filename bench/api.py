@@ -14,6 +14,7 @@ key. Then, with an aiohttp load generator (N connections, keep-alive):
 
     python bench/api.py
     python bench/api.py --connections 64 --gunicorn-workers 4 --duration 15
+    python bench/api.py --phases single --profile /tmp/api.raw   # py-spy: where the CPU goes
     flock /tmp/bench.lock python bench/api.py
 
 Every process it starts runs in its own session and is stopped on exit.
@@ -92,6 +93,7 @@ async def load(
     counter = iter(range(10**9))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    examples: dict[int, str] = {}  # the first answer of each unexpected status
     messages = 0
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     start = time.monotonic()
@@ -111,8 +113,10 @@ async def load(
             body = json.dumps({"messages": items} if batch > 1 else items[0])
             t0 = time.monotonic()
             async with session.post(url, data=body, headers=headers) as resp:
-                await resp.read()
+                answer = await resp.read()
                 status = resp.status
+            if status != 202 and status not in examples:
+                examples[status] = answer[:300].decode(errors="replace")
             t1 = time.monotonic()
             latencies.append((t1 - t0) * 1000)
             statuses[status] = statuses.get(status, 0) + 1
@@ -139,6 +143,7 @@ async def load(
         "max_ms": max(latencies) if latencies else float("nan"),
         "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
         "statuses": statuses,
+        "examples": examples,
     }
 
 
@@ -169,8 +174,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--db", default=DEFAULT_DB)
     p.add_argument("--redis", default=DEFAULT_REDIS)
-    p.add_argument("--gunicorn-workers", type=int, default=4)
-    p.add_argument("--gunicorn-threads", type=int, default=1, help=">1: the gthread worker")
+    p.add_argument("--gunicorn-workers", type=int, default=2)
+    p.add_argument("--gunicorn-threads", type=int, default=8, help=">1: the gthread worker")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
     p.add_argument("--batch", type=int, default=50)
@@ -178,6 +183,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=200.0, help="requests/s in the latency phase")
     p.add_argument("--latency-ms", type=float, default=0.0, help="sink latency per request")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument(
+        "--phases",
+        default="single,batch,backlog,steady",
+        help="comma-separated subset of: single, batch, backlog, steady",
+    )
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="py-spy the gunicorn workers during the single phase (collapsed stacks to FILE)",
+    )
     return p.parse_args()
 
 
@@ -227,8 +242,6 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 str(args.gunicorn_workers),
                 "-b",
                 f"127.0.0.1:{port}",
-                "--access-logfile",
-                "/dev/null",
                 "--log-level",
                 "warning",
                 "--keep-alive",
@@ -252,92 +265,64 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             )
 
             db_port, redis_port = _port(args.db, 3306), _port(args.redis, 6379)
-            meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
-            meter.start()
-            single = asyncio.run(
-                load(
-                    url, key, connections=args.connections, seconds=args.duration, batch=1, tag="s"
+            phases = set(args.phases.split(","))
+            if "single" in phases:
+                spy = _start_profile(procs, web.pid, args) if args.profile else None
+                meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
+                meter.start()
+                single = asyncio.run(
+                    load(
+                        url,
+                        key,
+                        connections=args.connections,
+                        seconds=args.duration,
+                        batch=1,
+                        tag="s",
+                    )
                 )
-            )
-            meter.stop()
-            report("single", single)
-            print("\n".join(meter.lines(single["requests"])).replace("ms/email", "ms/req"))
-            meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
-            meter.start()
-            batch = asyncio.run(
-                load(
-                    url,
-                    key,
-                    connections=args.connections,
-                    seconds=args.duration,
-                    batch=args.batch,
-                    tag="b",
+                meter.stop()
+                report("single", single)
+                print("\n".join(meter.lines(single["requests"])).replace("ms/email", "ms/req"))
+                if spy is not None:
+                    spy.popen.wait(args.duration + 30)
+                    print(f"profile of the single phase in {args.profile}", flush=True)
+            if "batch" in phases:
+                meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
+                meter.start()
+                batch = asyncio.run(
+                    load(
+                        url,
+                        key,
+                        connections=args.connections,
+                        seconds=args.duration,
+                        batch=args.batch,
+                        tag="b",
+                    )
                 )
-            )
-            meter.stop()
-            report(f"batch of {args.batch}", batch)
-            print("\n".join(meter.lines(batch["messages"])).replace("ms/email", "ms/msg"))
+                meter.stop()
+                report(f"batch of {args.batch}", batch)
+                print("\n".join(meter.lines(batch["messages"])).replace("ms/email", "ms/msg"))
+            if phases & {"backlog", "steady"}:
+                _start_workers(procs, args.workers, env)
+            if "backlog" in phases:
+                queued = count_status(db, "queued")
+                sink.accepted = 0
+                started = time.monotonic()
+                from mailer.services import transactional
 
-            queued = count_status(db, "queued")
-            sink.accepted = 0
-            started = time.monotonic()
-            for i in range(args.workers):
-                procs.start(
-                    f"worker-{i + 1}",
-                    [
-                        sys.executable,
-                        "-m",
-                        "flask",
-                        "--app",
-                        "wsgi",
-                        "worker",
-                        "-q",
-                        "transactional,ticks",
-                    ],
-                    env,
+                transactional.wake([c for c in db.session.scalars(db.select(Channel.id))])
+                while count_status(db, "queued") + count_status(db, "sending") > 0:
+                    time.sleep(0.5)
+                    if time.monotonic() - started > 1800:
+                        raise RuntimeError("backlog not sent in 30 minutes")
+                took = time.monotonic() - started
+                print(
+                    f"backlog: {queued} messages sent in {took:.1f} s = {queued / took:,.0f}/s "
+                    f"with {args.workers} worker processes (sink accepted {sink.accepted})",
+                    flush=True,
                 )
-            from mailer.services import transactional
-
-            transactional.wake([c for c in db.session.scalars(db.select(Channel.id))])
-            while count_status(db, "queued") + count_status(db, "sending") > 0:
-                time.sleep(0.5)
-                if time.monotonic() - started > 1800:
-                    raise RuntimeError("backlog not sent in 30 minutes")
-            took = time.monotonic() - started
-            print(
-                f"backlog: {queued} messages sent in {took:.1f} s = {queued / took:,.0f}/s "
-                f"with {args.workers} worker processes (sink accepted {sink.accepted})",
-                flush=True,
-            )
-
-            sink.requests.clear()
-            accepted_at: dict[str, float] = {}
-            steady = asyncio.run(
-                load(
-                    url,
-                    key,
-                    connections=min(args.connections, 16),
-                    seconds=args.duration,
-                    batch=1,
-                    tag="l",
-                    rate=args.rate,
-                    accepted_at=accepted_at,
-                )
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                got = {r.json["to"][0]["email"]: r.received_at for r in list(sink.requests)}
-                if len(got) >= len(accepted_at):
-                    break
-                time.sleep(0.2)
-            delays = [(got[to] - t) * 1000 for to, t in accepted_at.items() if to in got]
-            report(f"steady {args.rate:g} req/s with workers", steady)
-            print(
-                f"  accept -> sink received: p50 {pct(delays, 0.5):.0f} ms, "
-                f"p99 {pct(delays, 0.99):.0f} ms, max {max(delays):.0f} ms "
-                f"({len(delays)}/{len(accepted_at)} received)",
-                flush=True,
-            )
+            if "steady" in phases:
+                steady_phase(url, key, args, sink)
     finally:
         procs.stop_all()
         sink.stop()
@@ -350,6 +335,63 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     return 0
 
 
+def _start_workers(procs, n: int, env: dict[str, str]) -> None:
+    for i in range(n):
+        cmd = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "wsgi",
+            "worker",
+            "-q",
+            "transactional,ticks",
+        ]
+        procs.start(f"worker-{i + 1}", cmd, env)
+
+
+def _start_profile(procs, pid: int, args: argparse.Namespace):
+    """py-spy on gunicorn and its workers for the single phase: collapsed stacks of the threads
+    holding the GIL (where the CPU goes, not where requests wait)."""
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    cmd = [spy, "record", "--subprocesses", "--nonblocking", "--gil", "-r", "200"]
+    cmd += ["-d", str(int(args.duration)), "-f", "raw", "-o", args.profile, "-p", str(pid)]
+    return procs.start("py-spy", cmd, dict(os.environ))
+
+
+def steady_phase(url: str, key: str, args: argparse.Namespace, sink) -> None:
+    """Single messages at a steady rate with workers running: acceptance -> sink received."""
+    sink.requests.clear()
+    accepted_at: dict[str, float] = {}
+    steady = asyncio.run(
+        load(
+            url,
+            key,
+            connections=min(args.connections, 16),
+            seconds=args.duration,
+            batch=1,
+            tag="l",
+            rate=args.rate,
+            accepted_at=accepted_at,
+        )
+    )
+    deadline = time.monotonic() + 60
+    got: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        got = {r.json["to"][0]["email"]: r.received_at for r in list(sink.requests)}
+        if len(got) >= len(accepted_at):
+            break
+        time.sleep(0.2)
+    delays = [(got[to] - t) * 1000 for to, t in accepted_at.items() if to in got]
+    report(f"steady {args.rate:g} req/s with workers", steady)
+    print(
+        f"  accept -> sink received: p50 {pct(delays, 0.5):.0f} ms, "
+        f"p99 {pct(delays, 0.99):.0f} ms, max {max(delays, default=float('nan')):.0f} ms "
+        f"({len(delays)}/{len(accepted_at)} received)",
+        flush=True,
+    )
+
+
 def report(name: str, r: dict) -> None:
     print(
         f"{name}: {r['requests']:,} requests in {r['elapsed']:.1f} s = {r['req_per_s']:,.0f} "
@@ -357,6 +399,8 @@ def report(name: str, r: dict) -> None:
         f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; statuses {r['statuses']}",
         flush=True,
     )
+    for status, body in r["examples"].items():
+        print(f"  first {status} answer: {body}", flush=True)
 
 
 def _port(url: str, default: int) -> int:

@@ -6,6 +6,7 @@ Thin views over :mod:`mailer.services.transactional`, which validates, queues an
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
@@ -18,12 +19,47 @@ from mailer.api.core import (
     json_body,
     not_found,
     paginate,
+    plainly_valid,
     scope,
 )
 from mailer.extensions import db
 from mailer.models import Identity
 from mailer.models.campaigns import Message
 from mailer.services import transactional
+
+_STRINGS = {"to": 254, "subject": 500, "html": None, "text": None}
+_ID_OR_NAME = {"from": 254, "channel": 120}
+_OBJECTS = ("variables", "metadata")
+_FIELDS = {*_STRINGS, *_ID_OR_NAME, *_OBJECTS, "template_id", "tags", "track_opens"}
+
+
+@plainly_valid("MessageRequest")
+def _plain_message(body: Any) -> bool:
+    """A single message that MessageIn (openapi/messages.yaml) surely accepts: the usual
+    request skips jsonschema. Anything unusual answers False and is validated in full."""
+    if type(body) is not dict or "to" not in body or not body.keys() <= _FIELDS:
+        return False
+    for name, longest in _STRINGS.items():
+        value = body.get(name, "")
+        if type(value) is not str or (longest is not None and len(value) > longest):
+            return False
+    for name, longest in _ID_OR_NAME.items():
+        value = body.get(name, 1)
+        if not (type(value) is int and value >= 1) and not (
+            type(value) is str and len(value) <= longest
+        ):
+            return False
+    if any(type(body.get(name, {})) is not dict for name in _OBJECTS):
+        return False
+    template_id = body.get("template_id", 1)
+    if type(template_id) is not int or template_id < 1:
+        return False
+    tags = body.get("tags", [])
+    if type(tags) is not list or len(tags) > 10:
+        return False
+    if any(type(t) is not str or not 1 <= len(t) <= 64 for t in tags):
+        return False
+    return type(body.get("track_opens", True)) is bool
 
 
 @bp.post("/messages")
@@ -70,9 +106,15 @@ def list_messages():
             stmt = stmt.where(transactional.status_condition(status))
     tag = request.args.get("tag")
     if tag is not None:
+        if len(tag) > 64:
+            problems.append({"path": "tag", "message": "A tag is at most 64 characters."})
         stmt = stmt.where(transactional.tag_condition(tag))
     to = request.args.get("to")
     if to is not None:
+        if len(to) > 254:
+            problems.append(
+                {"path": "to", "message": "An email address is at most 254 characters."}
+            )
         stmt = stmt.where(Message.to_email == to.strip().lower())
     if problems:
         raise field_errors(problems, "Invalid query parameter.")

@@ -18,6 +18,7 @@ from mailer.api.core import (
     ApiError,
     bp,
     field_errors,
+    get_or_404,
     json_body,
     not_found,
     paginate,
@@ -108,13 +109,6 @@ def _template_json(template: Template) -> dict[str, Any]:
     }
 
 
-def _get_template(template_id: int) -> Template:
-    template = templates_service.get_template(template_id)
-    if template is None:
-        raise not_found("template")
-    return template
-
-
 @bp.get("/templates")
 def list_templates():
     return paginate(sa.select(Template), Template.id, _template_json)
@@ -129,7 +123,7 @@ def create_template():
 
 @bp.get("/templates/<int:template_id>")
 def get_template(template_id: int):
-    template = _get_template(template_id)
+    template = get_or_404(Template, template_id, "template")
     used_by = templates_service.usage_count(template)
     return {**_template_json(template), "used_by_campaigns": used_by}
 
@@ -137,7 +131,7 @@ def get_template(template_id: int):
 @bp.put("/templates/<int:template_id>")
 @scope("campaigns")
 def update_template(template_id: int):
-    template = _get_template(template_id)
+    template = get_or_404(Template, template_id, "template")
     body = json_body("TemplateInput")
     try:
         warnings = templates_service.update_template(template, body)
@@ -151,7 +145,7 @@ def update_template(template_id: int):
 @scope("campaigns")
 def delete_template(template_id: int):
     """Like the UI: draft campaigns using it lose the link, launched ones keep their copy."""
-    templates_service.delete_template(_get_template(template_id))
+    templates_service.delete_template(get_or_404(Template, template_id, "template"))
     return _deleted()
 
 
@@ -174,13 +168,6 @@ def _list_json(mailing_list: MailingList, by_status: dict[str, int]) -> dict[str
     }
 
 
-def _get_list(list_id: int) -> MailingList:
-    mailing_list = db.session.get(MailingList, list_id)
-    if mailing_list is None:
-        raise not_found("list")
-    return mailing_list
-
-
 @bp.get("/lists")
 def list_lists():
     page = paginate(sa.select(MailingList), MailingList.id, lambda row: row)
@@ -199,14 +186,14 @@ def create_list():
 
 @bp.get("/lists/<int:list_id>")
 def get_list(list_id: int):
-    mailing_list = _get_list(list_id)
+    mailing_list = get_or_404(MailingList, list_id, "list")
     return _list_json(mailing_list, lists_service.status_counts(list_id))
 
 
 @bp.patch("/lists/<int:list_id>")
 @scope("campaigns")
 def update_list(list_id: int):
-    mailing_list = _get_list(list_id)
+    mailing_list = get_or_404(MailingList, list_id, "list")
     body = json_body("ListPatch")
     try:
         lists_service.rename_list(
@@ -222,7 +209,7 @@ def update_list(list_id: int):
 @scope("campaigns")
 def delete_list(list_id: int):
     """The list goes with all its subscribers (deleted in chunks, as in the UI)."""
-    lists_service.delete_list(_get_list(list_id))
+    lists_service.delete_list(get_or_404(MailingList, list_id, "list"))
     return _deleted()
 
 
@@ -246,7 +233,7 @@ def _subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
 
 
 def _get_subscriber(list_id: int, subscriber_id: int) -> Subscriber:
-    _get_list(list_id)
+    get_or_404(MailingList, list_id, "list")
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.list_id != list_id:
         raise not_found("subscriber on this list")
@@ -277,7 +264,7 @@ def _subscriber_form(body: dict[str, Any], current: Subscriber | None = None) ->
 
 @bp.get("/lists/<int:list_id>/subscribers")
 def list_subscribers(list_id: int):
-    _get_list(list_id)
+    get_or_404(MailingList, list_id, "list")
     status = _choice_arg("status", [s.value for s in SubscriberStatus])
     stmt = lists_service.subscribers_query(list_id, request.args.get("email", ""), status)
     return paginate(stmt, Subscriber.id, _subscriber_json)
@@ -286,7 +273,7 @@ def list_subscribers(list_id: int):
 @bp.post("/lists/<int:list_id>/subscribers")
 @scope("campaigns")
 def add_subscriber(list_id: int):
-    _get_list(list_id)
+    get_or_404(MailingList, list_id, "list")
     body = json_body("SubscriberInput")
     subscriber = lists_service.add_subscriber(list_id, _subscriber_form(body))
     if body.get("status", SubscriberStatus.SUBSCRIBED) != subscriber.status:
@@ -357,18 +344,11 @@ def _import_json(record: Import) -> dict[str, Any]:
     }
 
 
-def _get_import(import_id: int) -> Import:
-    record = db.session.get(Import, import_id)
-    if record is None:
-        raise not_found("import")
-    return record
-
-
 @bp.post("/lists/<int:list_id>/imports")
 @scope("campaigns")
 def start_import(list_id: int):
     """Stream the uploaded file to disk, then hand it to the import job (as the UI does)."""
-    _get_list(list_id)
+    get_or_404(MailingList, list_id, "list")
     if request.mimetype != "multipart/form-data":
         raise ApiError(
             415,
@@ -400,12 +380,12 @@ def start_import(list_id: int):
 
 @bp.get("/imports/<int:import_id>")
 def get_import(import_id: int):
-    return _import_json(_get_import(import_id))
+    return _import_json(get_or_404(Import, import_id, "import"))
 
 
 @bp.get("/imports/<int:import_id>/rejected.csv")
 def import_rejected_rows(import_id: int):
-    record = _get_import(import_id)
+    record = get_or_404(Import, import_id, "import")
     path = importer.rejected_path(record)
     if not path.exists():
         raise ApiError(404, "not_found", "This import has no rejected-rows report (yet).")

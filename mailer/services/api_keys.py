@@ -3,11 +3,20 @@
 A key looks like ``mk_3f9a1c2b_<43 url-safe characters>``. Its first 11 characters are the
 visible prefix that tells keys apart in the UI and in logs; only the SHA-256 of the whole key is
 stored, so a leaked database holds no usable key.
+
+Checking a key is on every API request's path, so it costs no database query: the key's few
+facts (:class:`KeyInfo`) are cached in Redis under its SHA-256 for ``CACHE_TTL`` seconds and
+read by the same Redis call (a Lua script) that counts the request against the key's
+per-minute limit. Only a cache miss reads the row (and records ``last_used_at``, at most once
+a minute). Revoking a key writes a "revoked" marker over its cache entry, and a miss only
+ever fills an empty entry (``SET NX``), so a request racing with the revocation cannot put
+the key back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +39,21 @@ SCOPES = {
 PREFIX_LENGTH = 11  # "mk_" + 8 hex characters
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute
 IDEMPOTENCY_TTL = timedelta(hours=24)  # how long a repeated request gets the first answer
+CACHE_KEY = "mailer:api-key:v1:{}"  # by SHA-256: KeyInfo as JSON (v: its shape), or REVOKED
+CACHE_TTL = 60  # seconds a key's facts are reused without reading its row
+REVOKED = b"revoked"
+REVOKED_TTL = 10 * CACHE_TTL  # outlives any request that read the row before the revocation
+RATE_KEY = "mailer:api-rate:{}:{}"  # by SHA-256 prefix and minute
+RATE_KEY_TTL = 120
+
+
+# The key's cached facts and the request counted in its minute, in one round trip.
+_CHECK = """
+local facts = redis.call('GET', KEYS[1])
+local used = redis.call('INCR', KEYS[2])
+if used == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+return {facts, used}
+"""
 
 
 @dataclass(frozen=True)
@@ -74,24 +98,93 @@ def create(
     return CreatedKey(key, plaintext)
 
 
-def authenticate(plaintext: str) -> ApiKey | None:
-    """The active key with this secret, or None. Records when it was last used."""
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a request needs to know about its key (``g.api_key``), without its row."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    rate_limit_per_minute: int | None = None
+    active: bool = True
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyInfo:
+        return cls(
+            key.id, key.name, key.prefix, tuple(key.scopes), key.rate_limit_per_minute, key.active
+        )
+
+
+@dataclass(frozen=True)
+class Access:
+    """A request's key (None: unknown or revoked) and, when over its limit, the seconds until
+    the current minute ends (for Retry-After)."""
+
+    key: KeyInfo | None
+    retry_after: float | None = None
+
+
+def check_request(plaintext: str) -> Access:
+    """The key sending this request, with the request counted against its per-minute limit:
+    one Redis round trip when the key is cached (the usual case), no database query."""
     if not plaintext.startswith("mk_") or len(plaintext) > 200:
-        return None
-    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext)))
+        return Access(None)
+    digest = hash_key(plaintext)
+    now = utcnow().timestamp()
+    window = int(now // 60)
+    keys = [CACHE_KEY.format(digest), RATE_KEY.format(digest[:32], window)]
+    cached, used = _check_script()(keys=keys, args=[RATE_KEY_TTL])
+    if cached == REVOKED:
+        return Access(None)
+    key = _from_cache(cached) if cached else _load(digest)
+    if key is None:
+        return Access(None)
+    limit = key.rate_limit_per_minute or current_app.config["MAILER_API_RATE_LIMIT"]
+    if used <= limit:
+        return Access(key)
+    return Access(key, max(1.0, (window + 1) * 60 - now))
+
+
+def _check_script():
+    """The registered Lua script (run by its SHA; redis-py reloads it after a restart)."""
+    script = current_app.extensions.get("mailer_api_key_check")
+    if script is None:
+        script = get_redis().register_script(_CHECK)
+        current_app.extensions["mailer_api_key_check"] = script
+    return script
+
+
+def _from_cache(raw: bytes) -> KeyInfo:
+    facts = json.loads(raw)
+    facts["scopes"] = tuple(facts["scopes"])
+    return KeyInfo(**facts)
+
+
+def _load(digest: str) -> KeyInfo | None:
+    """Read the key's row (a cache miss): record when it was last used, cache its facts."""
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == digest))
     if key is None or not key.active:
         return None
+    info = KeyInfo.of(key)
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(sa.update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         db.session.commit()
-    return key
+    facts = {**info.__dict__, "scopes": list(info.scopes)}
+    get_redis().set(CACHE_KEY.format(digest), json.dumps(facts), nx=True, ex=CACHE_TTL)
+    return info
 
 
 def revoke(key: ApiKey) -> None:
+    """Revoke at once: the next request with this key gets 401, whichever process serves it."""
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         db.session.commit()
+    get_redis().set(CACHE_KEY.format(key.key_hash), REVOKED, ex=REVOKED_TTL)
 
 
 def all_keys() -> list[ApiKey]:
@@ -100,22 +193,6 @@ def all_keys() -> list[ApiKey]:
             sa.select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())
         )
     )
-
-
-def take_request(key: ApiKey) -> float | None:
-    """Count one request against the key's per-minute limit: None if allowed, else the
-    seconds until the current minute's window ends (for Retry-After)."""
-    limit = key.rate_limit_per_minute or current_app.config["MAILER_API_RATE_LIMIT"]
-    now = utcnow().timestamp()
-    window = int(now // 60)
-    name = f"api-rate:{key.id}:{window}"
-    pipe = get_redis().pipeline(transaction=False)
-    pipe.incr(name)
-    pipe.expire(name, 120)
-    used, _ = pipe.execute()
-    if used <= limit:
-        return None
-    return max(1.0, (window + 1) * 60 - now)
 
 
 def purge_idempotency() -> int:

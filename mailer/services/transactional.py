@@ -5,7 +5,9 @@ channel, content or template and its variables, tags, metadata) and any problem 
 whole request, with each error's path. Suppressed recipients are refused one by one with their
 reason; the rest are inserted in ONE statement, committed, and the sender is woken. Lookups of
 identities, channels and templates come from a small per-process cache (``LOOKUP_TTL``
-seconds) so a request costs a suppression read, the insert, the commit and one Redis command.
+seconds). A single message, the commonest request, is one ``INSERT … SELECT … WHERE NOT
+EXISTS (suppressed)`` (the reason is read only when it was refused), the commit and one Redis
+command; a batch reads the suppressions of all its addresses, then inserts the others.
 
 Statuses (``MessageStatus``): queued → sending → sent → delivered; or bounced, complained,
 failed (with ``error``). A transient provider error puts the message back to queued with a
@@ -208,34 +210,72 @@ def accept(
     if errors:
         raise ValidationError(errors)
 
+    outcomes = _accept_one(rows[0]) if len(rows) == 1 else _accept_many(rows)
+    db.session.commit()
+    wake({r["channel_id"] for r, o in zip(rows, outcomes, strict=True) if o.queued})
+    return outcomes
+
+
+def _accept_one(row: dict) -> list[Outcome]:
+    """One statement: the INSERT happens only when the address is not suppressed."""
+    result = db.session.connection().execute(_INSERT_UNLESS_SUPPRESSED, row)
+    if result.rowcount == 1:
+        return [Outcome(0, row["to_email"], id=result.lastrowid)]
+    reason = db.session.scalar(
+        select(Suppression.reason).where(Suppression.email == row["to_email"])
+    )
+    return [_refused(0, row["to_email"], reason or "suppressed")]
+
+
+def _accept_many(rows: list[dict]) -> list[Outcome]:
+    """Suppressed addresses in one read, the others in one multi-row INSERT."""
     suppressed = _suppressed({r["to_email"] for r in rows})
     outcomes: list[Outcome] = []
     queued: list[dict] = []
     for i, row in enumerate(rows):
         reason = suppressed.get(row["to_email"])
         if reason is not None:
-            outcomes.append(
-                Outcome(
-                    i,
-                    row["to_email"],
-                    code="recipient_suppressed",
-                    reason=f"{row['to_email']} is on the suppression list ({reason}); "
-                    "Mailer does not send to it.",
-                )
-            )
+            outcomes.append(_refused(i, row["to_email"], reason))
         else:
-            outcome = Outcome(i, row["to_email"])
-            outcomes.append(outcome)
+            outcomes.append(Outcome(i, row["to_email"]))
             queued.append(row)
     if queued:
-        ids = _insert(queued)
-        it = iter(ids)
+        it = iter(_insert(queued))
         for outcome in outcomes:
             if outcome.code is None:
                 outcome.id = next(it)
-        db.session.commit()
-        wake({r["channel_id"] for r in queued})
     return outcomes
+
+
+def _refused(index: int, to: str, reason: str) -> Outcome:
+    return Outcome(
+        index,
+        to,
+        code="recipient_suppressed",
+        reason=f"{to} is on the suppression list ({reason}); Mailer does not send to it.",
+    )
+
+
+_ROW_COLUMNS = (
+    "to_email",
+    "identity_id",
+    "channel_id",
+    "template_id",
+    "subject",
+    "payload",
+    "tags",
+    "meta",
+    "status",
+    "attempts",
+    "api_key_id",
+    "created_at",
+)
+_INSERT_UNLESS_SUPPRESSED = insert(Message.__table__).from_select(
+    _ROW_COLUMNS,
+    select(*(bindparam(c, type_=Message.__table__.c[c].type) for c in _ROW_COLUMNS)).where(
+        ~select(Suppression.id).where(Suppression.email == bindparam("to_email")).exists()
+    ),
+)
 
 
 def _insert(rows: list[dict]) -> list[int]:

@@ -46,6 +46,20 @@ def test_a_revoked_key_stops_working_at_once(api, db):
     assert "revoked" in error["message"]
 
 
+def test_a_key_cached_by_earlier_requests_stops_working_right_after_revoke(api, db):
+    """Requests read the key from a short-lived cache, not its row; revoking must still
+    take effect on the very next request, and stay in effect."""
+    for _ in range(3):
+        assert api.get("/api/v1/lists").status_code == 200
+    key = db.session.scalar(db.select(ApiKey))
+    db.session.execute(db.update(ApiKey).values(revoked_at=db.func.now()))
+    db.session.commit()
+    assert api.get("/api/v1/lists").status_code == 200, "the row alone: cached for a moment"
+    api_keys.revoke(db.session.get(ApiKey, key.id))
+    for _ in range(3):
+        assert_error(api.get("/api/v1/lists"), 401, "unauthorized")
+
+
 def test_a_missing_scope_is_403_and_names_the_scope(api_as):
     sender = api_as("send")
     error = assert_error(sender.get("/api/v1/templates"), 403, "forbidden")

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rq import SimpleWorker
 
+from mailer.api.messages import _plain_message
+from mailer.api.spec import validator_for
 from mailer.models import Identity, Suppression, Template
 from mailer.models.campaigns import Message
 from mailer.queue import TRANSACTIONAL, get_redis, set_worker_app
@@ -290,3 +294,54 @@ def test_an_unknown_message_is_404(api):
 def test_the_body_must_be_json(api, channel):
     answer = api.post("/api/v1/messages", data=json.dumps(MESSAGE))
     assert answer.status_code == 415
+
+
+# ------------------------------------------------------------------ the quick body check
+
+_TEXTS = ["", "a", "x" * 64, "x" * 65, "x" * 120, "x" * 121, "é" * 254, "x" * 255, "x" * 501]
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1, 3),
+    st.just(1.0),
+    st.sampled_from(_TEXTS),
+    st.lists(st.sampled_from(_TEXTS), max_size=12),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+_NAMES = ["to", "from", "subject", "html", "text", "template_id", "variables", "channel"]
+_NAMES += ["tags", "metadata", "track_opens", "messages", "colour"]
+
+
+_SOME_FIELDS = st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=3)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        _SOME_FIELDS.map(lambda fields: {"to": "a@example.com", "subject": "s", **fields}),
+        _SOME_FIELDS,
+        _VALUES,
+    )
+)
+def test_the_quick_body_check_passes_only_what_the_schema_accepts(body):
+    """Single messages that look usual skip jsonschema; the schema must accept every one of
+    them, so errors always come from the schema itself."""
+    if _plain_message(body):
+        assert not list(validator_for("MessageRequest").iter_errors(body)), body
+
+
+def test_the_quick_body_check_agrees_with_the_schema_field_by_field():
+    candidates = [None, True, False, -1, 0, 1, 2, 1.0, 1.5, *_TEXTS, {}, {"a": 1}, []]
+    candidates += [["a"] * 10, ["a"] * 11, [""], ["x" * 64], ["x" * 65], [1]]
+    schema = validator_for("MessageRequest")
+    for name in _NAMES:
+        for value in candidates:
+            body = {"to": "a@example.com", "subject": "s", name: value}
+            if _plain_message(body):
+                assert not list(schema.iter_errors(body)), body
+
+
+def test_the_usual_single_message_takes_the_quick_check():
+    usual = {**MESSAGE, "tags": ["receipt"], "metadata": {"order": 1}, "from": "a@example.com"}
+    assert _plain_message(usual)
+    assert not _plain_message({**usual, "colour": "red"}), "unknown fields go to the schema"

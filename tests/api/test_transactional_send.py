@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
+from rq import SimpleWorker, Worker
 
 from mailer.models import Channel, Identity, Suppression
 from mailer.models.base import utcnow
@@ -269,6 +269,9 @@ def test_a_running_campaign_does_not_starve_transactional_mail(
         spawn_worker("send")
         spawn_worker("transactional")
         spawn_worker("transactional")
+        # Start-up is not what this test measures: on a loaded machine three worker
+        # processes can take half a minute to import everything and register.
+        wait_for(lambda: len(Worker.all(connection=get_redis())) >= 3, timeout=180)
         campaigns.schedule(campaign)
         wait_for(lambda: server.accepted >= 40, timeout=60)
 

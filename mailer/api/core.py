@@ -218,7 +218,7 @@ def json_body(schema: str) -> Any:
         return body
     errors = sorted(validator_for(schema).iter_errors(body), key=lambda e: list(e.path))
     if errors:
-        raise field_errors([_schema_error(e) for e in errors])
+        raise field_errors([problem for e in errors for problem in _schema_errors(e)])
     return body
 
 
@@ -237,19 +237,21 @@ def plainly_valid(schema: str) -> Callable:
     return decorator
 
 
-def _schema_error(error) -> dict[str, str]:
+def _schema_errors(error) -> list[dict[str, str]]:
+    """One schema error as the problems a client fixes: each unknown field, each missing
+    one, at its own path."""
     path = "$"
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    message = error.message
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        message = f"Unknown field{'s' if len(extra) > 1 else ''}: {', '.join(extra)}."
-    elif error.validator == "required":
+        return [{"path": f"{path}.{name}", "message": "Unknown field."} for name in extra]
+    if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
-        path += f".{missing}" if missing else ""
-        message = "This field is required."
-    return {"path": path, "message": message}
+        return [
+            {"path": f"{path}.{missing}" if missing else path, "message": "This field is required."}
+        ]
+    return [{"path": path, "message": error.message}]
 
 
 # --- lists ------------------------------------------------------------------------------------

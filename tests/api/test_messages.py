@@ -175,7 +175,7 @@ def test_every_invalid_field_is_listed_and_nothing_is_queued(db, api, channel):
         },
     )
     paths = error_paths(answer)
-    assert paths == ["$.messages[1]", "$.messages[5].tags"], "the schema's checks come first"
+    assert paths == ["$.messages[1].colour", "$.messages[5].tags"], "the schema's checks come first"
     answer = post(
         api,
         {

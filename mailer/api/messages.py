@@ -30,7 +30,9 @@ from mailer.services import transactional
 _STRINGS = {"to": 254, "subject": 500, "html": None, "text": None}
 _ID_OR_NAME = {"from": 254, "channel": 120}
 _OBJECTS = ("variables", "metadata")
-_FIELDS = {*_STRINGS, *_ID_OR_NAME, *_OBJECTS, "template_id", "tags", "track_opens"}
+_FLAGS = ("track_opens", "track_clicks")
+_FIELDS = {*_STRINGS, *_ID_OR_NAME, *_OBJECTS, "template_id", "tags", *_FLAGS}
+_MAX_ID = 2**31 - 1  # ids of identities, channels and templates (as in messages.yaml)
 
 
 @plainly_valid("MessageRequest")
@@ -45,21 +47,21 @@ def _plain_message(body: Any) -> bool:
             return False
     for name, longest in _ID_OR_NAME.items():
         value = body.get(name, 1)
-        if not (type(value) is int and value >= 1) and not (
+        if not (type(value) is int and 1 <= value <= _MAX_ID) and not (
             type(value) is str and len(value) <= longest
         ):
             return False
     if any(type(body.get(name, {})) is not dict for name in _OBJECTS):
         return False
     template_id = body.get("template_id", 1)
-    if type(template_id) is not int or template_id < 1:
+    if type(template_id) is not int or not 1 <= template_id <= _MAX_ID:
         return False
     tags = body.get("tags", [])
     if type(tags) is not list or len(tags) > 10:
         return False
     if any(type(t) is not str or not 1 <= len(t) <= 64 for t in tags):
         return False
-    return type(body.get("track_opens", True)) is bool
+    return all(type(body.get(flag, True)) is bool for flag in _FLAGS)
 
 
 @bp.post("/messages")

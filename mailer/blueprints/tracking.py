@@ -16,7 +16,7 @@ import re
 from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request
 
 from mailer.extensions import csrf
-from mailer.services import tokens, tracking
+from mailer.services import tokens, tracking, transactional
 from mailer.services import unsubscribe as unsubscribe_service
 from mailer.services.rendering import RenderError
 
@@ -44,6 +44,20 @@ def _open_target(token: str) -> tuple[int, bool] | None:
     return parsed[1], parsed[0] == tokens.MESSAGE
 
 
+def _click_target(token: str, link_id: int) -> tuple[int, bool, str] | None:
+    """(id, is a message, URL) of a click, or None for a bad token or a link that is not the
+    send's campaign's (a send) or not recorded for transactional mail (a message)."""
+    target = _open_target(token)
+    if target is None:
+        return None
+    ident, message = target
+    if message:
+        url = transactional.message_link_url(link_id)
+    else:
+        url = tracking.link_target(ident, link_id)
+    return None if url is None else (ident, message, url)
+
+
 def _user_agent() -> str:
     return request.headers.get("User-Agent", "")
 
@@ -65,12 +79,17 @@ def pixel(token: str):
 
 @bp.get("/t/c/<token>/<int:link_id>")
 def click(token: str, link_id: int):
-    send_id = _send_id(token)
-    url = tracking.link_target(send_id, link_id) if send_id is not None else None
-    if url is None:
+    target = _click_target(token, link_id)
+    if target is None:
         _invalid()
+    ident, message, url = target
     hit = tracking.make_hit(
-        tracking.CLICK, send_id, link_id, user_agent=_user_agent(), head=request.method == "HEAD"
+        tracking.CLICK,
+        ident,
+        link_id,
+        user_agent=_user_agent(),
+        head=request.method == "HEAD",
+        message=message,
     )
     tracking.record(hit)
     response = redirect(url, 302)
@@ -202,18 +221,24 @@ class FastHits:
                     tracking.record(hit)
                 return "200 OK", self.PIXEL_HEADERS, tracking.PIXEL
             if match := self.CLICK.fullmatch(path):
-                send_id, link_id = _send_id(match[1]), int(match[2])
+                link_id = int(match[2])
                 try:
-                    url = tracking.link_target(send_id, link_id) if send_id else None
+                    target = _click_target(match[1], link_id)
                 finally:
                     from mailer.extensions import db
 
                     db.session.remove()
-                if url is None:
+                if target is None:
                     return None  # Flask answers with the page for an invalid link
+                ident, message, url = target
                 tracking.record(
                     tracking.make_hit(
-                        tracking.CLICK, send_id, link_id, user_agent=user_agent, head=head
+                        tracking.CLICK,
+                        ident,
+                        link_id,
+                        user_agent=user_agent,
+                        head=head,
+                        message=message,
                     )
                 )
                 headers = [

@@ -150,6 +150,17 @@ class Link(db.Model):
     url_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex: indexable on MySQL
 
 
+class MessageLink(db.Model):
+    """A URL of transactional mail (migration 0006), recorded so a message's click redirects
+    only where some message pointed. Shared by all messages: one row per distinct URL."""
+
+    __tablename__ = "message_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+
+
 class MessageStatus(StrEnum):
     """A transactional message's delivery status. Opens and clicks are not statuses of their
     own: ``opened_at``/``clicked_at`` record them, and the API reports "opened"/"clicked"

@@ -13,7 +13,10 @@ Statuses (``MessageStatus``): queued → sending → sent → delivered; or boun
 failed (with ``error``). A transient provider error puts the message back to queued with a
 ``next_attempt_at`` (exponential backoff, ``MAILER_MAX_ATTEMPTS``). Opens and clicks are
 recorded as ``opened_at``/``clicked_at``; the API shows a sent or delivered message that has
-one as "opened"/"clicked" (:func:`public_status`).
+one as "opened"/"clicked" (:func:`public_status`). At send time an HTML message's http(s)
+links point at ``/t/c/<message token>/<link id>`` (unless ``track_clicks`` is false), with
+the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
+shared by all messages, and a click redirects only to a URL recorded there.
 
 Sending (:func:`drain`, one job per channel on the transactional queue): claim due queued
 messages in chunks (FOR UPDATE SKIP LOCKED on MySQL, one conditional UPDATE … RETURNING on
@@ -40,11 +43,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.urls import iri_to_uri
 
 from mailer.extensions import db
 from mailer.models import Channel, Event, Identity, Suppression, Template
 from mailer.models.base import utcnow
-from mailer.models.campaigns import Message, MessageStatus
+from mailer.models.campaigns import Message, MessageLink, MessageStatus
 from mailer.providers.base import OutboundMessage, SendResult
 from mailer.queue import TRANSACTIONAL, enqueue, get_redis
 from mailer.services import dbutil, ratelimit, tokens, tracking, webhooks_out
@@ -360,6 +365,8 @@ def _clean(
         return None
     if item.get("track_opens") is False:
         payload["track_opens"] = False
+    if item.get("track_clicks") is False:
+        payload["track_clicks"] = False
     return {
         "to_email": to,
         "identity_id": identity.id,
@@ -689,6 +696,7 @@ def _send_chunk(
     now = utcnow()
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     sign = tokens.signer()
+    links = _message_links(base)
     results: list[dict] = []
     messages: list[OutboundMessage] = []
     attempts: dict[str, tuple[int, int, str]] = {}
@@ -709,6 +717,12 @@ def _send_chunk(
         except LookupError as exc:
             results.append(_failed(r.id, str(exc)))
             continue
+        if html and payload.get("track_clicks", True):
+            try:
+                html = links.rewrite_links(html, token)  # may record new URLs (a short write)
+            except SQLAlchemyError:
+                _put_back(ids)  # nothing of this chunk has left yet: send it next time
+                raise
         if html and payload.get("track_opens", True):
             html = tracking._before_body_end(
                 html,
@@ -960,6 +974,13 @@ def write_hits(hits: Sequence[dict]) -> list[dict]:
     for chunk in _chunks(ids):
         rows = db.session.execute(select(Message.id, Message.sent_at).where(Message.id.in_(chunk)))
         sent.update({message_id: at for message_id, at in rows})
+    link_ids = sorted({int(h["l"]) for h in hits if h["k"] == CLICK and h.get("l")})
+    urls: dict[int, str] = {}
+    for chunk in _chunks(link_ids):
+        rows = db.session.execute(
+            select(MessageLink.id, MessageLink.url).where(MessageLink.id.in_(chunk))
+        )
+        urls.update({link_id: url for link_id, url in rows})
     events: list[dict] = []
     first: dict[str, dict[int, tuple[datetime, None]]] = defaultdict(dict)
     for hit in hits:
@@ -968,9 +989,13 @@ def write_hits(hits: Sequence[dict]) -> list[dict]:
             continue
         at = datetime.fromtimestamp(hit["t"], UTC).replace(tzinfo=None)
         reason = hit.get("m") or tracking._timing_reason(at, sent[message_id])
-        data = {"ua": hit.get("ua") or ""}
+        data: dict[str, Any] = {"ua": hit.get("ua") or ""}
         if reason:
             data["machine"] = reason
+        if hit["k"] == CLICK and hit.get("l"):
+            # Event.link_id names a campaign's Link: a message's link goes in data instead.
+            data["link_id"] = int(hit["l"])
+            data["url"] = urls.get(int(hit["l"]))
         kind = "open" if hit["k"] == OPEN else "click"
         events.append(
             {
@@ -991,3 +1016,57 @@ def write_hits(hits: Sequence[dict]) -> list[dict]:
                 first[kind][message_id] = (at, None)
     apply_feedback(first)
     return events
+
+
+# ------------------------------------------------------------------------------ click tracking
+
+
+class _MessageLinks(tracking.Instrumenter):
+    """Rewrites a message's links exactly as a campaign's are (same rules, the rest of the HTML
+    unchanged), with link ids from ``message_links`` instead of a campaign's ``links``."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(0, base, opens=False, clicks=True, links={})
+
+    def _ensure(self, urls: list[str]) -> None:
+        """Rows for new URLs, committed before any message carrying them leaves."""
+        by_hash = {tracking.url_hash(u): u for u in dict.fromkeys(urls)}
+        rows = [{"url": u, "url_hash": h} for h, u in by_hash.items()]
+        with db.engine.begin() as conn:
+            conn.execute(dbutil.insert_ignore(MessageLink.__table__, ["url_hash"]), rows)
+            found = conn.execute(
+                select(MessageLink.id, MessageLink.url_hash).where(
+                    MessageLink.url_hash.in_(list(by_hash))
+                )
+            ).all()
+        if len(self.links) + len(found) > tracking._CACHE_URLS:
+            self.links.clear()  # personalised URLs: keep memory flat, ask the database again
+        for link_id, digest in found:
+            self.links[by_hash[digest]] = link_id
+
+
+def _message_links(base: str) -> _MessageLinks:
+    """The process's rewriter (its URL → link id cache lives as long as the worker)."""
+    found = current_app.extensions.get("mailer_message_links")
+    if found is None or found.base != base:
+        found = current_app.extensions["mailer_message_links"] = _MessageLinks(base)
+    return found
+
+
+def message_link_url(link_id: int) -> str | None:
+    """Where a message's link redirects: the URL recorded for it, as an ASCII URI fit for a
+    Location header, or None for an unknown link (never an open redirect). Rows never change,
+    so a URL once read is kept for the life of the process."""
+    if not 0 < link_id <= tracking.MAX_ID:
+        return None
+    cache: dict[int, str] = current_app.extensions.setdefault("mailer_message_link_urls", {})
+    url = cache.get(link_id)
+    if url is None:
+        url = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
+        if url is None or not tracking._is_web_url(url) or tracking._CONTROL.search(url):
+            return None
+        url = iri_to_uri(url)
+        if len(cache) >= tracking._CACHE_URLS:
+            cache.clear()
+        cache[link_id] = url
+    return url

@@ -92,6 +92,8 @@ class Config:
     # usually accept only a few connections per client.
     MAILER_HTTP_CONCURRENCY = _int("MAILER_HTTP_CONCURRENCY", 128)
     MAILER_SMTP_CONCURRENCY = _int("MAILER_SMTP_CONCURRENCY", 4)
+    # HTTP and SMTP channels send from a child process of the channel worker (a second core).
+    MAILER_SEND_PROCESS = _env("MAILER_SEND_PROCESS", "1") not in ("0", "false", "no", "off")
 
     # Outbound webhooks: an endpoint whose deliveries have all failed for this long is disabled.
     MAILER_WEBHOOK_DISABLE_AFTER_HOURS = _int("MAILER_WEBHOOK_DISABLE_AFTER_HOURS", 24)

@@ -33,7 +33,7 @@ from jinja2.filters import (
 )
 from jinja2.meta import find_undeclared_variables
 from jinja2.nodes import EvalContext
-from jinja2.runtime import ChainableUndefined, Context
+from jinja2.runtime import ChainableUndefined, Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
 from jinja2.visitor import NodeTransformer
@@ -461,12 +461,26 @@ def _render_capped(template: Template, context: Mapping[str, Any]) -> str:
     """Render, stopping as soon as the output passes MAX_OUTPUT (a loop can multiply output)."""
     parts: list[str] = []
     size = 0
-    for chunk in template.generate(context):
+    for chunk in _generate(template, context):
         size += len(chunk)
         if size > MAX_OUTPUT:
             raise SecurityError(f"rendered output exceeds {MAX_OUTPUT} characters")
         parts.append(chunk)
     return "".join(parts)
+
+
+def _generate(template: Template, context: Mapping[str, Any]) -> Iterator[str]:
+    """``template.generate(context)`` without its per-call cost of flattening the template's
+    globals (a ChainMap, iterated twice per render): our environments' globals never change
+    after they are built, so a flat copy is taken once per template."""
+    flat = template.__dict__.get("_mailer_flat_globals")
+    if flat is None:
+        flat = template._mailer_flat_globals = dict(template.globals)  # type: ignore[attr-defined]
+    ctx = new_context(template.environment, template.name, template.blocks, context, False, flat)
+    try:
+        yield from template.root_render_func(ctx)
+    except Exception:
+        yield template.environment.handle_exception()
 
 
 # --------------------------------------------------------------------------------------------

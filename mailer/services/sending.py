@@ -13,7 +13,9 @@ limits cap it. Each turn of the loop:
 5. record the previous chunk's results (the provider worked on it meanwhile: claiming and
    rendering overlap with sending) and mark this chunk "sending" in one transaction, if the
    campaign still runs, then hand it to the provider (``submit_batch``: HTTP adapters send
-   on an asyncio loop thread, hundreds of requests in flight; SMTP from a thread pool).
+   on an asyncio loop thread, hundreds of requests in flight; SMTP from a thread pool; both
+   from a child process of the loop, ``mailer.providers.offload``, so the transport runs on
+   another core than the rendering; the child stops when its parent dies).
 
 At most one chunk per loop is ever "sending"; the next one is only "claimed" while it waits.
 A deadlock between two loops' transactions (MySQL) is rolled back and retried.
@@ -185,6 +187,18 @@ def _provider_for(channel: Channel):
     return build_provider(channel, concurrency=int(current_app.config.get(key, 8)))
 
 
+def _sending_provider(channel: Channel):
+    """The channel's adapter for a loop: HTTP and SMTP ones send from a child process
+    (``MAILER_SEND_PROCESS``, on by default), so the transport gets a core of its own while
+    this process claims, renders and records."""
+    from mailer.providers.offload import ProcessSender, offloadable
+
+    provider = _provider_for(channel)
+    if current_app.config.get("MAILER_SEND_PROCESS", True) and offloadable(provider):
+        return ProcessSender(provider)
+    return provider
+
+
 def max_attempts() -> int:
     return int(current_app.config.get("MAILER_MAX_ATTEMPTS", 5))
 
@@ -237,7 +251,7 @@ class ChannelRunner:
         identity = db.session.get(Identity, row.identity_id)
         compiled = self._compile(campaign)
         if self.provider is None:
-            self.provider = _provider_for(channel)
+            self.provider = _sending_provider(channel)
         self._daily = self._daily_names(row, channel)
         self._outcome = Outcome("sliced")
         self._row = row

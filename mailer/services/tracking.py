@@ -451,6 +451,9 @@ class Instrumenter:
         self.clicks = clicks
         self.links = links  # url → link id, shared by the process's instrumenters
         self._own = tuple(f"{self.base}/{p}/" for p in ("u", "v", "t"))
+        # raw href as written → the URL to track, "" when not trackable: the same links recur
+        # in every email of a campaign, so each is decoded and checked once
+        self._hrefs: dict[str, str] = {}
 
     def apply(self, html: str, text: str, token: str) -> tuple[str, str]:
         unsubscribe = unsubscribe_url(self.base, token)
@@ -475,13 +478,19 @@ class Instrumenter:
 
     def rewrite_links(self, html: str, token: str) -> str:
         found: list[tuple[int, int, str, str]] = []  # start, end, prefix, url
+        hrefs = self._hrefs
         for match in _HREF.finditer(html):
             raw = match.group(2)
             if raw is None:
                 raw = match.group(3) if match.group(3) is not None else match.group(4)
-            # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.
-            url = _TAB_NEWLINE.sub("", html_lib.unescape(raw).strip())
-            if self._trackable(url):
+            url = hrefs.get(raw)
+            if url is None:
+                # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.
+                url = _TAB_NEWLINE.sub("", html_lib.unescape(raw).strip())
+                url = url if self._trackable(url) else ""
+                if len(hrefs) < _CACHE_URLS:
+                    hrefs[raw] = url
+            if url:
                 found.append((match.start(), match.end(), match.group(1), url))
         if not found:
             return html

@@ -476,22 +476,15 @@ class Instrumenter:
             text = f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\n"
         return html, text
 
+    def prepare(self, htmls: Iterable[str]) -> None:
+        """Record the trackable URLs of many messages in one write, before rewriting each."""
+        missing = {url for html in htmls for *_, url in self._links_in(html)}
+        missing.difference_update(self.links)
+        if missing:
+            self._ensure(list(missing))
+
     def rewrite_links(self, html: str, token: str) -> str:
-        found: list[tuple[int, int, str, str]] = []  # start, end, prefix, url
-        hrefs = self._hrefs
-        for match in _HREF.finditer(html):
-            raw = match.group(2)
-            if raw is None:
-                raw = match.group(3) if match.group(3) is not None else match.group(4)
-            url = hrefs.get(raw)
-            if url is None:
-                # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.
-                url = _TAB_NEWLINE.sub("", html_lib.unescape(raw).strip())
-                url = url if self._trackable(url) else ""
-                if len(hrefs) < _CACHE_URLS:
-                    hrefs[raw] = url
-            if url:
-                found.append((match.start(), match.end(), match.group(1), url))
+        found = self._links_in(html)
         if not found:
             return html
         missing = [url for *_, url in found if url not in self.links]
@@ -508,6 +501,25 @@ class Instrumenter:
             last = end
         out.append(html[last:])
         return "".join(out)
+
+    def _links_in(self, html: str) -> list[tuple[int, int, str, str]]:
+        """(start, end, prefix, url) of each trackable href."""
+        found: list[tuple[int, int, str, str]] = []
+        hrefs = self._hrefs
+        for match in _HREF.finditer(html):
+            raw = match.group(2)
+            if raw is None:
+                raw = match.group(3) if match.group(3) is not None else match.group(4)
+            url = hrefs.get(raw)
+            if url is None:
+                # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.
+                url = _TAB_NEWLINE.sub("", html_lib.unescape(raw).strip())
+                url = url if self._trackable(url) else ""
+                if len(hrefs) < _CACHE_URLS:
+                    hrefs[raw] = url
+            if url:
+                found.append((match.start(), match.end(), match.group(1), url))
+        return found
 
     def _trackable(self, url: str) -> bool:
         return (

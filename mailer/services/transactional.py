@@ -700,6 +700,7 @@ def _send_chunk(
     results: list[dict] = []
     messages: list[OutboundMessage] = []
     attempts: dict[str, tuple[int, int, str]] = {}
+    contents = []
     for r in rows:
         payload = r.payload or {}
         if r.suppressed:
@@ -708,20 +709,27 @@ def _send_chunk(
         if r.from_email is None:
             results.append(_failed(r.id, "the sender identity was deleted"))
             continue
-        token = sign(tokens.MESSAGE, r.id)
         try:
-            subject, html, text = _content(r, payload, templates, cache)
+            contents.append((r, payload, *_content(r, payload, templates, cache)))
         except RenderError as exc:
             results.append(_failed(r.id, f"template: {exc}"))
-            continue
         except LookupError as exc:
             results.append(_failed(r.id, str(exc)))
-            continue
+    tracked = [
+        html for _, payload, _, html, _ in contents if html and payload.get("track_clicks", True)
+    ]
+    try:
+        links.prepare(tracked)  # the chunk's new URLs recorded in one short write
+    except SQLAlchemyError:
+        _put_back(ids)  # nothing of this chunk has left yet: send it next time
+        raise
+    for r, payload, subject, html, text in contents:
+        token = sign(tokens.MESSAGE, r.id)
         if html and payload.get("track_clicks", True):
             try:
-                html = links.rewrite_links(html, token)  # may record new URLs (a short write)
+                html = links.rewrite_links(html, token)  # writes only if its cache was trimmed
             except SQLAlchemyError:
-                _put_back(ids)  # nothing of this chunk has left yet: send it next time
+                _put_back(ids)
                 raise
         if html and payload.get("track_opens", True):
             html = tracking._before_body_end(

@@ -740,24 +740,7 @@ class ChannelRunner:
         ids), the rest (failures, retries; few) with one executemany. Not committed."""
         if not results:
             return 0, 0
-        done = [r for r in results if r["b_status"] == SendStatus.SENT.value]
-        others = [r for r in results if r["b_status"] != SendStatus.SENT.value]
-        if done:
-            ids = [r["b_id"] for r in done]
-            db.session.execute(
-                update(Send)
-                .where(Send.id.in_(ids))
-                .values(
-                    status=SendStatus.SENT.value,
-                    error=None,
-                    next_attempt_at=None,
-                    sent_at=done[0]["b_sent_at"],
-                    provider_message_id=case({r["b_id"]: r["b_pmid"] for r in done}, value=Send.id),
-                )
-                .execution_options(synchronize_session=False)
-            )
-        if others:
-            db.session.connection().execute(_RESULT_UPDATE, others)
+        write_results(Send, results, _RESULT_UPDATE)
         sent = sum(1 for r in results if r["b_status"] == SendStatus.SENT.value)
         failed = sum(1 for r in results if r["b_status"] == SendStatus.FAILED.value)
         if sent or failed:
@@ -773,6 +756,31 @@ class ChannelRunner:
 
         webhooks_out.emit_send_results(self._campaign_id, results)
         return sent, failed
+
+
+def write_results(model, results: list[dict], others_statement) -> None:
+    """A chunk's provider answers for a table of sends (campaign sends, transactional
+    messages): the sent rows in one UPDATE with a CASE for their provider message ids, the
+    rest (failures, retries: few) with one executemany of ``others_statement``. Both tables
+    spell the status "sent" alike (SendStatus.SENT, MessageStatus.SENT)."""
+    sent = SendStatus.SENT.value
+    done = [r for r in results if r["b_status"] == sent]
+    others = [r for r in results if r["b_status"] != sent]
+    if done:
+        db.session.execute(
+            update(model)
+            .where(model.id.in_([r["b_id"] for r in done]))
+            .values(
+                status=sent,
+                error=None,
+                next_attempt_at=None,
+                sent_at=done[0]["b_sent_at"],
+                provider_message_id=case({r["b_id"]: r["b_pmid"] for r in done}, value=model.id),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    if others:
+        db.session.connection().execute(others_statement, others)
 
 
 def _lock_conflict(exc: OperationalError) -> bool:

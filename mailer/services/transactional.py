@@ -843,23 +843,9 @@ def _write(results: list[dict], events: list[dict]) -> None:
     """Sent messages in one UPDATE (a CASE for their provider ids), the rest (failures,
     retries: few) in one executemany; outbound webhook events for sent and failed messages
     in the same transaction."""
-    done = [r for r in results if r["b_status"] == MessageStatus.SENT.value]
-    others = [r for r in results if r["b_status"] != MessageStatus.SENT.value]
-    if done:
-        db.session.execute(
-            update(Message)
-            .where(Message.id.in_([r["b_id"] for r in done]))
-            .values(
-                status=MessageStatus.SENT.value,
-                error=None,
-                next_attempt_at=None,
-                sent_at=done[0]["b_sent_at"],
-                provider_message_id=case({r["b_id"]: r["b_pmid"] for r in done}, value=Message.id),
-            )
-            .execution_options(synchronize_session=False)
-        )
-    if others:
-        db.session.connection().execute(_RESULT_UPDATE, others)
+    from mailer.services.sending import write_results
+
+    write_results(Message, results, _RESULT_UPDATE)
     if events:
         webhooks_out.emit(events)
     db.session.commit()

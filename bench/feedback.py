@@ -45,6 +45,8 @@ from datetime import UTC, datetime, timedelta
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
 
+from bench.send import make_app, recreate_database  # noqa: E402  (shared bench set-up)
+
 DEFAULT_DB = "mysql+mysqldb://mailer:mailer@127.0.0.1:3307/mailer_bench_feedback?charset=utf8mb4"
 DEFAULT_REDIS = "redis://127.0.0.1:6390/6"
 PUBLIC_BASE_URL = "http://mailer.bench"
@@ -57,42 +59,6 @@ MIX = [("delivery", 70), ("open", 10), ("click", 5), ("hard", 8), ("soft", 5), (
 
 
 # ------------------------------------------------------------------------------ set-up
-
-
-def recreate_database(db_url: str) -> None:
-    import sqlalchemy as sa
-
-    url = sa.make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and os.path.exists(url.database):
-            os.remove(url.database)
-        return
-    server = sa.create_engine(url.set(database=""), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{url.database}`"))
-        conn.execute(
-            sa.text(
-                f"CREATE DATABASE `{url.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-        )
-    server.dispose()
-
-
-def make_app(db_url: str, redis_url: str, workdir: str, keys: dict[str, str]):
-    from config import Config
-    from mailer import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = db_url
-        REDIS_URL = redis_url
-        INSTANCE_PATH = workdir
-        SECRET_KEY = keys["SECRET_KEY"]
-        ENCRYPTION_KEY = keys["ENCRYPTION_KEY"]
-        PUBLIC_BASE_URL = PUBLIC_BASE_URL
-        LOG_LEVEL = "WARNING"
-        MAILER_WEBHOOK_MAX_BYTES = 4 * 1024 * 1024
-
-    return create_app(BenchConfig)
 
 
 def make_keys():
@@ -732,7 +698,14 @@ def main() -> int:
     workdir = tempfile.mkdtemp(prefix="bench-feedback-")
     recreate_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
-    app = make_app(args.database_url, args.redis_url, workdir, keys)
+    app = make_app(
+        args.database_url,
+        args.redis_url,
+        workdir,
+        keys,
+        PUBLIC_BASE_URL=PUBLIC_BASE_URL,
+        MAILER_WEBHOOK_MAX_BYTES=4 * 1024 * 1024,
+    )
     key_material = make_keys()
     env = dict(
         os.environ,

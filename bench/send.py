@@ -650,7 +650,8 @@ def recreate_database(db_url: str) -> None:
     server.dispose()
 
 
-def make_app(db_url: str, redis_url: str, workdir: str, keys: dict[str, str]):
+def make_app(db_url: str, redis_url: str, workdir: str, keys: dict[str, str], **overrides):
+    """The app on the bench's database and Redis; ``overrides`` are settings a bench needs."""
     from config import Config
     from mailer import create_app
 
@@ -663,7 +664,7 @@ def make_app(db_url: str, redis_url: str, workdir: str, keys: dict[str, str]):
         PUBLIC_BASE_URL = PUBLIC_BASE_URL
         LOG_LEVEL = "WARNING"
 
-    return create_app(BenchConfig)
+    return create_app(BenchConfig, **overrides)
 
 
 def insert_subscribers(list_id: int, n: int, prefix: str, chunk: int = 5000) -> tuple[int, int]:

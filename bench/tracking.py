@@ -42,6 +42,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+import bench.send as bench_send  # noqa: E402  (shared bench set-up)
+
 DEFAULT_DB = "mysql+mysqldb://mailer:mailer@127.0.0.1:3307/mailer_bench_tracking?charset=utf8mb4"
 DEFAULT_REDIS = "redis://127.0.0.1:6390/7"
 BENCH_BASE_URL = "https://mail.example.com"
@@ -142,36 +144,15 @@ def start_gunicorn(procs: Processes, args, env, port: int) -> subprocess.Popen:
 # ------------------------------------------------------------------ database
 
 
-def recreate_database(db_url: str) -> None:
-    import sqlalchemy as sa
-
-    url = sa.make_url(db_url)
-    server = sa.create_engine(url.set(database=""), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{url.database}`"))
-        conn.execute(
-            sa.text(
-                f"CREATE DATABASE `{url.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-        )
-    server.dispose()
-
-
 def make_app(args, workdir: str):
-    from config import Config
-    from mailer import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = args.db
-        REDIS_URL = args.redis
-        INSTANCE_PATH = workdir
-        SECRET_KEY = BENCH_SECRET
-        ENCRYPTION_KEY = BENCH_ENCRYPTION_KEY
-        PUBLIC_BASE_URL = BENCH_BASE_URL
-        MAILER_TRACKING_BUFFER = True
-        LOG_LEVEL = "WARNING"
-
-    return create_app(BenchConfig)
+    return bench_send.make_app(
+        args.db,
+        args.redis,
+        workdir,
+        {"SECRET_KEY": BENCH_SECRET, "ENCRYPTION_KEY": BENCH_ENCRYPTION_KEY},
+        PUBLIC_BASE_URL=BENCH_BASE_URL,
+        MAILER_TRACKING_BUFFER=True,
+    )
 
 
 def seed(n: int) -> tuple[int, list[int], list[int]]:
@@ -485,7 +466,7 @@ def run(args, workdir: str, procs: Processes) -> int:
 
     say = print
     say(f"setup: database {args.db.split('@')[-1]}, redis {args.redis}, workdir {workdir}")
-    recreate_database(args.db)
+    bench_send.recreate_database(args.db)
     redis_lib.Redis.from_url(args.redis).flushdb()
     app = make_app(args, workdir)
     with app.app_context():

@@ -799,35 +799,27 @@ def count_soft_bounces(emails: Iterable[str], since: datetime) -> dict[str, int]
     if not emails:
         return counts
     is_soft = Event.data["bounce"].as_string() == "soft"
+    # Campaign sends' bounces, then transactional messages' (their events have no campaign).
+    sources = (
+        (Send, Send.email, Send.id == Event.send_id, Event.campaign_id.is_not(None)),
+        (Message, Message.to_email, Message.id == Event.message_id, Event.campaign_id.is_(None)),
+    )
     for chunk in _chunks(emails):
-        for email, n in db.session.execute(
-            select(Send.email, func.count())
-            .select_from(Event)
-            .join(Send, Send.id == Event.send_id)
-            .where(
-                Event.campaign_id.is_not(None),
-                Event.type == EventType.BOUNCE.value,
-                Event.occurred_at >= since,
-                Send.email.in_(chunk),
-                is_soft,
-            )
-            .group_by(Send.email)
-        ):
-            counts[email] += n
-        for email, n in db.session.execute(
-            select(Message.to_email, func.count())
-            .select_from(Event)
-            .join(Message, Message.id == Event.message_id)
-            .where(
-                Event.campaign_id.is_(None),
-                Event.type == EventType.BOUNCE.value,
-                Event.occurred_at >= since,
-                Message.to_email.in_(chunk),
-                is_soft,
-            )
-            .group_by(Message.to_email)
-        ):
-            counts[email] += n
+        for table, email_column, joined, origin in sources:
+            for email, n in db.session.execute(
+                select(email_column, func.count())
+                .select_from(Event)
+                .join(table, joined)
+                .where(
+                    origin,
+                    Event.type == EventType.BOUNCE.value,
+                    Event.occurred_at >= since,
+                    email_column.in_(chunk),
+                    is_soft,
+                )
+                .group_by(email_column)
+            ):
+                counts[email] += n
     return counts
 
 

@@ -14,16 +14,16 @@ from mailer.models.campaigns import Message, MessageLink
 from mailer.services import tokens, tracking
 from tests.api.conftest import error_paths
 
-# The sending fixtures (brevo, channel, quick_drain) are shared with test_transactional_send.
+# The sending fixtures are shared with test_transactional_send (brevo, quick_drain: conftest).
 from tests.api.test_transactional_send import (  # noqa: F401
     BROWSER,
-    brevo,
     channel,
-    quick_drain,
     run,
     send,
     shown,
 )
+
+pytestmark = pytest.mark.usefixtures("quick_drain")
 
 HTML = (
     "<html><body>\n"

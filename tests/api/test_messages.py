@@ -18,20 +18,8 @@ from mailer.queue import TRANSACTIONAL, get_redis, set_worker_app
 from mailer.services import transactional
 from tests.api.conftest import error_paths
 from tests.campaigns.conftest import brevo_channel
-from tests.servers.brevo import BrevoServer
 
-
-@pytest.fixture(autouse=True)
-def quick_drain(monkeypatch):
-    """Drain jobs end as soon as nothing is due (the linger has its own test)."""
-    monkeypatch.setattr(transactional, "LINGER_SECONDS", 0.0)
-    monkeypatch.setattr(transactional, "IDLE_SLEEP", 0.0)
-
-
-@pytest.fixture
-def brevo():
-    with BrevoServer() as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("quick_drain")
 
 
 @pytest.fixture

@@ -24,17 +24,7 @@ from tests.servers.brevo import BrevoServer
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
 
-
-@pytest.fixture(autouse=True)
-def quick_drain(monkeypatch):
-    monkeypatch.setattr(transactional, "LINGER_SECONDS", 0.0)
-    monkeypatch.setattr(transactional, "IDLE_SLEEP", 0.0)
-
-
-@pytest.fixture
-def brevo():
-    with BrevoServer() as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("quick_drain")
 
 
 @pytest.fixture

@@ -167,3 +167,30 @@ def mysql_literal(value) -> str:
     if isinstance(value, datetime) and value.tzinfo is None:
         return "'" + value.isoformat(" ") + "'"
     raise TypeError(f"no SQL literal for {kind.__name__} (datetimes must be naive UTC)")
+
+
+def run_sql(sql: str, params: Sequence = ()):
+    """Driver SQL with ``?`` placeholders (``%s`` on MySQL) in the session's transaction.
+
+    For the send loop's per-chunk statements: building them through SQLAlchemy (an expanding
+    IN of hundreds of ids, a CASE of hundreds of branches) cost more CPU than the database
+    spent running them. Callers inline only integers (ids); everything else is a parameter.
+    Datetimes are naive UTC; on SQLite they are stored the way SQLAlchemy stores them.
+    """
+    mysql_ = dialect() == "mysql"
+    if mysql_:
+        sql = sql.replace("?", "%s")
+    else:
+        params = [_sqlite_value(p) for p in params]
+    return db.session.connection().exec_driver_sql(sql, tuple(params))
+
+
+def id_list(ids: Sequence[int]) -> str:
+    """``1,2,3`` for an ``IN (…)`` of integer ids (anything else raises)."""
+    return ",".join([str(int(i)) for i in ids])
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value

@@ -29,6 +29,7 @@ and marks "sending" ones in doubt (maybe sent: never resent blindly). A loop ask
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import time
 import uuid
@@ -40,7 +41,7 @@ from functools import partial
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from mailer.extensions import db
@@ -52,8 +53,6 @@ from mailer.models import (
     Identity,
     Send,
     SendStatus,
-    Subscriber,
-    Suppression,
     Template,
 )
 from mailer.models.base import utcnow
@@ -148,6 +147,9 @@ class _Chunk:
     results: list[dict] = field(default_factory=list)
     attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # ref -> (id, attempts)
     future: Future | None = None
+
+    def sends(self) -> list[int]:
+        return [send_id for send_id, _ in self.attempts.values()]
 
 
 class _StopFlag:
@@ -489,7 +491,11 @@ class ChannelRunner:
         if dbutil.dialect() == "mysql":
             ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
             if ids:
-                db.session.execute(update(Send).where(Send.id.in_(ids)).values(**values))
+                dbutil.run_sql(
+                    "UPDATE sends SET status = ?, campaign_channel_id = ?, "
+                    f"attempts = attempts + 1 WHERE id IN ({dbutil.id_list(ids)})",
+                    [SendStatus.CLAIMED.value, row_id],
+                )
             return ids
         return list(
             db.session.scalars(
@@ -559,22 +565,7 @@ class ChannelRunner:
     def _prepare(self, compiled, ids) -> _Chunk:
         """Per-email stages for a claimed chunk: suppression check, render, tracking, headers.
         Sends decided here (suppressed, template error) get their result right away."""
-        rows = db.session.execute(
-            select(
-                Send.id,
-                Send.email,
-                Send.attempts,
-                Send.audience_id,
-                Subscriber.first_name,
-                Subscriber.last_name,
-                Subscriber.name,
-                Subscriber.attributes,
-                Suppression.id.label("suppressed"),
-            )
-            .outerjoin(Subscriber, Subscriber.id == Send.subscriber_id)
-            .outerjoin(Suppression, Suppression.email == Send.email)
-            .where(Send.id.in_(ids))
-        ).all()
+        rows = dbutil.run_sql(_PREPARE_SQL.format(ids=dbutil.id_list(ids))).all()
         chunk = _Chunk(now=self.clock.now())
         st = self._statics
         sign, base, mailbox, instrument = st.sign, st.base, st.mailbox, st.instrument
@@ -594,7 +585,7 @@ class ChannelRunner:
                 r.first_name,
                 r.last_name,
                 r.name,
-                r.attributes or {},
+                (json.loads(r.attributes) if r.attributes else None) or {},
                 unsubscribe_url=unsubscribe,
                 view_online_url=f"{base}/v/{token}",
             )
@@ -631,16 +622,10 @@ class ChannelRunner:
         commits it with the previous chunk's results). False, nothing marked, if it stopped."""
         if not chunk.messages:
             return True
-        running = (
-            select(Campaign.id)
-            .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.RUNNING.value)
-            .exists()
-        )
-        marked = db.session.execute(
-            update(Send)
-            .where(Send.id.in_([sid for sid, _ in chunk.attempts.values()]), running)
-            .values(status=SendStatus.SENDING.value)
-            .execution_options(synchronize_session=False)
+        marked = dbutil.run_sql(
+            f"UPDATE sends SET status = ? WHERE id IN ({dbutil.id_list(chunk.sends())}) "
+            "AND EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND status = ?)",
+            [SendStatus.SENDING.value, campaign_id, CampaignStatus.RUNNING.value],
         ).rowcount
         return bool(marked)
 
@@ -744,13 +729,10 @@ class ChannelRunner:
         sent = sum(1 for r in results if r["b_status"] == SendStatus.SENT.value)
         failed = sum(1 for r in results if r["b_status"] == SendStatus.FAILED.value)
         if sent or failed:
-            db.session.execute(
-                update(CampaignChannel)
-                .where(CampaignChannel.id == self.row_id)
-                .values(
-                    sent_count=CampaignChannel.sent_count + sent,
-                    failed_count=CampaignChannel.failed_count + failed,
-                )
+            dbutil.run_sql(
+                "UPDATE campaign_channels SET sent_count = sent_count + ?, "
+                "failed_count = failed_count + ? WHERE id = ?",
+                [sent, failed, self.row_id],
             )
         from mailer.services import webhooks_out  # outbound webhooks (issue 8)
 
@@ -767,17 +749,13 @@ def write_results(model, results: list[dict], others_statement) -> None:
     done = [r for r in results if r["b_status"] == sent]
     others = [r for r in results if r["b_status"] != sent]
     if done:
-        db.session.execute(
-            update(model)
-            .where(model.id.in_([r["b_id"] for r in done]))
-            .values(
-                status=sent,
-                error=None,
-                next_attempt_at=None,
-                sent_at=done[0]["b_sent_at"],
-                provider_message_id=case({r["b_id"]: r["b_pmid"] for r in done}, value=model.id),
-            )
-            .execution_options(synchronize_session=False)
+        ids = dbutil.id_list([r["b_id"] for r in done])
+        branches = " ".join([f"WHEN {int(r['b_id'])} THEN ?" for r in done])
+        dbutil.run_sql(
+            f"UPDATE {model.__tablename__} SET status = ?, error = NULL, "
+            f"next_attempt_at = NULL, sent_at = ?, "
+            f"provider_message_id = CASE id {branches} END WHERE id IN ({ids})",
+            [sent, done[0]["b_sent_at"], *[r["b_pmid"] for r in done]],
         )
     if others:
         db.session.connection().execute(others_statement, others)
@@ -815,6 +793,14 @@ def _result(
         "b_next": next_attempt_at,
     }
 
+
+# A claimed chunk's sends with what rendering needs (raw SQL: see dbutil.run_sql).
+_PREPARE_SQL = (
+    "SELECT s.id, s.email, s.attempts, s.audience_id, sub.first_name, sub.last_name, "
+    "sub.name, sub.attributes, sup.id AS suppressed FROM sends s "
+    "LEFT JOIN subscribers sub ON sub.id = s.subscriber_id "
+    "LEFT JOIN suppressions sup ON sup.email = s.email WHERE s.id IN ({ids})"
+)
 
 _T = Send.__table__
 # One executemany writes a whole chunk's results back.

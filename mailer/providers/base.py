@@ -19,6 +19,7 @@ import email.utils
 import json
 import math
 import os
+import ssl
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,8 +27,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
-import aiohttp
+from mailer.providers.http import HttpClient, basic_auth, encode_json
 
 __all__ = [
     "ConfigField",
@@ -324,7 +326,7 @@ class HttpResponse:
 
     def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
         self.status_code = status_code
-        self.headers = headers  # case-insensitive (aiohttp's CIMultiDictProxy)
+        self.headers = headers  # case-insensitive (http.Headers)
         self.content = content
 
     @property
@@ -362,21 +364,24 @@ class _Loop:
 
 @dataclass
 class HttpCall:
-    """One request of a batch: which messages it carries and the ``session.post`` arguments."""
+    """One request of a batch: which messages it carries and the encoded POST."""
 
     batch: list[OutboundMessage]
-    kwargs: dict[str, Any]
+    url: str
+    body: bytes
+    content_type: str
     positions: list[int]  # of the batch's messages in what submit_batch was given
 
 
 class HttpProvider(Provider):
     """Shared plumbing of the HTTP API providers: asyncio transport, error mapping.
 
-    Every request goes through one aiohttp session (keep-alive, at most ``concurrency``
-    requests in flight) on the process's event loop thread, so hundreds of requests can wait
-    on the provider at once without a thread each. A subclass says how messages group into
-    calls (``_group``), what each call posts (``_call``) and how to read an answer
-    (``_results``); ``submit_batch``/``send_batch`` do the rest.
+    Every request goes through one :class:`~mailer.providers.http.HttpClient` (keep-alive, at
+    most ``concurrency`` connections and requests in flight) on the process's event loop
+    thread, so hundreds of requests can wait on the provider at once without a thread each.
+    A subclass says how messages group into calls (``_group``), what each call posts
+    (``_call``) and how to read an answer (``_results``); ``submit_batch``/``send_batch`` do
+    the rest.
     """
 
     default_endpoint: ClassVar[str]
@@ -393,11 +398,21 @@ class HttpProvider(Provider):
         self.base_url = self.endpoint_url or self._default_endpoint()
         if not self.base_url.startswith(("https://", "http://")):
             raise ProviderError(f"{self.label} endpoint URL must start with https://.")
+        try:
+            parts = urlsplit(self.base_url)
+            valid = bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port that is not a number, or out of range
+            valid = False
+        if not valid:
+            raise ProviderError(f"{self.label} endpoint URL needs a host name (and a valid port).")
         self.headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         self.auth: tuple[str, str] | None = None  # basic auth (user, password)
-        self._session: aiohttp.ClientSession | None = None
-        self._limit: asyncio.Semaphore | None = None
+        # None: the system's trusted certificates (tests pass one trusting their own)
+        self.ssl_context: ssl.SSLContext | None = None
+        self._client: HttpClient | None = None
+        self._client_pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
 
     def _default_endpoint(self) -> str:
         return self.default_endpoint
@@ -414,7 +429,8 @@ class HttpProvider(Provider):
 
     @abstractmethod
     def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
-        """``session.post`` keyword arguments (``url`` and ``json`` or ``data``) for a batch."""
+        """What to POST for a batch: ``{"url": ..., "json": value}`` or
+        ``{"url": ..., "data": bytes, "content_type": ...}``."""
 
     @abstractmethod
     def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
@@ -427,61 +443,90 @@ class HttpProvider(Provider):
 
     def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
         """Start sending; the future's result is ``send_batch``'s. The caller's thread builds
-        the payloads, the event loop thread sends and reads the answers."""
+        and encodes the payloads, the event loop thread sends and reads the answers."""
+        client = self._open()
         results: list[SendResult | None] = [no_body_result(m) for m in messages]
         ready = [i for i, r in enumerate(results) if r is None]
         calls = []
         for group in self._group([messages[i] for i in ready]):
             batch = [messages[ready[j]] for j in group]
-            calls.append(HttpCall(batch, self._call(batch), [ready[j] for j in group]))
-        if self._loop is None or self._loop.is_closed():
-            self._loop = _Loop.get()
-        return asyncio.run_coroutine_threadsafe(self._send_calls(calls, results), self._loop)
+            calls.append(self._encode(batch, [ready[j] for j in group]))
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(
+            self._send_calls(client, calls, results), self._loop
+        )
+
+    def _encode(self, batch: list[OutboundMessage], positions: list[int]) -> HttpCall:
+        call = self._call(batch)
+        if "json" in call:
+            body, content_type = encode_json(call["json"])
+        else:
+            body, content_type = call["data"], call["content_type"]
+        return HttpCall(batch, call["url"], body, content_type, positions)
 
     async def _send_calls(
-        self, calls: list[HttpCall], results: list[SendResult | None]
+        self, client: HttpClient, calls: list[HttpCall], results: list[SendResult | None]
     ) -> list[SendResult]:
-        answers = await asyncio.gather(*(self._post(call) for call in calls))
+        # At most ``concurrency`` coroutines take the calls in turn: no task per call, and no
+        # call queues on the connection pool's limit (each waiter costs a future).
+        answers: list[list[SendResult]] = [[] for _ in calls]
+        turns = iter(range(len(calls)))
+
+        async def take_turns() -> None:
+            for i in turns:
+                answers[i] = await self._post(client, calls[i])
+
+        workers = min(len(calls), self.concurrency)
+        if workers == 1:
+            await take_turns()
+        elif workers > 1:
+            await asyncio.gather(*(take_turns() for _ in range(workers)))
         for call, answer in zip(calls, answers, strict=True):
             for i, result in zip(call.positions, answer, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
 
-    async def _post(self, call: HttpCall) -> list[SendResult]:
+    async def _post(self, client: HttpClient, call: HttpCall) -> list[SendResult]:
         """POST one call; the transient failure results when no HTTP answer came back."""
-        session = self._open()
-        assert self._limit is not None
         try:
-            async with self._limit, session.post(**call.kwargs) as resp:
-                answer = HttpResponse(resp.status, resp.headers, await resp.read())
+            resp = await client.request("POST", call.url, call.body, call.content_type)
         except TimeoutError:
             return self._fail(call.batch, self._timeout_text(), transient=True)
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:  # refused, reset, EOF, TLS failure, a malformed answer
             return self._fail(call.batch, self._connection_text(exc), transient=True)
-        return self._results(call.batch, answer)
+        return self._results(call.batch, HttpResponse(resp.status, resp.headers, resp.body))
 
-    def _open(self) -> aiohttp.ClientSession:
-        """The session, made on the loop thread at the first request (aiohttp requires it)."""
-        if self._session is None:
+    def _open(self) -> HttpClient:
+        """The client of this process (a forked child makes its own) and its loop."""
+        if self._closed:
+            raise RuntimeError(f"the {self.label} provider is closed")
+        pid = os.getpid()
+        if self._client is None or self._client_pid != pid:
             headers = dict(self.headers)
             if self.auth:
-                headers["Authorization"] = aiohttp.encode_basic_auth(*self.auth)
-            self._limit = asyncio.Semaphore(self.concurrency)
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
-                headers=headers,
-                # The limit above keeps waiting-for-a-turn out of the timeout.
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                json_serialize=_compact_json,
-            )
-        return self._session
+                headers["Authorization"] = basic_auth(*self.auth)
+            try:
+                client = HttpClient(
+                    headers,
+                    concurrency=self.concurrency,
+                    timeout=self.timeout,
+                    ssl_context=self.ssl_context,
+                )
+            except ValueError:
+                raise ProviderError(
+                    f"{self.label} channel settings: a credential contains a line break or "
+                    "another character HTTP headers can not carry."
+                ) from None
+            self._client, self._client_pid, self._loop = client, pid, _Loop.get()
+        return self._client
 
     def close(self) -> None:
-        session, self._session = self._session, None
+        self._closed = True
+        client, self._client = self._client, None
         loop = self._loop
-        if session is not None and loop is not None and loop.is_running():
+        if client is not None and self._client_pid == os.getpid() and loop is not None:
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(session.close(), loop).result(5)
+                asyncio.run_coroutine_threadsafe(_close(client), loop).result(5)
         super().close()
 
     # -- reading answers ----------------------------------------------------------------------
@@ -514,8 +559,8 @@ class HttpProvider(Provider):
         )
 
 
-def _compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+async def _close(client: HttpClient) -> None:
+    client.close()  # on the loop's thread, where its connections live
 
 
 def no_body_result(msg: OutboundMessage) -> SendResult | None:

@@ -13,8 +13,6 @@ from email.utils import formataddr
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import aiohttp
-
 from mailer.providers.base import (
     ConfigField,
     HttpProvider,
@@ -22,6 +20,7 @@ from mailer.providers.base import (
     OutboundMessage,
     SendResult,
 )
+from mailer.providers.http import encode_multipart
 
 ENDPOINTS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
 
@@ -92,8 +91,8 @@ class MailgunProvider(HttpProvider):
 
     def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
         # multipart/form-data fields, as documented.
-        form = aiohttp.FormData(self._fields(batch[0]), default_to_multipart=True)
-        return {"url": self.url, "data": form}
+        body, content_type = encode_multipart(self._fields(batch[0]))
+        return {"url": self.url, "data": body, "content_type": content_type}
 
     def _results(self, batch: Sequence[OutboundMessage], resp: HttpResponse) -> list[SendResult]:
         if not resp.ok:

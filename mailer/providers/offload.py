@@ -1,8 +1,8 @@
 """Send a provider's batches from a child process, so sending gets a core of its own.
 
-A channel loop spends about half its CPU preparing messages (database, rendering) and half in
-the provider's transport (aiohttp's event loop, SMTP/MIME). In one process both share one GIL;
-``ProcessSender`` moves the transport into a forked child fed through a pipe, with the same
+A channel loop spends a good part of its CPU in the provider's transport (the HTTP client's
+event loop, SMTP/MIME) besides preparing messages (database, rendering). In one process both
+share one GIL; ``ProcessSender`` moves the transport into a forked child fed through a pipe, with the same
 ``submit_batch``/``send_batch`` contract as the provider it wraps.
 
 Rules the channel loop's crash safety relies on:

@@ -242,6 +242,17 @@ class Provider(ABC):
             future.set_exception(exc)
         return future
 
+    def prepare_batch(self, messages: Sequence[OutboundMessage]) -> Any:
+        """What can be done for a batch before it may be sent (encoding payloads, writing MIME):
+        ``send_prepared`` sends the result. A sender that hands batches to another process
+        (``offload.ProcessSender``) has that process prepare the next batch while the current
+        one is recorded. This default prepares nothing ahead."""
+        return list(messages)
+
+    def send_prepared(self, prepared: Any) -> Future[list[SendResult]]:
+        """Send what ``prepare_batch`` returned; the same future as ``submit_batch``."""
+        return self.submit_batch(prepared)
+
     def close(self) -> None:
         """Release connections and threads. The provider can not send afterwards."""
         if self._executor is not None:
@@ -444,17 +455,27 @@ class HttpProvider(Provider):
     def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
         """Start sending; the future's result is ``send_batch``'s. The caller's thread builds
         and encodes the payloads, the event loop thread sends and reads the answers."""
-        client = self._open()
+        return self.send_prepared(self.prepare_batch(messages))
+
+    def prepare_batch(
+        self, messages: Sequence[OutboundMessage]
+    ) -> tuple[list[HttpCall], list[SendResult | None]]:
+        """The encoded requests, and the results known without sending (no body)."""
+        self._open()
         results: list[SendResult | None] = [no_body_result(m) for m in messages]
         ready = [i for i, r in enumerate(results) if r is None]
         calls = []
         for group in self._group([messages[i] for i in ready]):
             batch = [messages[ready[j]] for j in group]
             calls.append(self._encode(batch, [ready[j] for j in group]))
+        return calls, results
+
+    def send_prepared(
+        self, prepared: tuple[list[HttpCall], list[SendResult | None]]
+    ) -> Future[list[SendResult]]:
+        client = self._open()
         assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(
-            self._send_calls(client, calls, results), self._loop
-        )
+        return asyncio.run_coroutine_threadsafe(self._send_calls(client, *prepared), self._loop)
 
     def _encode(self, batch: list[OutboundMessage], positions: list[int]) -> HttpCall:
         call = self._call(batch)

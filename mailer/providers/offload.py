@@ -2,13 +2,19 @@
 
 A channel loop spends a good part of its CPU in the provider's transport (the HTTP client's
 event loop, SMTP/MIME) besides preparing messages (database, rendering). In one process both
-share one GIL; ``ProcessSender`` moves the transport into a forked child fed through a pipe, with the same
-``submit_batch``/``send_batch`` contract as the provider it wraps.
+share one GIL; ``ProcessSender`` moves the transport into a forked child fed through a pipe,
+with the same ``submit_batch``/``send_batch`` contract as the provider it wraps.
+
+It can also take a batch in two steps: ``stage`` hands it over without sending it (the child
+encodes it meanwhile: the provider's ``prepare_batch``), then ``go`` sends it or ``discard``
+drops it. The channel loop stages its next chunk before recording the current one, so the
+child's encoding is off the path between two chunks, and says ``go`` only once the chunk is
+marked "sending".
 
 Rules the channel loop's crash safety relies on:
 
-* one batch at a time: ``submit_batch`` refuses a second one before the first one's result
-  was read;
+* one batch at a time: ``go`` (and ``submit_batch``) refuses a second batch before the first
+  one's result was read; a staged batch is never sent without ``go``;
 * the child ignores SIGTERM and SIGINT (a stop request is the parent's to handle: it finishes
   its chunk and records it), and exits when the parent says so, when the pipe closes, or when
   the parent is gone (killed with -9): it never sends another batch for a dead parent.
@@ -30,6 +36,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -39,6 +46,8 @@ from mailer.providers.smtp import SmtpProvider
 __all__ = ["ProcessSender", "offloadable"]
 
 PICKLE = 5
+# What the parent writes to the pipe: a staged batch (its pickle follows), go, drop; b"": stop.
+_STAGE, _GO, _DROP = b"S", b"G", b"D"
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still alive
 JOIN_SECONDS = 10.0
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -112,6 +121,7 @@ class ProcessSender:
         self.concurrency = provider.concurrency
         self._lock = threading.Lock()
         self._pending: _PipeFuture | None = None
+        self._staged = False
         ctx = multiprocessing.get_context("fork")
         ours, theirs = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(
@@ -135,16 +145,44 @@ class ProcessSender:
     def pid(self) -> int | None:
         return self._proc.pid
 
-    def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
+    def stage(self, messages: Sequence[OutboundMessage]) -> None:
+        """Hand the next batch to the child without sending it: the child prepares it."""
         with self._lock:
             if self._conn is None:
                 raise RuntimeError("the sender is closed")
+            if self._staged:
+                raise RuntimeError("a batch is already staged")
+            self._conn.send_bytes(_STAGE + _pack_messages(messages))
+            self._staged = True
+
+    def go(self) -> Future[list[SendResult]]:
+        """Send the staged batch; its future."""
+        with self._lock:
+            if self._conn is None:
+                raise RuntimeError("the sender is closed")
+            if not self._staged:
+                raise RuntimeError("no batch is staged")
             if self._pending is not None:
                 raise RuntimeError("a batch is already with the provider")
             future = _PipeFuture(self)
-            self._conn.send_bytes(_pack_messages(messages))
+            self._conn.send_bytes(_GO)
+            self._staged = False
             self._pending = future
             return future
+
+    def discard(self) -> None:
+        """Drop the staged batch, unsent."""
+        with self._lock:
+            if self._staged and self._conn is not None:
+                self._conn.send_bytes(_DROP)
+            self._staged = False
+
+    def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
+        with self._lock:
+            if self._pending is not None:  # refused before anything reaches the child
+                raise RuntimeError("a batch is already with the provider")
+        self.stage(messages)
+        return self.go()
 
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         return self.submit_batch(messages).result()
@@ -198,11 +236,15 @@ class ProcessSender:
 
 
 def _serve(provider: Provider, conn: Connection, parent_end: Connection, parent_pid: int) -> None:
-    """The child: send each batch the pipe brings, answer with the results, in order."""
+    """The child: prepare each staged batch, send it on "go" and answer with its results
+    (from the provider's thread, when they are in), so the next batch is prepared while this
+    one is out."""
     for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     parent_end.close()
+    staged: tuple[bool, Any] | None = None
+    in_flight: Future | None = None
     try:
         while True:
             while not conn.poll(POLL_SECONDS):
@@ -214,22 +256,51 @@ def _serve(provider: Provider, conn: Connection, parent_end: Connection, parent_
                 return
             if not data or os.getppid() != parent_pid:
                 return
-            messages = [OutboundMessage(*t) for t in pickle.loads(data)]  # noqa: S301 - our parent
-            try:
-                reply: tuple[bool, Any] = (True, _pack_results(provider.send_batch(messages)))
-            except Exception as exc:  # noqa: BLE001 - handed to the parent's future
-                reply = (False, exc)
-            try:
-                body = pickle.dumps(reply, protocol=PICKLE)
-            except Exception:  # noqa: BLE001 - an exception that does not pickle
-                body = pickle.dumps((False, RuntimeError(repr(reply[1]))), protocol=PICKLE)
-            try:
-                conn.send_bytes(body)
-            except OSError:
-                return
+            kind = data[:1]
+            if kind == _STAGE:
+                messages = [OutboundMessage(*t) for t in pickle.loads(data[1:])]  # noqa: S301
+                try:
+                    staged = (True, provider.prepare_batch(messages))
+                except Exception as exc:  # noqa: BLE001 - handed to the parent's future on go
+                    staged = (False, exc)
+            elif kind == _DROP:
+                staged = None
+            elif kind == _GO and staged is not None:
+                ok, prepared = staged
+                staged = None
+                if not ok:
+                    _reply(conn, (False, prepared))
+                    continue
+                try:
+                    in_flight = provider.send_prepared(prepared)
+                except Exception as exc:  # noqa: BLE001
+                    _reply(conn, (False, exc))
+                    continue
+                in_flight.add_done_callback(partial(_answer, conn))
     finally:
+        if in_flight is not None:  # the parent waits for its answer before it stops us
+            with contextlib.suppress(Exception):
+                in_flight.result()
         with contextlib.suppress(Exception):
             provider.close()
+
+
+def _answer(conn: Connection, future: Future) -> None:
+    """The batch's results back to the parent (on the provider's thread)."""
+    try:
+        reply: tuple[bool, Any] = (True, _pack_results(future.result()))
+    except Exception as exc:  # noqa: BLE001 - handed to the parent's future
+        reply = (False, exc)
+    _reply(conn, reply)
+
+
+def _reply(conn: Connection, reply: tuple[bool, Any]) -> None:
+    try:
+        body = pickle.dumps(reply, protocol=PICKLE)
+    except Exception:  # noqa: BLE001 - an exception that does not pickle
+        body = pickle.dumps((False, RuntimeError(repr(reply[1]))), protocol=PICKLE)
+    with contextlib.suppress(OSError):  # the parent is gone
+        conn.send_bytes(body)
 
 
 @atexit.register

@@ -15,7 +15,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 from mailer.providers.base import (
@@ -43,6 +43,17 @@ class _Refused(Exception):
         self.code = code
         self.reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
         self.stage = stage
+
+
+class _Wire(NamedTuple):
+    """A message ready for the wire: its bytes, Message-ID and envelope."""
+
+    message: OutboundMessage
+    data: bytes
+    message_id: str
+    sender: str
+    rcpt: str
+    utf8: bool
 
 
 class SmtpProvider(Provider):
@@ -159,21 +170,34 @@ class SmtpProvider(Provider):
     # -- sending --------------------------------------------------------------------------------
 
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        return self._map(self._send_one, messages)
+        return self._map(self._deliver, self.prepare_batch(messages))
 
     def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
         """Send from a background thread, so the caller can prepare its next batch."""
+        return self.send_prepared(self.prepare_batch(messages))
+
+    def prepare_batch(self, messages: Sequence[OutboundMessage]) -> list[_Wire | SendResult]:
+        """Each message's wire form and envelope, or its result when it can not be sent."""
+        return [self._wire(m) for m in messages]
+
+    def send_prepared(self, prepared: list[_Wire | SendResult]) -> Future[list[SendResult]]:
         if self._submitter is None:
             self._submitter = ThreadPoolExecutor(1, thread_name_prefix="mailer-smtp-batch")
-        return self._submitter.submit(self.send_batch, list(messages))
+        return self._submitter.submit(self._map, self._deliver, prepared)
 
-    def _send_one(self, m: OutboundMessage) -> SendResult:
+    @staticmethod
+    def _wire(m: OutboundMessage) -> _Wire | SendResult:
         try:
             data, message_id = render(m)
             sender, rcpt = envelope_address(m.from_email), envelope_address(m.to)
         except ValueError as exc:
             return SendResult(ref=m.ref, ok=False, error=f"The message is not valid: {exc}.")
-        utf8 = needs_smtputf8(m)
+        return _Wire(m, data, message_id, sender, rcpt, needs_smtputf8(m))
+
+    def _deliver(self, wire: _Wire | SendResult) -> SendResult:
+        if isinstance(wire, SendResult):
+            return wire
+        m, data, message_id, sender, rcpt, utf8 = wire
         for attempt in range(2):
             try:
                 conn, reused = self._acquire(fresh=attempt > 0)

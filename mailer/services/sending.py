@@ -147,6 +147,7 @@ class _Chunk:
     results: list[dict] = field(default_factory=list)
     attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # ref -> (id, attempts)
     future: Future | None = None
+    staged: bool = False  # handed to the sender's process, not to be sent before "go"
 
     def sends(self) -> list[int]:
         return [send_id for send_id, _ in self.attempts.values()]
@@ -299,7 +300,9 @@ class ChannelRunner:
                 self._set_waiting(state, waiting[1])
                 self.clock.sleep(min(waiting[0], 5))
                 continue
-            claimed = self._claim(campaign.id, row.id, wanted, now)
+            # Ids kept from the start: the ORM objects expire on every commit, and reading
+            # an expired attribute is a query.
+            claimed = self._claim(self._campaign_id, self.row_id, wanted, now)
             if len(claimed) < wanted:
                 ratelimit.refund_daily(self._daily, wanted - len(claimed))
             if not claimed:
@@ -310,10 +313,10 @@ class ChannelRunner:
                 if finished:
                     outcome.state = "done"
                     return outcome
-                if self._due_left(campaign.id, now):  # locked by a concurrent claim
+                if self._due_left(self._campaign_id, now):  # locked by a concurrent claim
                     self.clock.sleep(0.1)
                     continue
-                retry_at = self._next_retry(campaign.id)
+                retry_at = self._next_retry(self._campaign_id)
                 if retry_at is None:  # other rows hold the rest; they will finish it
                     outcome.state = "done"
                     return outcome
@@ -322,6 +325,7 @@ class ChannelRunner:
                 continue
             self._set_waiting(state, None)
             chunk = self._prepare(compiled, claimed)
+            self._stage(chunk)
             # Record the previous chunk and hand this one over in one transaction, unless
             # the campaign stopped running meanwhile (pause/cancel take effect within a chunk).
             results = self._land()
@@ -331,6 +335,7 @@ class ChannelRunner:
             if marked:
                 self._hand_over(chunk)
                 continue
+            self._discard(chunk)
             self._pause_on_burst()
             self._give_back(claimed)
             leave = self._should_leave(self._state(), stop) or ("not_running", None)
@@ -634,9 +639,23 @@ class ChannelRunner:
     ) -> tuple[tuple[int, int], bool]:
         return self._write(results), go and self._mark_sending(chunk, self._campaign_id)
 
+    def _stage(self, chunk: _Chunk) -> None:
+        """Before recording the previous chunk: a sender with a process of its own
+        (``offload.ProcessSender``) takes this one to prepare it meanwhile, unsent."""
+        if chunk.messages and hasattr(self.provider, "stage"):
+            self.provider.stage(chunk.messages)
+            chunk.staged = True
+
+    def _discard(self, chunk: _Chunk) -> None:
+        if chunk.staged:
+            self.provider.discard()
+            chunk.staged = False
+
     def _hand_over(self, chunk: _Chunk) -> None:
         """After the commit that marked it "sending": the provider gets the chunk."""
-        if chunk.messages:
+        if chunk.staged:
+            chunk.future = self.provider.go()
+        elif chunk.messages:
             chunk.future = self.provider.submit_batch(chunk.messages)
         self._flight = chunk
 

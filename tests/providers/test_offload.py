@@ -124,28 +124,34 @@ from tests.providers.conftest import message
 provider = make_provider("brevo", {{}}, {{"api_key": "xkeysib-test"}}, endpoint_url={url!r})
 sender = ProcessSender(provider)
 print(sender.pid, flush=True)
-if {send}:
+if {mode!r} == "send":
     sender.submit_batch([message(i) for i in range(20)])
-    print("submitted", flush=True)
+elif {mode!r} == "stage":
+    sender.stage([message(i) for i in range(20)])
+print("handed over", flush=True)
 time.sleep(60)
 """
 
 
-@pytest.mark.parametrize("send", [True, False], ids=["batch in flight", "idle"])
-def test_a_killed_parent_leaves_no_child_sending(send):
-    """kill -9 of the worker: the child finishes at most the batch it has, then exits."""
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [("send", 20), ("stage", 0), ("idle", 0)],
+    ids=["batch in flight", "batch staged, no go", "idle"],
+)
+def test_a_killed_parent_leaves_no_child_sending(mode, sent):
+    """kill -9 of the worker: the child finishes at most the batch it has, then exits; a
+    staged batch it was never told to send is never sent."""
     with BrevoServer(latency=1.0) as server:
         parent = subprocess.Popen(
-            [sys.executable, "-c", PARENT.format(url=server.endpoint_url, send=send)],
+            [sys.executable, "-c", PARENT.format(url=server.endpoint_url, mode=mode)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
         )
         try:
             child = int(parent.stdout.readline())
-            if send:
-                assert parent.stdout.readline().strip() == "submitted"
-                time.sleep(0.3)  # the batch is with the server
+            assert parent.stdout.readline().strip() == "handed over"
+            time.sleep(0.3)  # a batch in flight is with the server; a staged one prepared
             parent.kill()
             parent.wait(5)
             assert wait_gone(child, 5), "the sending child outlived its killed parent"
@@ -153,4 +159,32 @@ def test_a_killed_parent_leaves_no_child_sending(send):
             parent.kill()
             parent.wait()
             parent.stdout.close()
-        assert len(server.requests) == (20 if send else 0)
+        assert len(server.requests) == sent
+
+
+def test_a_staged_batch_waits_for_go_and_a_discarded_one_is_never_sent():
+    with BrevoServer() as server, ProcessSender(brevo(server, concurrency=4)) as sender:
+        sender.stage([message(i) for i in range(3)])
+        time.sleep(0.3)
+        assert len(server.requests) == 0  # prepared in the child, not sent
+        results = sender.go().result()
+        assert [r.ok for r in results] == [True] * 3
+        sender.stage([message(i) for i in range(3, 6)])
+        sender.discard()
+        with pytest.raises(RuntimeError, match="no batch is staged"):
+            sender.go()
+        assert sender.send_batch([message(6)])[0].ok
+        tos = sorted(r.json["to"][0]["email"] for r in server.requests)
+        assert tos == [f"user{i}@example.com" for i in (0, 1, 2, 6)]
+
+
+def test_the_next_batch_is_staged_while_one_is_out():
+    """What the channel loop does: stage N+1, read N's results, then send N+1."""
+    with BrevoServer(latency=0.2) as server, ProcessSender(brevo(server)) as sender:
+        first = sender.submit_batch([message(0)])
+        sender.stage([message(1)])
+        with pytest.raises(RuntimeError, match="already with the provider"):
+            sender.go()  # N's results are not read yet
+        assert first.result()[0].ok
+        assert sender.go().result()[0].ok
+        assert len(server.requests) == 2

@@ -549,11 +549,11 @@ class Instrumenter:
 
 
 def _before_body_end(html: str, snippet: str) -> str:
-    # The last "</body", any case. It is nearly always in the last few characters: look
-    # there first rather than lower-casing every email whole.
-    tail = max(0, len(html) - 2048)
-    at = html[tail:].lower().rfind(_BODY_END)
-    at = at + tail if at >= 0 else html[: tail + 5].lower().rfind(_BODY_END)
+    # The last "</body", any case. Nearly always written in lower case with only "</html>"
+    # after it: find that without copying the email, and lower-case it whole only otherwise.
+    at = html.rfind(_BODY_END)
+    if at < 0 or _BODY_END in html[at + 1 :].lower():
+        at = html.lower().rfind(_BODY_END)
     if at < 0:
         return html + snippet
     return html[:at] + snippet + html[at:]

@@ -418,11 +418,11 @@ class ChannelRunner:
         return [f"cc:{row.id}", f"ch:{channel.id}"]
 
     def _chunk_size(self) -> int:
-        """The provider's batch size, or enough to keep its parallelism busy twice over
-        (hundreds of HTTP requests in flight), at most MAX_CHUNK: a crash leaves at most
-        one chunk in doubt."""
+        """The provider's batch size, or one request per message for its whole parallelism
+        (hundreds of HTTP requests in flight: a chunk goes out in one wave, and only one chunk
+        is out at a time), at most MAX_CHUNK: a crash leaves at most one chunk in doubt."""
         batch = getattr(self.provider, "max_batch", MAX_CHUNK)
-        parallel = 2 * getattr(self.provider, "concurrency", 1)
+        parallel = getattr(self.provider, "concurrency", 1)
         return min(MAX_CHUNK, max(batch, parallel))
 
     def _allowance(self, row: _RowState, now) -> tuple[int, tuple[float | None, str] | None]:

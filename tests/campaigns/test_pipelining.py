@@ -100,7 +100,7 @@ def test_chunks_follow_the_provider_parallelism(app, db, brevo):
     launch_now(db, campaign)
     row = campaign.channels[0]
     provider = sending._provider_for(db.session.get(Channel, row.channel_id))
-    provider.max_batch, provider.concurrency = 4, 6  # 12 messages a chunk: 2 x parallelism
+    provider.max_batch, provider.concurrency = 4, 6  # 6 messages a chunk, all in flight at once
     runner = ChannelRunner(row.id, provider=provider)
     assert runner.run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 40}

@@ -364,13 +364,19 @@ def test_a_hung_server_times_out_and_its_connection_is_dropped(serve):
     assert srv.connections == 2  # the timed-out connection was not reused
 
 
-def test_waiting_for_a_free_connection_does_not_count_against_the_timeout(serve):
+def answer_after(seconds: float):
+    """A handler answering 200 to every request of a connection, each after ``seconds``."""
+
     def handler(peer: Peer, srv: RawServer) -> None:
         while srv.request(peer) is not None:
-            time.sleep(0.2)
+            time.sleep(seconds)
             peer.send(OK)
 
-    srv = serve(handler)
+    return handler
+
+
+def test_waiting_for_a_free_connection_does_not_count_against_the_timeout(serve):
+    srv = serve(answer_after(0.2))
     # 5 requests, 1 connection, 0.2 s each: the last one waits 0.8 s, answers within 0.6 s.
     client = HttpClient({}, concurrency=1, timeout=0.6)
     answers = post_all(client, srv.url, 5, sequential=False)
@@ -379,12 +385,7 @@ def test_waiting_for_a_free_connection_does_not_count_against_the_timeout(serve)
 
 
 def test_never_more_connections_than_the_concurrency(serve):
-    def handler(peer: Peer, srv: RawServer) -> None:
-        while srv.request(peer) is not None:
-            time.sleep(0.02)
-            peer.send(OK)
-
-    srv = serve(handler)
+    srv = serve(answer_after(0.02))
     answers = post_all(HttpClient({}, concurrency=3, timeout=5), srv.url, 30, sequential=False)
     assert all(a.status == 200 for a in answers)
     assert srv.connections == 3 and srv.most_open == 3

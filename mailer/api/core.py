@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.exc import IntegrityError
 
 from mailer.api.spec import document, validator_for
@@ -37,6 +38,29 @@ def _read_openapi(_state) -> None:
     """Parse the OpenAPI files when the app is built: in a fresh web worker's first requests,
     every thread would parse them at once."""
     document()
+
+
+class _KeySessions(SecureCookieSessionInterface):
+    """The cookie session, except for API calls made with a key and no cookie (what clients
+    send): they get the null session, so nothing is decoded, saved or varied on (no
+    ``Vary: Cookie``). Pages, and API pages opened in a browser, keep the usual session."""
+
+    def open_session(self, app: Flask, request):  # type: ignore[override]
+        if (
+            "HTTP_COOKIE" not in request.environ
+            and "HTTP_AUTHORIZATION" in request.environ
+            and request.path.startswith(_PREFIX)
+        ):
+            return None  # Flask then uses its NullSession (read: empty; write: an error)
+        return super().open_session(app, request)
+
+
+_PREFIX = f"{bp.url_prefix}/"
+
+
+@bp.record_once
+def _key_sessions(state) -> None:
+    state.app.session_interface = _KeySessions()
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -34,7 +34,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -224,6 +224,8 @@ class ChannelRunner:
         self.consecutive_errors = 0
         self.last_error: str | None = None
         self._flight: _Chunk | None = None  # the chunk with the provider
+        self._ahead: Future | None = None  # the next chunk's claim, running on a thread
+        self._ahead_pool: ThreadPoolExecutor | None = None
 
     # -------------------------------------------------------------- the loop
 
@@ -260,6 +262,9 @@ class ChannelRunner:
         self._row = row
         self._campaign_id = campaign.id
         self._statics = _Statics.of(campaign, channel, identity)
+        self._app = current_app._get_current_object()  # type: ignore[attr-defined]
+        # SQLite has one writer at a time: there a second claiming thread would only wait.
+        self._claims_ahead = dbutil.dialect() == "mysql"
         try:
             return self._turns(stop, row, campaign, channel, compiled)
         except BaseException:
@@ -269,6 +274,11 @@ class ChannelRunner:
                 db.session.rollback()
                 self._settle()
             raise
+        finally:
+            with contextlib.suppress(Exception):
+                self._give_back_ahead()
+            if self._ahead_pool is not None:
+                self._ahead_pool.shutdown(wait=True)
 
     def _turns(self, stop, row, campaign, channel, compiled) -> Outcome:
         """Each turn claims and prepares a chunk while the previous one is with the provider
@@ -292,19 +302,17 @@ class ChannelRunner:
             if state.start_at and state.start_at > now:
                 self._settle()
                 return self._wait(state, outcome, f"starts at {state.start_at:%Y-%m-%d %H:%M} UTC")
-            wanted, waiting = self._allowance(state, now)
-            if waiting:
-                self._settle()
-                if waiting[0] is None:  # nothing to do before the tick relaunches the row
-                    return self._wait(state, outcome, waiting[1])
-                self._set_waiting(state, waiting[1])
-                self.clock.sleep(min(waiting[0], 5))
-                continue
-            # Ids kept from the start: the ORM objects expire on every commit, and reading
-            # an expired attribute is a query.
-            claimed = self._claim(self._campaign_id, self.row_id, wanted, now)
-            if len(claimed) < wanted:
-                ratelimit.refund_daily(self._daily, wanted - len(claimed))
+            claimed = self._claimed_ahead()
+            if not claimed:
+                wanted, waiting = self._allowance(state, now)
+                if waiting:
+                    self._settle()
+                    if waiting[0] is None:  # nothing to do before the tick relaunches the row
+                        return self._wait(state, outcome, waiting[1])
+                    self._set_waiting(state, waiting[1])
+                    self.clock.sleep(min(waiting[0], 5))
+                    continue
+                claimed = self._claim_allowed(wanted, now)
             if not claimed:
                 self._settle()
                 if self._row_paused:
@@ -324,6 +332,7 @@ class ChannelRunner:
                 self.clock.sleep(min(5.0, max(0.05, (retry_at - now).total_seconds())))
                 continue
             self._set_waiting(state, None)
+            self._claim_ahead(state)
             chunk = self._prepare(compiled, claimed)
             self._stage(chunk)
             # Record the previous chunk and hand this one over in one transaction, unless
@@ -451,6 +460,46 @@ class ChannelRunner:
         return rate, None
 
     # -------------------------------------------------------------- claiming
+
+    def _claim_allowed(self, wanted: int, now: datetime) -> list[int]:
+        """Claim up to the allowance taken; what was not found goes back to the daily
+        counters. Ids kept from the start: the ORM objects expire on every commit, and
+        reading an expired attribute is a query."""
+        claimed = self._claim(self._campaign_id, self.row_id, wanted, now)
+        if len(claimed) < wanted:
+            ratelimit.refund_daily(self._daily, wanted - len(claimed))
+        return claimed
+
+    def _claim_ahead(self, state: _RowState) -> None:
+        """MySQL: claim the next chunk on a thread of its own (its own session and
+        connection) while this one is rendered and recorded, so the loop does not wait on
+        those queries. Not for rows with a frequency or a channel rate limit: their
+        allowance must be taken when the chunk is about to go, not a chunk early."""
+        if not self._claims_ahead or state.frequency_minutes or state.rate_per_second:
+            return
+        if self._ahead_pool is None:
+            self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="mailer-claim")
+        self._ahead = self._ahead_pool.submit(self._claim_in_thread, state)
+
+    def _claim_in_thread(self, state: _RowState) -> list[int]:
+        with self._app.app_context():
+            try:
+                now = self.clock.now()
+                wanted, waiting = self._allowance(state, now)
+                return [] if waiting else self._claim_allowed(wanted, now)
+            finally:
+                db.session.remove()
+
+    def _claimed_ahead(self) -> list[int]:
+        """The chunk claimed ahead, if any (empty: claim now, the usual way)."""
+        ahead, self._ahead = self._ahead, None
+        return ahead.result() if ahead is not None else []
+
+    def _give_back_ahead(self) -> None:
+        """Leaving: a chunk claimed ahead goes back to the pool, unsent."""
+        claimed = self._claimed_ahead()
+        if claimed:
+            self._give_back(claimed)
 
     def _recover(self, row: CampaignChannel) -> None:
         """Left by a dead loop of this row: unsent claims go back, handed-over ones in doubt."""

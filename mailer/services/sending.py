@@ -302,7 +302,7 @@ class ChannelRunner:
             if state.start_at and state.start_at > now:
                 self._settle()
                 return self._wait(state, outcome, f"starts at {state.start_at:%Y-%m-%d %H:%M} UTC")
-            claimed = self._claimed_ahead()
+            claimed, rows = self._claimed_ahead()
             if not claimed:
                 wanted, waiting = self._allowance(state, now)
                 if waiting:
@@ -333,7 +333,7 @@ class ChannelRunner:
                 continue
             self._set_waiting(state, None)
             self._claim_ahead(state)
-            chunk = self._prepare(compiled, claimed)
+            chunk = self._prepare(compiled, claimed, rows)
             self._stage(chunk)
             # Record the previous chunk and hand this one over in one transaction, unless
             # the campaign stopped running meanwhile (pause/cancel take effect within a chunk).
@@ -471,9 +471,9 @@ class ChannelRunner:
         return claimed
 
     def _claim_ahead(self, state: _RowState) -> None:
-        """MySQL: claim the next chunk on a thread of its own (its own session and
-        connection) while this one is rendered and recorded, so the loop does not wait on
-        those queries. Not for rows with a frequency or a channel rate limit: their
+        """MySQL: claim the next chunk and read its recipients on a thread of its own (its
+        own session and connection) while this one is rendered and recorded, so the loop does
+        not wait on those queries. Not for rows with a frequency or a channel rate limit: their
         allowance must be taken when the chunk is about to go, not a chunk early."""
         if not self._claims_ahead or state.frequency_minutes or state.rate_per_second:
             return
@@ -481,23 +481,25 @@ class ChannelRunner:
             self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="mailer-claim")
         self._ahead = self._ahead_pool.submit(self._claim_in_thread, state)
 
-    def _claim_in_thread(self, state: _RowState) -> list[int]:
+    def _claim_in_thread(self, state: _RowState) -> tuple[list[int], list | None]:
+        """(the claimed ids, their recipients' rows for rendering)."""
         with self._app.app_context():
             try:
                 now = self.clock.now()
                 wanted, waiting = self._allowance(state, now)
-                return [] if waiting else self._claim_allowed(wanted, now)
+                ids = [] if waiting else self._claim_allowed(wanted, now)
+                return ids, self._recipients(ids) if ids else None
             finally:
                 db.session.remove()
 
-    def _claimed_ahead(self) -> list[int]:
-        """The chunk claimed ahead, if any (empty: claim now, the usual way)."""
+    def _claimed_ahead(self) -> tuple[list[int], list | None]:
+        """The chunk claimed ahead and its rows, if any (none: claim now, the usual way)."""
         ahead, self._ahead = self._ahead, None
-        return ahead.result() if ahead is not None else []
+        return ahead.result() if ahead is not None else ([], None)
 
     def _give_back_ahead(self) -> None:
         """Leaving: a chunk claimed ahead goes back to the pool, unsent."""
-        claimed = self._claimed_ahead()
+        claimed, _ = self._claimed_ahead()
         if claimed:
             self._give_back(claimed)
 
@@ -616,10 +618,16 @@ class ChannelRunner:
             compiled[audience_id] = compile_email(campaign.subject, html or "", text or None)
         return compiled
 
-    def _prepare(self, compiled, ids) -> _Chunk:
+    @staticmethod
+    def _recipients(ids: list[int]) -> list:
+        """The claimed sends with what rendering needs, and whether each is suppressed."""
+        return dbutil.run_sql(_PREPARE_SQL.format(ids=dbutil.id_list(ids))).all()
+
+    def _prepare(self, compiled, ids, rows=None) -> _Chunk:
         """Per-email stages for a claimed chunk: suppression check, render, tracking, headers.
         Sends decided here (suppressed, template error) get their result right away."""
-        rows = dbutil.run_sql(_PREPARE_SQL.format(ids=dbutil.id_list(ids))).all()
+        if rows is None:
+            rows = self._recipients(ids)
         chunk = _Chunk(now=self.clock.now())
         st = self._statics
         sign, base, mailbox, instrument = st.sign, st.base, st.mailbox, st.instrument

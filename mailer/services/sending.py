@@ -473,9 +473,14 @@ class ChannelRunner:
     def _claim_ahead(self, state: _RowState) -> None:
         """MySQL: claim the next chunk and read its recipients on a thread of its own (its
         own session and connection) while this one is rendered and recorded, so the loop does
-        not wait on those queries. Not for rows with a frequency or a channel rate limit: their
-        allowance must be taken when the chunk is about to go, not a chunk early."""
-        if not self._claims_ahead or state.frequency_minutes or state.rate_per_second:
+        not wait on those queries. Not for rows with a frequency, nor under a channel rate
+        limit smaller than four chunks a second: there the allowance must be taken when the
+        chunk is about to go, not a chunk early (a faster limit's bucket holds a quarter second,
+        a whole chunk, of burst)."""
+        rate = state.rate_per_second
+        if not self._claims_ahead or state.frequency_minutes:
+            return
+        if rate and rate < 4 * self._chunk_size():
             return
         if self._ahead_pool is None:
             self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="mailer-claim")

@@ -305,40 +305,20 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             phases = set(args.phases.split(","))
             if "single" in phases:
                 spy = _start_profile(procs, web.pid, args) if args.profile else None
-                meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
-                meter.start()
-                single = asyncio.run(
-                    load(
-                        url,
-                        key,
-                        connections=args.connections,
-                        seconds=args.duration,
-                        batch=1,
-                        tag="s",
-                    )
-                )
-                meter.stop()
-                report("single", single)
-                print("\n".join(meter.lines(single["requests"])).replace("ms/email", "ms/req"))
+                load_phase(url, key, args, web.pid, (db_port, redis_port), 1, "single")
                 if spy is not None:
                     spy.popen.wait(args.duration + 30)
                     print(f"profile of the single phase in {args.profile}", flush=True)
             if "batch" in phases:
-                meter = CpuMeter({"gunicorn": web.pid}, db_port, redis_port)
-                meter.start()
-                batch = asyncio.run(
-                    load(
-                        url,
-                        key,
-                        connections=args.connections,
-                        seconds=args.duration,
-                        batch=args.batch,
-                        tag="b",
-                    )
+                load_phase(
+                    url,
+                    key,
+                    args,
+                    web.pid,
+                    (db_port, redis_port),
+                    args.batch,
+                    f"batch of {args.batch}",
                 )
-                meter.stop()
-                report(f"batch of {args.batch}", batch)
-                print("\n".join(meter.lines(batch["messages"])).replace("ms/email", "ms/msg"))
             if phases & {"backlog", "steady"}:
                 _start_workers(procs, args.workers, env)
             if "backlog" in phases:
@@ -370,6 +350,27 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         else:
             print(f"logs in {workdir}")
     return 0
+
+
+def load_phase(url, key, args, gunicorn_pid: int, ports, batch: int, name: str) -> None:
+    """Requests of ``batch`` messages as fast as the connections go, for the phase's duration:
+    rate and latency, then the CPU per request (single) or per message (batch)."""
+    meter = CpuMeter({"gunicorn": gunicorn_pid}, *ports)
+    meter.start()
+    result = asyncio.run(
+        load(
+            url,
+            key,
+            connections=args.connections,
+            seconds=args.duration,
+            batch=batch,
+            tag="s" if batch == 1 else "b",
+        )
+    )
+    meter.stop()
+    report(name, result)
+    unit, per = ("req", result["requests"]) if batch == 1 else ("msg", result["messages"])
+    print("\n".join(meter.lines(per)).replace("ms/email", f"ms/{unit}"))
 
 
 def _start_workers(procs, n: int, env: dict[str, str]) -> None:

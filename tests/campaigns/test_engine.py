@@ -26,6 +26,17 @@ def launch_now(db, campaign):
     return campaigns.launch(campaign.id)
 
 
+def launched_on_brevo(db, brevo, recipients: int) -> Campaign:
+    """A running campaign to u0..u{recipients-1}@example.com on one Brevo-like channel."""
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(recipients)])],
+        [brevo_channel(db, brevo)],
+    )
+    launch_now(db, campaign)
+    return campaign
+
+
 def work(app):
     set_worker_app(app)
     SimpleWorker([SEND], connection=get_redis()).work(burst=True)
@@ -299,12 +310,7 @@ def test_schedule_in_the_future_is_launched_by_the_tick(app, db, brevo):
 
 
 def test_a_dead_loops_claims_are_recovered_and_handed_over_sends_are_in_doubt(app, db, brevo):
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(4)])],
-        [brevo_channel(db, brevo)],
-    )
-    launch_now(db, campaign)
+    campaign = launched_on_brevo(db, brevo, 4)
     row_id = campaign.channels[0].id
     ids = sorted(db.session.scalars(db.select(Send.id)))
     # A loop that died: two sends claimed (not yet sent), one handed to the provider.

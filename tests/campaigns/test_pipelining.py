@@ -8,8 +8,7 @@ import pytest
 from mailer.models import Campaign, Channel, Send
 from mailer.services import campaigns, sending
 from mailer.services.sending import ChannelRunner
-from tests.campaigns.conftest import brevo_channel, make_campaign, make_list
-from tests.campaigns.test_engine import launch_now, statuses
+from tests.campaigns.test_engine import launched_on_brevo, statuses
 
 
 class OperatorActs:
@@ -50,12 +49,7 @@ def small_chunks(monkeypatch):
 
 
 def _run(db, brevo, action):
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(15)])],
-        [brevo_channel(db, brevo)],
-    )
-    launch_now(db, campaign)
+    campaign = launched_on_brevo(db, brevo, 15)
     row = campaign.channels[0]
     provider = OperatorActs(
         sending._provider_for(db.session.get(Channel, row.channel_id)), campaign.id, action
@@ -92,12 +86,7 @@ def test_cancel_while_a_chunk_is_with_the_provider_cancels_the_prepared_one(
 
 
 def test_chunks_follow_the_provider_parallelism(app, db, brevo):
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(40)])],
-        [brevo_channel(db, brevo)],
-    )
-    launch_now(db, campaign)
+    campaign = launched_on_brevo(db, brevo, 40)
     row = campaign.channels[0]
     provider = sending._provider_for(db.session.get(Channel, row.channel_id))
     provider.max_batch, provider.concurrency = 4, 6  # 6 messages a chunk, all in flight at once

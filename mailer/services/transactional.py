@@ -7,9 +7,9 @@ reason; the rest are inserted in ONE statement, committed, and the sender is wok
 identities, channels and templates come from a small per-process cache (``LOOKUP_TTL``
 seconds). A single message, the commonest request, is one ``INSERT … SELECT … WHERE NOT
 EXISTS (suppressed)`` (the reason is read only when it was refused) and one Redis command; on
-MySQL that statement is the request's only database round trip (``_RawInsert``: an autocommit
-pool of its own, no session). A batch reads the suppressions of all its addresses, then
-inserts the others.
+MySQL that statement is the request's only database round trip (``dbutil.OwnPoolStatement``:
+an autocommit pool of its own, no session). A batch reads the suppressions of all its
+addresses, then inserts the others.
 
 Statuses (``MessageStatus``): queued → sending → sent → delivered; or bounced, complained,
 failed (with ``error``). A transient provider error puts the message back to queued with a
@@ -230,7 +230,7 @@ def _accept_one(row: dict) -> list[Outcome]:
     """One statement: the INSERT happens only when the address is not suppressed."""
     raw = _raw_insert()
     if raw is not None:
-        inserted, new_id = raw.run(row)
+        inserted, new_id, _ = raw.run(row)
     else:
         result = db.session.connection().execute(_INSERT_UNLESS_SUPPRESSED, row)
         inserted, new_id = result.rowcount, result.lastrowid
@@ -293,76 +293,12 @@ _INSERT_UNLESS_SUPPRESSED = insert(Message.__table__).from_select(
 )
 
 
-class _RawInsert:
-    """MySQL: the single-message INSERT … SELECT in one database round trip.
-
-    Through the app's pool and session it took three (pre-ping, statement, commit) plus the
-    ORM's and Core's CPU around them, on the API's hottest path. This pool is autocommit
-    (the statement is its own transaction), pings only a connection idle for over
-    ``PING_IDLE`` seconds (what a restart or wait_timeout drops), and runs the statement
-    precompiled, its values through the columns' own bind processors.
-    """
-
-    PING_IDLE = 1.0
-
-    def __init__(self, url, pool_size: int, max_overflow: int) -> None:
-        from sqlalchemy import create_engine, event
-        from sqlalchemy.exc import DisconnectionError
-
-        self.engine = engine = create_engine(
-            url,
-            isolation_level="AUTOCOMMIT",
-            pool_pre_ping=False,
-            pool_reset_on_return=None,
-            pool_recycle=3600,
-            pool_use_lifo=True,  # the busy few stay warm, the idle rest get pinged
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-        )
-        compiled = _INSERT_UNLESS_SUPPRESSED.compile(dialect=engine.dialect)
-        self.sql = str(compiled)
-        columns = Message.__table__.c
-        self.order = [
-            (name, columns[name].type.bind_processor(engine.dialect))
-            for name in compiled.positiontup or ()
-        ]
-        self.errors = engine.dialect.loaded_dbapi.Error
-
-        @event.listens_for(engine, "checkin")
-        def _idle(dbapi_connection, record) -> None:
-            record.info["idle_since"] = time.monotonic()
-
-        @event.listens_for(engine, "checkout")
-        def _ping_if_idle(dbapi_connection, record, proxy) -> None:
-            since = record.info.pop("idle_since", None)
-            if since is not None and time.monotonic() - since > self.PING_IDLE:
-                try:
-                    engine.dialect.do_ping(dbapi_connection)
-                except self.errors:
-                    raise DisconnectionError() from None  # the pool connects afresh
-
-    def run(self, row: dict) -> tuple[int, int]:
-        """(rows inserted, the new id)."""
-        args = tuple(row[name] if bind is None else bind(row[name]) for name, bind in self.order)
-        conn = self.engine.raw_connection()
-        try:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self.sql, args)
-                return cursor.rowcount, cursor.lastrowid
-            finally:
-                cursor.close()
-        except self.errors:
-            conn.invalidate()  # never back to the pool in an unknown state
-            raise
-        finally:
-            conn.close()
+# MySQL: the single-message INSERT … SELECT as the request's only database round trip, on a
+# pool of its own (by database URL: one pool per process).
+_RAW_INSERTS: dict[str, dbutil.OwnPoolStatement] = {}
 
 
-_RAW_INSERTS: dict[str, _RawInsert] = {}  # by database URL: one pool per process
-
-
-def _raw_insert() -> _RawInsert | None:
+def _raw_insert() -> dbutil.OwnPoolStatement | None:
     """The app's single-message writer on MySQL (None on SQLite: the session is as cheap)."""
     found = current_app.extensions.get("mailer_tx_raw_insert", False)
     if found is False:
@@ -370,7 +306,7 @@ def _raw_insert() -> _RawInsert | None:
     return found
 
 
-def _make_raw_insert() -> _RawInsert | None:
+def _make_raw_insert() -> dbutil.OwnPoolStatement | None:
     engine = db.engine
     if engine.dialect.name != "mysql":
         return None
@@ -378,7 +314,12 @@ def _make_raw_insert() -> _RawInsert | None:
     if key not in _RAW_INSERTS:  # apps of one process (tests) share the pool
         options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
         size, overflow = options.get("pool_size", 5), options.get("max_overflow", 10)
-        _RAW_INSERTS.setdefault(key, _RawInsert(engine.url, size, overflow))
+        _RAW_INSERTS.setdefault(
+            key,
+            dbutil.OwnPoolStatement(
+                engine.url, _INSERT_UNLESS_SUPPRESSED, pool_size=size, max_overflow=overflow
+            ),
+        )
     return _RAW_INSERTS[key]
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from mailer.models import Identity
 from mailer.models.campaigns import Message
-from mailer.services import transactional
+from mailer.services import dbutil
 from tests.campaigns.conftest import brevo_channel
 
 pytestmark = pytest.mark.usefixtures("quick_drain")
@@ -68,7 +68,7 @@ def test_messages_are_still_accepted_after_the_database_dropped_connections(
     if db.engine.dialect.name != "mysql":
         pytest.skip("kills MySQL connections")
     assert api.post("/api/v1/messages", json=MESSAGE).status_code == 202
-    monkeypatch.setattr(transactional._RawInsert, "PING_IDLE", 0.0)
+    monkeypatch.setattr(dbutil.OwnPoolStatement, "PING_IDLE", 0.0)
     with db.engine.connect() as conn:
         mine = conn.scalar(sa.text("SELECT CONNECTION_ID()"))
         others = conn.scalars(

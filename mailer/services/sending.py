@@ -263,8 +263,6 @@ class ChannelRunner:
         self._campaign_id = campaign.id
         self._statics = _Statics.of(campaign, channel, identity)
         self._app = current_app._get_current_object()  # type: ignore[attr-defined]
-        # SQLite has one writer at a time: there a second claiming thread would only wait.
-        self._claims_ahead = dbutil.dialect() == "mysql"
         try:
             return self._turns(stop, row, campaign, channel, compiled)
         except BaseException:
@@ -477,9 +475,10 @@ class ChannelRunner:
         limit smaller than four chunks a second: there the allowance must be taken when the
         chunk is about to go, not a chunk early (a faster limit's bucket holds a quarter second,
         a whole chunk, of burst)."""
-        rate = state.rate_per_second
-        if not self._claims_ahead or state.frequency_minutes:
+        # SQLite has one writer at a time: there a second claiming thread would only wait.
+        if dbutil.dialect() != "mysql" or state.frequency_minutes:
             return
+        rate = state.rate_per_second
         if rate and rate < 4 * self._chunk_size():
             return
         if self._ahead_pool is None:

@@ -1,20 +1,30 @@
-"""SMTP relay (any MTA or a provider's SMTP endpoint) through smtplib.
+"""SMTP relay (any MTA or a provider's SMTP endpoint) through the asyncio client of
+``smtp_client``.
 
-Connections stay open across batches: a pool holds up to ``concurrency`` authenticated
-connections, each used by one thread at a time, so a campaign pays the TCP/TLS/AUTH handshake
-once per connection, not once per message. A pooled connection the server has meanwhile
-dropped (idle timeout) is noticed at MAIL FROM, before anything was sent, and the message is
-retried once on a fresh connection. SMTP 4xx replies are transient, 5xx permanent.
+Connections stay open across batches: up to ``concurrency`` authenticated connections, each
+carrying one message at a time, so a campaign pays the TCP/TLS/AUTH handshake once per
+connection, not once per message. They live on the process's event loop thread (the one the
+HTTP providers use), so the caller's thread only writes the MIME. A pooled connection the
+server has meanwhile dropped (idle timeout) fails before the server answered anything, and the
+message is retried once on a fresh connection. SMTP 4xx replies are transient, 5xx permanent.
+
+When the server offers 8BITMIME, bodies are written as raw UTF-8 in long lines (see
+``mime.render``): the first batch of a provider, before any server was asked, goes
+quoted-printable, and a message prepared 8-bit for a server that turns out not to offer it is
+written again before it goes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import smtplib
+import dataclasses
+import functools
+import os
+import socket
 import ssl
-import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
@@ -24,36 +34,37 @@ from mailer.providers.base import (
     Provider,
     ProviderError,
     SendResult,
+    _Loop,
     short,
 )
 from mailer.providers.mime import envelope_address, needs_smtputf8, render
+from mailer.providers.smtp_client import (
+    AuthFailed,
+    Connection,
+    Refused,
+    Unsupported,
+    wire_data,
+)
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
 
-class _Stale(Exception):
-    """The pooled connection was dead before the transaction started: safe to retry."""
-
-
-class _Refused(Exception):
-    """The server answered the transaction with an error reply."""
-
-    def __init__(self, code: int, reply: bytes | str, stage: str) -> None:
-        super().__init__(code, reply, stage)
-        self.code = code
-        self.reply = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-        self.stage = stage
+@functools.cache
+def _local_name() -> str:
+    """This machine's name for EHLO (as smtplib says it): asked once per process."""
+    return socket.getfqdn()
 
 
 class _Wire(NamedTuple):
-    """A message ready for the wire: its bytes, Message-ID and envelope."""
+    """A message ready for the wire: its DATA bytes, Message-ID and envelope."""
 
     message: OutboundMessage
-    data: bytes
+    data: bytes  # dot-stuffed and terminated (smtp_client.wire_data)
     message_id: str
     sender: str
     rcpt: str
-    utf8: bool
+    utf8: bool  # an address needs SMTPUTF8
+    eight_bit: bool  # the bodies are 8-bit: needs 8BITMIME
 
 
 class SmtpProvider(Provider):
@@ -108,9 +119,13 @@ class SmtpProvider(Provider):
         if not s["verify_tls"]:
             self._tls.check_hostname = False
             self._tls.verify_mode = ssl.CERT_NONE
-        self._idle: list[smtplib.SMTP] = []
-        self._lock = threading.Lock()
-        self._submitter: ThreadPoolExecutor | None = None
+        self._idle: list[Connection] = []  # used on the loop's thread only
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid: int | None = None
+        self._closed = False
+        # Whether the server offers 8BITMIME, once a connection has asked it.
+        self._eight_bit: bool | None = None
 
     def __repr__(self) -> str:
         return (
@@ -118,147 +133,162 @@ class SmtpProvider(Provider):
             f"security={self.settings['security']!r} concurrency={self.concurrency}>"
         )
 
-    # -- connections ----------------------------------------------------------------------------
+    # -- the event loop and connections ---------------------------------------------------------
 
-    def _connect(self) -> smtplib.SMTP:
+    def _open(self) -> asyncio.AbstractEventLoop:
+        """The process's event loop; a forked child starts without its parent's connections."""
+        if self._closed:
+            raise RuntimeError(f"the {self.label} provider is closed")
+        pid = os.getpid()
+        if self._loop is None or self._pid != pid:
+            self._loop, self._pid = _Loop.get(), pid
+            self._idle, self._slots = [], None
+        return self._loop
+
+    async def _connect(self) -> Connection:
         s = self.settings
-        local = s.get("helo_name") or None
-        conn: smtplib.SMTP
-        if s["security"] == "ssl":
-            conn = smtplib.SMTP_SSL(
-                self.host, self.port, local_hostname=local, timeout=self.timeout, context=self._tls
-            )
-        else:
-            conn = smtplib.SMTP(self.host, self.port, local_hostname=local, timeout=self.timeout)
-        try:
-            conn.ehlo()
-            if s["security"] == "starttls":
-                conn.starttls(context=self._tls)
-                conn.ehlo()
-            if s.get("username"):
-                conn.login(s["username"], self._secrets["password"])
-        except BaseException:
-            _close_quietly(conn)
-            raise
+        conn = await Connection.open(
+            self.host,
+            self.port,
+            security=s["security"],
+            tls=self._tls,
+            helo_name=s.get("helo_name") or _local_name(),
+            username=s.get("username"),
+            password=self._secrets.get("password"),
+            timeout=self.timeout,
+        )
+        self._eight_bit = conn.supports("8bitmime")
         return conn
 
-    def _acquire(self, fresh: bool = False) -> tuple[smtplib.SMTP, bool]:
-        """A pooled connection (reused=True) or a new one; ``fresh`` skips the pool."""
-        if not fresh:
-            with self._lock:
-                if self._idle:
-                    return self._idle.pop(), True
-        return self._connect(), False
+    def _take_idle(self) -> Connection | None:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+        return None
 
-    def _release(self, conn: smtplib.SMTP) -> None:
-        with self._lock:
-            if len(self._idle) < self.concurrency:
-                self._idle.append(conn)
-                return
-        _quit_quietly(conn)
+    def _release(self, conn: Connection) -> None:
+        if conn.closed:
+            return
+        if self._closed or len(self._idle) >= self.concurrency:
+            conn.quit()
+        else:
+            self._idle.append(conn)
 
     def close(self) -> None:
-        if self._submitter is not None:
-            self._submitter.shutdown(wait=True)
-            self._submitter = None
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            _quit_quietly(conn)
+        self._closed = True
+        loop = self._loop
+        if loop is not None and self._pid == os.getpid() and self._idle:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._quit_idle(), loop).result(5)
         super().close()
+
+    async def _quit_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.quit()
 
     # -- sending --------------------------------------------------------------------------------
 
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        return self._map(self._deliver, self.prepare_batch(messages))
+        return self.submit_batch(messages).result()
 
     def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
-        """Send from a background thread, so the caller can prepare its next batch."""
+        """Send on the event loop, so the caller can prepare its next batch."""
         return self.send_prepared(self.prepare_batch(messages))
 
     def prepare_batch(self, messages: Sequence[OutboundMessage]) -> list[_Wire | SendResult]:
         """Each message's wire form and envelope, or its result when it can not be sent."""
-        return [self._wire(m) for m in messages]
+        eight_bit = self._eight_bit is True
+        return [self._wire(m, eight_bit) for m in messages]
 
     def send_prepared(self, prepared: list[_Wire | SendResult]) -> Future[list[SendResult]]:
-        if self._submitter is None:
-            self._submitter = ThreadPoolExecutor(1, thread_name_prefix="mailer-smtp-batch")
-        return self._submitter.submit(self._map, self._deliver, prepared)
+        loop = self._open()
+        return asyncio.run_coroutine_threadsafe(self._send_all(prepared), loop)
 
     @staticmethod
-    def _wire(m: OutboundMessage) -> _Wire | SendResult:
+    def _wire(m: OutboundMessage, eight_bit: bool) -> _Wire | SendResult:
         try:
-            data, message_id = render(m)
+            data, message_id = render(m, eight_bit)
             sender, rcpt = envelope_address(m.from_email), envelope_address(m.to)
         except ValueError as exc:
             return SendResult(ref=m.ref, ok=False, error=f"The message is not valid: {exc}.")
-        return _Wire(m, data, message_id, sender, rcpt, needs_smtputf8(m))
+        return _Wire(m, wire_data(data), message_id, sender, rcpt, needs_smtputf8(m), eight_bit)
 
-    def _deliver(self, wire: _Wire | SendResult) -> SendResult:
-        if isinstance(wire, SendResult):
-            return wire
-        m, data, message_id, sender, rcpt, utf8 = wire
+    async def _send_all(self, prepared: list[_Wire | SendResult]) -> list[SendResult]:
+        # At most ``concurrency`` coroutines (over every batch of this provider) take the
+        # messages in turn, each on one connection it keeps for its whole turn.
+        results: list[SendResult | None] = [
+            w if isinstance(w, SendResult) else None for w in prepared
+        ]
+        turns = iter([i for i, r in enumerate(results) if r is None])
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+        slots = self._slots
+
+        async def take_turns() -> None:
+            async with slots:
+                conn: Connection | None = None
+                try:
+                    for i in turns:
+                        wire = prepared[i]
+                        assert isinstance(wire, _Wire)
+                        conn, results[i] = await self._deliver(conn, wire)
+                finally:
+                    if conn is not None:
+                        self._release(conn)
+
+        workers = min(len(prepared), self.concurrency)
+        await asyncio.gather(*(take_turns() for _ in range(workers)))
+        return [r for r in results if r is not None]
+
+    async def _deliver(
+        self, conn: Connection | None, wire: _Wire
+    ) -> tuple[Connection | None, SendResult]:
+        """Send one message on ``conn`` (or a pooled or new connection): the connection to
+        go on with (None when it is gone) and the result."""
+        m = wire.message
+        if conn is None or conn.closed:
+            conn = self._take_idle()
         for attempt in range(2):
+            reused = conn is not None
+            if conn is None:
+                try:
+                    conn = await self._connect()
+                except Exception as exc:
+                    return None, self._connect_failure(m, exc)
+            if wire.utf8 and not conn.supports("smtputf8"):
+                reply = "no SMTPUTF8: international addresses not accepted"
+                return conn, self._reply_failure(m, 553, reply, "sender")
+            if wire.eight_bit and not conn.supports("8bitmime"):
+                wire = self._wire(dataclasses.replace(m, message_id=wire.message_id), False)
+                if isinstance(wire, SendResult):  # pragma: no cover - it rendered before
+                    return conn, wire
+            options = " BODY=8BITMIME" if wire.eight_bit or wire.utf8 else ""
+            if wire.utf8:
+                options += " SMTPUTF8"
             try:
-                conn, reused = self._acquire(fresh=attempt > 0)
-            except Exception as exc:
-                return self._connect_failure(m, exc)
-            try:
-                self._transmit(conn, sender, rcpt, data, utf8)
-            except _Stale:
-                _close_quietly(conn)
-                if reused and attempt == 0:
+                code = await conn.send(wire.sender, wire.rcpt, wire.data, options)
+            except Refused as exc:
+                if conn.closed:
+                    conn = None
+                return conn, self._reply_failure(m, exc.code, exc.text, exc.stage)
+            except (OSError, EOFError) as exc:  # TimeoutError and ConnectionError are OSErrors
+                stale = reused and conn.replies == 0 and not isinstance(exc, TimeoutError)
+                conn.abort()
+                conn = None
+                if stale and attempt == 0:
                     continue  # the server had dropped an idle connection; nothing was sent
-                return SendResult(
-                    ref=m.ref,
-                    ok=False,
-                    error=f"The {self.label} closed the connection; will retry.",
-                    transient=True,
-                )
-            except _Refused as exc:
-                if exc.code == 421:  # service closing: this connection is done
-                    _close_quietly(conn)
-                else:
-                    self._release(conn)
-                return self._reply_failure(m, exc.code, exc.reply, exc.stage)
-            except (smtplib.SMTPException, OSError) as exc:
-                _close_quietly(conn)
-                if _timed_out(exc):
+                if isinstance(exc, TimeoutError):
                     text = self._timeout_text()
                 else:
                     text = f"The {self.label} connection failed mid-message ({type(exc).__name__})"
                     text += "; will retry."
-                return SendResult(ref=m.ref, ok=False, error=text, transient=True)
-            self._release(conn)
-            return SendResult(ref=m.ref, ok=True, provider_message_id=message_id, status_code=250)
+                return None, SendResult(ref=m.ref, ok=False, error=text, transient=True)
+            return conn, SendResult(
+                ref=m.ref, ok=True, provider_message_id=wire.message_id, status_code=code
+            )
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _transmit(conn: smtplib.SMTP, sender: str, rcpt: str, data: bytes, utf8: bool) -> None:
-        options: list[str] = []
-        if utf8:
-            if not conn.has_extn("smtputf8"):
-                raise _Refused(553, "no SMTPUTF8: international addresses not accepted", "sender")
-            options = ["SMTPUTF8", "BODY=8BITMIME"]
-        try:
-            code, reply = conn.mail(sender, options)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise _Stale from exc
-        if code != 250:
-            _rset_quietly(conn)
-            raise _Refused(code, reply, "sender")
-        code, reply = conn.rcpt(rcpt)
-        if code not in (250, 251):
-            _rset_quietly(conn)
-            raise _Refused(code, reply, "recipient")
-        try:
-            code, reply = conn.data(data)
-        except smtplib.SMTPDataError as exc:  # refused DATA itself (no 354)
-            _rset_quietly(conn)
-            raise _Refused(exc.smtp_code, exc.smtp_error, "message") from exc
-        if code != 250:
-            _rset_quietly(conn)
-            raise _Refused(code, reply, "message")
 
     def _reply_failure(self, m: OutboundMessage, code: int, reply: str, stage: str) -> SendResult:
         transient = 400 <= code < 500
@@ -275,51 +305,23 @@ class SmtpProvider(Provider):
 
     def _connect_failure(self, m: OutboundMessage, exc: Exception) -> SendResult:
         where = f"{self.host}:{self.port}"
-        if isinstance(exc, smtplib.SMTPAuthenticationError):
-            transient = 400 <= exc.smtp_code < 500
+        if isinstance(exc, AuthFailed):
+            transient = 400 <= exc.code < 500
             text = f"The {self.label} at {where} refused the username or password"
-            text += f" ({exc.smtp_code})" + ("; will retry." if transient else ".")
+            text += f" ({exc.code})" + ("; will retry." if transient else ".")
             return SendResult(
-                ref=m.ref, ok=False, error=text, transient=transient, status_code=exc.smtp_code
+                ref=m.ref, ok=False, error=text, transient=transient, status_code=exc.code
             )
-        if isinstance(exc, smtplib.SMTPNotSupportedError):
+        if isinstance(exc, Unsupported):
             text = f"The {self.label} at {where} does not support {exc}; check the encryption."
             return SendResult(ref=m.ref, ok=False, error=text)
         if isinstance(exc, ssl.SSLCertVerificationError):
             text = f"The {self.label} at {where} has a certificate that could not be verified."
             return SendResult(ref=m.ref, ok=False, error=text)
-        if isinstance(exc, smtplib.SMTPResponseException):
-            return self._reply_failure(m, exc.smtp_code, _text(exc.smtp_error), "connection")
-        if _timed_out(exc):
+        if isinstance(exc, Refused):
+            return self._reply_failure(m, exc.code, exc.text, "connection")
+        if isinstance(exc, TimeoutError):
             text = f"The {self.label} at {where} did not answer within {self.timeout:g} s"
         else:
             text = f"Could not connect to the {self.label} at {where} ({type(exc).__name__})"
         return SendResult(ref=m.ref, ok=False, error=text + "; will retry.", transient=True)
-
-
-def _timed_out(exc: BaseException) -> bool:
-    # smtplib turns a socket timeout into SMTPServerDisconnected("... timed out").
-    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _rset_quietly(conn: smtplib.SMTP) -> None:
-    with contextlib.suppress(smtplib.SMTPException, OSError):
-        conn.rset()
-
-
-def _quit_quietly(conn: smtplib.SMTP) -> None:
-    try:
-        conn.quit()
-    except (smtplib.SMTPException, OSError):
-        pass
-    finally:
-        _close_quietly(conn)
-
-
-def _close_quietly(conn: smtplib.SMTP) -> None:
-    with contextlib.suppress(OSError):
-        conn.close()

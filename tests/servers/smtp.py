@@ -6,6 +6,9 @@ recipient, ``drop_connections()`` to cut every open client connection (as an idl
 a restart would). ``tls="starttls"`` offers STARTTLS (and then requires it), ``tls="ssl"``
 speaks TLS from the first byte; both use a throwaway self-signed certificate. With
 ``username``/``password`` set, MAIL FROM is refused until the client authenticated.
+``pipelining=True`` offers PIPELINING (aiosmtpd reads commands in order, so it copes; it just
+does not say so) and records whether a client used it; ``eight_bit=False`` hides 8BITMIME, as
+an old relay would.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class ReceivedMail:
     login: str | None  # the authenticated user, if any
     tls: bool  # whether the transaction ran over TLS
     mail_options: list[str]  # MAIL FROM parameters, e.g. SMTPUTF8, BODY=8BITMIME
+    pipelined: bool = False  # RCPT TO and DATA had arrived with MAIL FROM
 
     def message(self) -> EmailMessage:
         """The parsed message (SMTPUTF8 messages carry raw UTF-8 headers: parse them as text)."""
@@ -71,9 +75,26 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd hook name
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if not self.sink.eight_bit:
+            responses = [r for r in responses if r[4:] != "8BITMIME"]
+        if self.sink.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        waiting = bytes(server._reader._buffer)  # type: ignore[attr-defined]  # what came along
+        envelope.pipelined = b"RCPT TO" in waiting and b"DATA" in waiting  # type: ignore[attr-defined]
         if self.sink.username and not session.authenticated:
             return "530 5.7.0 Authentication required"
         fault = self.sink._next_fault("mail")
@@ -116,6 +137,7 @@ class _Handler:
                     login=login,
                     tls=session.ssl is not None or self.sink.tls == "ssl",
                     mail_options=list(envelope.mail_options),
+                    pipelined=getattr(envelope, "pipelined", False),
                 )
             )
         self.sink.accepted += len(envelope.rcpt_tos)
@@ -159,8 +181,11 @@ class SmtpSink:
         password: str | None = None,
         latency: float = 0.0,
         record: bool = True,
+        pipelining: bool = False,
+        eight_bit: bool = True,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.pipelining, self.eight_bit = pipelining, eight_bit
         self.username, self.password = username, password
         self.latency, self.record = latency, record
         self.messages: list[ReceivedMail] = []

@@ -24,8 +24,8 @@ from mailer.providers.mime import (
 from tests.providers.conftest import message
 
 
-def roundtrip(msg):
-    raw, message_id = render(msg)
+def roundtrip(msg, eight_bit=False):
+    raw, message_id = render(msg, eight_bit)
     # As a mail store would: the stdlib parser keeps CRLF inside 7bit bodies otherwise.
     parsed = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
     assert parsed["Message-ID"] == message_id
@@ -115,6 +115,36 @@ def test_bodies_are_seven_bit_clean_with_short_lines():
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line ends only
     assert parsed.get_body(("html",)).get_content() == long_html
     assert parsed.get_body(("plain",)).get_content() == "Ä" * 3000
+
+
+def test_eight_bit_bodies_keep_their_lines_up_to_998_bytes():
+    line = "<p>" + "Grüße, a=b " * 75 + "</p>"  # 982 bytes in 832 characters
+    raw, parsed = roundtrip(message(0, html=line + "\n<p>end</p>", text="Ä" * 100), True)
+    assert line.encode() in raw and b"quoted-printable" not in raw
+    assert raw.count(b"Content-Transfer-Encoding: 8bit") == 2
+    assert parsed.get_body(("html",)).get_content() == line + "\n<p>end</p>"
+    assert parsed.get_body(("plain",)).get_content() == "Ä" * 100
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "ü" * 500,  # 1,000 bytes in 500 characters: too long for one line
+        "Grüße\0",  # NUL may not travel even 8-bit
+    ],
+    ids=["line-over-998-bytes", "nul"],
+)
+def test_eight_bit_falls_back_to_quoted_printable(body):
+    raw, parsed = roundtrip(message(0, html=None, text=body), True)
+    assert raw.isascii() and b"quoted-printable" in raw
+    assert parsed.get_content() == body + "\n"
+
+
+def test_eight_bit_ascii_with_long_lines_is_7bit():
+    line = "x=1 " * 200
+    raw, parsed = roundtrip(message(0, html=None, text=line), True)
+    assert b"Content-Transfer-Encoding: 7bit" in raw and line.encode() in raw
+    assert parsed.get_content() == line + "\n"
 
 
 def test_line_endings_are_normalised():

@@ -1,4 +1,5 @@
-"""SMTP: auth, STARTTLS/SSL, pooled connections, reconnects, reply-code classification."""
+"""SMTP: auth, STARTTLS/SSL, pooled connections, reconnects, reply-code classification,
+PIPELINING and 8BITMIME when the server offers them."""
 
 from __future__ import annotations
 
@@ -105,20 +106,24 @@ def test_reconnects_when_every_pooled_connection_is_dead(sink):
     assert all(r.ok for r in results), results
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
 @pytest.mark.parametrize(
     ("code", "stage", "transient"),
     [
         (451, "rcpt", True),
         (550, "rcpt", False),
         (421, "mail", True),
+        (550, "mail", False),
         (554, "data", False),
         (452, "data", True),
     ],
 )
-def test_reply_codes_are_classified(sink, code, stage, transient):
-    sink.fail(code, stage=stage)
-    with smtp(sink, concurrency=1) as provider:
+def test_reply_codes_are_classified(code, stage, transient, pipelining):
+    with SmtpSink(pipelining=pipelining) as sink, smtp(sink, concurrency=1) as provider:
+        provider.send_batch([message(9)])  # a pooled connection that has seen the EHLO
+        sink.fail(code, stage=stage)
         first, second = provider.send_batch([message(0), message(1)])
+        assert [m.rcpt_tos[0] for m in sink.messages] == ["user9@example.com", "user1@example.com"]
     assert not first.ok
     assert first.transient is transient
     assert first.status_code == code
@@ -126,12 +131,86 @@ def test_reply_codes_are_classified(sink, code, stage, transient):
     assert second.ok  # the connection was reset (or replaced) and the next message went out
 
 
-def test_rejected_recipient_fails_only_that_message(sink):
-    sink.reject("user1@example.com")
-    with smtp(sink, concurrency=1) as provider:
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
+def test_rejected_recipient_fails_only_that_message(pipelining):
+    with SmtpSink(pipelining=pipelining) as sink, smtp(sink, concurrency=1) as provider:
+        sink.reject("user1@example.com")
         results = provider.send_batch([message(i) for i in range(3)])
     assert [r.ok for r in results] == [True, False, True]
     assert "Recipient address rejected" in results[1].error
+    assert [m.rcpt_tos for m in sink.messages] == [["user0@example.com"], ["user2@example.com"]]
+
+
+def test_envelope_is_pipelined_only_when_the_server_offers_it():
+    for offered in (True, False):
+        with SmtpSink(pipelining=offered) as sink, smtp(sink, concurrency=1) as provider:
+            assert all(r.ok for r in provider.send_batch([message(i) for i in range(3)]))
+        assert [m.pipelined for m in sink.messages] == [offered] * 3
+
+
+def test_bodies_go_8bit_once_the_server_said_it_takes_them(sink):
+    html = "<p>" + "Grüße aus Zürich, " * 30 + "</p>"  # one 600-byte line
+    with smtp(sink, concurrency=1) as provider:
+        provider.send_batch([message(0, html=html)])  # nobody asked the server yet
+        provider.send_batch([message(1, html=html)])
+    first, second = sink.messages
+    assert "BODY=8BITMIME" not in first.mail_options
+    assert b"quoted-printable" in first.data and "Zürich".encode() not in first.data
+    assert "BODY=8BITMIME" in second.mail_options
+    assert b"Content-Transfer-Encoding: 8bit" in second.data
+    assert html.encode() in second.data  # as written: no =3D, no soft line breaks
+    for mail in (first, second):
+        parsed = mail.message()
+        assert parsed.get_body(("html",)).get_content().rstrip("\n") == html
+        assert parsed.get_body(("plain",)).get_content().startswith("Hallo Jörg")
+
+
+def test_bodies_stay_7bit_for_a_server_without_8bitmime():
+    with SmtpSink(eight_bit=False) as sink, smtp(sink, concurrency=1) as provider:
+        for i in range(2):
+            assert provider.send_batch([message(i)])[0].ok
+    for mail in sink.messages:
+        assert "BODY=8BITMIME" not in mail.mail_options
+        assert mail.data.isascii()
+        assert mail.message().get_body(("plain",)).get_content().startswith("Hallo Jörg")
+
+
+def test_a_message_written_8bit_is_rewritten_when_the_server_no_longer_takes_it():
+    with SmtpSink() as sink:
+        port = sink.port
+        with smtp(sink, concurrency=1) as provider:
+            assert provider.send_batch([message(0)])[0].ok  # learns: 8BITMIME offered
+            wire = provider.prepare_batch([message(1)])  # so this one is written 8-bit
+            sink.stop()
+            with SmtpSink(port=port, eight_bit=False) as old_relay:
+                [result] = provider.send_prepared(wire).result(10)
+    assert result.ok, result
+    [mail] = old_relay.messages
+    assert "BODY=8BITMIME" not in mail.mail_options and mail.data.isascii()
+    assert mail.message()["Message-ID"] == result.provider_message_id
+
+
+def test_lines_starting_with_a_dot_arrive_intact(sink):
+    text = "Dear reader,\n.\n..two dots\n.hidden\nend"
+    with smtp(sink) as provider:
+        assert provider.send_batch([message(0, text=text, html=None)])[0].ok
+    assert sink.messages[0].message().get_content().splitlines() == text.splitlines()
+
+
+def test_helo_when_the_server_does_not_know_ehlo():
+    with SmtpSink(ehlo=False) as sink, smtp(sink) as provider:
+        [result] = provider.send_batch([message()])
+    assert result.ok, result
+    [mail] = sink.messages
+    assert mail.data.isascii()  # no EHLO, so no 8BITMIME: quoted-printable
+
+
+def test_auth_login_when_plain_is_not_offered():
+    login_only = SmtpSink(username="mailer", password="s3cret", auth_mechanisms=("LOGIN",))
+    with login_only as sink, smtp(sink, username="mailer", password="s3cret") as provider:
+        [result] = provider.send_batch([message()])
+    assert result.ok, result
+    assert sink.messages[0].login == "mailer"
 
 
 def test_timeout_is_transient():

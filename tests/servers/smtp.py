@@ -8,7 +8,8 @@ speaks TLS from the first byte; both use a throwaway self-signed certificate. Wi
 ``username``/``password`` set, MAIL FROM is refused until the client authenticated.
 ``pipelining=True`` offers PIPELINING (aiosmtpd reads commands in order, so it copes; it just
 does not say so) and records whether a client used it; ``eight_bit=False`` hides 8BITMIME, as
-an old relay would.
+an old relay would; ``ehlo=False`` answers EHLO with 502 (a server that only knows HELO);
+``auth_mechanisms`` narrows the AUTH methods offered.
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ class ReceivedMail:
     pipelined: bool = False  # RCPT TO and DATA had arrived with MAIL FROM
 
     def message(self) -> EmailMessage:
-        """The parsed message (SMTPUTF8 messages carry raw UTF-8 headers: parse them as text)."""
-        try:
+        """The parsed message. The stdlib decodes 8-bit bodies right only when it parses
+        bytes, and raw UTF-8 headers (SMTPUTF8) only when it parses text."""
+        if "SMTPUTF8" in self.mail_options:
             text = self.data.decode("utf-8")
-        except UnicodeDecodeError:
-            parsed = email.message_from_bytes(self.data, policy=email.policy.default)
-        else:
             parsed = email.message_from_string(text, policy=email.policy.default)
+        else:
+            parsed = email.message_from_bytes(self.data, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
 
@@ -83,6 +84,8 @@ class _Handler:
         hostname: str,
         responses: list[str],
     ) -> list[str]:
+        if not self.sink.ehlo:
+            return ["502 5.5.1 EHLO not implemented, say HELO"]
         session.host_name = hostname
         if not self.sink.eight_bit:
             responses = [r for r in responses if r[4:] != "8BITMIME"]
@@ -183,9 +186,12 @@ class SmtpSink:
         record: bool = True,
         pipelining: bool = False,
         eight_bit: bool = True,
+        ehlo: bool = True,
+        auth_mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
-        self.pipelining, self.eight_bit = pipelining, eight_bit
+        self.pipelining, self.eight_bit, self.ehlo = pipelining, eight_bit, ehlo
+        self.auth_mechanisms = auth_mechanisms
         self.username, self.password = username, password
         self.latency, self.record = latency, record
         self.messages: list[ReceivedMail] = []
@@ -255,6 +261,8 @@ class SmtpSink:
         kwargs: dict[str, Any] = {"auth_require_tls": False, "enable_SMTPUTF8": True}
         if self.username:
             kwargs["authenticator"] = self._authenticate
+            excluded = {"LOGIN", "PLAIN"} - set(self.auth_mechanisms)
+            kwargs["auth_exclude_mechanism"] = sorted(excluded)
         if self.tls == "starttls":
             kwargs.update(
                 tls_context=server_context(), require_starttls=True, auth_require_tls=True

@@ -26,8 +26,10 @@ import base64
 import binascii
 import email
 import email.policy
+import functools
 import re
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -77,11 +79,17 @@ _ATOM_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\]\\,;:@\"]+@[^\s<>()\[\]\\,;:@\"]+")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few domains recur in every chunk
 def _domain_ascii(domain: str) -> str:
     try:
         return domain.strip().lower().encode("idna").decode("ascii")  # bücher -> xn--bcher-kva
     except UnicodeError as exc:
         raise ValueError(f"invalid domain {domain!r}") from exc
+
+
+@functools.lru_cache(maxsize=2)  # written once a second, not for each of thousands of messages
+def _date(second: int) -> str:
+    return format_datetime(datetime.fromtimestamp(second, UTC))
 
 
 def make_message_id(from_email: str) -> str:
@@ -226,7 +234,7 @@ def render(msg: OutboundMessage, eight_bit: bool = False) -> tuple[bytes, str]:
         lines.append(_mailbox("Reply-To", msg.reply_to))
     lines += [
         _unstructured("Subject", msg.subject),
-        f"Date: {format_datetime(datetime.now(UTC))}",
+        f"Date: {_date(int(time.time()))}",
         f"Message-ID: {message_id}",
     ]
     for name, value in {**msg.headers, **tag_headers(msg.tags)}.items():

@@ -99,6 +99,7 @@ class Config:
     # Outbound webhooks: an endpoint whose deliveries have all failed for this long is disabled.
     MAILER_WEBHOOK_DISABLE_AFTER_HOURS = _int("MAILER_WEBHOOK_DISABLE_AFTER_HOURS", 24)
     MAILER_WEBHOOK_CONCURRENCY = _int("MAILER_WEBHOOK_CONCURRENCY", 8)  # posts in flight
+    MAILER_WEBHOOK_ALLOW_PRIVATE = _env("MAILER_WEBHOOK_ALLOW_PRIVATE", "0") == "1"  # LAN apps
 
     # REST API: requests per minute per key (a key may set its own), the largest JSON body,
     # the most messages in one batch request, and the share of each channel's sending rate
@@ -132,3 +133,4 @@ class TestConfig(Config):
     MAILER_LOG_FORMAT = "text"
     MAILER_METRICS_TOKEN = None  # tests of the token set it
     MAILER_METRICS_CACHE_SECONDS = 0  # the test of the cache turns it on
+    MAILER_WEBHOOK_ALLOW_PRIVATE = True  # receivers are local servers; test_ssrf turns it off

@@ -9,7 +9,9 @@ costs a dict lookup when no endpoint subscribes (the subscriptions are cached pe
 Delivering: the ``webhooks-deliver`` tick (jobs/webhooks_out.py) calls :func:`deliver_due`,
 which claims due deliveries with a conditional UPDATE (``FOR UPDATE SKIP LOCKED`` first on
 MySQL/MariaDB), so two workers never post the same attempt; posts them with bounded thread
-concurrency, no redirects followed; 2xx is delivered, anything else is retried with
+concurrency, no redirects followed, only to public addresses unless
+MAILER_WEBHOOK_ALLOW_PRIVATE is set (:mod:`mailer.services.netguard`, also checked when an
+endpoint is saved); 2xx is delivered, anything else is retried with
 exponential backoff (30 s doubling, capped at 1 h, ±20 % jitter) until the retry window
 (24 h) closes, then the delivery is failed. An endpoint whose deliveries have all failed for
 ``MAILER_WEBHOOK_DISABLE_AFTER_HOURS`` is disabled with the reason shown in the UI.
@@ -45,7 +47,6 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
-from requests.adapters import HTTPAdapter
 from sqlalchemy import bindparam, delete, func, select, update
 
 from mailer.extensions import db
@@ -58,7 +59,7 @@ from mailer.models.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from mailer.services import dbutil
+from mailer.services import dbutil, netguard
 from mailer.services.crypto import SecretsUnreadable, decrypt_json, encrypt_json
 from mailer.services.errors import ValidationError
 
@@ -345,9 +346,14 @@ def _clean(url: str, description: str, event_types: Iterable[str]) -> tuple[str,
         errors["url"] = "Enter an http:// or https:// URL with a host name."
     else:
         try:
-            parts.port  # noqa: B018 - raises on a bad port
+            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         except ValueError:
             errors["url"] = "The port in this URL is not a number between 0 and 65535."
+        else:
+            # Also checked for the address connected to at each delivery (DNS may change).
+            refused = netguard.check_host(parts.hostname, port, _allow_private())
+            if refused:
+                errors["url"] = refused
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
         errors["description"] = f"At most {DESCRIPTION_MAX} characters."
@@ -556,6 +562,11 @@ def deliver_due(
     return result
 
 
+def _allow_private() -> bool:
+    """Whether endpoints may be on private, loopback and link-local addresses."""
+    return bool(current_app.config.get(netguard.SETTING, False))
+
+
 def _concurrency() -> int:
     return max(1, int(current_app.config.get("MAILER_WEBHOOK_CONCURRENCY", CONCURRENCY)))
 
@@ -652,7 +663,13 @@ class _Poster:
     def __init__(self, workers: int) -> None:
         self.http = requests.Session()
         # One pool as large as the requests in flight; no silent retries inside requests.
-        adapter = HTTPAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=0)
+        # Connections open only to permitted addresses, checked for the socket's peer (SSRF).
+        adapter = netguard.GuardedAdapter(
+            allow_private=_allow_private(),
+            pool_connections=workers,
+            pool_maxsize=workers,
+            max_retries=0,
+        )
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="webhook")

@@ -96,8 +96,9 @@ class _Handler:
     async def handle_MAIL(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        waiting = bytes(server._reader._buffer)  # type: ignore[attr-defined]  # what came along
-        envelope.pipelined = b"RCPT TO" in waiting and b"DATA" in waiting  # type: ignore[attr-defined]
+        if self.sink.pipelining:  # what came along with MAIL FROM (not paid for otherwise)
+            waiting = bytes(server._reader._buffer)  # type: ignore[attr-defined]
+            envelope.pipelined = b"RCPT TO" in waiting and b"DATA" in waiting  # type: ignore[attr-defined]
         if self.sink.username and not session.authenticated:
             return "530 5.7.0 Authentication required"
         fault = self.sink._next_fault("mail")

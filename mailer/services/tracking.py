@@ -27,7 +27,10 @@ human hits, and the report shows human and total figures side by side.
 
 Links. At render time every http(s) link of the HTML is pointed at ``/t/c/<token>/<link id>``,
 except links to this installation (unsubscribe, view online); mailto:, tel:, anchors and
-relative links are left alone. Identical URLs share one ``Link`` row per campaign, created
+relative links are left alone. The web addresses of the plain-text part are tracked the same way
+(an address is taken up to whitespace, a quote, a bracket or trailing punctuation, as mail clients
+make it clickable; one directly followed by an opening bracket is left as it is, since its end is
+unclear). Identical URLs share one ``Link`` row per campaign, in both parts, created
 idempotently by (campaign, sha256(url)) and cached per worker process. The pixel goes just
 before ``</body>`` (or at the end). A body without the recipient's unsubscribe link gets one in
 a footer.
@@ -392,6 +395,10 @@ _HREF = re.compile(
     r"""(<(?:a|area)\b[^>]*?\shref\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
     re.I,
 )
+# A web address in plain text: up to whitespace, a quote or a bracket (trailing punctuation
+# is cut off after the match).
+_TEXT_URL = re.compile(r"""https?://[^\s<>"'()\[\]{}]+""", re.I)
+_TEXT_URL_TRAILING = ".,;:!?"
 _BODY_END = "</body"
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 MAX_URL = 4000
@@ -430,11 +437,14 @@ class Instrumenter:
         # raw href as written → the URL to track, "" when not trackable: the same links recur
         # in every email of a campaign, so each is decoded and checked once
         self._hrefs: dict[str, str] = {}
+        self._text_urls: dict[str, bool] = {}  # the same, for addresses in plain text
 
     def apply(self, html: str, text: str, token: str) -> tuple[str, str]:
         unsubscribe = unsubscribe_url(self.base, token)
         if self.clicks:
             html = self.rewrite_links(html, token)
+            if text:
+                text = self.rewrite_text_links(text, token)
         tail = ""
         if unsubscribe not in html:
             tail += (
@@ -460,9 +470,17 @@ class Instrumenter:
             self._ensure(list(missing))
 
     def rewrite_links(self, html: str, token: str) -> str:
-        found = self._links_in(html)
+        return self._rewrite(html, self._links_in(html), token)
+
+    def rewrite_text_links(self, text: str, token: str) -> str:
+        """The plain-text part with its web addresses pointed at the click redirect."""
+        return self._rewrite(text, self._urls_in(text), token)
+
+    def _rewrite(self, source: str, found: list[tuple[int, int, str, str]], token: str) -> str:
+        """``source`` with each found link's span replaced by its prefix and click URL (quoted
+        after an HTML prefix)."""
         if not found:
-            return html
+            return source
         missing = [url for *_, url in found if url not in self.links]
         if missing:
             self._ensure(missing)
@@ -472,11 +490,29 @@ class Instrumenter:
             link_id = self.links.get(url)
             if link_id is None:  # the cache was full and trimmed meanwhile: leave it as it is
                 continue
-            out.append(html[last:start])
-            out.append(f'{prefix}"{click_url(self.base, token, link_id)}"')
+            out.append(source[last:start])
+            click = click_url(self.base, token, link_id)
+            out.append(f'{prefix}"{click}"' if prefix else click)
             last = end
-        out.append(html[last:])
+        out.append(source[last:])
         return "".join(out)
+
+    def _urls_in(self, text: str) -> list[tuple[int, int, str, str]]:
+        """(start, end, "", url) of each trackable web address of a plain text."""
+        found: list[tuple[int, int, str, str]] = []
+        known = self._text_urls
+        for match in _TEXT_URL.finditer(text):
+            if text[match.end() : match.end() + 1] in ("(", "[", "{"):
+                continue  # https://en.wikipedia.org/wiki/Mail_(disambiguation): unclear end
+            url = match.group().rstrip(_TEXT_URL_TRAILING)
+            trackable = known.get(url)
+            if trackable is None:
+                trackable = self._trackable(url)
+                if len(known) < _CACHE_URLS:
+                    known[url] = trackable
+            if trackable:
+                found.append((match.start(), match.start() + len(url), "", url))
+        return found
 
     def _links_in(self, html: str) -> list[tuple[int, int, str, str]]:
         """(start, end, prefix, url) of each trackable href."""

@@ -765,9 +765,10 @@ def _send_chunk(
         raise
     for r, payload, subject, html, text in contents:
         token = sign(tokens.MESSAGE, r.id)
-        if html and payload.get("track_clicks", True):
-            try:
-                html = links.rewrite_links(html, token)  # writes only if its cache was trimmed
+        if payload.get("track_clicks", True):
+            try:  # writes only for a URL the chunk's prepare did not see, or a trimmed cache
+                html = links.rewrite_links(html, token) if html else html
+                text = links.rewrite_text_links(text, token) if text else text
             except SQLAlchemyError:
                 _put_back(ids)
                 raise
@@ -1056,8 +1057,9 @@ def write_hits(hits: Sequence[dict]) -> list[dict]:
 
 
 class _MessageLinks(tracking.Instrumenter):
-    """Rewrites a message's links exactly as a campaign's are (same rules, the rest of the HTML
-    unchanged), with link ids from ``message_links`` instead of a campaign's ``links``."""
+    """Rewrites a message's links exactly as a campaign's are (same rules for the HTML and the
+    text part, the rest unchanged), with link ids from ``message_links`` instead of a campaign's
+    ``links``."""
 
     def __init__(self, base: str) -> None:
         super().__init__(0, base, opens=False, clicks=True, links={})

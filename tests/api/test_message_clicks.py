@@ -153,13 +153,32 @@ def test_bad_tokens_and_unknown_links_get_no_redirect(app, db, client, api, brev
     assert not [e for e in shown(api, message_id)["events"] if e["type"] == "click"]
 
 
+def test_the_text_part_is_tracked_with_the_same_links(app, db, client, api, brevo, channel):
+    text = "Buy: https://shop.example.com/item?id=1&ref=mail.\nHelp: mailto:help@example.com"
+    message_id = send(api, html=HTML, text=text)
+    text_only = send(api, text="Plain: http://example.org/plain")
+    run(app, db)
+    links = dict(db.session.execute(db.select(MessageLink.url, MessageLink.id)).all())
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    both, alone = (r.json["textContent"] for r in brevo.requests)
+    shop = f"/t/c/{tokens.make(tokens.MESSAGE, message_id)}/{links[TRACKED[0]]}"
+    assert both == f"Buy: {base}{shop}.\nHelp: mailto:help@example.com"
+    assert shop in click_paths(brevo.requests[0].json["htmlContent"]), "the HTML's link row"
+    plain = f"/t/c/{tokens.make(tokens.MESSAGE, text_only)}/{links[TRACKED[1]]}"
+    assert alone == f"Plain: {base}{plain}"
+    response = client.get(plain, headers={"User-Agent": BROWSER})
+    assert response.status_code == 302 and response.headers["Location"] == TRACKED[1]
+
+
 def test_track_clicks_false_leaves_links_alone(app, db, api, brevo, channel):
     send(api, html=HTML, track_clicks=False)
-    send(api, html=HTML, track_clicks=False, track_opens=False)
+    text = "See https://shop.example.com/x"
+    send(api, html=HTML, text=text, track_clicks=False, track_opens=False)
     run(app, db)
     with_pixel, bare = (r.json["htmlContent"] for r in brevo.requests)
     assert "/t/c/" not in with_pixel and "/t/o/" in with_pixel
     assert bare == HTML
+    assert brevo.requests[1].json["textContent"] == text
     assert db.session.scalar(db.select(db.func.count()).select_from(MessageLink)) == 0
 
 

@@ -38,6 +38,39 @@ def test_every_web_link_is_tracked_except_our_own_and_non_web_ones(db, send_camp
     assert ann.html.count("/t/c/") == 3
 
 
+def test_web_addresses_of_the_text_part_are_tracked_with_the_same_links(db, send_campaign):
+    ann = send_campaign(["ann@example.com"])["ann@example.com"]
+    links = {link.url: link.id for link in db.session.scalars(db.select(Link))}
+    spring = links["https://shop.example.com/spring?utm_source=mail&utm_campaign=spring"]
+    stores = links["https://shop.example.com/stores"]
+    tracked = f"{BASE}/t/c/{ann.token}"
+    assert f"Spring ({tracked}/{spring})" in ann.text
+    assert f"Stores ({tracked}/{stores}) and again Spring ({tracked}/{spring})" in ann.text
+    assert "shop.example.com" not in ann.text
+    for untouched in ("(mailto:help@example.com)", f"({BASE}/u/{ann.token})", "(/relative)"):
+        assert untouched in ann.text
+
+
+def test_text_addresses_end_where_a_mail_client_would_end_them(db, client, send_campaign):
+    text = (
+        "Our picks: https://shop.example.com/a. Also <https://shop.example.com/b>,\n"
+        '"https://shop.example.com/c"! See https://en.wikipedia.org/wiki/Mail_(disambiguation)\n'
+        "or https://shop.example.com/d?x=1&y=2#top"
+    )
+    ann = send_campaign(["ann@example.com"], text=text)["ann@example.com"]
+    links = {link.url: link.id for link in db.session.scalars(db.select(Link))}
+    tracked = f"{BASE}/t/c/{ann.token}"
+    for name, around in (("a", ("picks: ", ". Also")), ("b", ("<", ">,")), ("c", ('"', '"!'))):
+        link_id = links[f"https://shop.example.com/{name}"]
+        assert f"{around[0]}{tracked}/{link_id}{around[1]}" in ann.text
+    assert "https://en.wikipedia.org/wiki/Mail_(disambiguation)" in ann.text  # unclear end
+    assert "https://en.wikipedia.org/wiki/Mail_" not in links
+    link_id = links["https://shop.example.com/d?x=1&y=2#top"]
+    response = client.get(f"/t/c/{ann.token}/{link_id}", headers={"User-Agent": "Mozilla/5.0 X"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://shop.example.com/d?x=1&y=2#top"
+
+
 def test_pixel_goes_before_the_end_of_the_body(send_campaign):
     ann = send_campaign(["ann@example.com"])["ann@example.com"]
     assert PIXEL.findall(ann.html) == [ann.token]
@@ -49,6 +82,7 @@ def test_tracking_switches_off(db, send_campaign):
     sent = send_campaign(["ann@example.com"], track_opens=False, track_clicks=False)
     ann = sent["ann@example.com"]
     assert "/t/o/" not in ann.html and "/t/c/" not in ann.html
+    assert "/t/c/" not in ann.text and "(https://shop.example.com/stores)" in ann.text
     assert "href='https://shop.example.com/stores'" in ann.html
     assert db.session.scalar(db.select(db.func.count()).select_from(Link)) == 0
 

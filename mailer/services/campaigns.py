@@ -6,10 +6,12 @@ API only flip statuses; channel workers read the status between chunks.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailer.extensions import db
 from mailer.models import (
@@ -28,6 +30,8 @@ from mailer.models import (
 from mailer.models.base import utcnow
 from mailer.services import segments as segments_service
 from mailer.services.errors import NotAllowed
+
+log = logging.getLogger(__name__)
 
 S = CampaignStatus
 TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
@@ -160,7 +164,9 @@ def materialise(campaign: Campaign) -> int:
         select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
     )
     if not already:
-        db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
+        inserted = db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
+        if inserted.rowcount is not None and inserted.rowcount >= 0:
+            return inserted.rowcount
     total = (
         db.session.scalar(
             select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
@@ -300,11 +306,8 @@ def launch(campaign_id: int) -> Campaign | None:
         return campaign  # someone else launched it
     try:
         size = materialise(campaign)
-        estimate_ = estimate(campaign)
         db.session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign.id)
-            .values(audience_size=size, excluded_count=estimate_.excluded)
+            update(Campaign).where(Campaign.id == campaign.id).values(audience_size=size)
         )
         db.session.commit()
     except Exception as exc:
@@ -317,11 +320,29 @@ def launch(campaign_id: int) -> Campaign | None:
         db.session.commit()
         raise
     db.session.refresh(campaign)
-    if size == 0:
+    if size:
+        start_channel_workers(campaign)
+    _record_excluded(campaign, size)  # after the rows started: the first emails do not wait
+    if not size:
         transition(campaign, S.COMPLETED)
-        return campaign
-    start_channel_workers(campaign)
     return campaign
+
+
+def _record_excluded(campaign: Campaign, size: int) -> None:
+    """Count the audience's addresses left out at launch (unsubscribed or suppressed)."""
+    try:
+        everyone = db.session.scalar(
+            select(func.count(func.distinct(Subscriber.email))).where(_audience_filter(campaign))
+        )
+        db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(excluded_count=max(0, (everyone or 0) - size))
+        )
+        db.session.commit()
+    except SQLAlchemyError:  # a figure for the page; the campaign is running: do not fail it
+        db.session.rollback()
+        log.warning("campaign %s: could not count the excluded addresses", campaign.id)
 
 
 def start_channel_workers(campaign: Campaign) -> list:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from rq import SimpleWorker
 
-from mailer.models import Campaign, CampaignChannel, Send, Suppression
+from mailer.models import Campaign, CampaignChannel, Send, Subscriber, Suppression
 from mailer.models.base import utcnow
 from mailer.queue import SEND, get_redis, set_worker_app
 from mailer.services import campaigns, tokens
@@ -85,8 +85,29 @@ def test_audience_dedupes_across_lists_and_excludes_unsubscribed_and_suppressed(
     assert sorted(sends) == ["w@example.com", "x@example.com", "y@example.com"]
 
 
+def test_launch_records_the_audience_and_the_addresses_left_out(app, db, brevo):
+    a = make_list(db, "A", ["x@example.com", "y@example.com", "z@example.com"])
+    b = make_list(db, "B", ["y@example.com", "gone@example.com"])
+    db.session.add(Suppression(email="z@example.com", reason="complaint"))
+    db.session.execute(
+        db.update(Subscriber)
+        .where(Subscriber.email == "gone@example.com")
+        .values(status="unsubscribed")
+    )
+    db.session.commit()
+    campaign = make_campaign(db, [a, b], [brevo_channel(db, brevo)])
+    campaigns.schedule(campaign)
+    work(app)
+    db.session.refresh(campaign)
+    assert (campaign.status, campaign.audience_size, campaign.excluded_count) == ("completed", 2, 2)
+    assert sorted(r.json["to"][0]["email"] for r in brevo.requests) == [
+        "x@example.com",
+        "y@example.com",
+    ]
+
+
 def test_audience_narrowed_by_a_segment(db):
-    from mailer.models import Segment, Subscriber
+    from mailer.models import Segment
 
     people = make_list(db, "P", [])
     for address, city in [("a@example.com", "Oslo"), ("b@example.com", "Rome")]:

@@ -308,6 +308,8 @@ class Connection:
         code, text = await waiter
         self.replies += 1
         if code != 250:
+            if code == 421:  # the server is closing this connection
+                self.abort()
             raise Refused(code, text, "message")  # the transaction is over: no RSET needed
         return code
 

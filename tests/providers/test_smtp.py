@@ -113,6 +113,7 @@ def test_reconnects_when_every_pooled_connection_is_dead(sink):
         (451, "rcpt", True),
         (550, "rcpt", False),
         (421, "mail", True),
+        (421, "data", True),
         (550, "mail", False),
         (554, "data", False),
         (452, "data", True),

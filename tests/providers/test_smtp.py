@@ -3,6 +3,8 @@ PIPELINING and 8BITMIME when the server offers them."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import pytest
@@ -271,3 +273,28 @@ def test_submit_batch_sends_in_the_background():
         assert [r.ref for r in results] == [f"tok{i}" for i in range(4)]
         assert all(r.ok for r in results)
         assert len(sink.messages) == 4
+
+
+@pytest.mark.parametrize(
+    "greeting",
+    [b"HTTP/1.1 400 Bad Request\r\n\r\n", b"220" + b"x" * 5000],
+    ids=["not-smtp", "endless-line"],
+)
+def test_a_server_that_does_not_speak_smtp_is_a_transient_failure(greeting):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def answer_once() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(greeting)
+                conn.recv(1024)  # until the client gives up
+
+        threading.Thread(target=answer_once, daemon=True).start()
+        port = server.getsockname()[1]
+        settings = {"host": "127.0.0.1", "port": port, "security": "none"}
+        with make_provider("smtp", settings, {}, timeout=5) as provider:
+            started = time.monotonic()
+            [result] = provider.send_batch([message()])
+    assert time.monotonic() - started < 4, "gave up at once, not at the timeout"
+    assert not result.ok and result.transient
+    assert "Could not connect" in result.error and "BadReply" in result.error

@@ -92,7 +92,7 @@ class Config:
     # latency-bound: a chunk goes out in one wave; at 50 ms an answer, 500 in flight is what
     # 2,500 emails/s needs), SMTP servers usually accept only a few connections per client.
     MAILER_HTTP_CONCURRENCY = _int("MAILER_HTTP_CONCURRENCY", 500)
-    MAILER_SMTP_CONCURRENCY = _int("MAILER_SMTP_CONCURRENCY", 8)
+    MAILER_SMTP_CONCURRENCY = _int("MAILER_SMTP_CONCURRENCY", 16)
     # HTTP and SMTP channels send from a child process of the channel worker (a second core).
     MAILER_SEND_PROCESS = _env("MAILER_SEND_PROCESS", "1") not in ("0", "false", "no", "off")
 

@@ -47,6 +47,7 @@ from mailer.providers.smtp_client import (
 )
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+MAX_CONNECTIONS = 100
 
 
 @functools.cache
@@ -103,6 +104,16 @@ class SmtpProvider(Provider):
             help="Turn off only for an internal relay with a self-signed certificate.",
         ),
         ConfigField("helo_name", "EHLO name", help="Empty: this machine's host name."),
+        ConfigField(
+            "connections",
+            "Connections at once",
+            kind="int",
+            help=(
+                f"How many messages go out in parallel, one per connection (1 to "
+                f"{MAX_CONNECTIONS}). Empty: the installation's MAILER_SMTP_CONCURRENCY. "
+                "Some relays take fewer: Microsoft 365 allows 3."
+            ),
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -117,6 +128,13 @@ class SmtpProvider(Provider):
             self.host, self.port = parts.hostname, parts.port or self.port
         if bool(s.get("username")) != bool(self._secrets.get("password")):
             raise ProviderError("SMTP server channel settings: give both username and password.")
+        if s.get("connections") is not None:  # the channel's own limit, for this relay
+            if not 1 <= s["connections"] <= MAX_CONNECTIONS:
+                raise ProviderError(
+                    "SMTP server channel settings: Connections at once must be between 1 and "
+                    f"{MAX_CONNECTIONS}."
+                )
+            self.concurrency = s["connections"]
         self._tls = ssl.create_default_context()
         if not s["verify_tls"]:
             self._tls.check_hostname = False

@@ -162,6 +162,18 @@ def test_form_errors_are_shown_next_to_fields_and_typed_secrets_are_not_echoed(c
     assert "Another channel already has this name." in duplicate.get_data(as_text=True)
 
 
+def test_an_smtp_channel_sets_how_many_connections_it_opens(client, db, admin):
+    page = client.get("/channels/new?provider=smtp").get_data(as_text=True)
+    assert 'name="cfg-connections"' in page and "Microsoft 365 allows 3" in page
+    refused = client.post("/channels/", data=_smtp_form(**{"cfg-connections": "0"}))
+    assert refused.status_code == 422
+    assert "Connections at once must be between 1 and 100." in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Channel)) == 0
+    client.post("/channels/", data=_smtp_form(**{"cfg-connections": "3"}))
+    channel = db.session.scalar(db.select(Channel))
+    assert channel.settings["connections"] == 3
+
+
 def test_webhook_url_is_shown_on_the_channel_page(client, db, admin):
     client.post("/channels/", data=_smtp_form())
     channel = _channel(db)

@@ -89,6 +89,15 @@ def test_connections_are_reused_across_batches(sink):
     assert sink.connections - 1 <= 2  # minus the controller's start-up probe
 
 
+def test_the_channel_caps_the_connections_whatever_the_installation_allows():
+    with SmtpSink(latency=0.05) as sink, smtp(sink, connections=2, concurrency=16) as provider:
+        assert provider.concurrency == 2
+        assert all(r.ok for r in provider.send_batch([message(i) for i in range(8)]))
+    assert sink.connections - 1 == 2  # minus the controller's start-up probe
+    with pytest.raises(ProviderError, match="between 1 and 100"):
+        make_provider("smtp", {"host": "h", "connections": 101}, {})
+
+
 def test_reconnects_after_the_server_dropped_the_connection(sink):
     with smtp(sink, concurrency=1) as provider:
         assert provider.send_batch([message(0)])[0].ok

@@ -102,6 +102,13 @@ class ConfigField:
     help: str = ""
     choices: tuple[tuple[str, str], ...] | None = None  # (value, label) pairs
     kind: FieldKind = "str"
+    limits: tuple[int, int] | None = None  # an int field's smallest and largest value
+
+    def out_of_limits(self, value: int) -> str | None:
+        """What is wrong with an int value outside ``limits`` (None: it is inside)."""
+        if self.limits and not self.limits[0] <= value <= self.limits[1]:
+            return f"a number from {self.limits[0]} to {self.limits[1]}"
+        return None
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -216,6 +223,10 @@ class Provider(ABC):
                 except (TypeError, ValueError):
                     kind = "a whole number" if f.kind == "int" else "yes or no"
                     problems.append(f"{f.label} must be {kind}.")
+                    continue
+                wanted = f.out_of_limits(value) if f.kind == "int" else None
+                if wanted:
+                    problems.append(f"{f.label} must be {wanted}.")
                     continue
                 if f.choices and value not in {c for c, _ in f.choices}:
                     allowed = ", ".join(c for c, _ in f.choices)

@@ -82,6 +82,7 @@ class SmtpProvider(Provider):
             "port",
             "Port",
             kind="int",
+            limits=(1, 65535),
             help="Empty: 587 for STARTTLS, 465 for SSL/TLS, 25 for none.",
         ),
         ConfigField(
@@ -108,6 +109,7 @@ class SmtpProvider(Provider):
             "connections",
             "Connections at once",
             kind="int",
+            limits=(1, MAX_CONNECTIONS),
             help=(
                 f"How many messages go out in parallel, one per connection (1 to "
                 f"{MAX_CONNECTIONS}). Empty: the installation's MAILER_SMTP_CONCURRENCY. "
@@ -129,11 +131,6 @@ class SmtpProvider(Provider):
         if bool(s.get("username")) != bool(self._secrets.get("password")):
             raise ProviderError("SMTP server channel settings: give both username and password.")
         if s.get("connections") is not None:  # the channel's own limit, for this relay
-            if not 1 <= s["connections"] <= MAX_CONNECTIONS:
-                raise ProviderError(
-                    "SMTP server channel settings: Connections at once must be between 1 and "
-                    f"{MAX_CONNECTIONS}."
-                )
             self.concurrency = s["connections"]
         self._tls = ssl.create_default_context()
         if not s["verify_tls"]:

@@ -242,6 +242,9 @@ def _check_value(f: ConfigField, raw: str) -> tuple[Any, str | None]:
             value = int(raw)
         except ValueError:
             return None, "Enter a whole number."
+        wanted = f.out_of_limits(value)
+        if wanted:
+            return None, f"Enter {wanted}."
     if f.choices and value not in {c for c, _ in f.choices}:
         return None, "Choose one of the options."
     return value, None

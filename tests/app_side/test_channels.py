@@ -167,7 +167,9 @@ def test_an_smtp_channel_sets_how_many_connections_it_opens(client, db, admin):
     assert 'name="cfg-connections"' in page and "Microsoft 365 allows 3" in page
     refused = client.post("/channels/", data=_smtp_form(**{"cfg-connections": "0"}))
     assert refused.status_code == 422
-    assert "Connections at once must be between 1 and 100." in refused.get_data(as_text=True)
+    assert 'id="cfg-connections-error">Enter a number from 1 to 100.' in refused.get_data(
+        as_text=True
+    )
     assert db.session.scalar(db.select(db.func.count()).select_from(Channel)) == 0
     client.post("/channels/", data=_smtp_form(**{"cfg-connections": "3"}))
     channel = db.session.scalar(db.select(Channel))

@@ -94,7 +94,7 @@ def test_the_channel_caps_the_connections_whatever_the_installation_allows():
         assert provider.concurrency == 2
         assert all(r.ok for r in provider.send_batch([message(i) for i in range(8)]))
     assert sink.connections - 1 == 2  # minus the controller's start-up probe
-    with pytest.raises(ProviderError, match="between 1 and 100"):
+    with pytest.raises(ProviderError, match="Connections at once must be a number from 1 to 100"):
         make_provider("smtp", {"host": "h", "connections": 101}, {})
 
 

@@ -99,11 +99,7 @@ class Config:
     # Outbound webhooks: an endpoint whose deliveries have all failed for this long is disabled.
     MAILER_WEBHOOK_DISABLE_AFTER_HOURS = _int("MAILER_WEBHOOK_DISABLE_AFTER_HOURS", 24)
     MAILER_WEBHOOK_CONCURRENCY = _int("MAILER_WEBHOOK_CONCURRENCY", 8)  # posts in flight
-    # Outbound webhooks to private/loopback addresses (LAN client apps); a local trial
-    # (embedded mode) posts to an app on the same machine.
-    MAILER_WEBHOOK_ALLOW_PRIVATE = (
-        _env("MAILER_WEBHOOK_ALLOW_PRIVATE", "1" if EMBEDDED else "0") == "1"
-    )
+    MAILER_WEBHOOK_ALLOW_PRIVATE = _env("MAILER_WEBHOOK_ALLOW_PRIVATE", "0") == "1"  # LAN apps
 
     # REST API: requests per minute per key (a key may set its own), the largest JSON body,
     # the most messages in one batch request, and the share of each channel's sending rate

@@ -8,9 +8,11 @@ passed the check, resolved once per connection, and checks the socket's peer aga
 byte is written: a name re-pointed at an internal address after it was saved (DNS rebinding)
 is refused at delivery too.
 
-``allow_private`` (the ``MAILER_WEBHOOK_ALLOW_PRIVATE`` setting) opens the private, loopback
-and link-local ranges for installs whose client apps live on the internal network; the
-unspecified, multicast and reserved ranges stay closed.
+``allow_private`` (the ``MAILER_WEBHOOK_ALLOW_PRIVATE`` setting) opens the private and loopback
+ranges for installs whose client apps live on the internal network. Link-local addresses
+(169.254.169.254 is the metadata service of most clouds), the cloud metadata addresses that
+sit in private ranges (AWS's fd00:ec2::254, Alibaba's 100.100.100.200), and the unspecified,
+multicast and reserved ranges stay closed: no client app lives there.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from urllib3.util import connection as u3connection
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 SETTING = "MAILER_WEBHOOK_ALLOW_PRIVATE"
-OPENABLE = frozenset({"loopback", "link-local", "private"})  # what the setting allows
+OPENABLE = frozenset({"loopback", "private"})  # what the setting allows
 
 _net = ipaddress.ip_network
 _THIS_NETWORK = _net("0.0.0.0/8")  # connecting to 0.x reaches this host on Linux
@@ -41,6 +43,8 @@ _PRIVATE = tuple(
 )
 _V4_COMPATIBLE = _net("::/96")  # ::a.b.c.d, deprecated but still routed to a.b.c.d
 _NAT64 = _net("64:ff9b::/96")  # a NAT64 gateway translates it to the last 32 bits
+# Cloud metadata services inside private ranges (the others are link-local: 169.254.169.254).
+_METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200"))
 
 
 class AddressRefused(OSError):
@@ -49,7 +53,8 @@ class AddressRefused(OSError):
 
 def classify(ip: IPAddress) -> str | None:
     """The kind of non-public address ``ip`` is, or None for a public one: "loopback",
-    "link-local", "private" (RFC 1918, CGNAT, fc00::/7), "unspecified", "multicast" or
+    "link-local", "cloud metadata" (a metadata service in a private range), "private"
+    (RFC 1918, CGNAT, fc00::/7), "unspecified", "multicast" or
     "reserved" (broadcast, future use, documentation, benchmarking, other special ranges).
     An IPv6 address carrying an IPv4 one (mapped, compatible, NAT64, 6to4) is that one."""
     if isinstance(ip, ipaddress.IPv6Address):
@@ -68,6 +73,8 @@ def classify(ip: IPAddress) -> str | None:
         return "link-local"
     if ip.is_reserved:
         return "reserved"
+    if ip in _METADATA:
+        return "cloud metadata"
     if any(ip in net for net in _PRIVATE) or getattr(ip, "is_site_local", False):
         return "private"
     if not ip.is_global:

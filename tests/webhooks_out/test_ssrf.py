@@ -1,7 +1,8 @@
 """Outbound webhooks cannot reach Mailer's own network (SSRF): internal URLs are refused when
 saved, and every delivery checks the address it actually connects to, so a name re-pointed at
 127.0.0.1 after it was saved (DNS rebinding) gets nothing. MAILER_WEBHOOK_ALLOW_PRIVATE opens
-the private, loopback and link-local ranges; TestConfig sets it, these tests turn it off."""
+the private and loopback ranges (never link-local or cloud metadata ones); TestConfig sets it,
+these tests turn it off."""
 
 from __future__ import annotations
 
@@ -68,7 +69,6 @@ def _count(db) -> int:
     ("url", "message"),
     [
         ("http://127.0.0.1/", "127.0.0.1 is a loopback address"),
-        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
         ("http://[::ffff:127.0.0.1]/", "(127.0.0.1) is a loopback address"),
         ("http://10.1.2.3/hooks", "10.1.2.3 is a private address"),
         ("https://192.168.1.20:8443/hooks", "192.168.1.20 is a private address"),
@@ -113,6 +113,9 @@ def test_a_name_that_resolves_also_to_an_internal_address_is_refused(
 def test_never_reachable_ranges_stay_refused_even_when_private_ones_are_allowed(client, db, admin):
     assert client.application.config["MAILER_WEBHOOK_ALLOW_PRIVATE"] is True
     for url, message in (
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://[fd00:ec2::254]/latest/", "fd00:ec2::254 is a cloud metadata address"),
+        ("http://100.100.100.200/latest/", "100.100.100.200 is a cloud metadata address"),
         ("http://0.0.0.0:5000/", "0.0.0.0 is an unspecified address"),
         ("http://224.0.0.1/", "224.0.0.1 is a multicast address"),
         ("http://255.255.255.255/", "255.255.255.255 is a reserved address"),
@@ -253,6 +256,8 @@ def test_through_a_proxy_the_target_is_checked_before_the_request(
         ("fe80::1", "link-local"),
         ("fe80::1%eth0", "link-local"),
         ("::ffff:169.254.169.254", "link-local"),
+        ("fd00:ec2::254", "cloud metadata"),
+        ("100.100.100.200", "cloud metadata"),
         ("10.1.2.3", "private"),
         ("172.16.0.1", "private"),
         ("172.31.255.254", "private"),

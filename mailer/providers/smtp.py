@@ -281,6 +281,13 @@ class SmtpProvider(Provider):
                 wire = self._wire(dataclasses.replace(m, message_id=wire.message_id), False)
                 if isinstance(wire, SendResult):  # pragma: no cover - it rendered before
                     return conn, wire
+            limit = conn.max_size
+            if limit and len(wire.data) > limit:  # refused here rather than after the upload
+                text = (
+                    f"The message is {len(wire.data) / 1024:,.0f} KB; the {self.label} takes "
+                    f"at most {limit / 1024:,.0f} KB."
+                )
+                return conn, SendResult(ref=m.ref, ok=False, error=text, status_code=552)
             options = " BODY=8BITMIME" if wire.eight_bit or wire.utf8 else ""
             if wire.utf8:
                 options += " SMTPUTF8"

@@ -147,6 +147,12 @@ class Connection:
     def supports(self, extension: str) -> bool:
         return extension.lower() in self.extensions
 
+    @property
+    def max_size(self) -> int | None:
+        """The largest message the server takes (its SIZE extension, RFC 1870), if it said."""
+        value = self.extensions.get("size", "").strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod

@@ -307,3 +307,12 @@ def test_a_server_that_does_not_speak_smtp_is_a_transient_failure(greeting):
     assert time.monotonic() - started < 4, "gave up at once, not at the timeout"
     assert not result.ok and result.transient
     assert "Could not connect" in result.error and "BadReply" in result.error
+
+
+def test_a_message_over_the_servers_size_limit_is_refused_before_it_is_sent():
+    with SmtpSink(max_size=4000) as sink, smtp(sink, concurrency=1) as provider:
+        big, small = provider.send_batch([message(0, html="<p>" + "x" * 6000 + "</p>"), message(1)])
+    assert not big.ok and not big.transient and big.status_code == 552
+    assert "takes at most 4 KB" in big.error
+    assert small.ok
+    assert [m.rcpt_tos for m in sink.messages] == [["user1@example.com"]]

@@ -9,7 +9,8 @@ speaks TLS from the first byte; both use a throwaway self-signed certificate. Wi
 ``pipelining=True`` offers PIPELINING (aiosmtpd reads commands in order, so it copes; it just
 does not say so) and records whether a client used it; ``eight_bit=False`` hides 8BITMIME, as
 an old relay would; ``ehlo=False`` answers EHLO with 502 (a server that only knows HELO);
-``auth_mechanisms`` narrows the AUTH methods offered.
+``auth_mechanisms`` narrows the AUTH methods offered; ``max_size`` lowers the SIZE it announces
+(and enforces).
 """
 
 from __future__ import annotations
@@ -189,10 +190,12 @@ class SmtpSink:
         eight_bit: bool = True,
         ehlo: bool = True,
         auth_mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
+        max_size: int | None = None,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.pipelining, self.eight_bit, self.ehlo = pipelining, eight_bit, ehlo
         self.auth_mechanisms = auth_mechanisms
+        self.max_size = max_size
         self.username, self.password = username, password
         self.latency, self.record = latency, record
         self.messages: list[ReceivedMail] = []
@@ -260,6 +263,8 @@ class SmtpSink:
 
     def start(self) -> Self:
         kwargs: dict[str, Any] = {"auth_require_tls": False, "enable_SMTPUTF8": True}
+        if self.max_size:
+            kwargs["data_size_limit"] = self.max_size
         if self.username:
             kwargs["authenticator"] = self._authenticate
             excluded = {"LOGIN", "PLAIN"} - set(self.auth_mechanisms)

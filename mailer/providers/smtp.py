@@ -238,7 +238,8 @@ class SmtpProvider(Provider):
         results: list[SendResult | None] = [
             w if isinstance(w, SendResult) else None for w in prepared
         ]
-        turns = iter([i for i, r in enumerate(results) if r is None])
+        pending = [i for i, r in enumerate(results) if r is None]
+        turns = iter(pending)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         slots = self._slots
@@ -255,7 +256,7 @@ class SmtpProvider(Provider):
                     if conn is not None:
                         self._release(conn)
 
-        workers = min(len(prepared), self.concurrency)
+        workers = min(len(pending), self.concurrency)
         await asyncio.gather(*(take_turns() for _ in range(workers)))
         return [r for r in results if r is not None]
 

@@ -196,7 +196,7 @@ class Connection:
         username: str | None,
         password: str | None,
     ) -> None:
-        code, text = await self._reply()
+        code, text = await self._read(self._expect())
         if code != 220:
             raise Refused(code, text, "connection")
         await self._ehlo(helo_name)
@@ -253,8 +253,9 @@ class Connection:
             self._protocol.waiters.append(waiter)
         return waiter
 
-    async def _reply(self) -> tuple[int, str]:
-        reply = await self._expect()
+    async def _read(self, waiter: asyncio.Future[tuple[int, str]]) -> tuple[int, str]:
+        """The awaited reply, counted in ``replies``."""
+        reply = await waiter
         self.replies += 1
         return reply
 
@@ -268,9 +269,7 @@ class Connection:
         """Send one command line and read its reply."""
         waiter = self._expect()
         self._write(line + _CRLF)
-        reply = await waiter
-        self.replies += 1
-        return reply
+        return await self._read(waiter)
 
     async def send(self, sender: str, recipient: str, data: bytes, options: str = "") -> int:
         """One transaction: the reply code of the accepted message. ``data`` comes from
@@ -284,23 +283,20 @@ class Connection:
             timer.cancel()
 
     async def _transaction(self, sender: str, recipient: str, data: bytes, options: str) -> int:
-        mail = f"MAIL FROM:<{sender}>{options}\r\n".encode()
-        rcpt = f"RCPT TO:<{recipient}>\r\n".encode()
+        mail = f"MAIL FROM:<{sender}>{options}".encode()
+        rcpt = f"RCPT TO:<{recipient}>".encode()
         if self.supports("pipelining"):
             waiters = [self._expect() for _ in range(3)]
-            self._write(mail + rcpt + b"DATA\r\n")
-            replies = []
-            for waiter in waiters:
-                replies.append(await waiter)
-                self.replies += 1
+            self._write(_CRLF.join((mail, rcpt, b"DATA", b"")))
+            replies = [await self._read(waiter) for waiter in waiters]
             (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = replies
             if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
                 await self.command(b".")  # DATA went through anyway: end the empty message
         else:
-            mail_code, mail_text = await self.command(mail[:-2])
+            mail_code, mail_text = await self.command(mail)
             rcpt_code, rcpt_text, data_code, data_text = 0, "", 0, ""
             if mail_code == 250:
-                rcpt_code, rcpt_text = await self.command(rcpt[:-2])
+                rcpt_code, rcpt_text = await self.command(rcpt)
                 if rcpt_code in (250, 251):
                     data_code, data_text = await self.command(b"DATA")
         if mail_code != 250:
@@ -311,8 +307,7 @@ class Connection:
             await self._reset(Refused(data_code, data_text, "message"))
         waiter = self._expect()
         self._write(data)
-        code, text = await waiter
-        self.replies += 1
+        code, text = await self._read(waiter)
         if code != 250:
             if code == 421:  # the server is closing this connection
                 self.abort()

@@ -125,13 +125,16 @@ class AudienceEstimate:
 
 def estimate(campaign: Campaign) -> AudienceEstimate:
     where = _audience_filter(campaign)
-    everyone = db.session.scalar(select(func.count(func.distinct(Subscriber.email))).where(where))
-    recipients = db.session.scalar(
-        select(func.count(func.distinct(Subscriber.email))).where(
-            where, Subscriber.status == SubscriberStatus.SUBSCRIBED.value, _not_suppressed()
-        )
+    everyone = _addresses(where)
+    recipients = _addresses(
+        where, Subscriber.status == SubscriberStatus.SUBSCRIBED.value, _not_suppressed()
     )
-    return AudienceEstimate(recipients or 0, (everyone or 0) - (recipients or 0))
+    return AudienceEstimate(recipients, everyone - recipients)
+
+
+def _addresses(*where) -> int:
+    """How many distinct addresses the subscribers matching ``where`` have."""
+    return db.session.scalar(select(func.count(func.distinct(Subscriber.email))).where(*where)) or 0
 
 
 def materialise(campaign: Campaign) -> int:
@@ -331,13 +334,11 @@ def launch(campaign_id: int) -> Campaign | None:
 def _record_excluded(campaign: Campaign, size: int) -> None:
     """Count the audience's addresses left out at launch (unsubscribed or suppressed)."""
     try:
-        everyone = db.session.scalar(
-            select(func.count(func.distinct(Subscriber.email))).where(_audience_filter(campaign))
-        )
+        everyone = _addresses(_audience_filter(campaign))
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id)
-            .values(excluded_count=max(0, (everyone or 0) - size))
+            .values(excluded_count=max(0, everyone - size))
         )
         db.session.commit()
     except SQLAlchemyError:  # a figure for the page; the campaign is running: do not fail it

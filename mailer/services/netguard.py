@@ -21,7 +21,7 @@ import functools
 import ipaddress
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -148,6 +148,13 @@ def check_host(host: str, port: int, allow_private: bool) -> str | None:
     return None
 
 
+def check_url(parts: SplitResult, allow_private: bool) -> str | None:
+    """:func:`check_host` for a parsed http(s) URL: its host, on its port or the scheme's.
+    Raises ValueError for a port that is not a number in range."""
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return check_host(parts.hostname or "", port, allow_private)
+
+
 # ------------------------------------------------------------------------------ requests
 
 
@@ -179,9 +186,7 @@ class GuardedAdapter(HTTPAdapter):
         proxies: dict[str, str] | None = None,
     ) -> requests.Response:
         if proxies and select_proxy(request.url or "", proxies):
-            parts = urlsplit(request.url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            reason = check_host(parts.hostname or "", port, self.allow_private)
+            reason = check_url(urlsplit(request.url), self.allow_private)
             if reason:
                 raise requests.ConnectionError(AddressRefused(reason), request=request)
         return super().send(request, stream, timeout, verify, cert, proxies)

@@ -346,12 +346,11 @@ def _clean(url: str, description: str, event_types: Iterable[str]) -> tuple[str,
         errors["url"] = "Enter an http:// or https:// URL with a host name."
     else:
         try:
-            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+            # Also checked for the address connected to at each delivery (DNS may change).
+            refused = netguard.check_url(parts, _allow_private())
         except ValueError:
             errors["url"] = "The port in this URL is not a number between 0 and 65535."
         else:
-            # Also checked for the address connected to at each delivery (DNS may change).
-            refused = netguard.check_host(parts.hostname, port, _allow_private())
             if refused:
                 errors["url"] = refused
     description = (description or "").strip()

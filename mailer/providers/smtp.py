@@ -17,9 +17,11 @@ written again before it goes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import functools
+import logging
 import os
 import socket
 import ssl
@@ -49,11 +51,25 @@ from mailer.providers.smtp_client import (
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 MAX_CONNECTIONS = 100
 
+log = logging.getLogger(__name__)
+
 
 @functools.cache
 def _local_name() -> str:
     """This machine's name for EHLO (as smtplib says it): asked once per process."""
     return socket.getfqdn()
+
+
+class _NoConnection(Exception):
+    """No connection could be opened for a message: its result, the same for the others."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+    def result_for(self, wire: _Wire | SendResult) -> SendResult:
+        assert isinstance(wire, _Wire)
+        return dataclasses.replace(self.result, ref=wire.message.ref)
 
 
 class _Wire(NamedTuple):
@@ -141,6 +157,7 @@ class SmtpProvider(Provider):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid: int | None = None
         self._closed = False
+        self._warned = False  # about a relay that took fewer connections than asked
         # Whether the server offers 8BITMIME, once a connection has asked it.
         self._eight_bit: bool | None = None
 
@@ -235,30 +252,59 @@ class SmtpProvider(Provider):
     async def _send_all(self, prepared: list[_Wire | SendResult]) -> list[SendResult]:
         # At most ``concurrency`` coroutines (over every batch of this provider) take the
         # messages in turn, each on one connection it keeps for its whole turn.
+        #
+        # One that can not open a connection hands its message back and leaves while others
+        # are still at it: a relay allowing fewer connections than asked (421 at the greeting)
+        # gets the batch sent on those it accepted. The last one left, unable to connect,
+        # fails the rest of the batch with its error (transient ones are retried later), so a
+        # relay that is down costs one connection attempt per coroutine, not one per message.
         results: list[SendResult | None] = [
             w if isinstance(w, SendResult) else None for w in prepared
         ]
-        pending = [i for i, r in enumerate(results) if r is None]
-        turns = iter(pending)
+        turns = collections.deque(i for i, r in enumerate(results) if r is None)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         slots = self._slots
+        workers = running = min(len(turns), self.concurrency)
 
         async def take_turns() -> None:
-            async with slots:
-                conn: Connection | None = None
-                try:
-                    for i in turns:
+            nonlocal running
+            conn: Connection | None = None
+            try:
+                async with slots:
+                    while turns:
+                        i = turns.popleft()
                         wire = prepared[i]
                         assert isinstance(wire, _Wire)
-                        conn, results[i] = await self._deliver(conn, wire)
-                finally:
-                    if conn is not None:
-                        self._release(conn)
+                        try:
+                            conn, results[i] = await self._deliver(conn, wire)
+                        except _NoConnection as exc:
+                            conn = None
+                            if running > 1:
+                                turns.appendleft(i)
+                                self._warn_handed_back(exc.result.error)
+                                return
+                            for j in (i, *turns):
+                                results[j] = exc.result_for(prepared[j])
+                            turns.clear()
+            finally:
+                running -= 1
+                if conn is not None:
+                    self._release(conn)
 
-        workers = min(len(pending), self.concurrency)
         await asyncio.gather(*(take_turns() for _ in range(workers)))
         return [r for r in results if r is not None]
+
+    def _warn_handed_back(self, error: str | None) -> None:
+        if not self._warned:  # once per process: it would repeat every batch
+            self._warned = True
+            log.warning(
+                "%s The messages went on the connections it took. If this repeats, the server "
+                "allows fewer connections at once than the %d asked: lower the channel's "
+                "'Connections at once'.",
+                error,
+                self.concurrency,
+            )
 
     async def _deliver(
         self, conn: Connection | None, wire: _Wire
@@ -274,7 +320,7 @@ class SmtpProvider(Provider):
                 try:
                     conn = await self._connect()
                 except Exception as exc:
-                    return None, self._connect_failure(m, exc)
+                    raise _NoConnection(self._connect_failure(m, exc)) from exc
             if wire.utf8 and not conn.supports("smtputf8"):
                 reply = "no SMTPUTF8: international addresses not accepted"
                 return conn, self._reply_failure(m, 553, reply, "sender")

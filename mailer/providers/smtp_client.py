@@ -30,6 +30,7 @@ import asyncio
 import base64
 import collections
 import ssl
+from typing import cast
 
 __all__ = ["AuthFailed", "BadReply", "Connection", "Refused", "Unsupported", "wire_data"]
 
@@ -81,8 +82,8 @@ class _Protocol(asyncio.Protocol):
         self._lines: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         buf = self._buffer
@@ -172,6 +173,10 @@ class Connection:
         ``timeout`` seconds in all."""
         loop = asyncio.get_running_loop()
         protocol = _Protocol()
+        # The greeting is awaited before connecting: it can arrive before this coroutine
+        # resumes after the connect (uvloop delivers it in the same turn of the loop).
+        greeting: asyncio.Future[tuple[int, str]] = loop.create_future()
+        protocol.waiters.append(greeting)
         async with asyncio.timeout(timeout):
             await loop.create_connection(
                 lambda: protocol,
@@ -182,7 +187,7 @@ class Connection:
             )
             conn = cls(protocol, host, timeout)
             try:
-                await conn._handshake(security, tls, helo_name, username, password)
+                await conn._handshake(greeting, security, tls, helo_name, username, password)
             except BaseException:
                 conn.abort()
                 raise
@@ -190,13 +195,14 @@ class Connection:
 
     async def _handshake(
         self,
+        greeting: asyncio.Future[tuple[int, str]],
         security: str,
         tls: ssl.SSLContext,
         helo_name: str,
         username: str | None,
         password: str | None,
     ) -> None:
-        code, text = await self._read(self._expect())
+        code, text = await self._read(greeting)
         if code != 220:
             raise Refused(code, text, "connection")
         await self._ehlo(helo_name)

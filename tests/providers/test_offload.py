@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailer.providers import make_provider
+from mailer.providers.base import _new_event_loop
 from mailer.providers.offload import ProcessSender, offloadable
 from tests.providers.conftest import message
 from tests.servers.brevo import BrevoServer
@@ -188,3 +189,27 @@ def test_the_next_batch_is_staged_while_one_is_out():
         assert first.result()[0].ok
         assert sender.go().result()[0].ok
         assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("choice", "kind"),
+    [(None, "uvloop.Loop"), ("asyncio", "asyncio.unix_events._UnixSelectorEventLoop")],
+)
+def test_the_providers_event_loop_is_uvloop_unless_asyncio_is_asked_for(monkeypatch, choice, kind):
+    if choice is None:
+        monkeypatch.delenv("MAILER_EVENT_LOOP", raising=False)
+    else:
+        monkeypatch.setenv("MAILER_EVENT_LOOP", choice)
+    loop = _new_event_loop()
+    try:
+        assert f"{type(loop).__module__}.{type(loop).__qualname__}" == kind
+    finally:
+        loop.close()
+    # and the sending child's loop, made after the fork, sends on it
+    with SmtpSink() as sink:
+        provider = make_provider(
+            "smtp", {"host": "127.0.0.1", "port": sink.port, "security": "none"}, {}
+        )
+        with ProcessSender(provider) as sender:
+            assert all(r.ok for r in sender.send_batch([message(i) for i in range(20)]))
+    assert len(sink.messages) == 20

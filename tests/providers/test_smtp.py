@@ -10,6 +10,7 @@ import time
 import pytest
 
 from mailer.providers import ProviderError, make_provider
+from mailer.providers.offload import ProcessSender
 from tests.providers.conftest import message
 from tests.servers.smtp import SmtpSink
 
@@ -242,6 +243,42 @@ def test_connection_refused_is_transient():
         [result] = p.send_batch([message()])
     assert not result.ok and result.transient
     assert "Could not connect" in result.error
+
+
+def test_a_relay_taking_fewer_connections_gets_the_batch_on_those_it_takes(caplog):
+    # Microsoft 365 allows 3 connections; the channel asks for 8
+    with SmtpSink(max_connections=3, latency=0.01) as sink, smtp(sink, connections=8) as provider:
+        for batch in range(2):
+            results = provider.send_batch([message(i) for i in range(batch * 30, batch * 30 + 30)])
+            assert [r.error for r in results if not r.ok] == []
+    assert sorted(m.rcpt_tos[0] for m in sink.messages) == sorted(message(i).to for i in range(60))
+    assert sink.peak_connections <= 3
+    assert sink.turned_away >= 5
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1  # said once, not for every connection turned away
+    assert "421" in warnings[0] and "lower the channel's 'Connections at once'" in warnings[0]
+
+
+def test_a_relay_turning_every_connection_away_fails_the_batch_after_one_try_each():
+    with SmtpSink(max_connections=0) as sink, smtp(sink, connections=4) as provider:
+        results = provider.send_batch([message(i) for i in range(20)])
+    assert [r.ref for r in results] == [f"tok{i}" for i in range(20)]
+    assert all(not r.ok and r.transient for r in results)
+    assert all("temporarily refused the connection (421 " in r.error for r in results)
+    assert sink.messages == []
+    assert sink.connections - 1 <= 4  # one try per connection, not per message (minus the probe)
+
+
+def test_every_connection_reads_its_greeting_however_soon_it_comes():
+    # The greeting can arrive before the connecting coroutine resumes (uvloop delivers it in
+    # the same turn of the loop): it must be read, not taken for an unasked reply.
+    with SmtpSink(record=False) as sink:
+        for _ in range(4):
+            provider = smtp(sink, connections=50)
+            with ProcessSender(provider) as sender:
+                results = sender.send_batch([message(i) for i in range(100)])
+            assert [r.error for r in results if not r.ok] == []
+        assert sink.accepted == 400
 
 
 def test_international_recipient_uses_smtputf8(sink):

@@ -10,7 +10,8 @@ speaks TLS from the first byte; both use a throwaway self-signed certificate. Wi
 does not say so) and records whether a client used it; ``eight_bit=False`` hides 8BITMIME, as
 an old relay would; ``ehlo=False`` answers EHLO with 502 (a server that only knows HELO);
 ``auth_mechanisms`` narrows the AUTH methods offered; ``max_size`` lowers the SIZE it announces
-(and enforces).
+(and enforces); ``max_connections`` greets connections beyond that many with 421 and closes
+them, as Microsoft 365 (3) or Postfix (``smtpd_client_connection_count_limit``) do.
 """
 
 from __future__ import annotations
@@ -149,6 +150,45 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
+class _Smtp(SMTP):
+    """aiosmtpd's SMTP, counting the connections open at once and turning away those over
+    the sink's ``max_connections`` with a 421 greeting."""
+
+    def __init__(self, sink: SmtpSink, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sink = sink
+        self.counted = False  # open, within the limit
+        self.turn_away = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None  # not the second call, after STARTTLS
+        super().connection_made(transport)
+        if not first:
+            return
+        sink = self.sink
+        if sink.max_connections is not None and sink.open >= sink.max_connections:
+            self.turn_away = True
+            sink.turned_away += 1
+        else:
+            self.counted = True
+            sink.open += 1
+            sink.peak_connections = max(sink.peak_connections, sink.open)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.counted:
+            self.counted = False
+            self.sink.open -= 1
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if not self.turn_away:
+            return await super()._handle_client()
+        await self.push("421 4.7.0 Too many connections from your host, try again later")
+        assert self.transport is not None
+        self.transport.close()
+        return None
+
+
 class _Controller(Controller):
     """aiosmtpd's threaded controller, bound to an ephemeral port, tracking connections."""
 
@@ -158,7 +198,7 @@ class _Controller(Controller):
         self.protocols: list[SMTP] = []
 
     def factory(self) -> SMTP:
-        smtp = super().factory()
+        smtp = _Smtp(self.sink, self.handler, **self.SMTP_kwargs)
         self.protocols = [p for p in self.protocols if p.transport is not None]
         self.protocols.append(smtp)
         self.sink.connections += 1
@@ -191,16 +231,21 @@ class SmtpSink:
         ehlo: bool = True,
         auth_mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
         max_size: int | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.pipelining, self.eight_bit, self.ehlo = pipelining, eight_bit, ehlo
         self.auth_mechanisms = auth_mechanisms
         self.max_size = max_size
+        self.max_connections = max_connections
         self.username, self.password = username, password
         self.latency, self.record = latency, record
         self.messages: list[ReceivedMail] = []
         self.accepted = 0
         self.connections = 0  # connections opened so far (the first is the controller's probe)
+        self.open = 0  # connections open now (on the server's loop thread)
+        self.peak_connections = 0  # the most connections served at once
+        self.turned_away = 0  # connections answered 421 (over max_connections)
         self.rejected: dict[str, int] = {}
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()

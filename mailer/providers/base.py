@@ -174,6 +174,10 @@ class Provider(ABC):
     name: ClassVar[str]
     label: ClassVar[str]  # human name shown in the UI and in error texts
     max_batch: ClassVar[int]  # how many messages send_batch is best fed at once
+    # Whether a ProcessSender should run prepare_batch in its caller's process and hand the
+    # child the prepared batch: a child busy preparing starves its own event loop thread
+    # (they share one GIL), while the caller mostly waits for the batch in flight.
+    prepare_in_caller: ClassVar[bool] = False
     FIELDS: ClassVar[list[ConfigField]] = []
 
     def __init__(

@@ -5,11 +5,12 @@ event loop, SMTP/MIME) besides preparing messages (database, rendering). In one 
 share one GIL; ``ProcessSender`` moves the transport into a forked child fed through a pipe,
 with the same ``submit_batch``/``send_batch`` contract as the provider it wraps.
 
-It can also take a batch in two steps: ``stage`` hands it over without sending it (the child
-encodes it meanwhile: the provider's ``prepare_batch``), then ``go`` sends it or ``discard``
-drops it. The channel loop stages its next chunk before recording the current one, so the
-child's encoding is off the path between two chunks, and says ``go`` only once the chunk is
-marked "sending".
+It can also take a batch in two steps: ``stage`` hands it over without sending it (prepared by
+the provider's ``prepare_batch``: in the caller for a provider that says ``prepare_in_caller``,
+as SMTP does, since preparing in the child stalls its sending; in the child otherwise), then
+``go`` sends it or ``discard`` drops it. The channel loop stages its next chunk before
+recording the current one, so the preparing is off the path between two chunks, and says
+``go`` only once the chunk is marked "sending".
 
 Rules the channel loop's crash safety relies on:
 
@@ -46,8 +47,9 @@ from mailer.providers.smtp import SmtpProvider
 __all__ = ["ProcessSender", "offloadable"]
 
 PICKLE = 5
-# What the parent writes to the pipe: a staged batch (its pickle follows), go, drop; b"": stop.
-_STAGE, _GO, _DROP = b"S", b"G", b"D"
+# What the parent writes to the pipe: a batch to prepare and stage, or one prepared (its
+# pickle follows), go, drop; b"": stop.
+_STAGE, _PREPARED, _GO, _DROP = b"S", b"P", b"G", b"D"
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still alive
 JOIN_SECONDS = 10.0
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -152,7 +154,10 @@ class ProcessSender:
                 raise RuntimeError("the sender is closed")
             if self._staged:
                 raise RuntimeError("a batch is already staged")
-            self._conn.send_bytes(_STAGE + _pack_messages(messages))
+            if self.provider.prepare_in_caller:
+                self._conn.send_bytes(_PREPARED + _dumps(_prepare(self.provider, messages)))
+            else:
+                self._conn.send_bytes(_STAGE + _pack_messages(messages))
             self._staged = True
 
     def go(self) -> Future[list[SendResult]]:
@@ -259,10 +264,9 @@ def _serve(provider: Provider, conn: Connection, parent_end: Connection, parent_
             kind = data[:1]
             if kind == _STAGE:
                 messages = [OutboundMessage(*t) for t in pickle.loads(data[1:])]  # noqa: S301
-                try:
-                    staged = (True, provider.prepare_batch(messages))
-                except Exception as exc:  # noqa: BLE001 - handed to the parent's future on go
-                    staged = (False, exc)
+                staged = _prepare(provider, messages)
+            elif kind == _PREPARED:
+                staged = pickle.loads(data[1:])  # noqa: S301 - from our own parent
             elif kind == _DROP:
                 staged = None
             elif kind == _GO and staged is not None:
@@ -285,6 +289,14 @@ def _serve(provider: Provider, conn: Connection, parent_end: Connection, parent_
             provider.close()
 
 
+def _prepare(provider: Provider, messages: Sequence[OutboundMessage]) -> tuple[bool, Any]:
+    """(True, the prepared batch) or (False, the exception), handed to the future on go."""
+    try:
+        return True, provider.prepare_batch(messages)
+    except Exception as exc:  # noqa: BLE001
+        return False, exc
+
+
 def _answer(conn: Connection, future: Future) -> None:
     """The batch's results back to the parent (on the provider's thread)."""
     try:
@@ -294,11 +306,15 @@ def _answer(conn: Connection, future: Future) -> None:
     _reply(conn, reply)
 
 
-def _reply(conn: Connection, reply: tuple[bool, Any]) -> None:
+def _dumps(outcome: tuple[bool, Any]) -> bytes:
     try:
-        body = pickle.dumps(reply, protocol=PICKLE)
+        return pickle.dumps(outcome, protocol=PICKLE)
     except Exception:  # noqa: BLE001 - an exception that does not pickle
-        body = pickle.dumps((False, RuntimeError(repr(reply[1]))), protocol=PICKLE)
+        return pickle.dumps((False, RuntimeError(repr(outcome[1]))), protocol=PICKLE)
+
+
+def _reply(conn: Connection, reply: tuple[bool, Any]) -> None:
+    body = _dumps(reply)
     with contextlib.suppress(OSError):  # the parent is gone
         conn.send_bytes(body)
 

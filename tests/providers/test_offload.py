@@ -213,3 +213,22 @@ def test_the_providers_event_loop_is_uvloop_unless_asyncio_is_asked_for(monkeypa
         with ProcessSender(provider) as sender:
             assert all(r.ok for r in sender.send_batch([message(i) for i in range(20)]))
     assert len(sink.messages) == 20
+
+
+@pytest.mark.parametrize("eight_bit", [True, False])
+def test_smtp_batches_prepared_by_the_caller_arrive_intact(eight_bit):
+    html = "<p>" + "Grüße aus Zürich, " * 30 + "</p>"
+    with SmtpSink(eight_bit=eight_bit) as sink:
+        provider = make_provider(
+            "smtp", {"host": "127.0.0.1", "port": sink.port, "security": "none"}, {}
+        )
+        assert provider.prepare_in_caller
+        with ProcessSender(provider) as sender:
+            for batch in range(2):
+                sender.stage([message(i, html=html) for i in range(batch * 5, batch * 5 + 5)])
+                assert all(r.ok for r in sender.go().result())
+    assert len(sink.messages) == 10
+    for mail in sink.messages:
+        assert ("BODY=8BITMIME" in mail.mail_options) is eight_bit
+        assert mail.data.isascii() is not eight_bit  # rewritten quoted-printable for an old one
+        assert mail.message().get_body(("html",)).get_content().rstrip("\n") == html

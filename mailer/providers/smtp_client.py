@@ -273,8 +273,12 @@ class Connection:
 
     async def command(self, line: bytes) -> tuple[int, str]:
         """Send one command line and read its reply."""
+        return await self._exchange(line + _CRLF)
+
+    async def _exchange(self, data: bytes) -> tuple[int, str]:
+        """Write ``data`` (a command line, or a message's DATA section) and read the reply."""
         waiter = self._expect()
-        self._write(line + _CRLF)
+        self._write(data)
         return await self._read(waiter)
 
     async def send(self, sender: str, recipient: str, data: bytes, options: str = "") -> int:
@@ -311,9 +315,7 @@ class Connection:
             await self._reset(Refused(rcpt_code, rcpt_text, "recipient"))
         if data_code != 354:
             await self._reset(Refused(data_code, data_text, "message"))
-        waiter = self._expect()
-        self._write(data)
-        code, text = await self._read(waiter)
+        code, text = await self._exchange(data)
         if code != 250:
             if code == 421:  # the server is closing this connection
                 self.abort()

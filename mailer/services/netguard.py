@@ -134,15 +134,18 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 def check_host(host: str, port: int, allow_private: bool) -> str | None:
     """Why ``host`` may not be connected to (it is, or resolves also to, a refused address),
     or None. A name that does not resolve passes: connecting will report it."""
-    literal = parse_ip(host)
-    if literal is not None:
-        return refusal(literal, allow_private)
     try:
         addresses = resolve(host, port)
     except (socket.gaierror, UnicodeError):
         return None
+    return _first_refusal(host, addresses, allow_private)
+
+
+def _first_refusal(host: str, addresses: list[IPAddress], allow_private: bool) -> str | None:
+    """Why the first refused one of ``host``'s addresses is refused, or None."""
+    name = None if parse_ip(host) else host  # a literal is not said to resolve to itself
     for ip in addresses:
-        reason = refusal(ip, allow_private, name=host)
+        reason = refusal(ip, allow_private, name=name)
         if reason:
             return reason
     return None
@@ -207,12 +210,9 @@ class _Guard:
             addresses = resolve(self.host, self.port)
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
-        for ip in addresses:
-            reason = refusal(
-                ip, self.allow_private, name=None if parse_ip(self.host) else self.host
-            )
-            if reason:
-                raise AddressRefused(reason)
+        reason = _first_refusal(self.host, addresses, self.allow_private)
+        if reason:
+            raise AddressRefused(reason)
         for i, ip in enumerate(addresses, 1):
             try:
                 sock = u3connection.create_connection(

@@ -562,7 +562,7 @@ def deliver_due(
 
 
 def _allow_private() -> bool:
-    """Whether endpoints may be on private, loopback and link-local addresses."""
+    """Whether endpoints may be on private and loopback addresses (never link-local ones)."""
     return bool(current_app.config.get(netguard.SETTING, False))
 
 

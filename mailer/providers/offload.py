@@ -41,7 +41,14 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
-from mailer.providers.base import HttpProvider, OutboundMessage, Provider, SendResult
+from mailer.providers.base import (
+    HttpProvider,
+    OutboundMessage,
+    Provider,
+    SendResult,
+    pack_message,
+    unpack_message,
+)
 from mailer.providers.smtp import SmtpProvider
 
 __all__ = ["ProcessSender", "offloadable"]
@@ -63,26 +70,7 @@ def offloadable(provider: Provider) -> bool:
 
 
 def _pack_messages(messages: Sequence[OutboundMessage]) -> bytes:
-    return pickle.dumps(
-        [
-            (
-                m.ref,
-                m.to,
-                m.subject,
-                m.from_email,
-                m.from_name,
-                m.to_name,
-                m.reply_to,
-                m.html,
-                m.text,
-                m.headers,
-                m.message_id,
-                m.tags,
-            )
-            for m in messages
-        ],
-        protocol=PICKLE,
-    )
+    return pickle.dumps([pack_message(m) for m in messages], protocol=PICKLE)
 
 
 def _pack_results(results: Sequence[SendResult]) -> list[tuple]:
@@ -263,7 +251,7 @@ def _serve(provider: Provider, conn: Connection, parent_end: Connection, parent_
                 return
             kind = data[:1]
             if kind == _STAGE:
-                messages = [OutboundMessage(*t) for t in pickle.loads(data[1:])]  # noqa: S301
+                messages = [unpack_message(t) for t in pickle.loads(data[1:])]  # noqa: S301
                 staged = _prepare(provider, messages)
             elif kind == _PREPARED:
                 staged = pickle.loads(data[1:])  # noqa: S301 - from our own parent

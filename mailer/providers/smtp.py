@@ -38,7 +38,9 @@ from mailer.providers.base import (
     ProviderError,
     SendResult,
     _Loop,
+    pack_message,
     short,
+    unpack_message,
 )
 from mailer.providers.mime import envelope_address, needs_smtputf8, render
 from mailer.providers.smtp_client import (
@@ -70,13 +72,16 @@ class _NoConnection(Exception):
 
     def result_for(self, wire: _Wire | SendResult) -> SendResult:
         assert isinstance(wire, _Wire)
-        return dataclasses.replace(self.result, ref=wire.message.ref)
+        return dataclasses.replace(self.result, ref=wire.ref)
 
 
 class _Wire(NamedTuple):
-    """A message ready for the wire: its DATA bytes, Message-ID and envelope."""
+    """A message ready for the wire: its DATA bytes, Message-ID and envelope. The message
+    rides along packed (``base.pack_message``), for a server without 8BITMIME: a prepared
+    batch crosses to the sending process pickled (``offload``)."""
 
-    message: OutboundMessage
+    ref: str
+    packed: tuple
     data: bytes  # dot-stuffed and terminated (smtp_client.wire_data)
     message_id: str
     sender: str
@@ -250,7 +255,16 @@ class SmtpProvider(Provider):
             sender, rcpt = envelope_address(m.from_email), envelope_address(m.to)
         except ValueError as exc:
             return SendResult(ref=m.ref, ok=False, error=f"The message is not valid: {exc}.")
-        return _Wire(m, wire_data(data), message_id, sender, rcpt, needs_smtputf8(m), eight_bit)
+        return _Wire(
+            m.ref,
+            pack_message(m),
+            wire_data(data),
+            message_id,
+            sender,
+            rcpt,
+            needs_smtputf8(m),
+            eight_bit,
+        )
 
     async def _send_all(self, prepared: list[_Wire | SendResult]) -> list[SendResult]:
         # At most ``concurrency`` coroutines (over every batch of this provider) take the
@@ -314,7 +328,7 @@ class SmtpProvider(Provider):
     ) -> tuple[Connection | None, SendResult]:
         """Send one message on ``conn`` (or a pooled or new connection): the connection to
         go on with (None when it is gone) and the result."""
-        m = wire.message
+        ref = wire.ref
         if conn is None or conn.closed:
             conn = self._take_idle()
         for attempt in range(2):
@@ -323,12 +337,13 @@ class SmtpProvider(Provider):
                 try:
                     conn = await self._connect()
                 except Exception as exc:
-                    raise _NoConnection(self._connect_failure(m, exc)) from exc
+                    raise _NoConnection(self._connect_failure(ref, exc)) from exc
             if wire.utf8 and not conn.supports("smtputf8"):
                 reply = "no SMTPUTF8: international addresses not accepted"
-                return conn, self._reply_failure(m, 553, reply, "sender")
+                return conn, self._reply_failure(ref, 553, reply, "sender")
             if wire.eight_bit and not conn.supports("8bitmime"):
-                wire = self._wire(dataclasses.replace(m, message_id=wire.message_id), False)
+                m = dataclasses.replace(unpack_message(wire.packed), message_id=wire.message_id)
+                wire = self._wire(m, False)
                 if isinstance(wire, SendResult):  # pragma: no cover - it rendered before
                     return conn, wire
             limit = conn.max_size
@@ -337,7 +352,7 @@ class SmtpProvider(Provider):
                     f"The message is {len(wire.data) / 1024:,.0f} KB; the {self.label} takes "
                     f"at most {limit / 1024:,.0f} KB."
                 )
-                return conn, SendResult(ref=m.ref, ok=False, error=text, status_code=552)
+                return conn, SendResult(ref=ref, ok=False, error=text, status_code=552)
             options = " BODY=8BITMIME" if wire.eight_bit or wire.utf8 else ""
             if wire.utf8:
                 options += " SMTPUTF8"
@@ -346,7 +361,7 @@ class SmtpProvider(Provider):
             except Refused as exc:
                 if conn.closed:
                     conn = None
-                return conn, self._reply_failure(m, exc.code, exc.text, exc.stage)
+                return conn, self._reply_failure(ref, exc.code, exc.text, exc.stage)
             except (OSError, EOFError) as exc:  # TimeoutError and ConnectionError are OSErrors
                 stale = reused and conn.replies == 0 and not isinstance(exc, TimeoutError)
                 conn.abort()
@@ -358,13 +373,13 @@ class SmtpProvider(Provider):
                 else:
                     text = f"The {self.label} connection failed mid-message ({type(exc).__name__})"
                     text += "; will retry."
-                return None, SendResult(ref=m.ref, ok=False, error=text, transient=True)
+                return None, SendResult(ref=ref, ok=False, error=text, transient=True)
             return conn, SendResult(
-                ref=m.ref, ok=True, provider_message_id=wire.message_id, status_code=code
+                ref=ref, ok=True, provider_message_id=wire.message_id, status_code=code
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _reply_failure(self, m: OutboundMessage, code: int, reply: str, stage: str) -> SendResult:
+    def _reply_failure(self, ref: str, code: int, reply: str, stage: str) -> SendResult:
         transient = 400 <= code < 500
         what = {
             "sender": "the sender",
@@ -375,27 +390,27 @@ class SmtpProvider(Provider):
         verb = "temporarily refused" if transient else "refused"
         text = f"The {self.label} {verb} {what.get(stage, 'the message')} ({code} {short(reply)})"
         text += "; will retry." if transient else "."
-        return SendResult(ref=m.ref, ok=False, error=text, transient=transient, status_code=code)
+        return SendResult(ref=ref, ok=False, error=text, transient=transient, status_code=code)
 
-    def _connect_failure(self, m: OutboundMessage, exc: Exception) -> SendResult:
+    def _connect_failure(self, ref: str, exc: Exception) -> SendResult:
         where = f"{self.host}:{self.port}"
         if isinstance(exc, AuthFailed):
             transient = 400 <= exc.code < 500
             text = f"The {self.label} at {where} refused the username or password"
             text += f" ({exc.code})" + ("; will retry." if transient else ".")
             return SendResult(
-                ref=m.ref, ok=False, error=text, transient=transient, status_code=exc.code
+                ref=ref, ok=False, error=text, transient=transient, status_code=exc.code
             )
         if isinstance(exc, Unsupported):
             text = f"The {self.label} at {where} does not support {exc}; check the encryption."
-            return SendResult(ref=m.ref, ok=False, error=text)
+            return SendResult(ref=ref, ok=False, error=text)
         if isinstance(exc, ssl.SSLCertVerificationError):
             text = f"The {self.label} at {where} has a certificate that could not be verified."
-            return SendResult(ref=m.ref, ok=False, error=text)
+            return SendResult(ref=ref, ok=False, error=text)
         if isinstance(exc, Refused):
-            return self._reply_failure(m, exc.code, exc.text, "connection")
+            return self._reply_failure(ref, exc.code, exc.text, "connection")
         if isinstance(exc, TimeoutError):
             text = f"The {self.label} at {where} did not answer within {self.timeout:g} s"
         else:
             text = f"Could not connect to the {self.label} at {where} ({type(exc).__name__})"
-        return SendResult(ref=m.ref, ok=False, error=text + "; will retry.", transient=True)
+        return SendResult(ref=ref, ok=False, error=text + "; will retry.", transient=True)

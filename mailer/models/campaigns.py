@@ -91,6 +91,9 @@ class CampaignChannel(db.Model):
     paused_reason: Mapped[str | None] = mapped_column(String(500))
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
+    # The results of the chunk the provider last answered for, journaled with the next chunk's
+    # hand-over and cleared once written to the sends (sending.py); left by a dead loop.
+    journal: Mapped[str | None] = mapped_column(LongText)
 
 
 class SendStatus(StrEnum):

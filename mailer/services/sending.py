@@ -250,6 +250,7 @@ class ChannelRunner:
         row = db.session.get(CampaignChannel, self.row_id)
         if row is None:
             return Outcome("not_running", reason="row deleted")
+        self._campaign_id = row.campaign_id
         self._recover(row)
         campaign = db.session.get(Campaign, row.campaign_id)
         channel = db.session.get(Channel, row.channel_id)
@@ -260,7 +261,6 @@ class ChannelRunner:
         self._daily = self._daily_names(row, channel)
         self._outcome = Outcome("sliced")
         self._row = row
-        self._campaign_id = campaign.id
         self._statics = _Statics.of(campaign, channel, identity)
         self._app = current_app._get_current_object()  # type: ignore[attr-defined]
         try:
@@ -333,14 +333,16 @@ class ChannelRunner:
             self._claim_ahead(state)
             chunk = self._prepare(compiled, claimed, rows)
             self._stage(chunk)
-            # Record the previous chunk and hand this one over in one transaction, unless
-            # the campaign stopped running meanwhile (pause/cancel take effect within a chunk).
+            # Journal the previous chunk's results and hand this one over in one transaction,
+            # unless the campaign stopped running meanwhile (pause/cancel take effect within a
+            # chunk); its sends get their results while this one is out.
             results = self._land()
             go = not (stop.requested or self._row_paused or self._bursting())
-            counts, marked = self._tx(partial(self._record_and_mark, results, chunk, go))
-            self._count(*counts)
+            marked = go and self._tx(partial(self._journal_and_mark, results, chunk))
             if marked:
                 self._hand_over(chunk)
+            self._record(results, journaled=marked)
+            if marked:
                 continue
             self._discard(chunk)
             self._pause_on_burst()
@@ -508,7 +510,10 @@ class ChannelRunner:
             self._give_back(claimed)
 
     def _recover(self, row: CampaignChannel) -> None:
-        """Left by a dead loop of this row: unsent claims go back, handed-over ones in doubt."""
+        """Left by a dead loop of this row: the results it journaled are written, unsent
+        claims go back, the chunk it had handed over is in doubt."""
+        if row.journal:
+            self._write(_unjournal(row.journal), journaled=True)
         db.session.execute(
             update(Send)
             .where(Send.campaign_channel_id == row.id, Send.status == SendStatus.CLAIMED.value)
@@ -695,10 +700,18 @@ class ChannelRunner:
         ).rowcount
         return bool(marked)
 
-    def _record_and_mark(
-        self, results: list[dict] | None, chunk: _Chunk, go: bool
-    ) -> tuple[tuple[int, int], bool]:
-        return self._write(results), go and self._mark_sending(chunk, self._campaign_id)
+    def _journal_and_mark(self, results: list[dict] | None, chunk: _Chunk) -> bool:
+        """Mark the chunk "sending" and journal the previous chunk's results on the row (one
+        row written, not a chunk of sends), uncommitted: the caller commits both before the
+        chunk goes out, so a crash leaves at most this chunk in doubt. False if it stopped."""
+        if not self._mark_sending(chunk, self._campaign_id):
+            return False
+        if results:
+            dbutil.run_sql(
+                "UPDATE campaign_channels SET journal = ? WHERE id = ?",
+                [_journal(results), self.row_id],
+            )
+        return True
 
     def _stage(self, chunk: _Chunk) -> None:
         """Before recording the previous chunk: a sender with a process of its own
@@ -734,8 +747,13 @@ class ChannelRunner:
         """Land the chunk with the provider, if any, and record its results."""
         results = self._land()
         if results is not None:
-            self._count(*self._tx(lambda: self._write(results)))
+            self._record(results)
             self._pause_on_burst()
+
+    def _record(self, results: list[dict] | None, *, journaled: bool = False) -> None:
+        """Write a chunk's results to its sends (and clear the row's journal of them)."""
+        if results:
+            self._count(*self._tx(partial(self._write, results, journaled)))
 
     def _count(self, sent: int, failed: int) -> None:
         self._outcome.sent += sent
@@ -800,18 +818,18 @@ class ChannelRunner:
         )
         return _result(send_id, SendStatus.FAILED, error=error)
 
-    def _write(self, results: list[dict] | None) -> tuple[int, int]:
+    def _write(self, results: list[dict], journaled: bool = False) -> tuple[int, int]:
         """Write a chunk's results: the sent ones in one UPDATE (a CASE for their provider
-        ids), the rest (failures, retries; few) with one executemany. Not committed."""
-        if not results:
-            return 0, 0
+        ids), the rest (failures, retries; few) with one executemany; the row's counters, and
+        its journal cleared if they came from it. Not committed."""
         write_results(Send, results, _RESULT_UPDATE)
         sent = sum(1 for r in results if r["b_status"] == SendStatus.SENT.value)
         failed = sum(1 for r in results if r["b_status"] == SendStatus.FAILED.value)
-        if sent or failed:
+        if sent or failed or journaled:
+            clear = ", journal = NULL" if journaled else ""
             dbutil.run_sql(
                 "UPDATE campaign_channels SET sent_count = sent_count + ?, "
-                "failed_count = failed_count + ? WHERE id = ?",
+                f"failed_count = failed_count + ?{clear} WHERE id = ?",
                 [sent, failed, self.row_id],
             )
         from mailer.services import webhooks_out  # outbound webhooks (issue 8)
@@ -845,6 +863,44 @@ def _lock_conflict(exc: OperationalError) -> bool:
     """MySQL deadlock (1213) or lock wait timeout (1205); SQLite's "database is locked"."""
     code = exc.orig.args[0] if getattr(exc.orig, "args", None) else None
     return code in (1205, 1213) or "database is locked" in str(exc.orig)
+
+
+_RESULT_KEYS = ("b_id", "b_status", "b_error", "b_pmid", "b_sent_at", "b_next")
+
+
+def _journal(results: list[dict]) -> str:
+    """A chunk's results (``_result`` dicts) as compact JSON, for the row's journal."""
+    return json.dumps(
+        [
+            [
+                r["b_id"],
+                r["b_status"],
+                r["b_error"],
+                r["b_pmid"],
+                _iso(r["b_sent_at"]),
+                _iso(r["b_next"]),
+            ]
+            for r in results
+        ],
+        separators=(",", ":"),
+    )
+
+
+def _unjournal(text: str) -> list[dict]:
+    results = []
+    for values in json.loads(text):
+        r = dict(zip(_RESULT_KEYS, values, strict=True))
+        r["b_sent_at"], r["b_next"] = _from_iso(r["b_sent_at"]), _from_iso(r["b_next"])
+        results.append(r)
+    return results
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _list_unsubscribe(url: str, token: str, mailbox: str | None) -> str:

@@ -4,8 +4,9 @@ still take effect within one chunk, and a prepared chunk that is not sent goes b
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
-from mailer.models import Campaign, Channel, Send
+from mailer.models import Campaign, CampaignChannel, Channel, Send
 from mailer.services import campaigns, sending
 from mailer.services.sending import ChannelRunner
 from tests.campaigns.test_engine import launched_on_brevo, statuses
@@ -94,3 +95,38 @@ def test_chunks_follow_the_provider_parallelism(app, db, brevo):
     assert runner.run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 40}
     assert brevo.max_in_flight <= 6
+
+
+def test_results_journaled_before_a_crash_are_written_by_the_rows_next_loop(
+    app, db, brevo, small_chunks
+):
+    """A chunk's results are journaled on its row when the next chunk goes out, and written
+    to its sends just after. The database fails that write once (a dropped connection): the
+    loop stops, and the row's next loop writes them first; nobody is mailed twice, nothing is
+    left in doubt."""
+    campaign = launched_on_brevo(db, brevo, 15)
+    row_id = campaign.channels[0].id
+    failures = [RuntimeError("the database connection dropped")]
+
+    def fail_once(conn, cursor, statement, *args):
+        if "journal = NULL" in statement and failures:
+            raise failures.pop()
+
+    event.listen(db.engine, "before_cursor_execute", fail_once)
+    try:
+        with pytest.raises(RuntimeError, match="dropped"):
+            ChannelRunner(row_id).run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", fail_once)
+    assert brevo.accepted == 10, "the first two chunks went out"
+    assert statuses(db, campaign.id) == {"sending": 5, "sent": 5, "pending": 5}
+    assert db.session.get(CampaignChannel, row_id).journal
+
+    assert ChannelRunner(row_id).run().state == "done"
+    assert statuses(db, campaign.id) == {"sent": 15}
+    assert brevo.accepted == 15
+    row = db.session.get(CampaignChannel, row_id)
+    assert (row.sent_count, row.journal) == (15, None)
+    sends = db.session.scalars(db.select(Send).filter_by(campaign_id=campaign.id)).all()
+    ids = {s.provider_message_id for s in sends}
+    assert None not in ids and len(ids) == 15, "each send keeps its provider message id"

@@ -31,6 +31,8 @@ from typing import Any, ClassVar, Self
 from aiohttp import web
 from multidict import CIMultiDict
 
+LISTEN_BACKLOG = 1024  # connections waiting to be accepted (the kernel caps it at somaxconn)
+
 __all__ = ["ProviderServer", "Received", "Reply", "basic_auth"]
 
 
@@ -213,7 +215,10 @@ class ProviderServer:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         try:
             loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, self.port)
+            # A provider's front end takes a sender's connections all at once; aiohttp's
+            # default listen queue (128) overflows when a channel opens its 500, and every SYN
+            # the kernel drops costs that connection a 1 s retransmit.
+            site = web.TCPSite(runner, self.host, self.port, backlog=LISTEN_BACKLOG)
             loop.run_until_complete(site.start())
             self.port = runner.addresses[0][1]
         except BaseException as exc:  # e.g. port in use: report it to start()

@@ -514,14 +514,17 @@ class ChannelRunner:
         claims go back, the chunk it had handed over is in doubt."""
         if row.journal:
             self._write(_unjournal(row.journal), journaled=True)
+        # By campaign and status first: the claim index finds the few claimed rows, where the
+        # row's own index would walk every send the row ever had (1M rows: seconds).
+        ours = (Send.campaign_id == row.campaign_id, Send.campaign_channel_id == row.id)
         db.session.execute(
             update(Send)
-            .where(Send.campaign_channel_id == row.id, Send.status == SendStatus.CLAIMED.value)
+            .where(*ours, Send.status == SendStatus.CLAIMED.value)
             .values(status=SendStatus.PENDING.value)
         )
         db.session.execute(
             update(Send)
-            .where(Send.campaign_channel_id == row.id, Send.status == SendStatus.SENDING.value)
+            .where(*ours, Send.status == SendStatus.SENDING.value)
             .values(
                 status=SendStatus.IN_DOUBT.value,
                 error="worker stopped while the provider had it: check before resending",

@@ -91,15 +91,20 @@ class CampaignChannel(db.Model):
     paused_reason: Mapped[str | None] = mapped_column(String(500))
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
-    # The results of the chunk the provider last answered for, journaled with the next chunk's
-    # hand-over and cleared once written to the sends (sending.py); left by a dead loop.
+    # The send loop's record of its chunks (sending.py), each left by a loop that died:
+    # the ids of the sends with the provider (JSON), cleared once their results are written;
+    handed: Mapped[str | None] = mapped_column(Text)
+    # the results of the chunk before, journaled when that one was handed over and cleared
+    # once written to its sends.
     journal: Mapped[str | None] = mapped_column(LongText)
 
 
 class SendStatus(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"  # taken by a worker, not yet handed over: safe to put back
-    SENDING = "sending"  # being handed to the provider: if the worker dies, it is in doubt
+    # With the provider, before migration 0007; since, still "claimed" and listed in the
+    # channel row's ``handed``. Either way a dead worker's next one marks it in doubt.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # became suppressed after launch

@@ -10,7 +10,7 @@ the provider's ``prepare_batch``: in the caller for a provider that says ``prepa
 as SMTP does, since preparing in the child stalls its sending; in the child otherwise), then
 ``go`` sends it or ``discard`` drops it. The channel loop stages its next chunk before
 recording the current one, so the preparing is off the path between two chunks, and says
-``go`` only once the chunk is marked "sending".
+``go`` only once the chunk is recorded as handed over.
 
 Rules the channel loop's crash safety relies on:
 

@@ -10,20 +10,22 @@ limits cap it. Each turn of the loop:
 3. claim a chunk of pending sends (FOR UPDATE SKIP LOCKED on MySQL; one UPDATE … RETURNING on
    SQLite) as "claimed",
 4. check suppressions, render each message with the template compiled once, add headers,
-5. record the previous chunk's results (the provider worked on it meanwhile: claiming and
-   rendering overlap with sending) and mark this chunk "sending" in one transaction, if the
-   campaign still runs, then hand it to the provider (``submit_batch``: HTTP adapters send
-   on an asyncio loop thread, hundreds of requests in flight; SMTP from a thread pool; both
-   from a child process of the loop, ``mailer.providers.offload``, so the transport runs on
-   another core than the rendering; the child stops when its parent dies).
+5. if the campaign still runs, commit one single-row update of the channel row: this chunk's
+   send ids as ``handed`` and the previous chunk's results (the provider worked on it
+   meanwhile: claiming and rendering overlap with sending) as ``journal``; then hand the chunk
+   to the provider (``submit_batch``: HTTP adapters send on an asyncio loop thread, hundreds of
+   requests in flight; SMTP on pooled connections; both from a child process of the loop,
+   ``mailer.providers.offload``, so the transport runs on another core than the rendering; the
+   child stops when its parent dies),
+6. write the journaled results to their sends (and clear the journal) while it is out.
 
-At most one chunk per loop is ever "sending"; the next one is only "claimed" while it waits.
-A deadlock between two loops' transactions (MySQL) is rolled back and retried.
+At most one chunk per loop is ever handed over. A deadlock between two loops' transactions
+(MySQL) is rolled back and retried.
 
-Crash safety: a send is "sending" only while it is with the provider. The loop holds a Redis
-lock per row; a new loop for the row first puts "claimed" sends back to pending (never sent)
-and marks "sending" ones in doubt (maybe sent: never resent blindly). A loop asked to stop
-(SIGTERM) finishes its chunk first, so nothing is left in doubt.
+Crash safety: the loop holds a Redis lock per row; a new loop for the row first writes the
+results a dead loop journaled, marks the sends it had handed over in doubt (maybe sent: never
+resent blindly) and puts its other claimed sends back to pending (never sent). A loop asked to
+stop (SIGTERM) finishes its chunk first, so nothing is left in doubt.
 """
 
 from __future__ import annotations
@@ -267,7 +269,7 @@ class ChannelRunner:
             return self._turns(stop, row, campaign, channel, compiled)
         except BaseException:
             # Record what the provider answered for the chunk it has, if it can still be had;
-            # otherwise the next loop finds it "sending" and marks it in doubt.
+            # otherwise the next loop finds it handed over and marks it in doubt.
             with contextlib.suppress(Exception):
                 db.session.rollback()
                 self._settle()
@@ -280,7 +282,8 @@ class ChannelRunner:
 
     def _turns(self, stop, row, campaign, channel, compiled) -> Outcome:
         """Each turn claims and prepares a chunk while the previous one is with the provider
-        (at most one chunk is ever "sending"), then records that one and hands this one over.
+        (at most one chunk is ever handed over), then journals that one's results and hands
+        this one over.
         What can change meanwhile (campaign status, the row's and channel's limits) is read
         in one query a turn, not through the ORM objects (which expire on every commit)."""
         outcome = self._outcome
@@ -510,25 +513,32 @@ class ChannelRunner:
             self._give_back(claimed)
 
     def _recover(self, row: CampaignChannel) -> None:
-        """Left by a dead loop of this row: the results it journaled are written, unsent
-        claims go back, the chunk it had handed over is in doubt."""
+        """Left by a dead loop of this row: the results it journaled are written, the chunk it
+        had handed over is in doubt, its other claims go back to the pool."""
         if row.journal:
             self._write(_unjournal(row.journal), journaled=True)
         # By campaign and status first: the claim index finds the few claimed rows, where the
         # row's own index would walk every send the row ever had (1M rows: seconds).
         ours = (Send.campaign_id == row.campaign_id, Send.campaign_channel_id == row.id)
+        in_doubt = Send.status == SendStatus.SENDING.value  # marked so before migration 0007
+        if row.handed:
+            handed = Send.id.in_(json.loads(row.handed))
+            in_doubt |= (Send.status == SendStatus.CLAIMED.value) & handed
+        db.session.execute(
+            update(Send)
+            .where(*ours, in_doubt)
+            .values(
+                status=SendStatus.IN_DOUBT.value,
+                error="worker stopped while the provider had it: check before resending",
+            )
+        )
         db.session.execute(
             update(Send)
             .where(*ours, Send.status == SendStatus.CLAIMED.value)
             .values(status=SendStatus.PENDING.value)
         )
         db.session.execute(
-            update(Send)
-            .where(*ours, Send.status == SendStatus.SENDING.value)
-            .values(
-                status=SendStatus.IN_DOUBT.value,
-                error="worker stopped while the provider had it: check before resending",
-            )
+            update(CampaignChannel).where(CampaignChannel.id == row.id).values(handed=None)
         )
         db.session.commit()
 
@@ -691,30 +701,26 @@ class ChannelRunner:
             chunk.attempts[ref] = (r.id, r.attempts)
         return chunk
 
-    def _mark_sending(self, chunk: _Chunk, campaign_id: int) -> bool:
-        """Mark the chunk "sending" if the campaign still runs (uncommitted: the caller
-        commits it with the previous chunk's results). False, nothing marked, if it stopped."""
-        if not chunk.messages:
-            return True
-        marked = dbutil.run_sql(
-            f"UPDATE sends SET status = ? WHERE id IN ({dbutil.id_list(chunk.sends())}) "
-            "AND EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND status = ?)",
-            [SendStatus.SENDING.value, campaign_id, CampaignStatus.RUNNING.value],
-        ).rowcount
-        return bool(marked)
-
     def _journal_and_mark(self, results: list[dict] | None, chunk: _Chunk) -> bool:
-        """Mark the chunk "sending" and journal the previous chunk's results on the row (one
-        row written, not a chunk of sends), uncommitted: the caller commits both before the
-        chunk goes out, so a crash leaves at most this chunk in doubt. False if it stopped."""
-        if not self._mark_sending(chunk, self._campaign_id):
-            return False
-        if results:
+        """If the campaign still runs: record on the row which sends the chunk about to go out
+        has (``handed``: a dead loop's next one marks them in doubt) and the previous chunk's
+        results (``journal``), one row written rather than two chunks of sends. Uncommitted:
+        the caller commits it before the chunk goes out. False, nothing written, if the
+        campaign stopped running."""
+        handed = json.dumps(chunk.sends(), separators=(",", ":")) if chunk.messages else None
+        return bool(
             dbutil.run_sql(
-                "UPDATE campaign_channels SET journal = ? WHERE id = ?",
-                [_journal(results), self.row_id],
-            )
-        return True
+                "UPDATE campaign_channels SET handed = ?, journal = ? WHERE id = ? "
+                "AND EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND status = ?)",
+                [
+                    handed,
+                    _journal(results) if results else None,
+                    self.row_id,
+                    self._campaign_id,
+                    CampaignStatus.RUNNING.value,
+                ],
+            ).rowcount
+        )
 
     def _stage(self, chunk: _Chunk) -> None:
         """Before recording the previous chunk: a sender with a process of its own
@@ -729,7 +735,7 @@ class ChannelRunner:
             chunk.staged = False
 
     def _hand_over(self, chunk: _Chunk) -> None:
-        """After the commit that marked it "sending": the provider gets the chunk."""
+        """After the commit that recorded it as handed over: the provider gets the chunk."""
         if chunk.staged:
             chunk.future = self.provider.go()
         elif chunk.messages:
@@ -823,18 +829,18 @@ class ChannelRunner:
 
     def _write(self, results: list[dict], journaled: bool = False) -> tuple[int, int]:
         """Write a chunk's results: the sent ones in one UPDATE (a CASE for their provider
-        ids), the rest (failures, retries; few) with one executemany; the row's counters, and
-        its journal cleared if they came from it. Not committed."""
+        ids), the rest (failures, retries; few) with one executemany; and the row's counters.
+        Results from the journal clear it (the next chunk is out: ``handed`` is that one's);
+        others are those of the handed chunk itself, which is no longer out. Not committed."""
         write_results(Send, results, _RESULT_UPDATE)
         sent = sum(1 for r in results if r["b_status"] == SendStatus.SENT.value)
         failed = sum(1 for r in results if r["b_status"] == SendStatus.FAILED.value)
-        if sent or failed or journaled:
-            clear = ", journal = NULL" if journaled else ""
-            dbutil.run_sql(
-                "UPDATE campaign_channels SET sent_count = sent_count + ?, "
-                f"failed_count = failed_count + ?{clear} WHERE id = ?",
-                [sent, failed, self.row_id],
-            )
+        done = "journal" if journaled else "handed"
+        dbutil.run_sql(
+            "UPDATE campaign_channels SET sent_count = sent_count + ?, "
+            f"failed_count = failed_count + ?, {done} = NULL WHERE id = ?",
+            [sent, failed, self.row_id],
+        )
         from mailer.services import webhooks_out  # outbound webhooks (issue 8)
 
         webhooks_out.emit_send_results(self._campaign_id, results)

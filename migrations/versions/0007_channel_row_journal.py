@@ -1,9 +1,10 @@
-"""Channel row journal: a chunk's results, kept until they are written to its sends
+"""Channel row journal: the chunk with the provider, and the results of the one before
 
-The send loop hands the next chunk to the provider in the transaction that journals the previous
-chunk's results on its channel row (one row written, not a chunk of sends), then writes those
-results to the sends and clears the journal while the next chunk is out. A loop that dies in
-between leaves the journal; the row's next loop writes it first.
+Before handing a chunk to the provider, the send loop commits one update of its channel row: the
+chunk's send ids (``handed``) and the previous chunk's results (``journal``), one row written
+instead of two chunks of sends. It writes those results to the sends, and clears the journal,
+while the chunk is out. A loop that dies leaves both: the row's next loop writes the journal
+and marks the handed sends in doubt. Sends are no longer marked "sending".
 
 Revision ID: 0007
 Revises: 0006
@@ -20,6 +21,7 @@ depends_on = None
 
 
 def upgrade():
+    op.add_column("campaign_channels", sa.Column("handed", sa.Text(), nullable=True))
     op.add_column(
         "campaign_channels",
         sa.Column("journal", sa.Text().with_variant(mysql.LONGTEXT(), "mysql"), nullable=True),
@@ -28,3 +30,4 @@ def upgrade():
 
 def downgrade():
     op.drop_column("campaign_channels", "journal")
+    op.drop_column("campaign_channels", "handed")

@@ -330,23 +330,30 @@ def test_schedule_in_the_future_is_launched_by_the_tick(app, db, brevo):
     assert brevo.accepted == 1
 
 
-def test_a_dead_loops_claims_are_recovered_and_handed_over_sends_are_in_doubt(app, db, brevo):
+@pytest.mark.parametrize("left_by", ["this version", "a version before migration 0007"])
+def test_a_dead_loops_claims_are_recovered_and_handed_over_sends_are_in_doubt(
+    app, db, brevo, left_by
+):
     campaign = launched_on_brevo(db, brevo, 4)
     row_id = campaign.channels[0].id
     ids = sorted(db.session.scalars(db.select(Send.id)))
     # A loop that died: two sends claimed (not yet sent), one handed to the provider.
     db.session.execute(
         db.update(Send)
-        .where(Send.id.in_(ids[:2]))
+        .where(Send.id.in_(ids[:3]))
         .values(status="claimed", campaign_channel_id=row_id)
     )
-    db.session.execute(
-        db.update(Send)
-        .where(Send.id == ids[2])
-        .values(status="sending", campaign_channel_id=row_id)
-    )
+    if left_by == "this version":
+        db.session.execute(
+            db.update(CampaignChannel)
+            .where(CampaignChannel.id == row_id)
+            .values(handed=f"[{ids[2]}]")
+        )
+    else:  # it marked the sends it handed over
+        db.session.execute(db.update(Send).where(Send.id == ids[2]).values(status="sending"))
     db.session.commit()
     assert ChannelRunner(row_id).run().state == "done"
+    assert db.session.get(Send, ids[2]).status == "in_doubt"
     assert statuses(db, campaign.id) == {"sent": 3, "in_doubt": 1}
     assert brevo.accepted == 3
     assert campaigns.retry_in_doubt(db.session.get(Campaign, campaign.id)) == 1

@@ -119,8 +119,9 @@ def test_results_journaled_before_a_crash_are_written_by_the_rows_next_loop(
     finally:
         event.remove(db.engine, "before_cursor_execute", fail_once)
     assert brevo.accepted == 10, "the first two chunks went out"
-    assert statuses(db, campaign.id) == {"sending": 5, "sent": 5, "pending": 5}
-    assert db.session.get(CampaignChannel, row_id).journal
+    assert statuses(db, campaign.id) == {"claimed": 5, "sent": 5, "pending": 5}
+    row = db.session.get(CampaignChannel, row_id)
+    assert row.journal and row.handed is None, "the second chunk's results were recorded"
 
     assert ChannelRunner(row_id).run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 15}

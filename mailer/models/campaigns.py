@@ -38,6 +38,9 @@ class Campaign(db.Model):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     audience_size: Mapped[int] = mapped_column(default=0)
+    # When the launch had written every send. Until then no channel row completes the
+    # campaign (it has not found the rest yet), and the tick resumes a launch that died.
+    materialised_at: Mapped[datetime | None]
     excluded_count: Mapped[int] = mapped_column(default=0)  # suppressed/unsubscribed at launch
     track_opens: Mapped[bool] = mapped_column(default=True)
     track_clicks: Mapped[bool] = mapped_column(default=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,6 +45,9 @@ TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
     S.FAILED: {S.DRAFT},
 }
 EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
+# A launch writes 1M sends in about 10 s; one not done after this long has lost its orchestrator.
+LAUNCH_GRACE = timedelta(minutes=15)
+LAUNCH_LOCK_SECONDS = 3600  # the launch job's own timeout
 
 
 def can_transition(campaign: Campaign, to: CampaignStatus) -> bool:
@@ -307,10 +310,45 @@ def launch(campaign_id: int) -> Campaign | None:
         transition(campaign, S.RUNNING)
     except NotAllowed:
         return campaign  # someone else launched it
+    return _materialise_and_start(campaign)
+
+
+def resume_launch(campaign_id: int) -> Campaign | None:
+    """The tick's repair for a launch whose orchestrator died: a running campaign whose sends
+    were never all written. Writing them is idempotent."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != S.RUNNING.value or campaign.materialised_at:
+        return campaign
+    return _materialise_and_start(campaign)
+
+
+def stranded_launches(now: datetime | None = None) -> list[int]:
+    """Running campaigns whose launch started over LAUNCH_GRACE ago and never finished."""
+    cutoff = (now or utcnow()) - LAUNCH_GRACE
+    return list(
+        db.session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == S.RUNNING.value,
+                Campaign.materialised_at.is_(None),
+                Campaign.started_at < cutoff,
+            )
+        )
+    )
+
+
+def _materialise_and_start(campaign: Campaign) -> Campaign:
+    """Write the campaign's sends (one orchestrator at a time), then start its rows."""
+    from mailer.queue import get_redis
+
+    lock = f"mailer:lock:launch:{campaign.id}"
+    if not get_redis().set(lock, "1", nx=True, ex=LAUNCH_LOCK_SECONDS):
+        return campaign  # its orchestrator is still at it
     try:
         size = materialise(campaign)
         db.session.execute(
-            update(Campaign).where(Campaign.id == campaign.id).values(audience_size=size)
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(audience_size=size, materialised_at=utcnow())
         )
         db.session.commit()
     except Exception as exc:
@@ -322,6 +360,8 @@ def launch(campaign_id: int) -> Campaign | None:
         )
         db.session.commit()
         raise
+    finally:
+        get_redis().delete(lock)
     db.session.refresh(campaign)
     if size:
         start_channel_workers(campaign)
@@ -355,14 +395,19 @@ def start_channel_workers(campaign: Campaign) -> list:
 
 
 def wake_rows() -> list[int]:
-    """Enqueue a channel job for every row of a running campaign that has no live loop."""
+    """Enqueue a channel job for every row of a running campaign that has no live loop (once
+    its launch has written its sends: the launch starts the rows itself)."""
     from jobs.campaigns import run_channel
     from mailer.queue import SEND, enqueue, get_redis
 
     rows = db.session.scalars(
         select(CampaignChannel)
         .join(Campaign, Campaign.id == CampaignChannel.campaign_id)
-        .where(Campaign.status == S.RUNNING.value, CampaignChannel.paused_reason.is_(None))
+        .where(
+            Campaign.status == S.RUNNING.value,
+            Campaign.materialised_at.is_not(None),
+            CampaignChannel.paused_reason.is_(None),
+        )
     ).all()
     woken = []
     for row in rows:

@@ -606,6 +606,13 @@ class ChannelRunner:
         )
 
     def _finish_if_done(self, campaign: Campaign) -> bool:
+        """Complete the campaign when none of its sends is open, once its launch wrote them
+        all (a row woken during a long launch finds none yet)."""
+        launched = db.session.scalar(
+            select(Campaign.materialised_at).where(Campaign.id == campaign.id)
+        )
+        if launched is None:
+            return False
         open_ = db.session.scalar(
             select(func.count())
             .select_from(Send)

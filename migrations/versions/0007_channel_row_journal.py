@@ -6,6 +6,10 @@ instead of two chunks of sends. It writes those results to the sends, and clears
 while the chunk is out. A loop that dies leaves both: the row's next loop writes the journal
 and marks the handed sends in doubt. Sends are no longer marked "sending".
 
+Also ``campaigns.materialised_at``: when the launch had written every send. A channel row does
+not complete a campaign before (a row woken by the tick during a long launch did), and the tick
+resumes a launch whose orchestrator died.
+
 Revision ID: 0007
 Revises: 0006
 """
@@ -21,6 +25,11 @@ depends_on = None
 
 
 def upgrade():
+    op.add_column("campaigns", sa.Column("materialised_at", sa.DateTime(), nullable=True))
+    op.execute(
+        "UPDATE campaigns SET materialised_at = COALESCE(started_at, created_at) "
+        "WHERE status IN ('running', 'paused', 'completed', 'cancelled', 'failed')"
+    )
     op.add_column("campaign_channels", sa.Column("handed", sa.Text(), nullable=True))
     op.add_column(
         "campaign_channels",
@@ -31,3 +40,4 @@ def upgrade():
 def downgrade():
     op.drop_column("campaign_channels", "journal")
     op.drop_column("campaign_channels", "handed")
+    op.drop_column("campaigns", "materialised_at")

@@ -392,3 +392,43 @@ def test_two_rows_share_one_pool(app, db, brevo, smtp_sink):
     assert statuses(db, campaign.id) == {"sent": 40}
     assert brevo.accepted + len(smtp_sink.messages) == 40
     assert len(smtp_sink.messages) > 0 and brevo.accepted > 0
+
+
+def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(
+    app, db, brevo
+):
+    from jobs.ticks import campaigns_tick
+    from mailer.queue import TICKS, enqueue
+
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(3)])],
+        [brevo_channel(db, brevo)],
+    )
+    campaigns.transition(campaign, "scheduled")
+    campaigns.transition(campaign, "running")  # launched; its sends not written yet
+    # A row started meanwhile (a long launch outlasts the minute tick) finds nothing to send:
+    # it leaves, and the campaign is not completed with nobody mailed.
+    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    assert db.session.get(Campaign, campaign.id).status == "running"
+
+    def tick():
+        enqueue(TICKS, campaigns_tick)
+        set_worker_app(app)
+        SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
+        db.session.expire_all()
+
+    tick()  # the launch may still be at work: left alone
+    assert brevo.accepted == 0
+    assert db.session.get(Campaign, campaign.id).status == "running"
+    # Its orchestrator died: once the grace period is over, the tick writes the sends and
+    # starts the rows.
+    db.session.execute(
+        db.update(Campaign)
+        .where(Campaign.id == campaign.id)
+        .values(started_at=utcnow() - campaigns.LAUNCH_GRACE - timedelta(minutes=1))
+    )
+    db.session.commit()
+    tick()
+    done = db.session.get(Campaign, campaign.id)
+    assert (done.status, done.audience_size, brevo.accepted) == ("completed", 3, 3)

@@ -22,16 +22,6 @@ def launch(campaign_id: int) -> dict:
 
 
 @app_job
-def resume_launch(campaign_id: int) -> dict:
-    """The tick's repair for a launch whose orchestrator died before writing every send."""
-    campaign = campaigns.resume_launch(campaign_id)
-    if campaign is None:
-        return {"status": "missing"}
-    log.info("campaign %s: launch resumed, audience %s", campaign.id, campaign.audience_size)
-    return {"status": campaign.status, "audience": campaign.audience_size}
-
-
-@app_job
 def run_channel(row_id: int) -> dict:
     outcome = sending.ChannelRunner(row_id, slice_seconds=SLICE_SECONDS).run()
     log.info(

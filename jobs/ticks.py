@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from mailer.queue import SEND, app_job, enqueue, get_redis, job_logger
+from mailer.queue import app_job, get_redis, job_logger
 from mailer.services import queues
 
 log = job_logger(__name__)
@@ -48,9 +48,9 @@ def campaigns_tick() -> dict:
         for campaign_id in campaigns.due_campaigns():
             campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
             launched.append(campaign_id)
-        resumed = campaigns.stranded_launches()
+        resumed = campaigns.stranded_launches()  # their orchestrator died: launch again
         for campaign_id in resumed:
-            enqueue(SEND, "jobs.campaigns.resume_launch", campaign_id, job_timeout=3600)
+            campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
         woken = campaigns.wake_rows()
         purged = api_keys.purge_idempotency()
         log.info("tick: launched %s, resumed %s, woke rows %s", launched, resumed, woken)

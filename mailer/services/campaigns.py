@@ -47,7 +47,7 @@ TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
 EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
 # A launch writes 1M sends in about 10 s; one not done after this long has lost its orchestrator.
 LAUNCH_GRACE = timedelta(minutes=15)
-LAUNCH_LOCK_SECONDS = 3600  # the launch job's own timeout
+LAUNCH_LOCK_SECONDS = 3600  # also the launch job's timeout
 
 
 def can_transition(campaign: Campaign, to: CampaignStatus) -> bool:
@@ -296,13 +296,19 @@ def enqueue_launch(campaign: Campaign):
     from jobs.campaigns import launch
     from mailer.queue import SEND, enqueue
 
-    return enqueue(SEND, launch, campaign.id, job_timeout=3600)
+    return enqueue(SEND, launch, campaign.id, job_timeout=LAUNCH_LOCK_SECONDS)
 
 
 def launch(campaign_id: int) -> Campaign | None:
-    """Orchestrator: claim the scheduled campaign, materialise its sends, start its rows."""
+    """Orchestrator: claim the scheduled campaign, materialise its sends, start its rows. For
+    a running campaign whose sends were never all written (the tick's repair when its first
+    orchestrator died), write them: it is idempotent."""
     campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.status != S.SCHEDULED.value:
+    if campaign is None:
+        return None
+    if campaign.status == S.RUNNING.value and campaign.materialised_at is None:
+        return _materialise_and_start(campaign)
+    if campaign.status != S.SCHEDULED.value:
         return campaign
     if campaign.scheduled_at and campaign.scheduled_at > utcnow():
         return campaign
@@ -310,15 +316,6 @@ def launch(campaign_id: int) -> Campaign | None:
         transition(campaign, S.RUNNING)
     except NotAllowed:
         return campaign  # someone else launched it
-    return _materialise_and_start(campaign)
-
-
-def resume_launch(campaign_id: int) -> Campaign | None:
-    """The tick's repair for a launch whose orchestrator died: a running campaign whose sends
-    were never all written. Writing them is idempotent."""
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.status != S.RUNNING.value or campaign.materialised_at:
-        return campaign
     return _materialise_and_start(campaign)
 
 

@@ -887,18 +887,9 @@ _RESULT_KEYS = ("b_id", "b_status", "b_error", "b_pmid", "b_sent_at", "b_next")
 def _journal(results: list[dict]) -> str:
     """A chunk's results (``_result`` dicts) as compact JSON, for the row's journal."""
     return json.dumps(
-        [
-            [
-                r["b_id"],
-                r["b_status"],
-                r["b_error"],
-                r["b_pmid"],
-                _iso(r["b_sent_at"]),
-                _iso(r["b_next"]),
-            ]
-            for r in results
-        ],
+        [[r[k] for k in _RESULT_KEYS] for r in results],
         separators=(",", ":"),
+        default=datetime.isoformat,  # b_sent_at, b_next
     )
 
 
@@ -906,17 +897,11 @@ def _unjournal(text: str) -> list[dict]:
     results = []
     for values in json.loads(text):
         r = dict(zip(_RESULT_KEYS, values, strict=True))
-        r["b_sent_at"], r["b_next"] = _from_iso(r["b_sent_at"]), _from_iso(r["b_next"])
+        for key in ("b_sent_at", "b_next"):
+            if r[key] is not None:
+                r[key] = datetime.fromisoformat(r[key])
         results.append(r)
     return results
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when is not None else None
-
-
-def _from_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _list_unsubscribe(url: str, token: str, mailbox: str | None) -> str:

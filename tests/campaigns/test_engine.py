@@ -42,6 +42,17 @@ def work(app):
     SimpleWorker([SEND], connection=get_redis()).work(burst=True)
 
 
+def tick(app, db):
+    """One campaigns tick, and the jobs it enqueued, run to the end."""
+    from jobs.ticks import campaigns_tick
+    from mailer.queue import TICKS, enqueue
+
+    enqueue(TICKS, campaigns_tick)
+    set_worker_app(app)
+    SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
+    db.session.expire_all()
+
+
 # ------------------------------------------------------------------ lifecycle and audience
 
 
@@ -306,16 +317,11 @@ def test_frequency_spaces_messages_on_a_row(app, db, brevo):
 
 
 def test_schedule_in_the_future_is_launched_by_the_tick(app, db, brevo):
-    from jobs.ticks import campaigns_tick
-    from mailer.queue import TICKS, enqueue
-
     campaign = make_campaign(
         db, [make_list(db, "L", ["a@example.com"])], [brevo_channel(db, brevo)]
     )
     campaigns.schedule(campaign, utcnow() + timedelta(hours=1))
-    enqueue(TICKS, campaigns_tick)
-    set_worker_app(app)
-    SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
+    tick(app, db)
     assert db.session.get(Campaign, campaign.id).status == "scheduled"
     db.session.execute(
         db.update(Campaign)
@@ -323,9 +329,7 @@ def test_schedule_in_the_future_is_launched_by_the_tick(app, db, brevo):
         .values(scheduled_at=utcnow() - timedelta(minutes=1))
     )
     db.session.commit()
-    enqueue(TICKS, campaigns_tick)
-    SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
-    db.session.expire_all()
+    tick(app, db)
     assert db.session.get(Campaign, campaign.id).status == "completed"
     assert brevo.accepted == 1
 
@@ -394,12 +398,7 @@ def test_two_rows_share_one_pool(app, db, brevo, smtp_sink):
     assert len(smtp_sink.messages) > 0 and brevo.accepted > 0
 
 
-def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(
-    app, db, brevo
-):
-    from jobs.ticks import campaigns_tick
-    from mailer.queue import TICKS, enqueue
-
+def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(app, db, brevo):
     campaign = make_campaign(
         db,
         [make_list(db, "L", [f"u{i}@example.com" for i in range(3)])],
@@ -412,13 +411,7 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
     assert ChannelRunner(campaign.channels[0].id).run().state == "done"
     assert db.session.get(Campaign, campaign.id).status == "running"
 
-    def tick():
-        enqueue(TICKS, campaigns_tick)
-        set_worker_app(app)
-        SimpleWorker([TICKS, SEND], connection=get_redis()).work(burst=True)
-        db.session.expire_all()
-
-    tick()  # the launch may still be at work: left alone
+    tick(app, db)  # the launch may still be at work: left alone
     assert brevo.accepted == 0
     assert db.session.get(Campaign, campaign.id).status == "running"
     # Its orchestrator died: once the grace period is over, the tick writes the sends and
@@ -429,6 +422,6 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
         .values(started_at=utcnow() - campaigns.LAUNCH_GRACE - timedelta(minutes=1))
     )
     db.session.commit()
-    tick()
+    tick(app, db)
     done = db.session.get(Campaign, campaign.id)
     assert (done.status, done.audience_size, brevo.accepted) == ("completed", 3, 3)

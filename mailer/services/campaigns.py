@@ -7,6 +7,7 @@ API only flip statuses; channel workers read the status between chunks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +49,9 @@ EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
 # A launch writes 1M sends in about 10 s; one not done after this long has lost its orchestrator.
 LAUNCH_GRACE = timedelta(minutes=15)
 LAUNCH_LOCK_SECONDS = 3600  # also the launch job's timeout
+# Addresses a launch writes (and commits) first: its rows start mailing them at once while it
+# writes the rest, instead of after the whole audience (about 10 s per million).
+HEAD = 2000
 
 
 def can_transition(campaign: Campaign, to: CampaignStatus) -> bool:
@@ -140,13 +144,34 @@ def _addresses(*where) -> int:
     return db.session.scalar(select(func.count(func.distinct(Subscriber.email))).where(*where)) or 0
 
 
-def materialise(campaign: Campaign) -> int:
-    """Create one pending send per distinct recipient, in one INSERT … SELECT.
+def materialise(campaign: Campaign, then: Callable[[], object] | None = None) -> int:
+    """Create one pending send per distinct recipient, set-based, in address order: the first
+    HEAD addresses in one INSERT … SELECT, committed, then ``then()`` (the launch starts the
+    rows, which mail them while the rest is written), then the rest in a second one.
 
-    Idempotent: a second run inserts nothing new (unique campaign+subscriber; the same
-    subscriber is chosen per address because MIN(id) is deterministic). When an audience entry
-    has a template of its own, each send also records the first entry listing its address.
+    Idempotent and resumable: it writes only the addresses after the last one written (the
+    same subscriber is chosen per address because MIN(id) is deterministic). When an audience
+    entry has a template of its own, each send also records the first entry listing its address.
     """
+    last = _last_written(campaign.id)
+    if last is None:
+        _write_sends(campaign, limit=HEAD)
+        db.session.commit()
+        last = _last_written(campaign.id)
+        if last is not None and then is not None:
+            then()
+    if last is not None:
+        _write_sends(campaign, after=last)
+    return db.session.scalar(select(func.count()).where(Send.campaign_id == campaign.id)) or 0
+
+
+def _last_written(campaign_id: int) -> str | None:
+    return db.session.scalar(select(func.max(Send.email)).where(Send.campaign_id == campaign_id))
+
+
+def _write_sends(campaign: Campaign, *, limit: int | None = None, after: str | None = None):
+    """One INSERT … SELECT of the distinct recipients: the first ``limit`` addresses, or every
+    address after ``after``."""
     columns = [
         literal(campaign.id).label("campaign_id"),
         func.min(Subscriber.id).label("subscriber_id"),
@@ -157,29 +182,17 @@ def materialise(campaign: Campaign) -> int:
     first_audience = _first_audience(campaign)
     if first_audience is not None:
         columns.append(first_audience.label("audience_id"))
-    chosen = (
-        select(*columns)
-        .where(
-            _audience_filter(campaign),
-            Subscriber.status == SubscriberStatus.SUBSCRIBED.value,
-            _not_suppressed(),
-        )
-        .group_by(Subscriber.email)
-    )
-    already = db.session.scalar(
-        select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
-    )
-    if not already:
-        inserted = db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
-        if inserted.rowcount is not None and inserted.rowcount >= 0:
-            return inserted.rowcount
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(Send).where(Send.campaign_id == campaign.id)
-        )
-        or 0
-    )
-    return total
+    where = [
+        _audience_filter(campaign),
+        Subscriber.status == SubscriberStatus.SUBSCRIBED.value,
+        _not_suppressed(),
+    ]
+    if after is not None:
+        where.append(Subscriber.email > after)
+    chosen = select(*columns).where(*where).group_by(Subscriber.email)
+    if limit is not None:
+        chosen = chosen.order_by(Subscriber.email).limit(limit)
+    db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
 
 
 def audience_contents(campaign: Campaign) -> dict[int, tuple[str, str | None]]:
@@ -341,7 +354,7 @@ def _materialise_and_start(campaign: Campaign) -> Campaign:
     if not get_redis().set(lock, "1", nx=True, ex=LAUNCH_LOCK_SECONDS):
         return campaign  # its orchestrator is still at it
     try:
-        size = materialise(campaign)
+        size = materialise(campaign, then=lambda: start_channel_workers(campaign))
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id)
@@ -361,7 +374,7 @@ def _materialise_and_start(campaign: Campaign) -> Campaign:
         get_redis().delete(lock)
     db.session.refresh(campaign)
     if size:
-        start_channel_workers(campaign)
+        _wake(campaign.channels)  # rows that mailed the first addresses and left meanwhile
     _record_excluded(campaign, size)  # after the rows started: the first emails do not wait
     if not size:
         transition(campaign, S.COMPLETED)
@@ -394,9 +407,6 @@ def start_channel_workers(campaign: Campaign) -> list:
 def wake_rows() -> list[int]:
     """Enqueue a channel job for every row of a running campaign that has no live loop (once
     its launch has written its sends: the launch starts the rows itself)."""
-    from jobs.campaigns import run_channel
-    from mailer.queue import SEND, enqueue, get_redis
-
     rows = db.session.scalars(
         select(CampaignChannel)
         .join(Campaign, Campaign.id == CampaignChannel.campaign_id)
@@ -406,6 +416,14 @@ def wake_rows() -> list[int]:
             CampaignChannel.paused_reason.is_(None),
         )
     ).all()
+    return _wake(rows)
+
+
+def _wake(rows) -> list[int]:
+    """Enqueue a channel job for each of ``rows`` that has no live loop."""
+    from jobs.campaigns import run_channel
+    from mailer.queue import SEND, enqueue, get_redis
+
     woken = []
     for row in rows:
         if not get_redis().exists(f"mailer:lock:cc:{row.id}"):

@@ -67,6 +67,10 @@ from mailer.services.rendering import RenderError, compile_email, recipient_cont
 R = TypeVar("R")
 
 MAX_CHUNK = 500
+# A row that has mailed what its campaign's launch wrote so far waits for the rest until this
+# long (seconds) after its job started, then leaves; the launch wakes it once it wrote them all.
+LAUNCH_WAIT = 25
+WRITING = "the launch is still writing the audience"
 TX_ATTEMPTS = 5  # a loop's transaction is retried this often after a deadlock
 LOCK_TTL = 60  # seconds; refreshed every turn
 BACKOFF_BASE = 30  # seconds: 30, 60, 120, … capped at BACKOFF_MAX
@@ -318,6 +322,12 @@ class ChannelRunner:
                 self._settle()
                 if self._row_paused:
                     return self._leave("paused", self._row_paused)
+                if not self._materialised(campaign):  # its launch still writes the sends
+                    if self.clock.monotonic() - started < LAUNCH_WAIT:
+                        self._set_waiting(state, WRITING)
+                        self.clock.sleep(0.25)
+                        continue
+                    return self._wait(state, outcome, WRITING)  # the launch wakes it after
                 finished = self._finish_if_done(campaign)
                 if finished:
                     outcome.state = "done"
@@ -605,14 +615,14 @@ class ChannelRunner:
             )
         )
 
+    @staticmethod
+    def _materialised(campaign: Campaign) -> bool:
+        """Whether the campaign's launch has written all its sends."""
+        written = select(Campaign.materialised_at).where(Campaign.id == campaign.id)
+        return db.session.scalar(written) is not None
+
     def _finish_if_done(self, campaign: Campaign) -> bool:
-        """Complete the campaign when none of its sends is open, once its launch wrote them
-        all (a row woken during a long launch finds none yet)."""
-        launched = db.session.scalar(
-            select(Campaign.materialised_at).where(Campaign.id == campaign.id)
-        )
-        if launched is None:
-            return False
+        """Complete the campaign when none of its sends is open (its launch wrote them all)."""
         open_ = db.session.scalar(
             select(func.count())
             .select_from(Send)

@@ -398,24 +398,94 @@ def test_two_rows_share_one_pool(app, db, brevo, smtp_sink):
     assert len(smtp_sink.messages) > 0 and brevo.accepted > 0
 
 
-def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(app, db, brevo):
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(3)])],
-        [brevo_channel(db, brevo)],
-    )
+class SteppedClock(Clock):
+    """A clock whose sleeps only move it on."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.now = utcnow
+        self.monotonic = lambda: self.t
+        self.sleep = self._sleep
+
+    def _sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class OrchestratorKilled(Exception):
+    pass
+
+
+def running_to(db, brevo, addresses: list[str]) -> Campaign:
+    """A campaign that has just turned running, its sends not written yet."""
+    campaign = make_campaign(db, [make_list(db, "L", addresses)], [brevo_channel(db, brevo)])
     campaigns.transition(campaign, "scheduled")
-    campaigns.transition(campaign, "running")  # launched; its sends not written yet
-    # A row started meanwhile (a long launch outlasts the minute tick) finds nothing to send:
-    # it leaves, and the campaign is not completed with nobody mailed.
-    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    campaigns.transition(campaign, "running")
+    return campaign
+
+
+def mailed(brevo) -> list[str]:
+    return [r.json["to"][0]["email"] for r in brevo.requests]
+
+
+def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
+    app, db, brevo, monkeypatch
+):
+    monkeypatch.setattr(campaigns, "HEAD", 2)
+    addresses = [f"u{i}@example.com" for i in (3, 0, 4, 1, 2)]
+    campaign = running_to(db, brevo, addresses)
+    row_id = campaign.channels[0].id
+    seen = []
+
+    def a_worker_runs_the_row():  # what the launch does once the first addresses are written
+        seen.append(ChannelRunner(row_id, clock=SteppedClock()).run())
+        seen.append(db.session.get(CampaignChannel, row_id).waiting_reason)
+
+    assert campaigns.materialise(campaign, then=a_worker_runs_the_row) == 5
+    outcome, shown = seen
+    assert sorted(mailed(brevo)) == ["u0@example.com", "u1@example.com"], "the first two"
+    # With nothing more to send it waited for the launch, then left: the campaign was not
+    # completed, and the page says why the row waits.
+    assert (outcome.state, outcome.sent) == ("waiting", 2)
+    assert shown == "the launch is still writing the audience"
     assert db.session.get(Campaign, campaign.id).status == "running"
 
+
+def test_a_launch_mails_everyone_once_whatever_its_first_step_wrote(app, db, brevo, monkeypatch):
+    monkeypatch.setattr(campaigns, "HEAD", 2)
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(5)])],
+        [brevo_channel(db, brevo)],
+    )
+    launch_now(db, campaign)
+    assert get_redis().llen(f"rq:queue:{SEND}") >= 1, "the rows started with the first step"
+    work(app)
+    done = db.session.get(Campaign, campaign.id)
+    assert (done.status, done.audience_size) == ("completed", 5)
+    assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]
+
+
+def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(
+    app, db, brevo, monkeypatch
+):
+    monkeypatch.setattr(campaigns, "HEAD", 2)
+    campaign = running_to(db, brevo, [f"u{i}@example.com" for i in range(5)])
+    # A row started before the launch wrote anything (a launch can outlast the minute tick)
+    # finds nothing to send: it waits, then leaves, and nobody completes the campaign.
+    assert ChannelRunner(campaign.channels[0].id, clock=SteppedClock()).run().state == "waiting"
+    assert db.session.get(Campaign, campaign.id).status == "running"
+
+    def killed():
+        raise OrchestratorKilled
+
+    # The orchestrator dies after its first step (kill -9 between its two transactions).
+    with pytest.raises(OrchestratorKilled):
+        campaigns.materialise(campaign, then=killed)
     tick(app, db)  # the launch may still be at work: left alone
     assert brevo.accepted == 0
     assert db.session.get(Campaign, campaign.id).status == "running"
-    # Its orchestrator died: once the grace period is over, the tick writes the sends and
-    # starts the rows.
+    # Once the grace period is over, the tick writes the rest of the sends and starts the
+    # rows: everyone is mailed once.
     db.session.execute(
         db.update(Campaign)
         .where(Campaign.id == campaign.id)
@@ -424,4 +494,5 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
     db.session.commit()
     tick(app, db)
     done = db.session.get(Campaign, campaign.id)
-    assert (done.status, done.audience_size, brevo.accepted) == ("completed", 3, 3)
+    assert (done.status, done.audience_size) == ("completed", 5)
+    assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]

@@ -225,6 +225,32 @@ def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer,
     assert plain.status_code == 200 and "<html" in plain.get_data(as_text=True)
 
 
+def test_the_page_says_when_the_launch_is_still_writing_the_audience(
+    client, db, marketer, identity, sandbox, monkeypatch
+):
+    monkeypatch.setattr(campaigns, "HEAD", 2)
+    campaign = draft(db)
+    _with_audience(db, campaign, make_list(db, "L", [f"u{i}@example.com" for i in range(5)]))
+    db.session.add(
+        CampaignChannel(campaign_id=campaign.id, channel_id=sandbox.id, identity_id=identity.id)
+    )
+    db.session.commit()
+    campaigns.transition(campaign, "scheduled")
+    campaigns.transition(campaign, "running")
+    pages = []
+
+    def look():  # the first addresses are written, the rest not yet
+        pages.append(client.get(f"/campaigns/{campaign.id}").get_data(as_text=True))
+
+    campaigns.materialise(campaign, then=look)
+    assert "Writing the audience: its first recipients are being mailed meanwhile." in pages[0]
+    assert "recipients at launch" not in pages[0]
+    campaigns.launch(campaign.id)  # records what it wrote
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "<strong>5</strong> recipients at launch" in page
+    assert "Writing the audience" not in page
+
+
 def test_a_failed_campaign_shows_its_error(client, db, marketer):
     campaign = draft(db, status="failed", error="Launch failed: the database went away")
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)

@@ -22,6 +22,7 @@ render the template, POST with ``requests`` (or smtplib for the SMTP sink), upda
     python bench/send.py --recipients 20000
     python bench/send.py --recipients 100000 --latency-ms 50
     python bench/send.py --recipients 100000 --sink smtp --rows 2
+    python bench/send.py --recipients 100000 --sink smtp --sink-pipelining
     python bench/send.py --launch-only 1000000
     python bench/send.py --recipients 100000 --py-spy /tmp/spy   # profile the workers
     python bench/send.py --recipients 20000 --in-process --latency-ms 50 --concurrency 64
@@ -303,9 +304,11 @@ def child_env(db_url: str, redis_url: str, workdir: str, keys: dict[str, str]) -
 
 
 def start_sink(
-    procs: Processes, kind: str, latency_ms: float, env: dict[str, str]
+    procs: Processes, kind: str, latency_ms: float, env: dict[str, str], pipelining: bool = False
 ) -> tuple[Child, str]:
     cmd = [sys.executable, "-m", "tests.servers", kind, "--latency", str(latency_ms / 1000)]
+    if pipelining:
+        cmd.append("--pipelining")
     child = procs.start(f"sink-{kind}", cmd, env, pipe=True)
     line = child.popen.stdout.readline()  # "<kind> listening on <url> (Ctrl-C to stop)"
     if " listening on " not in line:
@@ -1031,6 +1034,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--recipients", type=int, default=20000)
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--sink", choices=("brevo", "smtp"), default="brevo")
+    p.add_argument(
+        "--sink-pipelining",
+        action="store_true",
+        help="the SMTP sink offers PIPELINING, as Postfix and the providers' relays do "
+        "(aiosmtpd, and so the sink by default, does not)",
+    )
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument(
         "--rows", type=int, default=1, help="campaign channel rows, one channel each (default 1)"
@@ -1145,7 +1154,9 @@ def main() -> int:
                     say,
                 )
 
-            sink_child, endpoint = start_sink(procs, args.sink, args.latency_ms, env)
+            sink_child, endpoint = start_sink(
+                procs, args.sink, args.latency_ms, env, args.sink_pipelining
+            )
             channel_ids = make_channels(args.sink, endpoint, args.rows)
             campaign = make_campaign("bench spring", list_id, channel_ids, identity_id)
             from mailer.models import Channel
@@ -1213,7 +1224,8 @@ def main() -> int:
             say()
             say(header)
             say(
-                f"sink {args.sink} ({endpoint}), latency {args.latency_ms:g} ms, "
+                f"sink {args.sink}{' with PIPELINING' if args.sink_pipelining else ''} "
+                f"({endpoint}), latency {args.latency_ms:g} ms, "
                 f"workers {args.workers}, channel rows {args.rows}, {adapter}; "
                 f"setup {setup_s:.1f} s"
             )

@@ -20,9 +20,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--record", action="store_true", help="keep every request in memory")
+    parser.add_argument(
+        "--pipelining", action="store_true", help="smtp: offer PIPELINING, as real relays do"
+    )
     args = parser.parse_args()
     kwargs = {"host": args.host, "port": args.port, "latency": args.latency, "record": args.record}
-    server = SmtpSink(**kwargs) if args.provider == "smtp" else SERVERS[args.provider](**kwargs)
+    if args.provider == "smtp":
+        server = SmtpSink(**kwargs, pipelining=args.pipelining)
+    else:
+        server = SERVERS[args.provider](**kwargs)
     with server:
         print(f"{args.provider} listening on {server.endpoint_url} (Ctrl-C to stop)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

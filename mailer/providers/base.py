@@ -195,10 +195,6 @@ class Provider(ABC):
     # child the prepared batch: a child busy preparing starves its own event loop thread
     # (they share one GIL), while the caller mostly waits for the batch in flight.
     prepare_in_caller: ClassVar[bool] = False
-    # How many child processes a channel loop sends through (``offload.SplitSender``), each
-    # batch split between them and the connections shared out: for a transport whose one
-    # event loop can not keep every connection busy on a loaded machine.
-    send_processes: ClassVar[int] = 1
     FIELDS: ClassVar[list[ConfigField]] = []
 
     def __init__(

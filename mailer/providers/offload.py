@@ -20,9 +20,6 @@ Rules the channel loop's crash safety relies on:
   its chunk and records it), and exits when the parent says so, when the pipe closes, or when
   the parent is gone (killed with -9): it never sends another batch for a dead parent.
 
-``SplitSender`` runs several such children as one sender, for a provider whose transport does
-better in more than one process (``send_processes``: SMTP), each batch split between them.
-
 Only self-contained providers (HTTP APIs, SMTP) can be wrapped; the database-backed sandbox
 needs the caller's application context and keeps sending in-process.
 """
@@ -54,7 +51,7 @@ from mailer.providers.base import (
 )
 from mailer.providers.smtp import SmtpProvider
 
-__all__ = ["ProcessSender", "SplitSender", "offloadable"]
+__all__ = ["ProcessSender", "offloadable"]
 
 PICKLE = 5
 # What the parent writes to the pipe: a batch to prepare and stage, or one prepared (its
@@ -229,106 +226,6 @@ class ProcessSender:
 
     def __repr__(self) -> str:
         return f"<ProcessSender pid={self.pid} {self.provider!r}>"
-
-
-class _Joined(Future):
-    """The future of a batch split between senders: every part's results, in order, or the
-    first part's exception. Every part is read either way, so each sender is free again."""
-
-    def __init__(self, parts: list[Future[list[SendResult]]]) -> None:
-        super().__init__()
-        self._parts = parts
-
-    def result(self, timeout: float | None = None) -> list[SendResult]:
-        if not self.done():
-            self._join()
-        return super().result(timeout)
-
-    def exception(self, timeout: float | None = None) -> BaseException | None:
-        if not self.done():
-            self._join()
-        return super().exception(timeout)
-
-    def _join(self) -> None:
-        results: list[SendResult] = []
-        error: BaseException | None = None
-        for part in self._parts:
-            try:
-                results.extend(part.result())
-            except Exception as exc:  # noqa: BLE001 - handed on once every part is read
-                error = error or exc
-        if error is not None:
-            self.set_exception(error)
-        else:
-            self.set_result(results)
-
-
-class SplitSender:
-    """Several ``ProcessSender``s (one per provider given, each with its share of the
-    connections) as one: each batch is split between them in contiguous parts, and its
-    future is done when every part's is. Still one batch at a time, so a crash leaves at most
-    one chunk in doubt, whichever child had which part."""
-
-    def __init__(self, providers: Sequence[Provider]) -> None:
-        self.senders: list[ProcessSender] = []
-        try:
-            for provider in providers:
-                self.senders.append(ProcessSender(provider))
-        except BaseException:
-            self.close()
-            raise
-        first = providers[0]
-        self.provider = first
-        self.name, self.label, self.max_batch = first.name, first.label, first.max_batch
-        self.concurrency = sum(p.concurrency for p in providers)
-        self._staged: list[ProcessSender] = []
-
-    @property
-    def pids(self) -> list[int | None]:
-        return [sender.pid for sender in self.senders]
-
-    def stage(self, messages: Sequence[OutboundMessage]) -> None:
-        if self._staged:
-            raise RuntimeError("a batch is already staged")
-        size = -(-len(messages) // len(self.senders))  # ceiling: the last part is the smallest
-        parts = [messages[i : i + size] for i in range(0, len(messages), size)]
-        for sender, part in zip(self.senders, parts, strict=False):
-            sender.stage(part)
-            self._staged.append(sender)
-
-    def go(self) -> Future[list[SendResult]]:
-        if not self._staged:
-            raise RuntimeError("no batch is staged")
-        # The senders move in step: when the first refuses (the last batch's results not
-        # read yet), so would every other one, and nothing was sent.
-        joined = _Joined([sender.go() for sender in self._staged])
-        self._staged = []
-        return joined
-
-    def discard(self) -> None:
-        for sender in self._staged:
-            sender.discard()
-        self._staged = []
-
-    def submit_batch(self, messages: Sequence[OutboundMessage]) -> Future[list[SendResult]]:
-        self.stage(messages)
-        return self.go()
-
-    def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
-        return self.submit_batch(messages).result()
-
-    def close(self) -> None:
-        for sender in self.senders:
-            sender.close()
-
-    def __enter__(self) -> SplitSender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<SplitSender pids={self.pids} {self.provider!r}>"
 
 
 def _serve(provider: Provider, conn: Connection, parent_end: Connection, parent_pid: int) -> None:

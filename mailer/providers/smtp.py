@@ -99,11 +99,6 @@ class SmtpProvider(Provider):
     # chunks of 250, and 2,158 emails/s against 1,801, `bench/send.py --sink smtp`).
     max_batch = 500
     prepare_in_caller = True
-    # The client waits for each reply before its next command (4 per message without
-    # PIPELINING), so an event loop that waits for a CPU leaves all its connections idle. Two
-    # sending processes rarely wait at once: the sink was busy 78% of the time against 73%,
-    # 2,787 and 2,755 emails/s against 2,653 and 2,533 (`bench/send.py --sink smtp`).
-    send_processes = 2
     FIELDS: ClassVar[list[ConfigField]] = [
         ConfigField("host", "Host", required=True, help="e.g. smtp.example.com"),
         ConfigField(

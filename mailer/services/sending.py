@@ -198,22 +198,14 @@ def _provider_for(channel: Channel):
 
 def _sending_provider(channel: Channel):
     """The channel's adapter for a loop: HTTP and SMTP ones send from a child process
-    (``MAILER_SEND_PROCESS``, on by default), SMTP from two, so the transport gets a core of
-    its own while this process claims, renders and records."""
-    from mailer.providers.offload import ProcessSender, SplitSender, offloadable
+    (``MAILER_SEND_PROCESS``, on by default), so the transport gets a core of its own while
+    this process claims, renders and records."""
+    from mailer.providers.offload import ProcessSender, offloadable
 
     provider = _provider_for(channel)
-    if not (current_app.config.get("MAILER_SEND_PROCESS", True) and offloadable(provider)):
-        return provider
-    processes = min(provider.send_processes, provider.concurrency)
-    if processes == 1:
+    if current_app.config.get("MAILER_SEND_PROCESS", True) and offloadable(provider):
         return ProcessSender(provider)
-    # One adapter per process, the channel's connections shared out between them.
-    connections = provider.concurrency
-    providers = [provider] + [_provider_for(channel) for _ in range(processes - 1)]
-    for i, p in enumerate(providers):
-        p.concurrency = connections // processes + (i < connections % processes)
-    return SplitSender(providers)
+    return provider
 
 
 def max_attempts() -> int:

@@ -14,7 +14,6 @@ from mailer.services import campaigns, tokens
 from mailer.services.errors import NotAllowed
 from mailer.services.sending import ChannelRunner, Clock
 from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
-from tests.servers.smtp import SmtpSink
 
 
 def statuses(db, campaign_id) -> dict[str, int]:
@@ -381,22 +380,6 @@ def test_rendered_messages_carry_tokens_that_verify(app, db):
     assert tokens.parse(forged) is None
     assert tokens.parse("c9ix.whatever") is None
     assert tokens.parse("") is None
-
-
-def test_an_smtp_row_sends_from_two_processes_within_the_relays_connection_limit(app, db):
-    with SmtpSink(max_connections=3, latency=0.02) as relay:  # like Microsoft 365
-        channel = smtp_channel(db, relay)
-        channel.settings = {**channel.settings, "connections": 3}
-        db.session.commit()
-        emails = [f"m{i}@example.com" for i in range(60)]
-        campaign = make_campaign(db, [make_list(db, "L", emails)], [channel])
-        launch_now(db, campaign)
-        outcome = ChannelRunner(campaign.channels[0].id).run()
-    assert (outcome.state, outcome.sent) == ("done", 60)
-    assert sorted(m.rcpt_tos[0] for m in relay.messages) == sorted(emails)
-    assert relay.turned_away == 0 and relay.peak_connections == 3, (
-        "its 3 connections were shared out between the two sending processes, and all used"
-    )
 
 
 def test_two_rows_share_one_pool(app, db, brevo, smtp_sink):

@@ -14,7 +14,7 @@ import pytest
 
 from mailer.providers import make_provider
 from mailer.providers.base import _new_event_loop
-from mailer.providers.offload import ProcessSender, SplitSender, offloadable
+from mailer.providers.offload import ProcessSender, offloadable
 from tests.providers.conftest import message
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
@@ -232,58 +232,3 @@ def test_smtp_batches_prepared_by_the_caller_arrive_intact(eight_bit):
         assert ("BODY=8BITMIME" in mail.mail_options) is eight_bit
         assert mail.data.isascii() is not eight_bit  # rewritten quoted-printable for an old one
         assert mail.message().get_body(("html",)).get_content().rstrip("\n") == html
-
-
-# ------------------------------------------------------------------ several sending processes
-
-
-def smtp(sink: SmtpSink, connections: int):
-    settings = {"host": "127.0.0.1", "port": sink.port, "security": "none"}
-    return make_provider("smtp", settings | {"connections": connections}, {})
-
-
-def test_a_split_sender_sends_each_batch_from_two_processes_in_order():
-    with SmtpSink(latency=0.05) as sink:
-        sink.reject("user4@example.com", 550)
-        with SplitSender([smtp(sink, 2), smtp(sink, 1)]) as sender:
-            assert len(set(sender.pids)) == 2 and os.getpid() not in sender.pids
-            assert sender.concurrency == 3
-            results = sender.submit_batch([message(i) for i in range(9)]).result()
-            assert [r.ref for r in results] == [f"tok{i}" for i in range(9)]
-            assert [r.ok for r in results] == [i != 4 for i in range(9)]
-            assert "550" in results[4].error
-            again = sender.send_batch([message(i) for i in range(9, 12)])
-            assert [r.ok for r in again] == [True] * 3
-    received = sorted(m.rcpt_tos[0] for m in sink.messages)
-    assert received == sorted(f"user{i}@example.com" for i in range(12) if i != 4)
-    assert sink.peak_connections <= 3, "the channel's connections are shared out, not doubled"
-
-
-def test_a_split_sender_takes_one_batch_at_a_time_and_sends_a_staged_one_only_on_go():
-    with SmtpSink(latency=0.2) as sink, SplitSender([smtp(sink, 1), smtp(sink, 1)]) as sender:
-        first = sender.submit_batch([message(i) for i in range(4)])
-        sender.stage([message(i) for i in range(4, 8)])
-        with pytest.raises(RuntimeError, match="already with the provider"):
-            sender.go()  # the first batch's results are not read yet
-        assert [r.ok for r in first.result()] == [True] * 4
-        assert len(sink.messages) == 4, "the staged batch waited for go"
-        assert [r.ok for r in sender.go().result()] == [True] * 4
-        sender.stage([message(i) for i in range(8, 10)])
-        sender.discard()
-        with pytest.raises(RuntimeError, match="no batch is staged"):
-            sender.go()
-    assert sorted(m.rcpt_tos[0] for m in sink.messages) == sorted(
-        f"user{i}@example.com" for i in range(8)
-    )
-
-
-def test_a_split_batch_fails_as_a_whole_when_one_sending_process_dies():
-    with SmtpSink(latency=0.3) as sink, SplitSender([smtp(sink, 1), smtp(sink, 1)]) as sender:
-        batch = sender.submit_batch([message(i) for i in range(4)])
-        os.kill(sender.pids[1], signal.SIGKILL)
-        with pytest.raises(RuntimeError, match="sending process stopped"):
-            batch.result()
-        # The living process's part was read, so it is free for another batch.
-        alive_part = sender.senders[0]
-        assert [r.ok for r in alive_part.send_batch([message(8)])] == [True]
-    assert "user8@example.com" in {m.rcpt_tos[0] for m in sink.messages}

@@ -130,10 +130,8 @@ def test_submit_batch_returns_before_the_provider_answers(case: Case, connect, s
     if case.name == "ses":
         pytest.skip("SES (boto3) sends synchronously in submit_batch")
     server.latency = 0.5
-    started = time.monotonic()
     future = connect(concurrency=8).submit_batch([message(i) for i in range(4)])
-    assert time.monotonic() - started < 0.4
-    assert not future.done()
+    assert not future.done(), "it returned while the provider still had the batch"
     results = future.result(10)
     assert [r.ref for r in results] == [f"tok{i}" for i in range(4)]
     assert all(r.ok for r in results)

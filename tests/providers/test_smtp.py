@@ -310,9 +310,8 @@ def test_default_ports():
 def test_submit_batch_sends_in_the_background():
     """The channel worker renders its next chunk while the SMTP server takes this one."""
     with SmtpSink(latency=0.3) as sink, smtp(sink, concurrency=4) as provider:
-        started = time.monotonic()
         future = provider.submit_batch([message(i) for i in range(4)])
-        assert time.monotonic() - started < 0.25
+        assert not future.done(), "it returned while the server still had the batch"
         results = future.result(10)
         assert [r.ref for r in results] == [f"tok{i}" for i in range(4)]
         assert all(r.ok for r in results)

@@ -10,7 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from redis.exceptions import RedisError
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -354,7 +356,7 @@ def _materialise_and_start(campaign: Campaign) -> Campaign:
     if not get_redis().set(lock, "1", nx=True, ex=LAUNCH_LOCK_SECONDS):
         return campaign  # its orchestrator is still at it
     try:
-        size = materialise(campaign, then=lambda: start_channel_workers(campaign))
+        size = materialise(campaign, then=partial(_start_rows_early, campaign))
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id)
@@ -379,6 +381,15 @@ def _materialise_and_start(campaign: Campaign) -> Campaign:
     if not size:
         transition(campaign, S.COMPLETED)
     return campaign
+
+
+def _start_rows_early(campaign: Campaign) -> None:
+    """Start the rows on the first addresses written. Not worth failing the launch for: once
+    it has written them all, it wakes the rows anyway."""
+    try:
+        start_channel_workers(campaign)
+    except RedisError:
+        log.warning("campaign %s: rows not started early (Redis unavailable)", campaign.id)
 
 
 def _record_excluded(campaign: Campaign, size: int) -> None:

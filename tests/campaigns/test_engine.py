@@ -460,6 +460,37 @@ def test_a_launch_mails_everyone_once_whatever_its_first_step_wrote(app, db, bre
     launch_now(db, campaign)
     assert get_redis().llen(f"rq:queue:{SEND}") >= 1, "the rows started with the first step"
     work(app)
+    db.session.rollback()  # a fresh read: the jobs committed in sessions of their own
+    done = db.session.get(Campaign, campaign.id)
+    assert (done.status, done.audience_size) == ("completed", 5)
+    assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]
+
+
+def test_a_launch_that_cannot_start_its_rows_early_starts_them_once_all_is_written(
+    app, db, brevo, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisDown
+    from rq import Queue
+
+    monkeypatch.setattr(campaigns, "HEAD", 2)
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(5)])],
+        [brevo_channel(db, brevo)],
+    )
+    enqueue, calls = Queue.enqueue, []
+
+    def redis_restarting_once(queue, *args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:  # the rows' early start, between the launch's two steps
+            raise RedisDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return enqueue(queue, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "enqueue", redis_restarting_once)
+    launch_now(db, campaign)
+    assert db.session.get(Campaign, campaign.id).status == "running", "the launch went on"
+    work(app)
+    db.session.rollback()  # a fresh read: the jobs committed in sessions of their own
     done = db.session.get(Campaign, campaign.id)
     assert (done.status, done.audience_size) == ("completed", 5)
     assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]

@@ -415,9 +415,16 @@ class OrchestratorKilled(Exception):
     pass
 
 
-def running_to(db, brevo, addresses: list[str]) -> Campaign:
+FIVE = [f"u{i}@example.com" for i in range(5)]
+
+
+def on_brevo(db, brevo, addresses: list[str] = FIVE) -> Campaign:
+    return make_campaign(db, [make_list(db, "L", addresses)], [brevo_channel(db, brevo)])
+
+
+def running_to(db, brevo, addresses: list[str] = FIVE) -> Campaign:
     """A campaign that has just turned running, its sends not written yet."""
-    campaign = make_campaign(db, [make_list(db, "L", addresses)], [brevo_channel(db, brevo)])
+    campaign = on_brevo(db, brevo, addresses)
     campaigns.transition(campaign, "scheduled")
     campaigns.transition(campaign, "running")
     return campaign
@@ -425,6 +432,13 @@ def running_to(db, brevo, addresses: list[str]) -> Campaign:
 
 def mailed(brevo) -> list[str]:
     return [r.json["to"][0]["email"] for r in brevo.requests]
+
+
+def assert_everyone_mailed_once(db, brevo, campaign: Campaign) -> None:
+    db.session.rollback()  # a fresh read: the jobs committed in sessions of their own
+    done = db.session.get(Campaign, campaign.id)
+    assert (done.status, done.audience_size) == ("completed", len(FIVE))
+    assert sorted(mailed(brevo)) == FIVE
 
 
 def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
@@ -452,18 +466,11 @@ def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
 
 def test_a_launch_mails_everyone_once_whatever_its_first_step_wrote(app, db, brevo, monkeypatch):
     monkeypatch.setattr(campaigns, "HEAD", 2)
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(5)])],
-        [brevo_channel(db, brevo)],
-    )
+    campaign = on_brevo(db, brevo)
     launch_now(db, campaign)
     assert get_redis().llen(f"rq:queue:{SEND}") >= 1, "the rows started with the first step"
     work(app)
-    db.session.rollback()  # a fresh read: the jobs committed in sessions of their own
-    done = db.session.get(Campaign, campaign.id)
-    assert (done.status, done.audience_size) == ("completed", 5)
-    assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]
+    assert_everyone_mailed_once(db, brevo, campaign)
 
 
 def test_a_launch_that_cannot_start_its_rows_early_starts_them_once_all_is_written(
@@ -473,11 +480,7 @@ def test_a_launch_that_cannot_start_its_rows_early_starts_them_once_all_is_writt
     from rq import Queue
 
     monkeypatch.setattr(campaigns, "HEAD", 2)
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(5)])],
-        [brevo_channel(db, brevo)],
-    )
+    campaign = on_brevo(db, brevo)
     enqueue, calls = Queue.enqueue, []
 
     def redis_restarting_once(queue, *args, **kwargs):
@@ -490,17 +493,14 @@ def test_a_launch_that_cannot_start_its_rows_early_starts_them_once_all_is_writt
     launch_now(db, campaign)
     assert db.session.get(Campaign, campaign.id).status == "running", "the launch went on"
     work(app)
-    db.session.rollback()  # a fresh read: the jobs committed in sessions of their own
-    done = db.session.get(Campaign, campaign.id)
-    assert (done.status, done.audience_size) == ("completed", 5)
-    assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]
+    assert_everyone_mailed_once(db, brevo, campaign)
 
 
 def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(
     app, db, brevo, monkeypatch
 ):
     monkeypatch.setattr(campaigns, "HEAD", 2)
-    campaign = running_to(db, brevo, [f"u{i}@example.com" for i in range(5)])
+    campaign = running_to(db, brevo)
     # A row started before the launch wrote anything (a launch can outlast the minute tick)
     # finds nothing to send: it waits, then leaves, and nobody completes the campaign.
     assert ChannelRunner(campaign.channels[0].id, clock=SteppedClock()).run().state == "waiting"
@@ -524,6 +524,4 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
     )
     db.session.commit()
     tick(app, db)
-    done = db.session.get(Campaign, campaign.id)
-    assert (done.status, done.audience_size) == ("completed", 5)
-    assert sorted(mailed(brevo)) == [f"u{i}@example.com" for i in range(5)]
+    assert_everyone_mailed_once(db, brevo, campaign)

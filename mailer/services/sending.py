@@ -103,6 +103,7 @@ class _RowState:
     row_id: int
     channel_id: int
     campaign_status: str
+    materialised_at: datetime | None  # None while the launch still writes the sends
     paused_reason: str | None
     waiting_reason: str | None
     start_at: datetime | None
@@ -322,7 +323,7 @@ class ChannelRunner:
                 self._settle()
                 if self._row_paused:
                     return self._leave("paused", self._row_paused)
-                if not self._materialised(campaign):  # its launch still writes the sends
+                if state.materialised_at is None:  # its launch still writes the sends
                     if self.clock.monotonic() - started < LAUNCH_WAIT:
                         self._set_waiting(state, WRITING)
                         self.clock.sleep(0.25)
@@ -368,6 +369,7 @@ class ChannelRunner:
         r = db.session.execute(
             select(
                 Campaign.status,
+                Campaign.materialised_at,
                 CampaignChannel.paused_reason,
                 CampaignChannel.waiting_reason,
                 CampaignChannel.start_at,
@@ -614,12 +616,6 @@ class ChannelRunner:
                 Send.campaign_id == campaign_id, Send.status == SendStatus.PENDING.value
             )
         )
-
-    @staticmethod
-    def _materialised(campaign: Campaign) -> bool:
-        """Whether the campaign's launch has written all its sends."""
-        written = select(Campaign.materialised_at).where(Campaign.id == campaign.id)
-        return db.session.scalar(written) is not None
 
     def _finish_if_done(self, campaign: Campaign) -> bool:
         """Complete the campaign when none of its sends is open (its launch wrote them all)."""

@@ -1,5 +1,6 @@
 """All models, importable from one place (defined per area in the sibling modules)."""
 
+from mailer.extensions import db
 from mailer.models.campaigns import (
     Campaign,
     CampaignAudience,
@@ -33,6 +34,11 @@ from mailer.models.webhooks import (  # outbound webhooks (issue 8)
     WebhookDelivery,
     WebhookEndpoint,
 )
+
+# Ids are never reused: SQLite gives a deleted highest id to the next row unless the table says
+# AUTOINCREMENT (migration 0008); InnoDB keeps its counters across restarts.
+for _table in db.metadata.tables.values():
+    _table.dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
     "PROVIDERS",

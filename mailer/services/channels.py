@@ -353,8 +353,6 @@ def delete_channel(channel: Channel) -> None:
             f"“{channel.name}” is used by {used} campaign channel row{'s' if used != 1 else ''}. "
             "Remove it from those campaigns first, or make it inactive instead."
         )
-    # The outbox rows cascade on MySQL; SQLite does not enforce foreign keys.
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.channel_id == channel.id))
     db.session.delete(channel)
     db.session.commit()
 

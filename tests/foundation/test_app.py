@@ -70,3 +70,69 @@ def test_migration_history_has_one_head(app):
     assert isinstance(app.extensions["migrate"].migrate, Migrate)
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1
+
+
+def test_sqlite_enforces_foreign_keys_on_every_connection(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+            " parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE)"
+        )
+        conn.exec_driver_sql("INSERT INTO parent VALUES (1)")
+        conn.exec_driver_sql("INSERT INTO child VALUES (1, 1)")
+        conn.exec_driver_sql("DELETE FROM parent")
+        assert conn.exec_driver_sql("SELECT count(*) FROM child").scalar() == 0
+    engine.dispose()
+
+
+CAMPAIGN_COLUMNS = (
+    "id, name, subject, status, audience_size, excluded_count, track_opens, track_clicks,"
+    " created_at, updated_at"
+)
+
+
+def test_migration_0008_keeps_every_row_and_gives_sqlite_tables_autoincrement(tmp_path):
+    """Upgrading an existing SQLite database rebuilds its tables without losing a row: no
+    cascade fires while the parents are rebuilt, and afterwards ids are never reused."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}",
+        INSTANCE_PATH=str(tmp_path),
+    )
+    with app.app_context():
+        upgrade(revision="0007")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO lists (id, name, description, for_campaign, created_at)"
+                " VALUES (1, 'L', '', 0, '2026-01-01')"
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO campaigns ({CAMPAIGN_COLUMNS}) VALUES (7, 'C', 'S', 'draft', 0, 0, 1, 1,"
+                " '2026-01-01', '2026-01-01')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO campaign_audiences (campaign_id, list_id) VALUES (7, 1)"
+            )
+        upgrade()
+        with db.engine.begin() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM campaign_audiences").scalar() == 1
+            tables = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT IN ('alembic_version', 'sqlite_sequence')"
+            ).all()
+            assert tables and all("AUTOINCREMENT" in sql for _, sql in tables), [
+                name for name, sql in tables if "AUTOINCREMENT" not in sql
+            ]
+            conn.exec_driver_sql("DELETE FROM campaigns WHERE id = 7")
+            assert conn.exec_driver_sql("SELECT count(*) FROM campaign_audiences").scalar() == 0
+            conn.exec_driver_sql(
+                f"INSERT INTO campaigns ({CAMPAIGN_COLUMNS}) VALUES (NULL, 'D', 'S', 'draft', 0, 0, 1,"
+                " 1, '2026-01-01', '2026-01-01')"
+            )
+            assert conn.exec_driver_sql("SELECT max(id) FROM campaigns").scalar() == 8
+        downgrade(revision="0007")
+        db.engine.dispose()

@@ -62,6 +62,9 @@ class Config:
     MAILER_SOFT_BOUNCE_LIMIT = _int("MAILER_SOFT_BOUNCE_LIMIT", 3)
     MAILER_SOFT_BOUNCE_WINDOW_DAYS = _int("MAILER_SOFT_BOUNCE_WINDOW_DAYS", 7)
     MAILER_WEBHOOK_MAX_BYTES = _int("MAILER_WEBHOOK_MAX_BYTES", 1024 * 1024)
+    # A provider signature (SendGrid, Mailgun, SNS) dated further than this many seconds from
+    # now, either way, is refused: a captured request can not be replayed later.
+    MAILER_FEEDBACK_SIGNATURE_MAX_AGE = _int("MAILER_FEEDBACK_SIGNATURE_MAX_AGE", 5 * 60)
 
     # Login throttling: after this many failures within the window, answer 429 for the window.
     LOGIN_MAX_FAILURES = _int("MAILER_LOGIN_MAX_FAILURES", 5)

@@ -108,7 +108,8 @@ def setup_data(n: int, ec_public: str) -> dict[str, dict]:
     from mailer.services.crypto import encrypt_json
 
     config = {
-        "ses": ({"region": REGION, "sns_topic_arns": TOPIC}, {}),
+        # Configured, and its subscription confirmed (pinned) as the webhook would record it.
+        "ses": ({"region": REGION, "sns_topic_arns": TOPIC, "sns_confirmed_topics": [TOPIC]}, {}),
         "sendgrid": ({"webhook_public_key": ec_public}, {"api_key": "SG.bench"}),
         "mailgun": ({"domain": "mg.bench"}, {"api_key": "k", "webhook_signing_key": MAILGUN_KEY}),
         "mailjet": (

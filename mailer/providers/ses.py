@@ -86,8 +86,8 @@ class SesProvider(Provider):
         ConfigField(
             "sqs_queue_url",
             "SQS queue URL for feedback",
-            help="Optional, instead of the webhook: a queue subscribed to the topic, read "
-            "every 10 s with the keys above (sqs:ReceiveMessage, sqs:DeleteMessage).",
+            help="Optional, instead of the webhook: a queue subscribed to the topic above, "
+            "read every 10 s with the keys above (sqs:ReceiveMessage, sqs:DeleteMessage).",
         ),
         ConfigField(
             "sqs_endpoint_url",

@@ -36,6 +36,7 @@ from mailer.providers.sandbox import SandboxProvider
 from mailer.services.crypto import SecretsUnreadable, decrypt_json, encrypt_json
 from mailer.services.emails import InvalidEmail, normalize_email
 from mailer.services.errors import NotAllowed, ValidationError
+from mailer.services.feedback.sns import CONFIRMED_SETTING
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ NAME_MAX = 120
 ENDPOINT_MAX = 500
 FIELD_PREFIX = "cfg-"
 SANDBOX_NAME = "Sandbox (local outbox)"
+# Settings Mailer records on a channel itself, not form fields (the SNS topics whose
+# subscription the feedback webhook confirmed): saving the form keeps them.
+RECORDED_SETTINGS = (CONFIRMED_SETTING,)
 SANDBOX_IDENTITY = {
     "name": "Mailer Sandbox",
     "from_email": "mailer@example.com",
@@ -336,9 +340,10 @@ def save_channel(form: Mapping[str, str], channel: Channel | None = None) -> Cha
     if channel is None:
         channel = Channel(provider=provider)
         db.session.add(channel)
+    recorded = {k: v for k, v in (channel.settings or {}).items() if k in RECORDED_SETTINGS}
     for key, value in common.items():
         setattr(channel, key, value)
-    channel.settings = settings
+    channel.settings = {**recorded, **settings}
     channel.secrets_encrypted = encrypt_json(secrets) if secrets else None
     if channel.active:
         channel.paused_reason = None

@@ -217,7 +217,13 @@ def channels(db, sendgrid_key) -> dict[str, Channel]:
         "ses": make_channel(
             db,
             "ses",
-            {"region": REGION, "access_key_id": "AKIDTEST", "sns_topic_arns": TOPIC},
+            # The topic is configured, and the webhook confirmed its subscription (pinned).
+            {
+                "region": REGION,
+                "access_key_id": "AKIDTEST",
+                "sns_topic_arns": TOPIC,
+                "sns_confirmed_topics": [TOPIC],
+            },
             {"secret_access_key": "secret"},
         ),
         "sendgrid": make_channel(

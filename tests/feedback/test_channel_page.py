@@ -40,6 +40,8 @@ def test_health_numbers_and_complaint_alert(app, client, db, channels):
             "mailgun", "complaint", "c0", now - timedelta(days=9), token=sent.token(emails[61])
         ),
     ]
+    for e in events:
+        e.channel_id = channel.id
     feedback.apply_events(events)
     channel.last_feedback_at = now.replace(microsecond=0)
     db.session.commit()

@@ -318,7 +318,7 @@ def test_sendgrid_event_types(app, client, db, channels, sendgrid_key):
     assert (
         _only_event(db, a).data["bounce"] == "hard" and _suppression(db, A).reason == "hard_bounce"
     )
-    assert _only_event(db, a).provider_event_id == "sendgrid:sg-bounce-2"
+    assert _only_event(db, a).provider_event_id == f"sendgrid:{channel.id}:sg-bounce-2"
     assert _only_event(db, b).data["bounce"] == "soft" and _suppression(db, B) is None
     assert c.complained_at and _suppression(db, C).reason == "complaint"
     assert _types(db, d) == ["click", "delivery", "open"]

@@ -198,10 +198,23 @@ def test_transactional_messages_are_matched_and_suppressed(app, db, channels):
     db.session.commit()
     events = [
         FeedbackEvent(
-            "brevo", "delivery", "d1", utcnow(), A, token=tokens.make(tokens.MESSAGE, message.id)
+            "brevo",
+            "delivery",
+            "d1",
+            utcnow(),
+            A,
+            token=tokens.make(tokens.MESSAGE, message.id),
+            channel_id=channel.id,
         ),
         FeedbackEvent(
-            "brevo", "bounce", "b1", utcnow(), A, message_ids=("<tx-1@relay>",), bounce="hard"
+            "brevo",
+            "bounce",
+            "b1",
+            utcnow(),
+            A,
+            message_ids=("<tx-1@relay>",),
+            bounce="hard",
+            channel_id=channel.id,
         ),
     ]
     assert feedback.apply_events(events) == ["new", "new"]

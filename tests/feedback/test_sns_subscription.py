@@ -3,19 +3,25 @@ and the topic matched the channel's, by the job (not the request), and only on a
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
-from mailer.models import FeedbackPayload
+from mailer.models import Channel, FeedbackPayload, Role
 from mailer.services import feedback
 from tests.feedback.conftest import (
     CERT_URL,
     REGION,
+    TOPIC,
     SnsSigner,
     count,
     drain,
+    make_channel,
     sns_headers,
     url,
 )
+
+OTHER_TOPIC = f"arn:aws:sns:{REGION}:123456789012:ses-identity"
 
 
 def _post(client, channel, message):
@@ -92,3 +98,90 @@ def test_unsubscribe_confirmation_is_kept_and_changes_nothing(
     assert payload.status == "processed" and payload.meta["sns_type"] == "UnsubscribeConfirmation"
     assert message["SubscribeURL"] not in aws.fetched
     assert payload.meta.get("confirmed") is None
+
+
+# ------------------------------------------------------------------------------ pinned topics
+
+DELIVERY = {
+    "eventType": "Delivery",
+    "mail": {"messageId": "0100-abc", "destination": ["a@example.com"]},
+    "delivery": {"timestamp": "2024-05-01T10:00:01.000Z", "recipients": ["a@example.com"]},
+}
+
+
+def _unpinned(db, channel, topics: str = TOPIC):
+    channel.settings = dict(channel.settings, sns_topic_arns=topics)
+    channel.settings.pop("sns_confirmed_topics")
+    db.session.commit()
+    return channel
+
+
+def test_without_a_configured_topic_no_notification_is_accepted(
+    client, db, channels, aws, sns_signer
+):
+    """Anyone's SNS topic signs as genuinely as ours: with nothing configured, refuse all."""
+    channel = channels["ses"]
+    channel.settings = {"region": REGION}
+    db.session.commit()
+    for topic in (TOPIC, f"arn:aws:sns:{REGION}:999999999999:attacker"):
+        message = sns_signer.notification(DELIVERY, topic=topic)
+        assert _post(client, channel, message).status_code == 403
+    assert count(db, FeedbackPayload) == 0
+
+
+def test_notifications_are_accepted_only_once_the_topic_was_confirmed_here(
+    app, client, db, channels, aws, sns_signer
+):
+    channel = _unpinned(db, channels["ses"], f"{TOPIC} {OTHER_TOPIC}")
+    assert _post(client, channel, sns_signer.notification(DELIVERY)).status_code == 403
+    assert "confirmed" in feedback.rejections(channel.id)[1]["reason"]
+
+    assert _post(client, channel, sns_signer.confirmation()).status_code == 200
+    drain(app, db)
+    db.session.refresh(channel)
+    assert channel.settings["sns_confirmed_topics"] == [TOPIC]
+
+    assert _post(client, channel, sns_signer.notification(DELIVERY)).status_code == 200
+    # Configured but never confirmed through this endpoint: still refused.
+    other = sns_signer.notification(DELIVERY, topic=OTHER_TOPIC)
+    assert _post(client, channel, other).status_code == 403
+    # Removed from the configuration: refused again.
+    channel.settings = dict(channel.settings, sns_topic_arns=OTHER_TOPIC)
+    db.session.commit()
+    assert _post(client, channel, sns_signer.notification(DELIVERY)).status_code == 403
+
+
+def test_saving_the_channel_form_keeps_the_confirmed_topics(client, db, channels, as_role):
+    as_role(Role.ADMIN)
+    channel = channels["ses"]
+    form = {
+        "name": channel.name,
+        "provider": "ses",
+        "cfg-region": REGION,
+        "cfg-access_key_id": "AKIDTEST",
+        "cfg-secret_access_key": "",
+        "cfg-sns_topic_arns": TOPIC,
+        "endpoint_url": "",
+        "rate_per_second": "20",
+        "daily_quota": "",
+        "active": "on",
+    }
+    assert client.post(f"/channels/{channel.id}", data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Channel, channel.id).settings["sns_confirmed_topics"] == [TOPIC]
+
+
+def test_upgrade_pins_the_topics_existing_channels_had_configured(db, channels):
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0009_pin_sns_topics.py"
+    spec = importlib.util.spec_from_file_location("pin_sns_topics", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    configured = _unpinned(db, channels["ses"], f"{TOPIC}, {OTHER_TOPIC}")
+    bare = make_channel(db, "ses", {"region": REGION})
+    assert migration.pin_configured_topics(db.session.connection()) == 1
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Channel, configured.id).settings["sns_confirmed_topics"] == sorted(
+        [TOPIC, OTHER_TOPIC]
+    )
+    assert "sns_confirmed_topics" not in db.session.get(Channel, bare.id).settings

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from mailer.models import Event, FeedbackPayload, Suppression
 from mailer.queue import FEEDBACK, TICKS, TICKS_REGISTRY, enqueue, get_redis, set_worker_app
 from mailer.services.feedback import sqs
-from tests.feedback.conftest import REGION, count, make_channel, send_campaign
+from tests.feedback.conftest import REGION, TOPIC, count, make_channel, send_campaign
 
 A, B = "ann@example.com", "bob@example.com"
 
@@ -56,6 +56,7 @@ def channel(db, queue, sqs_endpoint):
             "access_key_id": "AKIDTEST",
             "sqs_queue_url": url,
             "sqs_endpoint_url": sqs_endpoint,
+            "sns_topic_arns": TOPIC,
         },
         {"secret_access_key": "secret"},
     )
@@ -80,11 +81,11 @@ def _ses_bounce(sent, email, kind="Permanent") -> dict:
     }
 
 
-def _sns_wrapped(event: dict) -> dict:
+def _sns_wrapped(event: dict, topic: str = TOPIC) -> dict:
     return {
         "Type": "Notification",
         "MessageId": str(uuid.uuid4()),
-        "TopicArn": f"arn:aws:sns:{REGION}:123456789012:ses-feedback",
+        "TopicArn": topic,
         "Message": json.dumps(event),
         "Timestamp": "2024-05-01T10:00:01.000Z",
         "SignatureVersion": "1",
@@ -198,3 +199,34 @@ def test_runs_never_overlap(app, db, queue, channel):
     get_redis().set("mailer:tick:sqs-poll", "1", ex=60)  # another poll holds the lock
     _run_tick(app, db)
     assert count(db, FeedbackPayload) == 0 and _in_queue(client, url) == 1
+
+
+def test_a_queue_updates_only_its_own_channels_sends(app, db, queue, channel):
+    client, url = queue
+    other = make_channel(db, "ses", {"region": REGION, "sns_topic_arns": TOPIC})
+    theirs = send_campaign(db, other, [A])
+    client.send_message(QueueUrl=url, MessageBody=json.dumps(_sns_wrapped(_ses_bounce(theirs, A))))
+    _run_tick(app, db)
+    payload = db.session.scalar(db.select(FeedbackPayload))
+    assert payload.status == "processed" and payload.meta["unmatched"] == 1
+    assert count(db, Event) == 0 and count(db, Suppression) == 0
+    db.session.refresh(theirs.sends[A])
+    assert theirs.sends[A].bounced_at is None
+
+
+def test_sns_messages_from_a_topic_not_configured_are_refused_and_deleted(app, db, queue, channel):
+    from mailer.services import feedback
+
+    client, url = queue
+    sent = send_campaign(db, channel, [A, B])
+    foreign = f"arn:aws:sns:{REGION}:999999999999:someone-else"
+    client.send_message(
+        QueueUrl=url, MessageBody=json.dumps(_sns_wrapped(_ses_bounce(sent, A), foreign))
+    )
+    client.send_message(QueueUrl=url, MessageBody=json.dumps(_sns_wrapped(_ses_bounce(sent, B))))
+    _run_tick(app, db)
+    assert count(db, FeedbackPayload) == 1, "only the configured topic's message is stored"
+    assert db.session.scalar(db.select(Suppression.email)) == B
+    assert _in_queue(client, url) == 0
+    count_, last = feedback.rejections(channel.id)
+    assert count_ == 1 and "SNS topic" in last["reason"]

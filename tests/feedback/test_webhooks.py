@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -147,6 +148,22 @@ def test_sns_notification_from_another_topic_is_refused(client, db, channels, aw
     )
 
 
+@pytest.mark.parametrize("off", [-600, 600])
+def test_sns_message_dated_over_five_minutes_away_is_refused(
+    client, db, channels, aws, sns_signer, off
+):
+    message = sns_signer.notification(SES_DELIVERY)
+    when = datetime.now(UTC) + timedelta(seconds=off)
+    message = sns_signer.sign(dict(message, Timestamp=when.isoformat(timespec="milliseconds")))
+    _refused(
+        client,
+        db,
+        channels["ses"],
+        _post(client, url(channels["ses"]), message, sns_headers(message)),
+    )
+    assert feedback.rejections(channels["ses"].id)[1]["reason"] == "stale timestamp"
+
+
 def test_sns_type_header_must_match_the_body(client, db, channels, aws, sns_signer):
     message = sns_signer.notification(SES_DELIVERY)
     headers = dict(sns_headers(message), **{"x-amz-sns-message-type": "SubscriptionConfirmation"})
@@ -201,12 +218,46 @@ def test_sendgrid_wrong_key_and_missing_headers_are_refused(client, db, channels
     _refused(client, db, channels["sendgrid"], _post(client, url(channels["sendgrid"]), body))
 
 
-def test_sendgrid_stale_timestamp_is_refused(client, db, channels, sendgrid_key):
+@pytest.mark.parametrize("off", [-2 * 86400, -600, 600])
+def test_sendgrid_signature_dated_over_five_minutes_away_is_refused(
+    client, db, channels, sendgrid_key, off
+):
     body = json.dumps(SG_EVENTS).encode()
-    headers = sendgrid_headers(sendgrid_key[0], body, stamp=int(time.time()) - 2 * 86400)
+    headers = sendgrid_headers(sendgrid_key[0], body, stamp=int(time.time()) + off)
     _refused(
         client, db, channels["sendgrid"], _post(client, url(channels["sendgrid"]), body, headers)
     )
+    assert feedback.rejections(channels["sendgrid"].id)[1]["reason"] == "stale timestamp"
+
+
+def test_the_signature_window_is_a_setting(app, client, db, channels, sendgrid_key):
+    body = json.dumps(SG_EVENTS).encode()
+    headers = sendgrid_headers(sendgrid_key[0], body, stamp=int(time.time()) - 240)
+    assert _post(client, url(channels["sendgrid"]), body, headers).status_code == 200
+    app.config["MAILER_FEEDBACK_SIGNATURE_MAX_AGE"] = 60
+    headers = sendgrid_headers(sendgrid_key[0], body, stamp=int(time.time()) - 240)
+    _refused(
+        client,
+        db,
+        channels["sendgrid"],
+        _post(client, url(channels["sendgrid"]), body, headers),
+        before=1,
+    )
+
+
+def test_sendgrid_replayed_request_is_refused(client, db, channels, sendgrid_key):
+    body = json.dumps(SG_EVENTS).encode()
+    headers = sendgrid_headers(sendgrid_key[0], body)
+    assert _post(client, url(channels["sendgrid"]), body, headers).status_code == 200
+    _refused(
+        client,
+        db,
+        channels["sendgrid"],
+        _post(client, url(channels["sendgrid"]), body, headers),
+        before=1,
+    )
+    fresh = sendgrid_headers(sendgrid_key[0], body)  # SendGrid's own retry: signed anew
+    assert _post(client, url(channels["sendgrid"]), body, fresh).status_code == 200
 
 
 def test_sendgrid_without_a_configured_key_refuses_everything(client, db, channels, sendgrid_key):
@@ -248,6 +299,12 @@ def test_mailgun_wrong_key_tampered_and_stale_are_refused(client, db, channels):
     _refused(client, db, channels["mailgun"], _post(client, path, body))
     stale = mailgun_body(MG_EVENT, stamp=int(time.time()) - 3600)
     _refused(client, db, channels["mailgun"], _post(client, path, stale))
+
+
+@pytest.mark.parametrize("off", [-600, 600])
+def test_mailgun_timestamp_over_five_minutes_away_is_refused(client, db, channels, off):
+    body = mailgun_body(MG_EVENT, stamp=int(time.time()) + off)
+    _refused(client, db, channels["mailgun"], _post(client, url(channels["mailgun"]), body))
 
 
 def test_mailgun_replayed_token_is_refused(client, db, channels):

@@ -11,15 +11,18 @@ batches (SKIP LOCKED on MySQL), let each provider module turn a payload into nor
 
 * find each event's send by the signed token carried in the provider's tags / custom args,
   else by the provider message id the send stored (events for transactional messages find
-  their ``Message`` the same way); events that match nothing go to the payload's
-  ``unmatched`` log for the operator;
-* insert one ``Event`` row per event with ``provider_event_id`` = "<provider>:<id>" (unique):
-  an event already recorded — a replayed webhook, the same event from SNS and SQS — is a
-  duplicate and changes nothing at all;
+  their ``Message`` the same way), only among the sends and messages of the channel whose
+  webhook or queue reported it; events that match nothing there go to the payload's
+  ``unmatched`` log for the operator and change nothing, here or elsewhere;
+* insert one ``Event`` row per event with ``provider_event_id`` = "<provider>:<channel>:<id>"
+  (unique): an event already recorded — a replayed webhook, the same event from SNS and
+  SQS — is a duplicate and changes nothing at all;
 * for new events only: deliveries, bounces, complaints, opens, clicks and unsubscribes set the
   send's first-time columns; a hard bounce or a complaint suppresses the address at once and
-  marks the subscriber; a soft bounce counts, and ``MAILER_SOFT_BOUNCE_LIMIT`` soft bounces
-  within ``MAILER_SOFT_BOUNCE_WINDOW_DAYS`` suppress the address (reason soft_bounces).
+  marks the subscriber (suppressions are global per address, but only an event matched to a
+  send or message of its own channel makes one); a soft bounce counts, and
+  ``MAILER_SOFT_BOUNCE_LIMIT`` soft bounces within ``MAILER_SOFT_BOUNCE_WINDOW_DAYS`` suppress
+  the address (reason soft_bounces).
   Provider-reported unsubscribes follow ``MAILER_UNSUBSCRIBE_SCOPE`` like our own.
 
 Event ``data`` keeps small details: ``bounce`` ("hard"/"soft"), the provider's diagnostic,
@@ -45,6 +48,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from mailer.extensions import db
 from mailer.models import (
+    CampaignChannel,
     Channel,
     Event,
     EventType,
@@ -67,6 +71,7 @@ from mailer.services.feedback.base import (
     Incoming,
     Malformed,
     Rejected,
+    forget,
 )
 
 log = logging.getLogger(__name__)
@@ -171,8 +176,7 @@ def receive(provider: str, token: str, raw: bytes, headers: Mapping[str, str]) -
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        if provider == "mailgun":
-            mailgun.forget(meta)
+        forget(meta)
         raise
     kick()
     return payload_id
@@ -501,10 +505,21 @@ def _parse(row: FeedbackPayload) -> tuple[list[FeedbackEvent], dict]:
             if row.source == "webhook" and not (row.meta or {}).get("confirmed"):
                 # Stored only after the signature verified and the topic matched.
                 sns.verifier().confirm(doc)
+                _pin_topic(row.channel_id, str(doc.get("TopicArn")))
                 log.info("SNS subscription to %s confirmed", doc.get("TopicArn"))
                 return [], {"confirmed": True}
             return [], {}
-    return module.parse(doc), {}
+    events = module.parse(doc)
+    for e in events:
+        e.channel_id = row.channel_id  # only this channel's sends and messages match
+    return events, {}
+
+
+def _pin_topic(channel_id: int | None, topic: str) -> None:
+    """From now on the channel's webhook accepts notifications from this topic."""
+    channel = db.session.get(Channel, channel_id) if channel_id is not None else None
+    if channel is not None:
+        channel.settings = sns.with_confirmed(channel.settings or {}, topic)
 
 
 def _unmatched_entry(e: FeedbackEvent) -> dict[str, Any]:
@@ -527,6 +542,7 @@ class _Target:
     kind: str  # tokens.CAMPAIGN_SEND | tokens.MESSAGE
     id: int
     email: str
+    channel_id: int | None  # the channel it was sent through
     campaign_id: int | None = None
     subscriber_id: int | None = None
 
@@ -578,64 +594,94 @@ def _chunks(values: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
 
 
 def _resolve(events: Sequence[FeedbackEvent], active: Sequence[int]) -> dict[int, _Target]:
-    """Index of each event -> its send or message: by signed token, else by message id."""
+    """Index of each event -> its send or message: by signed token, else by provider message
+    id; either way only one sent through the channel that reported the event. A send's
+    channel is its campaign channel row's; an event of a payload whose channel is gone
+    matches nothing."""
+    scoped = [i for i in active if events[i].channel_id is not None]
     wanted: dict[int, tuple[str, int]] = {}
-    for i in active:
+    for i in scoped:
         parsed = tokens.parse(events[i].token) if events[i].token else None
         if parsed is not None:
             wanted[i] = parsed
-    sends: dict[int, _Target] = {}
-    messages: dict[int, _Target] = {}
-    send_ids = {v for k, v in wanted.values() if k == tokens.CAMPAIGN_SEND}
-    message_ids = {v for k, v in wanted.values() if k == tokens.MESSAGE}
-    for chunk in _chunks(send_ids):
-        for r in db.session.execute(
-            select(Send.id, Send.email, Send.campaign_id, Send.subscriber_id).where(
-                Send.id.in_(chunk)
-            )
-        ):
-            sends[r.id] = _Target(
-                tokens.CAMPAIGN_SEND, r.id, r.email, r.campaign_id, r.subscriber_id
-            )
-    for chunk in _chunks(message_ids):
-        for r in db.session.execute(
-            select(Message.id, Message.to_email).where(Message.id.in_(chunk))
-        ):
-            messages[r.id] = _Target(tokens.MESSAGE, r.id, r.to_email)
+    by_id: dict[tuple[str, int], _Target] = {}
+    for kind in (tokens.CAMPAIGN_SEND, tokens.MESSAGE):
+        ids = {v for k, v in wanted.values() if k == kind}
+        for chunk in _chunks(ids):
+            for target in _targets(kind, chunk):
+                by_id[(kind, target.id)] = target
     found: dict[int, _Target] = {}
-    for i, (kind, ident) in wanted.items():
-        target = (sends if kind == tokens.CAMPAIGN_SEND else messages).get(ident)
-        if target is not None:
+    for i, key in wanted.items():
+        target = by_id.get(key)
+        if target is not None and target.channel_id == events[i].channel_id:
             found[i] = target
-    rest = [i for i in active if i not in found and events[i].message_ids]
+    rest = [i for i in scoped if i not in found and events[i].message_ids]
     if rest:
-        by_pmid: dict[str, _Target] = {}
+        channels = {events[i].channel_id for i in rest}
+        by_pmid: dict[tuple[int | None, str], _Target] = {}
         pmids = {m for i in rest for m in events[i].message_ids}
         for chunk in _chunks(pmids):
-            for r in db.session.execute(
-                select(
-                    Send.id,
-                    Send.email,
-                    Send.campaign_id,
-                    Send.subscriber_id,
-                    Send.provider_message_id,
-                ).where(Send.provider_message_id.in_(chunk))
-            ):
-                by_pmid[r.provider_message_id] = _Target(
-                    tokens.CAMPAIGN_SEND, r.id, r.email, r.campaign_id, r.subscriber_id
-                )
-            for r in db.session.execute(
-                select(Message.id, Message.to_email, Message.provider_message_id).where(
-                    Message.provider_message_id.in_(chunk)
-                )
-            ):
-                by_pmid.setdefault(r.provider_message_id, _Target(tokens.MESSAGE, r.id, r.to_email))
+            # Sends first: a message with the same id does not replace one.
+            for kind in (tokens.CAMPAIGN_SEND, tokens.MESSAGE):
+                for pmid, target in _targets_by_pmid(kind, chunk, channels):
+                    by_pmid.setdefault((target.channel_id, pmid), target)
         for i in rest:
             for mid in events[i].message_ids:
-                if mid in by_pmid:
-                    found[i] = by_pmid[mid]
+                target = by_pmid.get((events[i].channel_id, mid))
+                if target is not None:
+                    found[i] = target
                     break
     return found
+
+
+def _targets(kind: str, ids: Sequence[int]) -> Iterable[_Target]:
+    """Sends (with their channel row's channel) or messages by id."""
+    if kind == tokens.CAMPAIGN_SEND:
+        for r in db.session.execute(
+            select(
+                Send.id,
+                Send.email,
+                Send.campaign_id,
+                Send.subscriber_id,
+                CampaignChannel.channel_id,
+            )
+            .outerjoin(CampaignChannel, CampaignChannel.id == Send.campaign_channel_id)
+            .where(Send.id.in_(ids))
+        ):
+            yield _Target(kind, r.id, r.email, r.channel_id, r.campaign_id, r.subscriber_id)
+    else:
+        for r in db.session.execute(
+            select(Message.id, Message.to_email, Message.channel_id).where(Message.id.in_(ids))
+        ):
+            yield _Target(kind, r.id, r.to_email, r.channel_id)
+
+
+def _targets_by_pmid(
+    kind: str, pmids: Sequence[str], channels: set[int | None]
+) -> Iterable[tuple[str, _Target]]:
+    """(provider message id, send or message) sent through one of ``channels``."""
+    if kind == tokens.CAMPAIGN_SEND:
+        for r in db.session.execute(
+            select(
+                Send.id,
+                Send.email,
+                Send.campaign_id,
+                Send.subscriber_id,
+                Send.provider_message_id,
+                CampaignChannel.channel_id,
+            )
+            .join(CampaignChannel, CampaignChannel.id == Send.campaign_channel_id)
+            .where(Send.provider_message_id.in_(pmids), CampaignChannel.channel_id.in_(channels))
+        ):
+            target = _Target(kind, r.id, r.email, r.channel_id, r.campaign_id, r.subscriber_id)
+            yield r.provider_message_id, target
+    else:
+        for r in db.session.execute(
+            select(
+                Message.id, Message.to_email, Message.channel_id, Message.provider_message_id
+            ).where(Message.provider_message_id.in_(pmids), Message.channel_id.in_(channels))
+        ):
+            yield r.provider_message_id, _Target(kind, r.id, r.to_email, r.channel_id)
 
 
 def _machine_reason(e: FeedbackEvent) -> str | None:

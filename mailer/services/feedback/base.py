@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
+
 from mailer.models.base import utcnow
+from mailer.queue import get_redis
 
 MAX_TEXT = 500  # longest provider text (diagnostic, reason, URL) kept in an event's data
+REPLAY_PREFIX = "mailer:feedback:seen:"
 
 
 class Rejected(Exception):
@@ -61,7 +66,9 @@ class FeedbackEvent:
     provider's "processed"/"send"). ``event_id`` is unique for the provider and the same every
     time the provider reports the same event (it becomes ``Event.provider_event_id``, the
     idempotency key). The send is found by ``token`` (our signed tag) first, else by one of
-    ``message_ids`` (spellings of the provider's message id).
+    ``message_ids`` (spellings of the provider's message id), and only among the sends and
+    messages of ``channel_id``, the channel whose endpoint or queue reported the event (set
+    by the job, not by the provider module).
     """
 
     provider: str
@@ -75,14 +82,66 @@ class FeedbackEvent:
     suppress: str | None = None  # a SuppressionReason for a reject of a known-bad address
     machine: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    channel_id: int | None = None
 
     @property
     def key(self) -> str:
-        """Event.provider_event_id: "<provider>:<id>", hashed when it would not fit."""
-        key = f"{self.provider}:{self.event_id}"
+        """Event.provider_event_id: "<provider>:<channel>:<id>", hashed when it would not fit.
+        The channel is part of it: an event id posted through one channel never makes the
+        same id of another channel a duplicate."""
+        prefix = f"{self.provider}:{'' if self.channel_id is None else self.channel_id}:"
+        key = prefix + self.event_id
         if len(key) <= 255:
             return key
-        return f"{self.provider}:sha256:{hashlib.sha256(self.event_id.encode()).hexdigest()}"
+        return f"{prefix}sha256:{hashlib.sha256(self.event_id.encode()).hexdigest()}"
+
+
+# ------------------------------------------------------------------------------ freshness
+
+
+def max_age() -> int:
+    """Seconds a signed timestamp may be away from now, either way
+    (``MAILER_FEEDBACK_SIGNATURE_MAX_AGE``)."""
+    return int(current_app.config["MAILER_FEEDBACK_SIGNATURE_MAX_AGE"])
+
+
+def check_age(stamp: Any, now: float | None = None) -> None:
+    """Refuse a request signed too long ago or dated in the future (a replay, or a clock far
+    off): ``stamp`` is Unix seconds, or an ISO 8601 time (SNS)."""
+    if isinstance(stamp, str) and "T" in stamp:
+        try:
+            when = datetime.fromisoformat(stamp.strip())
+        except ValueError:
+            raise Rejected("timestamp is not a time") from None
+        if when.tzinfo is None:
+            raise Rejected("timestamp has no time zone")
+        seconds = when.timestamp()
+    else:
+        try:
+            seconds = float(stamp)
+        except (TypeError, ValueError):
+            raise Rejected("timestamp is not a number") from None
+    if not abs((time.time() if now is None else now) - seconds) <= max_age():
+        raise Rejected("stale timestamp")
+
+
+def first_use(channel_id: int, provider: str, nonce: str | bytes) -> str:
+    """Remember a signed request's nonce for as long as its timestamp is accepted (twice
+    the window: the stamp may be ahead as much as behind); refuse it the second time.
+    Returns the Redis key, for :func:`forget`."""
+    raw = nonce.encode() if isinstance(nonce, str) else nonce
+    digest_ = hashlib.sha256(raw).hexdigest()
+    key = f"{REPLAY_PREFIX}{provider}:{channel_id}:{digest_}"
+    if not get_redis().set(key, "1", nx=True, ex=2 * max_age()):
+        raise Rejected("request already received (replay)")
+    return key
+
+
+def forget(meta: dict) -> None:
+    """The request could not be stored after all: let the provider's retry through."""
+    key = meta.pop("replay_key", None)
+    if key:
+        get_redis().delete(key)
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -1,9 +1,9 @@
 """Mailgun webhooks: one JSON event per request, ``{"signature": {...}, "event-data": {...}}``.
 
 The signature is HMAC-SHA256 of ``timestamp + token`` with the domain's HTTP webhook signing
-key (configured on the channel), in hex. A timestamp more than ``MAX_AGE`` away from now is
-refused, and so is a token seen before (kept in Redis for twice that long): a captured request
-can not be replayed.
+key (configured on the channel), in hex. A timestamp more than
+``MAILER_FEEDBACK_SIGNATURE_MAX_AGE`` away from now is refused, and so is a token seen before
+(kept in Redis for twice that long): a captured request can not be replayed.
 
 ``event-data.user-variables`` holds our ``v:`` variables (the send token);
 ``message.headers.message-id`` the id the send stored (without the angle brackets Mailgun's
@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from typing import Any
 
 from mailer.models import EventType, SuppressionReason
-from mailer.queue import get_redis
 from mailer.services.feedback.base import (
     ChannelConfig,
     FeedbackEvent,
@@ -28,8 +26,10 @@ from mailer.services.feedback.base import (
     Malformed,
     Rejected,
     bracket_variants,
+    check_age,
     compact,
     digest,
+    first_use,
     from_epoch,
     text,
     token_of,
@@ -37,8 +37,6 @@ from mailer.services.feedback.base import (
 
 NAME = "mailgun"
 KEY_SETTING = "webhook_signing_key"
-MAX_AGE = 15 * 60
-REPLAY_PREFIX = "mailer:feedback:mailgun-token:"
 
 SIMPLE = {
     "delivered": EventType.DELIVERY.value,
@@ -76,23 +74,8 @@ def verify(incoming: Incoming, config: ChannelConfig, *, now: float | None = Non
         raise Rejected("incomplete signature block")
     if not hmac.compare_digest(signature_of(key, timestamp, token), signature.lower()):
         raise Rejected("signature does not verify")
-    try:
-        age = (time.time() if now is None else now) - float(timestamp)
-    except ValueError:
-        raise Rejected("timestamp is not a number") from None
-    if abs(age) > MAX_AGE:
-        raise Rejected("stale timestamp")
-    replay_key = f"{REPLAY_PREFIX}{config.channel_id}:{token}"
-    if not get_redis().set(replay_key, "1", nx=True, ex=2 * MAX_AGE):
-        raise Rejected("token already used (replay)")
-    return {"replay_key": replay_key}
-
-
-def forget(meta: dict) -> None:
-    """The request could not be stored after all: let Mailgun's retry through."""
-    key = meta.pop("replay_key", None)
-    if key:
-        get_redis().delete(key)
+    check_age(timestamp, now)
+    return {"replay_key": first_use(config.channel_id, NAME, token)}
 
 
 def parse(doc: Any) -> list[FeedbackEvent]:

@@ -3,7 +3,9 @@
 With "Signed Event Webhook Requests" on, SendGrid signs ``timestamp + raw body`` with ECDSA
 P-256 / SHA-256 and sends the base64 DER signature in ``X-Twilio-Email-Event-Webhook-Signature``
 and the timestamp in ``X-Twilio-Email-Event-Webhook-Timestamp``; the verification key (base64
-DER SubjectPublicKeyInfo, shown in SendGrid's Mail Settings) is configured on the channel.
+DER SubjectPublicKeyInfo, shown in SendGrid's Mail Settings) is configured on the channel. A
+timestamp more than ``MAILER_FEEDBACK_SIGNATURE_MAX_AGE`` from now is refused, and so is a
+signature seen before (a captured request replayed while its timestamp is still fresh).
 
 Events carry our ``custom_args`` at the top level (the send token), ``sg_event_id`` (unique,
 the idempotency key) and ``sg_message_id``: the ``X-Message-Id`` the send stored, followed by
@@ -15,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import time
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -29,8 +30,10 @@ from mailer.services.feedback.base import (
     Incoming,
     Malformed,
     Rejected,
+    check_age,
     compact,
     digest,
+    first_use,
     from_epoch,
     text,
     token_of,
@@ -40,8 +43,6 @@ NAME = "sendgrid"
 KEY_SETTING = "webhook_public_key"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-# SendGrid retries a failed POST for up to 24 hours; an older signature is a replay.
-MAX_AGE = 24 * 3600
 
 SIMPLE = {
     "delivered": EventType.DELIVERY.value,
@@ -85,12 +86,7 @@ def verify(incoming: Incoming, config: ChannelConfig, *, now: float | None = Non
         key = _public_key(configured)
     except (ValueError, binascii.Error, UnsupportedAlgorithm):
         raise Rejected("the configured verification key is not a valid EC public key") from None
-    try:
-        age = (time.time() if now is None else now) - int(stamp)
-    except ValueError:
-        raise Rejected("timestamp is not a number") from None
-    if abs(age) > MAX_AGE:
-        raise Rejected("stale timestamp")
+    check_age(stamp, now)
     try:
         der = base64.b64decode(signature, validate=True)
         key.verify(der, stamp.encode() + incoming.raw, ec.ECDSA(hashes.SHA256()))
@@ -98,7 +94,8 @@ def verify(incoming: Incoming, config: ChannelConfig, *, now: float | None = Non
         raise Rejected("signature does not verify") from None
     if not isinstance(incoming.doc, list):
         raise Malformed("the Event Webhook posts a JSON array")
-    return {"events": len(incoming.doc)}
+    # ECDSA signatures are randomised: a retry of SendGrid's is signed anew, a replay is not.
+    return {"events": len(incoming.doc), "replay_key": first_use(config.channel_id, NAME, der)}
 
 
 def message_ids(sg_message_id: Any) -> tuple[str, ...]:

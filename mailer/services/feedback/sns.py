@@ -11,6 +11,11 @@ SNS's own hosts — https, ``sns.<region>.amazonaws.com``, no port, no credentia
 path — before anything is fetched; the same for ``SubscribeURL``, which is fetched only after
 the signature verified and the topic matched the channel's configured topics. Certificates are
 cached per process (they change rarely; a verification does not cost a fetch).
+
+Topics are pinned: the job that confirms a subscription records its topic on the channel
+(``sns_confirmed_topics``), and the webhook accepts notifications only from a topic both
+configured and confirmed there (anyone's SNS topic signs its messages as genuinely as ours).
+A message whose signed ``Timestamp`` is further from now than the freshness window is refused.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -32,7 +38,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from flask import Flask, current_app
 
-from mailer.services.feedback.base import ChannelConfig, Incoming, Malformed, Rejected
+from mailer.services.feedback.base import ChannelConfig, Incoming, Malformed, Rejected, check_age
 
 SNS_HOST = re.compile(r"^sns\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com$")
 TYPES = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
@@ -52,6 +58,7 @@ CERT_TTL = 24 * 3600.0
 CACHE_SIZE = 32
 FETCH_TIMEOUT = 10.0
 TOPICS_SETTING = "sns_topic_arns"
+CONFIRMED_SETTING = "sns_confirmed_topics"  # recorded by the job, not a form field
 
 Fetch = Callable[[str], bytes]
 
@@ -194,6 +201,17 @@ def configured_topics(config: ChannelConfig) -> set[str]:
     return topics_of(config.settings.get(TOPICS_SETTING))
 
 
+def confirmed_topics(settings: Mapping[str, Any]) -> set[str]:
+    """Topics whose subscription this channel's endpoint confirmed (the pinned ones)."""
+    value = settings.get(CONFIRMED_SETTING)
+    return {t for t in value if isinstance(t, str)} if isinstance(value, list) else set()
+
+
+def with_confirmed(settings: Mapping[str, Any], topic: str) -> dict[str, Any]:
+    """The channel's settings with ``topic`` pinned."""
+    return {**settings, CONFIRMED_SETTING: sorted(confirmed_topics(settings) | {topic})}
+
+
 def topics_of(value: object) -> set[str]:
     if not isinstance(value, str):
         return set()
@@ -209,13 +227,16 @@ def verify(incoming: Incoming, config: ChannelConfig) -> dict:
     if header_type is not None and header_type != message.get("Type"):
         raise Rejected("SNS message type header and body disagree")
     verifier().verify(message)
+    check_age(message.get("Timestamp"))
     kind = message["Type"]
     topics = configured_topics(config)
     topic = message.get("TopicArn")
-    if kind == "SubscriptionConfirmation" and not topics:
-        raise Rejected("no SNS topic ARN configured on the channel: subscription not confirmed")
-    if topics and topic not in topics:
+    if not topics:
+        raise Rejected("no SNS topic ARN configured on the channel: nothing is accepted")
+    if topic not in topics:
         raise Rejected("SNS topic is not one configured on the channel")
+    if kind == "Notification" and topic not in confirmed_topics(config.settings):
+        raise Rejected("no subscription to this SNS topic was confirmed through this channel")
     return {"sns_type": kind, "sns_message_id": message.get("MessageId"), "topic": topic}
 
 

@@ -9,11 +9,14 @@ A message is deleted from the queue only after its payload row committed: a cras
 leaves it in the queue, it is read again after its visibility timeout, stored again, and the
 event ids (derived from the SES report itself) make the second copy a duplicate that changes
 nothing. The queue is read with the channel's own AWS credentials (IAM grants the trust, so
-the SNS signature is not re-checked here).
+the SNS signature is not re-checked here). An SNS envelope must still name a topic configured
+or confirmed on the channel: one from any other topic is not stored, only counted as refused
+(like a refused webhook), and deleted. What is stored only ever matches this channel's sends.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -25,6 +28,7 @@ from sqlalchemy import select
 from mailer.extensions import db
 from mailer.models import Channel, FeedbackPayload
 from mailer.services.crypto import SecretsUnreadable, decrypt_json
+from mailer.services.feedback import count_rejection, sns
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class PollResult:
     channel_id: int
     received: int = 0
     stored: int = 0
+    refused: int = 0
     deleted: int = 0
     delete_failures: int = 0
     errors: list[str] = field(default_factory=list)
@@ -94,6 +99,8 @@ def poll(channel_id: int, *, max_seconds: float = POLL_SECONDS, client: Any = No
         client, queue_url = client_for(channel)
     else:
         queue_url = str(channel.settings[QUEUE_SETTING]).strip()
+    settings = channel.settings or {}
+    topics = sns.topics_of(settings.get(sns.TOPICS_SETTING)) | sns.confirmed_topics(settings)
     db.session.commit()  # no transaction held across the network calls
     deadline = time.monotonic() + max_seconds
     try:
@@ -115,8 +122,17 @@ def poll(channel_id: int, *, max_seconds: float = POLL_SECONDS, client: Any = No
             if not batch:
                 break
             result.received += len(batch)
-            _store(channel_id, list(batch.values()))
-            result.stored += len(batch)
+            mine = []
+            for m in batch.values():
+                reason = refusal(str(m.get("Body") or ""), topics)
+                if reason:
+                    count_rejection(channel_id, reason)
+                    result.refused += 1
+                else:
+                    mine.append(m)
+            if mine:
+                _store(channel_id, mine)
+            result.stored += len(mine)
             _delete(client, queue_url, handles, result)
             if len(batch) < STORE_EVERY:
                 break  # the queue ran dry
@@ -124,6 +140,20 @@ def poll(channel_id: int, *, max_seconds: float = POLL_SECONDS, client: Any = No
         if made_here:
             client.close()
     return result
+
+
+def refusal(body: str, topics: set[str]) -> str | None:
+    """Why a queued message is not this channel's feedback, or None. A raw SES event names
+    no topic (the queue's access policy vouches for it); one that is not JSON is stored and
+    marked failed by the job, where the operator sees it."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    kind, _ = sns.unwrap(doc)
+    if kind is not None and doc.get("TopicArn") not in topics:
+        return "SQS message from an SNS topic not configured or confirmed on the channel"
+    return None
 
 
 def _store(channel_id: int, messages: list[dict]) -> None:

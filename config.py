@@ -7,6 +7,7 @@ into the instance folder by :func:`mailer.secrets.load_or_create` when the app i
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -71,7 +72,14 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+    # The remember cookie also takes SESSION_COOKIE_SECURE and _SAMESITE (mailer/auth.py); it
+    # ends with logout, a new password or role, like every session (User.session_token).
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("MAILER_REMEMBER_DAYS", 14))
+    # "basic": a session seen from another address or browser is marked not fresh. "strong"
+    # would drop it, and the remember cookie, whenever a phone or NAT pool changes address;
+    # sessions are revoked by their token instead.
+    SESSION_PROTECTION = "basic"
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     # Health, metrics and logs: "json" (one object per line, for production log shippers) or

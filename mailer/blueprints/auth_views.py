@@ -14,6 +14,7 @@ from mailer.extensions import db
 from mailer.models import User
 from mailer.models.base import utcnow
 from mailer.services import throttle
+from mailer.services import users as users_service
 
 bp = Blueprint("auth", __name__)
 
@@ -54,6 +55,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        users_service.end_sessions(current_user)  # every browser of this user, not only this one
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

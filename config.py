@@ -67,6 +67,9 @@ class Config:
     # Login throttling: after this many failures within the window, answer 429 for the window.
     LOGIN_MAX_FAILURES = _int("MAILER_LOGIN_MAX_FAILURES", 5)
     LOGIN_FAILURE_WINDOW = _int("MAILER_LOGIN_FAILURE_WINDOW", 15 * 60)
+    # A browser that logged in to an account keeps a device cookie this long: its attempts for
+    # that account are not refused when an attacker has locked the account or its address.
+    LOGIN_DEVICE_DAYS = _int("MAILER_LOGIN_DEVICE_DAYS", 90)
 
     WTF_CSRF_TIME_LIMIT = None  # token valid for the session, not one hour
     SESSION_COOKIE_HTTPONLY = True

@@ -70,6 +70,9 @@ class Config:
     # A browser that logged in to an account keeps a device cookie this long: its attempts for
     # that account are not refused when an attacker has locked the account or its address.
     LOGIN_DEVICE_DAYS = _int("MAILER_LOGIN_DEVICE_DAYS", 90)
+    # Proxies in front of Mailer (nginx: 1) whose X-Forwarded-For entries are believed, so the
+    # login throttle sees each client's address; 0 ignores the header (anyone can send it).
+    MAILER_TRUSTED_PROXIES = _int("MAILER_TRUSTED_PROXIES", 0)
 
     WTF_CSRF_TIME_LIMIT = None  # token valid for the session, not one hour
     SESSION_COOKIE_HTTPONLY = True

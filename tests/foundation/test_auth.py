@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from werkzeug.security import generate_password_hash
 
+from config import TestConfig
+from mailer import create_app
 from mailer.extensions import db as _db
 from mailer.models import Role, User
 from mailer.services.throttle import IP_FACTOR
@@ -18,6 +21,28 @@ def _login(client, email, password, **extra):
 
 def _from(ip):
     return {"environ_base": {"REMOTE_ADDR": ip}}
+
+
+@pytest.fixture
+def app_with(app, migrated, redis_url, tmp_path):
+    """Another app on the suite's database and Redis, built with other settings."""
+    made = []
+
+    def build(**settings):
+        other = create_app(
+            TestConfig,
+            SQLALCHEMY_DATABASE_URI=migrated,
+            REDIS_URL=redis_url,
+            INSTANCE_PATH=str(tmp_path / f"other-{len(made)}"),
+            **settings,
+        )
+        made.append(other)
+        return other
+
+    yield build
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
 
 
 def test_login_page_and_successful_login(client, app):
@@ -260,3 +285,28 @@ def test_a_known_browser_has_its_own_limit(app, client):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert _login(browser, "dev@example.com", "bad").status_code == 200
     assert _login(browser, "dev@example.com", "right-password").status_code == 429
+
+
+def test_behind_one_trusted_proxy_each_client_address_is_throttled_apart(app_with):
+    proxied = app_with(MAILER_TRUSTED_PROXIES=1)
+    with proxied.app_context():
+        make_user(Role.VIEWER, email="p@example.com", password="right-password")
+    browser = proxied.test_client()
+    a, b = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+    for i in range(TestConfig.LOGIN_MAX_FAILURES * IP_FACTOR):
+        _login(browser, f"nobody{i}@example.com", "bad", headers=a)
+    assert _login(browser, "p@example.com", "right-password", headers=a).status_code == 429
+    # A client cannot pick its address: the proxy appends the real one, which is what counts.
+    spoofed = {"X-Forwarded-For": "192.0.2.99, 203.0.113.1"}
+    assert _login(browser, "p@example.com", "right-password", headers=spoofed).status_code == 429
+    assert _login(browser, "p@example.com", "right-password", headers=b).status_code == 302
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client):
+    """Anyone can send X-Forwarded-For: unless a proxy is trusted, the connection's address
+    counts, so a new header value does not buy fresh tries."""
+    make_user(Role.VIEWER, email="q@example.com", password="right-password")
+    a, b = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+    for i in range(app.config["LOGIN_MAX_FAILURES"] * IP_FACTOR):
+        _login(client, f"nobody{i}@example.com", "bad", headers=a)
+    assert _login(client, "q@example.com", "right-password", headers=b).status_code == 429

@@ -7,6 +7,7 @@ into the instance folder by :func:`mailer.secrets.load_or_create` when the app i
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -69,12 +70,25 @@ class Config:
     # Login throttling: after this many failures within the window, answer 429 for the window.
     LOGIN_MAX_FAILURES = _int("MAILER_LOGIN_MAX_FAILURES", 5)
     LOGIN_FAILURE_WINDOW = _int("MAILER_LOGIN_FAILURE_WINDOW", 15 * 60)
+    # A browser that logged in to an account keeps a device cookie this long: its attempts for
+    # that account are not refused when an attacker has locked the account or its address.
+    LOGIN_DEVICE_DAYS = _int("MAILER_LOGIN_DEVICE_DAYS", 90)
+    # Proxies in front of Mailer (nginx: 1) whose X-Forwarded-For entries are believed, so the
+    # login throttle sees each client's address; 0 ignores the header (anyone can send it).
+    MAILER_TRUSTED_PROXIES = _int("MAILER_TRUSTED_PROXIES", 0)
 
     WTF_CSRF_TIME_LIMIT = None  # token valid for the session, not one hour
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+    # The remember cookie also takes SESSION_COOKIE_SECURE and _SAMESITE (mailer/auth.py); it
+    # ends with logout, a new password or role, like every session (User.session_token).
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("MAILER_REMEMBER_DAYS", 14))
+    # "basic": a session seen from another address or browser is marked not fresh. "strong"
+    # would drop it, and the remember cookie, whenever a phone or NAT pool changes address;
+    # sessions are revoked by their token instead.
+    SESSION_PROTECTION = "basic"
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     # Health, metrics and logs: "json" (one object per line, for production log shippers) or

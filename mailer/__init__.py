@@ -35,6 +35,11 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     _register_blueprints(app)
     api.init_app(app)
     _mount_rq_dashboard(app)
+    proxies = app.config["MAILER_TRUSTED_PROXIES"]
+    if proxies:  # the client's address, as set by that many proxies in front
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0)
     return app
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, redirect, request, url_for
-from flask_login import current_user
+from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user, login_user
+from flask_login.config import COOKIE_NAME
 
 from mailer.extensions import db, login_manager
 from mailer.models import Role, User
@@ -23,6 +25,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
+    # The remember cookie follows the session cookie: Secure behind TLS, same SameSite.
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.config["REMEMBER_COOKIE_SAMESITE"] = app.config["SESSION_COOKIE_SAMESITE"]
 
     @app.before_request
     def _guard_rq_dashboard():
@@ -37,8 +42,24 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def _load_user(session_id: str) -> User | None:
+    """The user of a session or remember cookie, unless its token was rotated since (logout,
+    password, role): then the cookie ends here and the browser is anonymous."""
+    user_id, _, token = session_id.partition(":")
+    token = token.encode()
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not token or not hmac.compare_digest(user.session_token.encode(), token):
+        session.pop("_user_id", None)
+        session["_remember"] = "clear"  # Flask-Login deletes the stale remember cookie
+        return None
+    return user
+
+
+def keep_current_session(user: User) -> None:
+    """After rotating the current user's token: this browser stays logged in (with a new
+    remember cookie if it had one); every other session of the user has ended."""
+    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    login_user(user, remember=cookie_name in request.cookies, fresh=bool(session.get("_fresh")))
 
 
 def _require_same_origin() -> None:

@@ -151,7 +151,7 @@ def make_user(
 def login_as(client, user: User) -> User:
     """Log in by session: fast, and the login form has its own tests."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()  # id and session token, as Flask-Login stores it
         session["_fresh"] = True
     return user
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from mailer.auth import guard_blueprint
+from mailer.auth import guard_blueprint, keep_current_session
 from mailer.extensions import db
 from mailer.htmx import render
 from mailer.models import Role, User
@@ -74,6 +74,8 @@ def update(user_id: int):
 def reset_password(user_id: int):
     user = _get_user(user_id)
     password = users_service.reset_password(user)
+    if user.id == current_user.id:
+        keep_current_session(user)  # the admin's other sessions end, not this one
     return _page(reset=user, password=password)
 
 

@@ -45,18 +45,28 @@ def update_user(user: User, *, acting: User, role: str, active: bool, name: str)
         raise ValidationError({"role": "Choose admin, marketer or viewer."})
     if user.id == acting.id and (role != Role.ADMIN or not active):
         raise NotAllowed("You cannot remove your own admin role or deactivate yourself.")
+    if role != user.role or not active:
+        user.rotate_session_token()  # its sessions end: the next login gets the new role
     user.role, user.active, user.name = role, active, name.strip()
     db.session.commit()
 
 
 def reset_password(user: User) -> str:
+    """A new generated password; every session and remember cookie of the user ends."""
     password = generate_password()
     user.set_password(password)
     db.session.commit()
     return password
 
 
+def end_sessions(user: User) -> None:
+    """Log the user out everywhere: every session and remember cookie stops working."""
+    user.rotate_session_token()
+    db.session.commit()
+
+
 def delete_user(user: User, *, acting: User) -> None:
+    """Its sessions end with it: a later user given the same id has another session token."""
     if user.id == acting.id:
         raise NotAllowed("You cannot delete yourself.")
     db.session.delete(user)

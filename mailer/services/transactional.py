@@ -16,9 +16,10 @@ failed (with ``error``). A transient provider error puts the message back to que
 ``next_attempt_at`` (exponential backoff, ``MAILER_MAX_ATTEMPTS``). Opens and clicks are
 recorded as ``opened_at``/``clicked_at``; the API shows a sent or delivered message that has
 one as "opened"/"clicked" (:func:`public_status`). At send time an HTML message's http(s)
-links point at ``/t/c/<message token>/<link id>`` (unless ``track_clicks`` is false), with
-the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
-shared by all messages, and a click redirects only to a URL recorded there.
+links point at ``/t/c/<message token>/<link id>-<mac>`` (unless ``track_clicks`` is false),
+with the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
+shared by all messages, and a click redirects only to a URL recorded there and only with the
+token of a message it was written into (the MAC binds the two: see tokens.py).
 
 Sending (:func:`drain`, one job per channel on the transactional queue): claim due queued
 messages in chunks (FOR UPDATE SKIP LOCKED on MySQL, one conditional UPDATE … RETURNING on
@@ -767,8 +768,7 @@ def _send_chunk(
         token = sign(tokens.MESSAGE, r.id)
         if payload.get("track_clicks", True):
             try:  # writes only for a URL the chunk's prepare did not see, or a trimmed cache
-                html = links.rewrite_links(html, token) if html else html
-                text = links.rewrite_text_links(text, token) if text else text
+                html, text = links.rewrite(html, text, token)
             except SQLAlchemyError:
                 _put_back(ids)
                 raise
@@ -1089,20 +1089,61 @@ def _message_links(base: str) -> _MessageLinks:
     return found
 
 
-def message_link_url(link_id: int) -> str | None:
-    """Where a message's link redirects: the URL recorded for it, as an ASCII URI fit for a
-    Location header, or None for an unknown link (never an open redirect). Rows never change,
-    so a URL once read is kept for the life of the process."""
+def message_link_url(link_id: int, message_id: int, *, signed: bool = True) -> str | None:
+    """Where a message's click link redirects: the URL recorded for it, as an ASCII URI fit
+    for a Location header, or None for an unknown link (never an open redirect). Rows never
+    change, so a URL once read is kept for the life of the process.
+
+    ``signed``: the click link's MAC proved the link was written into this message. An
+    unsigned link (mail sent before links were signed) resolves only when its URL is provably
+    in this message (:func:`_urls_of_message`)."""
     if not 0 < link_id <= tracking.MAX_ID:
         return None
-    cache: dict[int, str] = current_app.extensions.setdefault("mailer_message_link_urls", {})
-    url = cache.get(link_id)
-    if url is None:
-        url = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
-        if url is None or not tracking._is_web_url(url) or tracking._CONTROL.search(url):
+    cache: dict[int, tuple[str, str]] = current_app.extensions.setdefault(
+        "mailer_message_link_urls", {}
+    )
+    found = cache.get(link_id)
+    if found is None:
+        raw = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
+        if raw is None or not tracking._is_web_url(raw) or tracking._CONTROL.search(raw):
             return None
-        url = iri_to_uri(url)
+        found = (raw, iri_to_uri(raw))
         if len(cache) >= tracking._CACHE_URLS:
             cache.clear()
-        cache[link_id] = url
-    return url
+        cache[link_id] = found
+    if not signed and found[0] not in _urls_of_message(message_id):
+        return None
+    return found[1]
+
+
+def _urls_of_message(message_id: int) -> set[str]:
+    """The trackable URLs of a message as sent: its own HTML and text, or its template rendered
+    again with its variables when the template has not changed since (else none: unprovable)."""
+    row = db.session.execute(
+        select(
+            Message.to_email,
+            Message.subject,
+            Message.payload,
+            Message.template_id,
+            Message.sent_at,
+            Message.claimed_at,
+        ).where(Message.id == message_id)
+    ).first()
+    if row is None:
+        return set()
+    payload = row.payload or {}
+    templates = {}
+    if row.template_id is not None:
+        template = db.session.get(Template, row.template_id)
+        sent = row.sent_at or row.claimed_at
+        if template is None or sent is None or template.updated_at > sent:
+            return set()
+        templates[template.id] = template
+    try:
+        _, html, text = _content(row, payload, templates, {})
+    except (RenderError, LookupError):
+        return set()
+    finder = tracking.Instrumenter(
+        0, current_app.config["PUBLIC_BASE_URL"], opens=False, clicks=True, links={}
+    )
+    return finder.urls_in(html, text)

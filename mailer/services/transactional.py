@@ -101,6 +101,7 @@ class _Lookups:
         self.channel_by_name: dict[str, Channel] = {}
         self.default_channel: Channel | None = None
         self.templates: OrderedDict[int, tuple[float, _TemplateInfo | None]] = OrderedDict()
+        self.subjects: OrderedDict[str, CompiledEmail] = OrderedDict()
 
     def refresh(self) -> None:
         if time.monotonic() - self.loaded < LOOKUP_TTL:
@@ -120,6 +121,15 @@ class _Lookups:
         self.channel_by_name = {c.name: c for c in channels}
         self.default_channel = channels[0] if channels else None
         self.loaded = time.monotonic()
+
+    def subject(self, source: str) -> CompiledEmail:
+        """A template subject compiled (by its text: it depends on nothing else)."""
+        found = self.subjects.get(source)
+        if found is None:
+            found = self.subjects[source] = compile_email(source, "")
+            while len(self.subjects) > 256:
+                self.subjects.popitem(last=False)
+        return found
 
     def template(self, template_id: int) -> _TemplateInfo | None:
         cached = self.templates.get(template_id)
@@ -370,6 +380,8 @@ def _clean(
                 unknown = template.unknown((variables or {}).keys(), subject)
             except ValueError as exc:
                 problems["template_id"] = f"The template has an error: {exc}."
+            except TemplateSyntaxProblem as exc:
+                problems["subject"] = f"The subject has an error: {exc}."
             else:
                 if unknown:
                     problems["variables"] = (
@@ -400,6 +412,11 @@ def _clean(
     metadata = item.get("metadata") or {}
     if len(json.dumps(metadata, separators=(",", ":"))) > MAX_METADATA_BYTES:
         problems["metadata"] = f"Keep metadata under {MAX_METADATA_BYTES} bytes of JSON."
+    if template_id is not None and not problems.keys() & {"template_id", "variables", "subject"}:
+        rendered = _render_subject(lookups, subject, to, variables or {}, problems)
+        if rendered is not None:
+            payload["subject_source"] = subject  # the column holds the subject as sent
+            subject = rendered
 
     if problems:
         errors.update({where + name: message for name, message in problems.items()})
@@ -420,6 +437,50 @@ def _clean(
         "status": MessageStatus.QUEUED.value,
         "attempts": 0,
     }
+
+
+def message_context(to: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A message's template variables: the caller's, as given. They win over the defaults a
+    campaign takes from the subscriber (first_name, last_name, name: empty here; email: the
+    recipient; unsubscribe_url, view_online_url: empty, transactional mail has neither)."""
+    names = {k: v if isinstance(v, str) else None for k, v in variables.items()}
+    context = recipient_context(
+        to, names.get("first_name"), names.get("last_name"), names.get("name"), variables
+    )
+    context.update((k, v) for k, v in variables.items() if k in _CALLER_WINS)
+    return context
+
+
+_CALLER_WINS = frozenset(
+    {"email", "first_name", "last_name", "name", "unsubscribe_url", "view_online_url"}
+)
+_MISSING = object()
+
+
+def _render_subject(
+    lookups: _Lookups, subject: str, to: str, variables: Mapping[str, Any], problems: dict
+) -> str | None:
+    """The subject of a template message as it will be sent (rendered once, when accepted),
+    or None with the problem added: a variable the template could not see (a name the template
+    language keeps for itself), a render error, or a subject too long once rendered."""
+    context = message_context(to, variables)
+    hidden = sorted(k for k, v in variables.items() if context.get(k, _MISSING) is not v)
+    if hidden:
+        problems["variables"] = (
+            f"Reserved name{'s' if len(hidden) > 1 else ''} in variables: {', '.join(hidden)} "
+            "(templates cannot see a variable by that name). Rename "
+            f"{'them' if len(hidden) > 1 else 'it'}."
+        )
+        return None
+    try:
+        rendered = lookups.subject(subject).render(context).subject
+    except (RenderError, TemplateSyntaxProblem) as exc:
+        problems["subject"] = f"The subject cannot be rendered: {exc}."
+        return None
+    if len(rendered) > MAX_SUBJECT:
+        problems["subject"] = f"The subject is over {MAX_SUBJECT} characters once rendered."
+        return None
+    return rendered
 
 
 def _identity(value: Any, lookups: _Lookups, problems: dict[str, str]) -> Identity | None:
@@ -831,9 +892,11 @@ def _content(r, payload: dict, templates: dict, cache: dict) -> tuple[str, str, 
             text = html_to_text(html)
         return r.subject, html, text
     template = templates[r.template_id]
-    variables = payload.get("variables") or {}
-    context = recipient_context(r.to_email, attributes=variables)
-    rendered = _compiled(template, r.subject, cache).render(context)
+    context = message_context(r.to_email, payload.get("variables") or {})
+    if "subject_source" in payload:  # the subject was rendered when the message was accepted
+        rendered = _compiled(template, "", cache).render(context)
+        return r.subject, rendered.html, rendered.text
+    rendered = _compiled(template, r.subject, cache).render(context)  # accepted before that
     return rendered.subject, rendered.html, rendered.text
 
 

@@ -44,18 +44,22 @@ def _open_target(token: str) -> tuple[int, bool] | None:
     return parsed[1], parsed[0] == tokens.MESSAGE
 
 
-def _click_target(token: str, link_id: int) -> tuple[int, bool, str] | None:
-    """(id, is a message, URL) of a click, or None for a bad token or a link that is not the
+def _click_target(token: str, link: str) -> tuple[int, bool, int, str] | None:
+    """(id, is a message, link id, URL) of a click, or None for a bad token, a link whose MAC
+    does not match the token (not written into that message), or a link that is not the
     send's campaign's (a send) or not recorded for transactional mail (a message)."""
     target = _open_target(token)
     if target is None:
         return None
-    ident, message = target
+    parsed = tokens.parse_link(token, link)
+    if parsed is None:
+        return None
+    (ident, message), (link_id, signed) = target, parsed
     if message:
-        url = transactional.message_link_url(link_id)
+        url = transactional.message_link_url(link_id, ident, signed=signed)
     else:
-        url = tracking.link_target(ident, link_id)
-    return None if url is None else (ident, message, url)
+        url = tracking.link_target(ident, link_id, signed=signed)
+    return None if url is None else (ident, message, link_id, url)
 
 
 def _user_agent() -> str:
@@ -77,12 +81,14 @@ def pixel(token: str):
     return tracking.pixel_response()
 
 
-@bp.get("/t/c/<token>/<int:link_id>")
-def click(token: str, link_id: int):
-    target = _click_target(token, link_id)
+@bp.get("/t/c/<token>/<link>", merge_slashes=False)  # "//" is no link: no redirect to one
+def click(token: str, link: str):
+    """A click link: "<link id>-<mac>", or a bare "<link id>" in mail sent before links were
+    signed (resolved only when the URL is provably in the message: see tracking.py)."""
+    target = _click_target(token, link)
     if target is None:
         _invalid()
-    ident, message, url = target
+    ident, message, link_id, url = target
     hit = tracking.make_hit(
         tracking.CLICK,
         ident,
@@ -176,11 +182,12 @@ class FastHits:
     indexed read), so Flask's per-request work (request context, session, URL matching, hooks,
     response object) would be most of its cost. This answers exactly the two routes above, the
     same way, through the same service functions; anything else, and any hit it cannot answer
-    (unknown link, direct-write mode), goes on to Flask unchanged.
+    (unknown link, an unsigned link of older mail, direct-write mode), goes on to Flask
+    unchanged.
     """
 
     PIXEL = re.compile(r"/t/o/([^/]+)\.gif")
-    CLICK = re.compile(r"/t/c/([^/]+)/([0-9]{1,19})")
+    CLICK = re.compile(r"/t/c/([^/]+)/([0-9]{1,19}-[0-9a-f]{16})")  # signed links only
     PIXEL_HEADERS = [
         ("Content-Type", "image/gif"),
         ("Content-Length", str(len(tracking.PIXEL))),
@@ -221,16 +228,15 @@ class FastHits:
                     tracking.record(hit)
                 return "200 OK", self.PIXEL_HEADERS, tracking.PIXEL
             if match := self.CLICK.fullmatch(path):
-                link_id = int(match[2])
                 try:
-                    target = _click_target(match[1], link_id)
+                    target = _click_target(match[1], match[2])
                 finally:
                     from mailer.extensions import db
 
                     db.session.remove()
                 if target is None:
                     return None  # Flask answers with the page for an invalid link
-                ident, message, url = target
+                ident, message, link_id, url = target
                 tracking.record(
                     tracking.make_hit(
                         tracking.CLICK,

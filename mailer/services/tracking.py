@@ -4,8 +4,13 @@ Hits. The pixel and click endpoints validate the token (an HMAC, no storage), th
 one JSON event to a Redis list (``MAILER_TRACKING_BUFFER``, production) or write it at once
 (embedded and test modes). Every hit carries a fresh id stored as ``provider_event_id``
 "hit:<uuid>", a unique column: writing the same hit twice inserts nothing the second time.
-A click also reads its link's URL (checking it belongs to the send's campaign) in one indexed
-query on a small autocommit pool of its own (``_LinkReader``): a read, never a write.
+A click link carries a MAC of (token, link id) (tokens.py), so a token reaches only the links
+written into its own message: another recipient's personalised URL or another message's link
+cannot be reached by changing the id. The click then reads its link's URL (checking it belongs
+to the send's campaign) in one indexed query on a small autocommit pool of its own
+(``_LinkReader``): a read, never a write. Links without a MAC, in mail sent before links were
+signed, resolve only when the URL is in the recipient's own message rendered again (as the
+view-online page renders it), else the recipient gets the invalid-link page.
 
 Flush (a tick every 5 s, under a Redis lock). Events move from the buffer list to a processing
 list in batches (LMOVE inside MULTI), are written in one transaction (events inserted with
@@ -25,15 +30,16 @@ Machine activity (kept small on purpose; each rule is tested in tests/tracking):
 Flagged hits are recorded with ``machine=True``; ``Send.opened_at``/``clicked_at`` count only
 human hits, and the report shows human and total figures side by side.
 
-Links. At render time every http(s) link of the HTML is pointed at ``/t/c/<token>/<link id>``,
-except links to this installation (unsubscribe, view online); mailto:, tel:, anchors and
-relative links are left alone. The web addresses of the plain-text part are tracked the same way
-(an address is taken up to whitespace, a quote, a bracket or trailing punctuation, as mail clients
-make it clickable; one directly followed by an opening bracket is left as it is, since its end is
-unclear). Identical URLs share one ``Link`` row per campaign, in both parts, created
-idempotently by (campaign, sha256(url)) and cached per worker process. The pixel goes just
-before ``</body>`` (or at the end). A body without the recipient's unsubscribe link gets one in
-a footer.
+Links. At render time every http(s) link of the HTML is pointed at
+``/t/c/<token>/<link id>-<mac>``, except links to this installation (unsubscribe, view online);
+mailto:, tel:, anchors and relative links are left alone. The web addresses of the plain-text
+part are tracked the same way (an address is taken up to whitespace, a quote, a bracket or
+trailing punctuation, as mail clients make it clickable; one directly followed by an opening
+bracket is left as it is, since its end is unclear). Identical URLs share one ``Link`` row per
+campaign, in both parts, created idempotently by (campaign, sha256(url)) and cached per worker
+process; each message signs its own click links to them. The pixel goes just before
+``</body>`` (or at the end). A body without the recipient's unsubscribe link gets one in a
+footer.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import Response, current_app
 from redis.exceptions import RedisError
@@ -59,7 +66,10 @@ from werkzeug.urls import iri_to_uri
 from mailer.extensions import db
 from mailer.models import Campaign, Event, EventType, Link, Send
 from mailer.queue import get_redis
-from mailer.services import dbutil, webhooks_out
+from mailer.services import dbutil, tokens, webhooks_out
+
+if TYPE_CHECKING:
+    from mailer.services.rendering import CompiledEmail, RenderedEmail
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +192,19 @@ _LINK_TARGET = (
 MAX_ID = 2**63 - 1
 
 
-def link_target(send_id: int, link_id: int) -> str | None:
+def link_target(send_id: int, link_id: int, *, signed: bool = True) -> str | None:
     """The URL recorded for this link if it belongs to the send's campaign (a read, no write),
-    as an ASCII URI fit for a Location header."""
+    as an ASCII URI fit for a Location header.
+
+    ``signed``: the click link's MAC proved the link was written into this send's message.
+    An unsigned link (mail sent before links were signed) resolves only when its URL is in
+    the recipient's own message, rendered again as the view-online page does (slow, rare)."""
     if not 0 < link_id <= MAX_ID or not 0 < send_id <= MAX_ID:
         return None
     url = _link_reader().read(send_id, link_id)
     if url is None or not _is_web_url(url) or _CONTROL.search(url):
+        return None
+    if not signed and url not in _urls_of_send(send_id):
         return None
     return iri_to_uri(url)
 
@@ -414,8 +430,9 @@ def pixel_url(base: str, token: str) -> str:
     return f"{base}/t/o/{token}.gif"
 
 
-def click_url(base: str, token: str, link_id: int) -> str:
-    return f"{base}/t/c/{token}/{link_id}"
+def click_url(base: str, token: str, link_id: int, key: bytes) -> str:
+    """The signed click link: it resolves only with this token (``key``: tokens.link_key())."""
+    return f"{base}/t/c/{token}/{link_id}-{tokens.link_mac(key, token, link_id)}"
 
 
 def unsubscribe_url(base: str, token: str) -> str:
@@ -433,6 +450,7 @@ class Instrumenter:
         self.opens = opens
         self.clicks = clicks
         self.links = links  # url → link id, shared by the process's instrumenters
+        self.key = tokens.link_key()
         self._own = tuple(f"{self.base}/{p}/" for p in ("u", "v", "t"))
         # raw href as written → the URL to track, "" when not trackable: the same links recur
         # in every email of a campaign, so each is decoded and checked once
@@ -442,9 +460,7 @@ class Instrumenter:
     def apply(self, html: str, text: str, token: str) -> tuple[str, str]:
         unsubscribe = unsubscribe_url(self.base, token)
         if self.clicks:
-            html = self.rewrite_links(html, token)
-            if text:
-                text = self.rewrite_text_links(text, token)
+            html, text = self.rewrite(html, text, token)
         tail = ""
         if unsubscribe not in html:
             tail += (
@@ -464,34 +480,47 @@ class Instrumenter:
 
     def prepare(self, htmls: Iterable[str]) -> None:
         """Record the trackable URLs of many messages in one write, before rewriting each."""
-        missing = {url for html in htmls for *_, url in self._links_in(html)}
+        missing = {f[3] for html in htmls for f in self._links_in(html)}
         missing.difference_update(self.links)
         if missing:
             self._ensure(list(missing))
 
-    def rewrite_links(self, html: str, token: str) -> str:
-        return self._rewrite(html, self._links_in(html), token)
+    def rewrite(self, html: str, text: str, token: str) -> tuple[str, str]:
+        """One message's HTML and plain-text part (either may be empty) with their web links
+        pointed at click links signed for ``token``."""
+        clicks = _Clicks(self.base, token, self.key)
+        if html:
+            html = self._rewrite(html, self._links_in(html), clicks)
+        if text:
+            text = self._rewrite(text, self._urls_in(text), clicks)
+        return html, text
 
-    def rewrite_text_links(self, text: str, token: str) -> str:
-        """The plain-text part with its web addresses pointed at the click redirect."""
-        return self._rewrite(text, self._urls_in(text), token)
+    def urls_in(self, html: str, text: str) -> set[str]:
+        """The URLs :meth:`rewrite` would track in this HTML and text (nothing written)."""
+        found = self._links_in(html) if html else []
+        found += self._urls_in(text) if text else []
+        return {f[3] for f in found}
 
-    def _rewrite(self, source: str, found: list[tuple[int, int, str, str]], token: str) -> str:
+    def _rewrite(self, source: str, found: list[tuple[int, int, str, str]], clicks: _Clicks) -> str:
         """``source`` with each found link's span replaced by its prefix and click URL (quoted
         after an HTML prefix)."""
         if not found:
             return source
-        missing = [url for *_, url in found if url not in self.links]
+        links = self.links
+        missing = [f[3] for f in found if f[3] not in links]
         if missing:
             self._ensure(missing)
         out: list[str] = []
         last = 0
+        base, sign = clicks.base, clicks.sign
         for start, end, prefix, url in found:
-            link_id = self.links.get(url)
+            link_id = links.get(url)
             if link_id is None:  # the cache was full and trimmed meanwhile: leave it as it is
                 continue
             out.append(source[last:start])
-            click = click_url(self.base, token, link_id)
+            click = clicks.get(link_id)
+            if click is None:
+                click = clicks[link_id] = f"{base}{link_id}-{sign(link_id)}"
             out.append(f'{prefix}"{click}"' if prefix else click)
             last = end
         out.append(source[last:])
@@ -519,9 +548,8 @@ class Instrumenter:
         found: list[tuple[int, int, str, str]] = []
         hrefs = self._hrefs
         for match in _HREF.finditer(html):
-            raw = match.group(2)
-            if raw is None:
-                raw = match.group(3) if match.group(3) is not None else match.group(4)
+            prefix, double, single, bare = match.groups()
+            raw = double if double is not None else single if single is not None else bare
             url = hrefs.get(raw)
             if url is None:
                 # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.
@@ -530,7 +558,7 @@ class Instrumenter:
                 if len(hrefs) < _CACHE_URLS:
                     hrefs[raw] = url
             if url:
-                found.append((match.start(), match.end(), match.group(1), url))
+                found.append((*match.span(), prefix, url))
         return found
 
     def _trackable(self, url: str) -> bool:
@@ -558,6 +586,17 @@ class Instrumenter:
             self.links.clear()  # personalised URLs: keep memory flat, ask the database again
         for link_id, digest in found:
             self.links[by_hash[digest]] = link_id
+
+
+class _Clicks(dict):
+    """One message's click links by link id, each signed once (links recur in a message and
+    in its text part): "<base><link id>-<sign(link id)>", as :func:`click_url` writes them
+    with the token hashed once."""
+
+    def __init__(self, base: str, token: str, key: bytes) -> None:
+        super().__init__()
+        self.base = f"{base}/t/c/{token}/"
+        self.sign = tokens.link_signer(key, token)
 
 
 def _before_body_end(html: str, snippet: str) -> str:
@@ -596,15 +635,38 @@ def instrumenter(campaign: Campaign) -> Instrumenter:
 
 def render_online(send_id: int) -> str | None:
     """The email as this recipient got it (without tracking), or None for an unknown send."""
-    from mailer.models import Subscriber, Template
-    from mailer.services import tokens
-    from mailer.services.rendering import compile_email, recipient_context
+    rendered = _render_send(send_id)
+    return None if rendered is None else rendered.html
+
+
+def _urls_of_send(send_id: int) -> set[str]:
+    """The trackable URLs of the send's message as rendered again now (empty when it no
+    longer renders)."""
+    from mailer.services.rendering import RenderError
+
+    try:
+        rendered = _render_send(send_id)
+    except RenderError:
+        return set()
+    if rendered is None:
+        return set()
+    base = current_app.config["PUBLIC_BASE_URL"]
+    finder = Instrumenter(0, base, opens=False, clicks=True, links={})
+    return finder.urls_in(rendered.html, rendered.text)
+
+
+def _render_send(send_id: int) -> RenderedEmail | None:
+    """The send's message rendered again with its recipient's data and its audience's
+    content, without tracking (a RenderedEmail), or None for an unknown send."""
+    from mailer.models import Subscriber
+    from mailer.services.rendering import recipient_context
 
     row = db.session.execute(
         select(
             Send.id,
             Send.email,
             Send.campaign_id,
+            Send.audience_id,
             Subscriber.first_name,
             Subscriber.last_name,
             Subscriber.name,
@@ -616,17 +678,9 @@ def render_online(send_id: int) -> str | None:
     if row is None:
         return None
     campaign = db.session.get(Campaign, row.campaign_id)
-    cache: OrderedDict = current_app.extensions.setdefault("mailer_online_cache", OrderedDict())
-    key = (campaign.id, campaign.created_at, campaign.updated_at)
-    compiled = cache.get(key)
-    if compiled is None:
-        html, text = campaign.html, campaign.text
-        if not html and campaign.template_id:
-            template = db.session.get(Template, campaign.template_id)
-            html, text = (template.html, template.text) if template else ("", None)
-        compiled = cache[key] = compile_email(campaign.subject, html or "", text or None)
-        while len(cache) > 8:
-            cache.popitem(last=False)
+    if campaign is None:
+        return None
+    compiled = _compiled_content(campaign, row.audience_id)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     token = tokens.make(tokens.CAMPAIGN_SEND, row.id)
     context = recipient_context(
@@ -638,4 +692,26 @@ def render_online(send_id: int) -> str | None:
         unsubscribe_url=unsubscribe_url(base, token),
         view_online_url=f"{base}/v/{token}",
     )
-    return compiled.render(context).html
+    return compiled.render(context)
+
+
+def _compiled_content(campaign: Campaign, audience_id: int | None) -> CompiledEmail:
+    """The campaign's content for an audience (its own template, else the campaign's), as
+    the send loop compiles it, kept for a few campaigns."""
+    from mailer.models import Template
+    from mailer.services.campaigns import audience_contents
+    from mailer.services.rendering import compile_email
+
+    cache: OrderedDict = current_app.extensions.setdefault("mailer_online_cache", OrderedDict())
+    key = (campaign.id, campaign.created_at, campaign.updated_at, audience_id)
+    compiled = cache.get(key)
+    if compiled is None:
+        own = audience_contents(campaign).get(audience_id) if audience_id is not None else None
+        html, text = own or (campaign.html, campaign.text)
+        if own is None and not html and campaign.template_id:
+            template = db.session.get(Template, campaign.template_id)
+            html, text = (template.html, template.text) if template else ("", None)
+        compiled = cache[key] = compile_email(campaign.subject, html or "", text or None)
+        while len(cache) > 8:
+            cache.popitem(last=False)
+    return compiled

@@ -16,9 +16,10 @@ failed (with ``error``). A transient provider error puts the message back to que
 ``next_attempt_at`` (exponential backoff, ``MAILER_MAX_ATTEMPTS``). Opens and clicks are
 recorded as ``opened_at``/``clicked_at``; the API shows a sent or delivered message that has
 one as "opened"/"clicked" (:func:`public_status`). At send time an HTML message's http(s)
-links point at ``/t/c/<message token>/<link id>`` (unless ``track_clicks`` is false), with
-the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
-shared by all messages, and a click redirects only to a URL recorded there.
+links point at ``/t/c/<message token>/<link id>-<mac>`` (unless ``track_clicks`` is false),
+with the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
+shared by all messages, and a click redirects only to a URL recorded there and only with the
+token of a message it was written into (the MAC binds the two: see tokens.py).
 
 Sending (:func:`drain`, one job per channel on the transactional queue): claim due queued
 messages in chunks (FOR UPDATE SKIP LOCKED on MySQL, one conditional UPDATE … RETURNING on
@@ -100,6 +101,7 @@ class _Lookups:
         self.channel_by_name: dict[str, Channel] = {}
         self.default_channel: Channel | None = None
         self.templates: OrderedDict[int, tuple[float, _TemplateInfo | None]] = OrderedDict()
+        self.subjects: OrderedDict[str, CompiledEmail] = OrderedDict()
 
     def refresh(self) -> None:
         if time.monotonic() - self.loaded < LOOKUP_TTL:
@@ -119,6 +121,15 @@ class _Lookups:
         self.channel_by_name = {c.name: c for c in channels}
         self.default_channel = channels[0] if channels else None
         self.loaded = time.monotonic()
+
+    def subject(self, source: str) -> CompiledEmail:
+        """A template subject compiled (by its text: it depends on nothing else)."""
+        found = self.subjects.get(source)
+        if found is None:
+            found = self.subjects[source] = compile_email(source, "")
+            while len(self.subjects) > 256:
+                self.subjects.popitem(last=False)
+        return found
 
     def template(self, template_id: int) -> _TemplateInfo | None:
         cached = self.templates.get(template_id)
@@ -369,6 +380,8 @@ def _clean(
                 unknown = template.unknown((variables or {}).keys(), subject)
             except ValueError as exc:
                 problems["template_id"] = f"The template has an error: {exc}."
+            except TemplateSyntaxProblem as exc:
+                problems["subject"] = f"The subject has an error: {exc}."
             else:
                 if unknown:
                     problems["variables"] = (
@@ -399,6 +412,11 @@ def _clean(
     metadata = item.get("metadata") or {}
     if len(json.dumps(metadata, separators=(",", ":"))) > MAX_METADATA_BYTES:
         problems["metadata"] = f"Keep metadata under {MAX_METADATA_BYTES} bytes of JSON."
+    if template_id is not None and not problems.keys() & {"template_id", "variables", "subject"}:
+        rendered = _render_subject(lookups, subject, to, variables or {}, problems)
+        if rendered is not None:
+            payload["subject_source"] = subject  # the column holds the subject as sent
+            subject = rendered
 
     if problems:
         errors.update({where + name: message for name, message in problems.items()})
@@ -419,6 +437,50 @@ def _clean(
         "status": MessageStatus.QUEUED.value,
         "attempts": 0,
     }
+
+
+def message_context(to: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A message's template variables: the caller's, as given. They win over the defaults a
+    campaign takes from the subscriber (first_name, last_name, name: empty here; email: the
+    recipient; unsubscribe_url, view_online_url: empty, transactional mail has neither)."""
+    names = {k: v if isinstance(v, str) else None for k, v in variables.items()}
+    context = recipient_context(
+        to, names.get("first_name"), names.get("last_name"), names.get("name"), variables
+    )
+    context.update((k, v) for k, v in variables.items() if k in _CALLER_WINS)
+    return context
+
+
+_CALLER_WINS = frozenset(
+    {"email", "first_name", "last_name", "name", "unsubscribe_url", "view_online_url"}
+)
+_MISSING = object()
+
+
+def _render_subject(
+    lookups: _Lookups, subject: str, to: str, variables: Mapping[str, Any], problems: dict
+) -> str | None:
+    """The subject of a template message as it will be sent (rendered once, when accepted),
+    or None with the problem added: a variable the template could not see (a name the template
+    language keeps for itself), a render error, or a subject too long once rendered."""
+    context = message_context(to, variables)
+    hidden = sorted(k for k, v in variables.items() if context.get(k, _MISSING) is not v)
+    if hidden:
+        problems["variables"] = (
+            f"Reserved name{'s' if len(hidden) > 1 else ''} in variables: {', '.join(hidden)} "
+            "(templates cannot see a variable by that name). Rename "
+            f"{'them' if len(hidden) > 1 else 'it'}."
+        )
+        return None
+    try:
+        rendered = lookups.subject(subject).render(context).subject
+    except (RenderError, TemplateSyntaxProblem) as exc:
+        problems["subject"] = f"The subject cannot be rendered: {exc}."
+        return None
+    if len(rendered) > MAX_SUBJECT:
+        problems["subject"] = f"The subject is over {MAX_SUBJECT} characters once rendered."
+        return None
+    return rendered
 
 
 def _identity(value: Any, lookups: _Lookups, problems: dict[str, str]) -> Identity | None:
@@ -767,8 +829,7 @@ def _send_chunk(
         token = sign(tokens.MESSAGE, r.id)
         if payload.get("track_clicks", True):
             try:  # writes only for a URL the chunk's prepare did not see, or a trimmed cache
-                html = links.rewrite_links(html, token) if html else html
-                text = links.rewrite_text_links(text, token) if text else text
+                html, text = links.rewrite(html, text, token)
             except SQLAlchemyError:
                 _put_back(ids)
                 raise
@@ -831,9 +892,11 @@ def _content(r, payload: dict, templates: dict, cache: dict) -> tuple[str, str, 
             text = html_to_text(html)
         return r.subject, html, text
     template = templates[r.template_id]
-    variables = payload.get("variables") or {}
-    context = recipient_context(r.to_email, attributes=variables)
-    rendered = _compiled(template, r.subject, cache).render(context)
+    context = message_context(r.to_email, payload.get("variables") or {})
+    if "subject_source" in payload:  # the subject was rendered when the message was accepted
+        rendered = _compiled(template, "", cache).render(context)
+        return r.subject, rendered.html, rendered.text
+    rendered = _compiled(template, r.subject, cache).render(context)  # accepted before that
     return rendered.subject, rendered.html, rendered.text
 
 
@@ -1089,20 +1152,61 @@ def _message_links(base: str) -> _MessageLinks:
     return found
 
 
-def message_link_url(link_id: int) -> str | None:
-    """Where a message's link redirects: the URL recorded for it, as an ASCII URI fit for a
-    Location header, or None for an unknown link (never an open redirect). Rows never change,
-    so a URL once read is kept for the life of the process."""
+def message_link_url(link_id: int, message_id: int, *, signed: bool = True) -> str | None:
+    """Where a message's click link redirects: the URL recorded for it, as an ASCII URI fit
+    for a Location header, or None for an unknown link (never an open redirect). Rows never
+    change, so a URL once read is kept for the life of the process.
+
+    ``signed``: the click link's MAC proved the link was written into this message. An
+    unsigned link (mail sent before links were signed) resolves only when its URL is provably
+    in this message (:func:`_urls_of_message`)."""
     if not 0 < link_id <= tracking.MAX_ID:
         return None
-    cache: dict[int, str] = current_app.extensions.setdefault("mailer_message_link_urls", {})
-    url = cache.get(link_id)
-    if url is None:
-        url = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
-        if url is None or not tracking._is_web_url(url) or tracking._CONTROL.search(url):
+    cache: dict[int, tuple[str, str]] = current_app.extensions.setdefault(
+        "mailer_message_link_urls", {}
+    )
+    found = cache.get(link_id)
+    if found is None:
+        raw = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
+        if raw is None or not tracking._is_web_url(raw) or tracking._CONTROL.search(raw):
             return None
-        url = iri_to_uri(url)
+        found = (raw, iri_to_uri(raw))
         if len(cache) >= tracking._CACHE_URLS:
             cache.clear()
-        cache[link_id] = url
-    return url
+        cache[link_id] = found
+    if not signed and found[0] not in _urls_of_message(message_id):
+        return None
+    return found[1]
+
+
+def _urls_of_message(message_id: int) -> set[str]:
+    """The trackable URLs of a message as sent: its own HTML and text, or its template rendered
+    again with its variables when the template has not changed since (else none: unprovable)."""
+    row = db.session.execute(
+        select(
+            Message.to_email,
+            Message.subject,
+            Message.payload,
+            Message.template_id,
+            Message.sent_at,
+            Message.claimed_at,
+        ).where(Message.id == message_id)
+    ).first()
+    if row is None:
+        return set()
+    payload = row.payload or {}
+    templates = {}
+    if row.template_id is not None:
+        template = db.session.get(Template, row.template_id)
+        sent = row.sent_at or row.claimed_at
+        if template is None or sent is None or template.updated_at > sent:
+            return set()
+        templates[template.id] = template
+    try:
+        _, html, text = _content(row, payload, templates, {})
+    except (RenderError, LookupError):
+        return set()
+    finder = tracking.Instrumenter(
+        0, current_app.config["PUBLIC_BASE_URL"], opens=False, clicks=True, links={}
+    )
+    return finder.urls_in(html, text)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from mailer.models import Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageLink
 from mailer.services import tokens, tracking
@@ -52,6 +53,16 @@ def click_paths(html: str) -> list[str]:
     return re.findall(r'href="http://[^"/]+(/t/c/[^"]+)"', html, re.I)
 
 
+def link_id_of(path: str) -> int:
+    """The link id of "/t/c/<token>/<link id>-<mac>"."""
+    return int(path.rsplit("/", 1)[1].split("-")[0])
+
+
+def click(token: str, link_id: int) -> str:
+    """The click path the app signs for this token and link."""
+    return tracking.click_url("", token, link_id, tokens.link_key())
+
+
 def sent_a_while_ago(db, message_id: int) -> None:
     """People click later than the security gateways that follow links on arrival."""
     db.session.execute(
@@ -73,7 +84,7 @@ def test_links_are_rewritten_and_the_rest_is_unchanged(app, db, api, brevo, chan
     links = dict(db.session.execute(db.select(MessageLink.url, MessageLink.id)).all())
     assert sorted(links) == sorted(TRACKED), "one row per distinct URL"
     base = app.config["PUBLIC_BASE_URL"].rstrip("/")
-    shop, plain = (f"{base}/t/c/{token}/{links[url]}" for url in TRACKED)
+    shop, plain = (base + click(token, links[url]) for url in TRACKED)
     expected = (
         HTML.replace('"https://shop.example.com/item?id=1&amp;ref=mail"', f'"{shop}"')
         .replace("'http://example.org/plain'", f'"{plain}"')
@@ -90,9 +101,9 @@ def test_links_are_rewritten_and_the_rest_is_unchanged(app, db, api, brevo, chan
     assert db.session.scalar(db.select(db.func.count()).select_from(MessageLink)) == 2
     second_token = tokens.make(tokens.MESSAGE, second)
     assert click_paths(received(brevo)) == [
-        f"/t/c/{second_token}/{links[TRACKED[0]]}",
-        f"/t/c/{second_token}/{links[TRACKED[1]]}",
-        f"/t/c/{second_token}/{links[TRACKED[0]]}",
+        click(second_token, links[TRACKED[0]]),
+        click(second_token, links[TRACKED[1]]),
+        click(second_token, links[TRACKED[0]]),
     ]
 
 
@@ -122,7 +133,7 @@ def test_a_click_redirects_and_marks_the_message_clicked(
         (True, TRACKED[0]),
         (False, TRACKED[0]),
     ]
-    assert clicks[1]["data"]["link_id"] == int(path.rsplit("/", 1)[1])
+    assert clicks[1]["data"]["link_id"] == link_id_of(path)
     listed = api.get("/api/v1/messages?status=clicked").json["data"]
     assert [m["id"] for m in listed] == [message_id]
 
@@ -131,17 +142,17 @@ def test_bad_tokens_and_unknown_links_get_no_redirect(app, db, client, api, brev
     message_id = send(api, html=HTML)
     run(app, db)
     path = click_paths(received(brevo))[0]
-    token, link_id = path.split("/")[3], int(path.split("/")[4])
+    token, link = path.split("/")[3], path.split("/")[4]
     tampered = tokens.make(tokens.MESSAGE, message_id + 1).split(".")[1]
     unknown = max(db.session.scalars(db.select(MessageLink.id))) + 1
     for bad in (
-        f"/t/c/{token.split('.')[0]}.{tampered}/{link_id}",  # signature of another message
-        f"/t/c/{token[:-2]}xx/{link_id}",
-        f"/t/c/m{message_id}/{link_id}",
-        f"/t/c/{token}/{unknown}",
-        f"/t/c/{token}/0",
+        f"/t/c/{token.split('.')[0]}.{tampered}/{link}",  # signature of another message
+        f"/t/c/{token[:-2]}xx/{link}",
+        f"/t/c/m{message_id}/{link}",
+        click(token, unknown),
+        click(token, 0),
         f"/t/c/{token}/99999999999999999999999999",
-        f"/t/c/{token}/{link_id}%2F%2Fevil.example",
+        f"/t/c/{token}/{link}%2F%2Fevil.example",
     ):
         response = client.get(bad, headers={"User-Agent": BROWSER})
         assert response.status_code == 404, bad
@@ -161,10 +172,10 @@ def test_the_text_part_is_tracked_with_the_same_links(app, db, client, api, brev
     links = dict(db.session.execute(db.select(MessageLink.url, MessageLink.id)).all())
     base = app.config["PUBLIC_BASE_URL"].rstrip("/")
     both, alone = (r.json["textContent"] for r in brevo.requests)
-    shop = f"/t/c/{tokens.make(tokens.MESSAGE, message_id)}/{links[TRACKED[0]]}"
+    shop = click(tokens.make(tokens.MESSAGE, message_id), links[TRACKED[0]])
     assert both == f"Buy: {base}{shop}.\nHelp: mailto:help@example.com"
     assert shop in click_paths(brevo.requests[0].json["htmlContent"]), "the HTML's link row"
-    plain = f"/t/c/{tokens.make(tokens.MESSAGE, text_only)}/{links[TRACKED[1]]}"
+    plain = click(tokens.make(tokens.MESSAGE, text_only), links[TRACKED[1]])
     assert alone == f"Plain: {base}{plain}"
     response = client.get(plain, headers={"User-Agent": BROWSER})
     assert response.status_code == 302 and response.headers["Location"] == TRACKED[1]
@@ -197,6 +208,107 @@ def test_a_campaign_link_id_is_not_a_message_link(app, db, client, api, brevo, c
     run(app, db)
     token = tokens.make(tokens.MESSAGE, message_id)
     send_token = tokens.make(tokens.CAMPAIGN_SEND, message_id)
-    link_id = int(click_paths(received(brevo))[0].rsplit("/", 1)[1])
-    assert client.get(f"/t/c/{send_token}/{link_id}").status_code == 404
-    assert client.get(f"/t/c/{token}/{link_id}").status_code == 302
+    link_id = link_id_of(click_paths(received(brevo))[0])
+    assert client.get(click(send_token, link_id)).status_code == 404
+    assert client.get(click(token, link_id)).status_code == 302
+
+
+# ------------------------------------------------------------------ issue 16, item 2
+
+
+RESET = "https://app.example.com/reset?token=jane-secret-4711"
+
+
+def test_a_message_token_never_reaches_another_messages_link(
+    app, db, client, api, brevo, channel, mode
+):
+    """Mallory's message token with the link id of Jane's password reset: the invalid-link
+    page, never a redirect, however the link id is written."""
+    jane = send(api, "jane@example.com", html=f'<a href="{RESET}">Reset your password</a>')
+    run(app, db)
+    jane_path = click_paths(received(brevo))[0]
+    mallory = send(api, "mallory@example.com", html='<a href="https://app.example.com/">Home</a>')
+    run(app, db)
+    sent_a_while_ago(db, jane)
+    sent_a_while_ago(db, mallory)
+    token = tokens.make(tokens.MESSAGE, mallory)
+    jane_link = jane_path.rsplit("/", 1)[1]
+    jane_id = link_id_of(jane_path)
+    for path in (
+        f"/t/c/{token}/{jane_id}",
+        f"/t/c/{token}/{jane_link}",  # Jane's MAC
+        f"/t/c/{token}/{jane_id}-{'0' * 16}",
+    ):
+        response = client.get(path, headers={"User-Agent": BROWSER})
+        assert response.status_code == 404, path
+        assert "Location" not in response.headers, path
+        assert "This link is not valid" in response.text, path
+    # Every recorded link id with Mallory's token: only her own resolves.
+    reached = []
+    for link_id in db.session.scalars(db.select(MessageLink.id)):
+        response = client.get(f"/t/c/{token}/{link_id}", headers={"User-Agent": BROWSER})
+        if response.status_code == 302:
+            reached.append(response.headers["Location"])
+    assert reached == ["https://app.example.com/"]
+    response = client.get(jane_path, headers={"User-Agent": BROWSER})
+    assert response.status_code == 302 and response.headers["Location"] == RESET
+    flushed(mode)
+    assert shown(api, mallory)["clicked_at"] is not None  # her own link, unsigned
+    clicks = [e for e in shown(api, jane)["events"] if e["type"] == "click"]
+    assert [c["data"]["url"] for c in clicks] == [RESET], "only Jane's own click"
+
+
+def test_unsigned_links_of_older_messages_resolve_only_when_provably_in_the_message(
+    app, db, client, api, brevo, channel, mode
+):
+    """Mail sent before links were signed: a message's own HTML proves its links; a template
+    message's links are proved by rendering the template again, only while it is unchanged."""
+    template = Template(
+        name="Reset",
+        subject="Reset",
+        html='<a href="{{ reset_url }}">Reset</a> <a href="https://app.example.com/help">Help</a>',
+    )
+    db.session.add(template)
+    db.session.commit()
+    raw = send(api, "jane@example.com", html=f'<a href="{RESET}">Reset</a>')
+    answer = api.post(
+        "/api/v1/messages",
+        json={
+            "to": "joe@example.com",
+            "template_id": template.id,
+            "variables": {"reset_url": "https://app.example.com/reset?token=joe-secret"},
+        },
+    )
+    assert answer.status_code == 202, answer.json
+    templated = answer.json["id"]
+    run(app, db)
+    links = dict(db.session.execute(db.select(MessageLink.url, MessageLink.id)).all())
+    raw_token, tpl_token = (tokens.make(tokens.MESSAGE, i) for i in (raw, templated))
+
+    def status(token, url):
+        response = client.get(f"/t/c/{token}/{links[url]}", headers={"User-Agent": BROWSER})
+        if response.status_code == 302:
+            assert response.headers["Location"] == url
+        else:
+            assert "This link is not valid" in response.text
+        return response.status_code
+
+    joe_reset = "https://app.example.com/reset?token=joe-secret"
+    help_url = "https://app.example.com/help"
+    assert status(raw_token, RESET) == 302
+    assert status(tpl_token, joe_reset) == 302
+    assert status(tpl_token, help_url) == 302
+    assert status(raw_token, joe_reset) == 404
+    assert status(raw_token, help_url) == 404
+    assert status(tpl_token, RESET) == 404
+
+    # The template changed since: the old message can no longer be proved.
+    sent_at = db.session.get(Message, templated).sent_at
+    db.session.execute(
+        db.update(Template)
+        .filter_by(id=template.id)
+        .values(html="<p>New</p>", updated_at=sent_at + timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert status(tpl_token, joe_reset) == 404
+    assert status(tpl_token, help_url) == 404

@@ -148,6 +148,95 @@ def test_a_template_is_rendered_with_its_variables(app, db, api, brevo, channel)
     assert "<p>Hello Jane, use code &lt;123&gt;.</p>" in body["htmlContent"]
 
 
+def vip_template(db) -> Template:
+    template = Template(
+        name="VIP",
+        subject="VIP {{ first_name }}",
+        html=(
+            "<p>{{ first_name }}|{{ last_name }}|{{ name }}|{{ email }}|{{ unsubscribe_url }}"
+            "|{{ plan }}</p>"
+        ),
+    )
+    db.session.add(template)
+    db.session.commit()
+    return template
+
+
+def test_the_callers_variables_win_over_the_defaults(app, db, api, brevo, channel):
+    """Issue 16, item 13: first_name, last_name and name (and the other names a campaign
+    takes from the subscriber) render as the caller gave them, not empty."""
+    template = vip_template(db)
+    given = {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "name": "Ms Doe",
+        "email": "account-7@example.com",
+        "unsubscribe_url": "https://app.example.com/prefs",
+        "plan": "Gold",
+    }
+    for variables in (given, {"first_name": "Jo", "last_name": "Roe", "plan": "Free"}):
+        answer = post(
+            api, {"to": "jane@example.com", "template_id": template.id, "variables": variables}
+        )
+        assert answer.status_code == 202, answer.json
+    work(app, db)
+    first, second = received(brevo)
+    assert first["subject"] == "VIP Jane"
+    assert (
+        "<p>Jane|Doe|Ms Doe|account-7@example.com|https://app.example.com/prefs|Gold</p>"
+        in first["htmlContent"]
+    )
+    assert second["subject"] == "VIP Jo"
+    assert "<p>Jo|Roe|Jo Roe|jane@example.com||Free</p>" in second["htmlContent"]
+
+
+def test_a_template_message_shows_the_subject_it_is_sent_with(app, db, api, brevo, channel):
+    """Issue 16, item 13: GET /messages/{id} and the list show "VIP Jane", not the template's
+    "VIP {{ first_name }}", from the moment it is accepted."""
+    template = vip_template(db)
+    answer = post(
+        api,
+        {
+            "to": "jane@example.com",
+            "template_id": template.id,
+            "variables": {"first_name": "Jane", "plan": "Gold"},
+        },
+    )
+    message_id = answer.json["id"]
+    assert api.get(f"/api/v1/messages/{message_id}").json["subject"] == "VIP Jane"
+    override = post(
+        api,
+        {
+            "to": "joe@example.com",
+            "template_id": template.id,
+            "subject": "{{ plan }} for {{ name }}",
+            "variables": {"first_name": "Joe", "plan": "Silver"},
+        },
+    ).json["id"]
+    work(app, db)
+    (jane, joe) = received(brevo)
+    assert (jane["subject"], joe["subject"]) == ("VIP Jane", "Silver for Joe")
+    shown = api.get(f"/api/v1/messages/{message_id}").json
+    assert shown["status"] == "sent" and shown["subject"] == "VIP Jane"
+    listed = {m["id"]: m["subject"] for m in api.get("/api/v1/messages").json["data"]}
+    assert listed == {message_id: "VIP Jane", override: "Silver for Joe"}
+
+
+def test_variables_a_template_cannot_see_and_subjects_that_do_not_render_are_refused(
+    db, api, channel
+):
+    template = vip_template(db)
+    base = {"to": "jane@example.com", "template_id": template.id}
+    answer = post(api, {**base, "variables": {"plan": "x", "range": 3, "attributes": {"a": 1}}})
+    assert error_paths(answer) == ["$.variables"]
+    message = answer.json["error"]["details"]["fields"][0]["message"]
+    assert "attributes, range" in message
+    for subject in ("{{ plan ", "{{ plan.upper(1, 2, 3) }}", "{{ plan * 200 }}"):
+        answer = post(api, {**base, "subject": subject, "variables": {"plan": "Gold"}})
+        assert error_paths(answer) == ["$.subject"], subject
+    assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 0
+
+
 def test_every_invalid_field_is_listed_and_nothing_is_queued(db, api, channel):
     answer = post(
         api,

@@ -26,7 +26,8 @@ NEWSLETTER = """<!doctype html><html><head><title>News</title></head><body>
 </body></html>"""
 
 BASE = "http://mailer.test"
-TRACKED = re.compile(r'href="http://mailer\.test/t/c/([^/"]+)/(\d+)"')
+TRACKED = re.compile(r'href="http://mailer\.test/t/c/([^/"]+)/(\d+)-[0-9a-f]{16}"')
+SIGNED = re.compile(r'href="http://mailer\.test/t/c/([^/"]+/\d+-[0-9a-f]{16})"')
 PIXEL = re.compile(r'src="http://mailer\.test/t/o/([^"]+)\.gif"')
 
 
@@ -54,8 +55,8 @@ class Delivered:
         return f"/t/o/{self.token}.gif"
 
     def click_path(self, n: int = 0) -> str:
-        token, link_id = self.clicks[n]
-        return f"/t/c/{token}/{link_id}"
+        """The n-th click link as received: "/t/c/<token>/<link id>-<mac>"."""
+        return f"/t/c/{SIGNED.findall(self.html)[n]}"
 
 
 @dataclass
@@ -73,11 +74,18 @@ def send_campaign(db, brevo):  # noqa: F811
 
     Runs the real channel worker against the local Brevo server and reads back each message.
     `sent_ago` moves sent_at into the past, so hits are not taken for instant machine hits.
+    `audience_html` gives the list's audience entry a template of its own (campaign documents).
     """
     channel = None
 
     def _send(
-        emails, *, html=NEWSLETTER, sent_ago=timedelta(hours=1), list_name=None, **fields
+        emails,
+        *,
+        html=NEWSLETTER,
+        sent_ago=timedelta(hours=1),
+        list_name=None,
+        audience_html=None,
+        **fields,
     ) -> SentCampaign:
         nonlocal channel
         channel = channel or brevo_channel(db, brevo)
@@ -85,6 +93,8 @@ def send_campaign(db, brevo):  # noqa: F811
         campaign = make_campaign(db, [mailing_list], [channel], html=html)
         for name, value in fields.items():
             setattr(campaign, name, value)
+        if audience_html is not None:
+            campaign.audiences[0].html = audience_html
         db.session.commit()
         campaigns.transition(campaign, "scheduled")
         campaigns.launch(campaign.id)

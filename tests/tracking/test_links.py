@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from mailer.models import Link
-from mailer.services import tracking
+from mailer.services import tokens, tracking
 from tests.tracking.conftest import BASE, NEWSLETTER, PIXEL, TRACKED
 
 
@@ -41,11 +41,16 @@ def test_every_web_link_is_tracked_except_our_own_and_non_web_ones(db, send_camp
 def test_web_addresses_of_the_text_part_are_tracked_with_the_same_links(db, send_campaign):
     ann = send_campaign(["ann@example.com"])["ann@example.com"]
     links = {link.url: link.id for link in db.session.scalars(db.select(Link))}
-    spring = links["https://shop.example.com/spring?utm_source=mail&utm_campaign=spring"]
-    stores = links["https://shop.example.com/stores"]
-    tracked = f"{BASE}/t/c/{ann.token}"
-    assert f"Spring ({tracked}/{spring})" in ann.text
-    assert f"Stores ({tracked}/{stores}) and again Spring ({tracked}/{spring})" in ann.text
+    key = tokens.link_key()
+    spring, stores = (
+        tracking.click_url(BASE, ann.token, links[url], key)
+        for url in (
+            "https://shop.example.com/spring?utm_source=mail&utm_campaign=spring",
+            "https://shop.example.com/stores",
+        )
+    )
+    assert f"Spring ({spring})" in ann.text
+    assert f"Stores ({stores}) and again Spring ({spring})" in ann.text
     assert "shop.example.com" not in ann.text
     for untouched in ("(mailto:help@example.com)", f"({BASE}/u/{ann.token})", "(/relative)"):
         assert untouched in ann.text
@@ -59,14 +64,19 @@ def test_text_addresses_end_where_a_mail_client_would_end_them(db, client, send_
     )
     ann = send_campaign(["ann@example.com"], text=text)["ann@example.com"]
     links = {link.url: link.id for link in db.session.scalars(db.select(Link))}
-    tracked = f"{BASE}/t/c/{ann.token}"
+    key = tokens.link_key()
     for name, around in (("a", ("picks: ", ". Also")), ("b", ("<", ">,")), ("c", ('"', '"!'))):
-        link_id = links[f"https://shop.example.com/{name}"]
-        assert f"{around[0]}{tracked}/{link_id}{around[1]}" in ann.text
+        tracked = tracking.click_url(
+            BASE, ann.token, links[f"https://shop.example.com/{name}"], key
+        )
+        assert f"{around[0]}{tracked}{around[1]}" in ann.text
     assert "https://en.wikipedia.org/wiki/Mail_(disambiguation)" in ann.text  # unclear end
     assert "https://en.wikipedia.org/wiki/Mail_" not in links
-    link_id = links["https://shop.example.com/d?x=1&y=2#top"]
-    response = client.get(f"/t/c/{ann.token}/{link_id}", headers={"User-Agent": "Mozilla/5.0 X"})
+    tracked = tracking.click_url(
+        "", ann.token, links["https://shop.example.com/d?x=1&y=2#top"], key
+    )
+    assert tracked in ann.text
+    response = client.get(tracked, headers={"User-Agent": "Mozilla/5.0 X"})
     assert response.status_code == 302
     assert response.headers["Location"] == "https://shop.example.com/d?x=1&y=2#top"
 

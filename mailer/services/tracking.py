@@ -613,7 +613,7 @@ def _before_body_end(html: str, snippet: str) -> str:
 def instrumenter(campaign: Campaign) -> Instrumenter:
     """The campaign's instrumenter, its link cache kept for the life of the worker process."""
     cache: OrderedDict = current_app.extensions.setdefault("mailer_link_cache", OrderedDict())
-    # created_at too: on SQLite a deleted campaign's id can come back for a new campaign.
+    # created_at too: a database recreated under a running worker starts its ids again.
     key = (campaign.id, campaign.created_at)
     links = cache.get(key)
     if links is None:

@@ -20,9 +20,10 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     mailer_logging.init_app(app)  # first: its request hook stamps the id before any other
 
-    from mailer import api, auth, commands, errors, htmx, navigation
+    from mailer import api, auth, commands, errors, htmx, navigation, routing
     from mailer.extensions import csrf, db, login_manager, migrate
 
+    routing.init_app(app)  # before any route: bounds every <int:…> id
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     login_manager.init_app(app)

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.exc import IntegrityError
 
 from mailer.api.spec import document, validator_for
@@ -40,10 +40,16 @@ def _read_openapi(_state) -> None:
     document()
 
 
+class _UnsavedSession(SecureCookieSession):
+    """Empty, writable, never saved: what an API call made with a key gets."""
+
+
 class _KeySessions(SecureCookieSessionInterface):
     """The cookie session, except for API calls made with a key and no cookie (what clients
-    send): they get the null session, so nothing is decoded, saved or varied on (no
-    ``Vary: Cookie``). Pages, and API pages opened in a browser, keep the usual session."""
+    send): they get an empty session that is never saved, so nothing is decoded, saved or
+    varied on (no ``Vary: Cookie``). It takes writes (Flask's null session raises on them), so
+    a public page under the prefix, such as /docs rendering a CSRF token, still works.
+    Pages, and API pages opened in a browser, keep the usual session."""
 
     def open_session(self, app: Flask, request):  # type: ignore[override]
         if (
@@ -51,8 +57,12 @@ class _KeySessions(SecureCookieSessionInterface):
             and "HTTP_AUTHORIZATION" in request.environ
             and request.path.startswith(_PREFIX)
         ):
-            return None  # Flask then uses its NullSession (read: empty; write: an error)
+            return _UnsavedSession()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:  # type: ignore[override]
+        if not isinstance(session, _UnsavedSession):
+            super().save_session(app, session, response)
 
 
 _PREFIX = f"{bp.url_prefix}/"

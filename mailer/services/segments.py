@@ -3,9 +3,10 @@
 A condition is a small dict checked against fixed vocabularies; values only ever become bound
 parameters (attribute names too: SQLAlchemy binds the JSON path ``$."name"``), so user input
 never becomes SQL. A name that would break that path (a quote, a backslash, a control
-character: SQLite's paths have no escapes) is refused when a segment is saved. The same expressions run on SQLite (json_extract) and MySQL/MariaDB (JSON_EXTRACT +
-JSON_UNQUOTE), with numbers compared as numbers whether they were stored as JSON numbers
-(JSON imports) or as strings (CSV imports).
+character: SQLite's paths have no escapes) is refused when a segment is saved. The same
+expressions run on SQLite (json_extract) and MySQL/MariaDB (JSON_EXTRACT + JSON_UNQUOTE), with
+numbers compared as numbers whether they were stored as JSON numbers (JSON imports) or as
+strings (CSV imports).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ FIELD_LABELS = {
 ATTRIBUTE_MAX = 100
 _ATTRIBUTE_NAME = re.compile(rf'[^"\\\x00-\x1f\x7f]{{1,{ATTRIBUTE_MAX}}}')
 ATTRIBUTE_RULE = (
-    f"Use at most {ATTRIBUTE_MAX} characters, without quotes (\"), backslashes (\\) "
+    f'Use at most {ATTRIBUTE_MAX} characters, without quotes ("), backslashes (\\) '
     "or control characters."
 )
 

@@ -24,7 +24,6 @@ Duplicates inside a file: the last occurrence wins. An earlier batch's row is re
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import queue
@@ -49,7 +48,7 @@ from mailer.models import (
     Suppression,
 )
 from mailer.models.base import utcnow
-from mailer.services import dbutil
+from mailer.services import csvfiles, dbutil
 from mailer.services.contact_files import (
     FORMATS,
     ContactReader,
@@ -168,7 +167,7 @@ def run_import(import_id: int) -> Import:
     failure: tuple[str, BaseException | None] | None = None
     try:
         with open(record.path, "rb") as fh, open(rejected_path(record), "w", newline="") as bad:
-            rejects = csv.writer(bad)
+            rejects = csvfiles.writer(bad)
             rejects.writerow(["position", "reason", "raw"])
             reader = ContactReader(
                 fh, record.format, size=record.size_bytes, filename=record.filename

@@ -73,6 +73,9 @@ class Config:
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
+    # An uploaded contact file is deleted once its import completed; a failed import's file is
+    # kept this many days (to look into), then removed by the minute tick.
+    MAILER_FAILED_UPLOAD_RETENTION_DAYS = _int("MAILER_FAILED_UPLOAD_RETENTION_DAYS", 7)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     # Health, metrics and logs: "json" (one object per line, for production log shippers) or
     # "text"; the bearer token /metrics asks for (unset: only loopback, unproxied requests

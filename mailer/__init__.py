@@ -41,7 +41,10 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 def _fill_defaults(app: Flask) -> None:
     """SQLite file and generated secrets under instance/ when the environment gives none."""
-    os.makedirs(app.instance_path, exist_ok=True)
+    from mailer import private_files
+
+    private_files.restrict_process()  # what this process writes is for its user only
+    private_files.private_dir(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = os.path.join(app.instance_path, "mailer.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"

@@ -120,6 +120,24 @@ def test_an_id_query_argument_past_bigint_is_refused(client, db):
     assert response.json["error"]["details"]["fields"][0]["path"] == "campaign_id"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/lists/{list}?page={n}",
+        "/suppressions/?page={n}",
+        "/campaigns/?page={n}",
+        "/outbox/?page={n}",
+    ],
+)
+@pytest.mark.parametrize("n", [HUGE, "9" * 5000, "-3"])
+def test_a_page_number_past_any_page_shows_a_page(client, db, as_role, path, n):
+    as_role("admin")
+    mailing_list = MailingList(name="People")
+    db.session.add(mailing_list)
+    db.session.commit()
+    assert client.get(path.format(list=mailing_list.id, n=n)).status_code == 200
+
+
 def test_form_fields_naming_rows_past_bigint_are_explained(client, db, as_role):
     as_role("admin")
     step1 = client.post(

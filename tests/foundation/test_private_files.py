@@ -68,6 +68,7 @@ def _upload(client, mailing_list, content: bytes, name: str):
 def _work(app: Flask) -> None:
     set_worker_app(app)
     SimpleWorker([IMPORTS], connection=get_redis()).work(burst=True)
+    _db.session.commit()  # end the test's read snapshot (MariaDB): see the worker's writes
 
 
 def test_an_upload_is_private_and_deleted_once_imported(app, client, db, as_role, loose_umask):

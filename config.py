@@ -90,6 +90,9 @@ class Config:
     # sessions are revoked by their token instead.
     SESSION_PROTECTION = "basic"
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
+    # An uploaded contact file is deleted once its import completed; a failed import's file is
+    # kept this many days (to look into), then removed by the minute tick.
+    MAILER_FAILED_UPLOAD_RETENTION_DAYS = _int("MAILER_FAILED_UPLOAD_RETENTION_DAYS", 7)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     # Health, metrics and logs: "json" (one object per line, for production log shippers) or
     # "text"; the bearer token /metrics asks for (unset: only loopback, unproxied requests

@@ -39,7 +39,7 @@ def campaigns_tick() -> dict:
     a new day's quota or their frequency, or whose worker died."""
     from mailer.extensions import db
     from mailer.models import Campaign
-    from mailer.services import api_keys, campaigns
+    from mailer.services import api_keys, campaigns, importer
 
     with _tick_lock("campaigns") as mine:
         if not mine:
@@ -53,6 +53,7 @@ def campaigns_tick() -> dict:
             campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
         woken = campaigns.wake_rows()
         purged = api_keys.purge_idempotency()
+        importer.purge_failed_uploads()
         log.info("tick: launched %s, resumed %s, woke rows %s", launched, resumed, woken)
         return {
             "launched": launched,

@@ -20,9 +20,10 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     mailer_logging.init_app(app)  # first: its request hook stamps the id before any other
 
-    from mailer import api, auth, commands, errors, htmx, navigation
+    from mailer import api, auth, commands, errors, htmx, navigation, routing
     from mailer.extensions import csrf, db, login_manager, migrate
 
+    routing.init_app(app)  # before any route: bounds every <int:…> id
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     login_manager.init_app(app)
@@ -45,7 +46,10 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 def _fill_defaults(app: Flask) -> None:
     """SQLite file and generated secrets under instance/ when the environment gives none."""
-    os.makedirs(app.instance_path, exist_ok=True)
+    from mailer import private_files
+
+    private_files.restrict_process()  # what this process writes is for its user only
+    private_files.private_dir(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = os.path.join(app.instance_path, "mailer.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"

@@ -13,12 +13,13 @@ import subprocess
 import sys
 import time
 
-from mailer import redis_embedded
+from mailer import private_files, redis_embedded
 
 
 def main() -> int:
     from config import Config
 
+    private_files.restrict_process()  # the embedded Redis and every child inherit it
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "5000")
     env = dict(os.environ, FLASK_APP="wsgi.py", MAILER_EMBEDDED="1", PYTHONUNBUFFERED="1")

@@ -9,7 +9,8 @@ line. Tracking hits answered by the WSGI fast path (services/tracking.py, ``Fast
 reach Flask: they get neither an id nor an access line, on purpose (volume).
 
 Nothing logged here carries headers, query strings or request bodies, and path segments of
-routes that take a token (tracking links, webhook URLs) are masked.
+routes that take a token (tracking links, webhook URLs) are masked: in the access lines and in
+the development server's request lines (werkzeug's, `make run`), by the same function.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    _mask_dev_server_lines(app)
 
 
 def configure(fmt: str, level: str | int = "INFO") -> None:
@@ -181,15 +183,58 @@ def _loaded(obj: Any, attribute: str) -> Any:
 
 
 def loggable_path() -> str:
-    """The path without its query string, token-like route arguments masked. A path that
+    """This request's path as logs show it (see mask_path)."""
+    return mask_path(request.path, request.view_args)
+
+
+def mask_path(path: str, view_args: dict[str, Any] | None) -> str:
+    """The path (without query string) with token-like route arguments masked. A path that
     matched no route (404, 405) has no named arguments: its long segments are masked."""
-    path = request.path
-    if request.view_args is None:
+    if view_args is None:
         return "/".join(MASK if len(part) >= LONG_SEGMENT else part for part in path.split("/"))
-    for name, value in request.view_args.items():
+    for name, value in view_args.items():
         if name in SECRET_ARGS and isinstance(value, str) and value:
             path = path.replace(value, MASK)
     return path
+
+
+# ---------------------------------------------------------------- the development server
+
+# What werkzeug's request line shows: method, path (with any query string), protocol.
+_REQUEST_LINE = re.compile(r"(?P<method>[A-Z]+) (?P<target>\S+) (?P<protocol>HTTP/[0-9.]+)")
+
+
+class _DevServerMask(logging.Filter):
+    """Rewrites the development server's request lines (logger ``werkzeug``): the path is
+    matched against the app's routes and masked by mask_path; the query string is dropped."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.adapter = app.url_map.bind("localhost")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _REQUEST_LINE.sub(self._masked, a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _REQUEST_LINE.sub(self._masked, record.msg)
+        return True
+
+    def _masked(self, line: re.Match) -> str:
+        path = line["target"].split("?", 1)[0]
+        try:
+            view_args: dict[str, Any] | None = self.adapter.match(path, line["method"])[1]
+        except Exception:  # 404, 405, a redirect: no route arguments
+            view_args = None
+        return f"{line['method']} {mask_path(path, view_args)} {line['protocol']}"
+
+
+def _mask_dev_server_lines(app: Flask) -> None:
+    werkzeug = logging.getLogger("werkzeug")
+    for old in [f for f in werkzeug.filters if isinstance(f, _DevServerMask)]:
+        werkzeug.removeFilter(old)  # the latest app's routes (tests build many apps)
+    werkzeug.addFilter(_DevServerMask(app))
 
 
 # ---------------------------------------------------------------- formatters

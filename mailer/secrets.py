@@ -9,13 +9,15 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from mailer.private_files import private_dir
+
 
 def load_or_create(instance_path: str) -> dict[str, str]:
     """Return {"SECRET_KEY", "ENCRYPTION_KEY"} stored in instance/secrets.json (mode 0600)."""
     path = Path(instance_path) / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     values = {
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import json
@@ -21,13 +20,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.exc import IntegrityError
 
 from mailer.api.spec import document, validator_for
 from mailer.extensions import db
 from mailer.models import ApiIdempotency
 from mailer.services import api_keys
+from mailer.services.dbutil import parse_id
 from mailer.services.errors import NotAllowed, ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,10 +40,16 @@ def _read_openapi(_state) -> None:
     document()
 
 
+class _UnsavedSession(SecureCookieSession):
+    """Empty, writable, never saved: what an API call made with a key gets."""
+
+
 class _KeySessions(SecureCookieSessionInterface):
     """The cookie session, except for API calls made with a key and no cookie (what clients
-    send): they get the null session, so nothing is decoded, saved or varied on (no
-    ``Vary: Cookie``). Pages, and API pages opened in a browser, keep the usual session."""
+    send): they get an empty session that is never saved, so nothing is decoded, saved or
+    varied on (no ``Vary: Cookie``). It takes writes (Flask's null session raises on them), so
+    a public page under the prefix, such as /docs rendering a CSRF token, still works.
+    Pages, and API pages opened in a browser, keep the usual session."""
 
     def open_session(self, app: Flask, request):  # type: ignore[override]
         if (
@@ -51,8 +57,12 @@ class _KeySessions(SecureCookieSessionInterface):
             and "HTTP_AUTHORIZATION" in request.environ
             and request.path.startswith(_PREFIX)
         ):
-            return None  # Flask then uses its NullSession (read: empty; write: an error)
+            return _UnsavedSession()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:  # type: ignore[override]
+        if not isinstance(session, _UnsavedSession):
+            super().save_session(app, session, response)
 
 
 _PREFIX = f"{bp.url_prefix}/"
@@ -66,7 +76,6 @@ def _key_sessions(state) -> None:
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
-MAX_ID = 2**63 - 1  # BIGINT
 
 
 class ApiError(Exception):
@@ -191,14 +200,6 @@ def _authenticate():
     return None
 
 
-@bp.before_request
-def _ids_in_range():
-    """An id in the path past the largest BIGINT names nothing: 404, not a database error."""
-    for value in (request.view_args or {}).values():
-        if isinstance(value, int) and value > MAX_ID:
-            raise not_found("resource")
-
-
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mailer"'}
 
 
@@ -296,12 +297,14 @@ def page_args() -> tuple[int, int | None]:
     if not cursor:
         return limit, None
     try:
-        after = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        after = parse_id(base64.urlsafe_b64decode(cursor.encode() + b"==").decode("ascii"))
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError too
+        after = None
+    if after is None:  # a number past any id would overflow the query: refuse it here
         raise field_errors(
             [{"path": "cursor", "message": "Not a cursor from a previous page."}],
             "Invalid query parameter.",
-        ) from None
+        )
     return limit, after
 
 

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import g, request, send_file, url_for
 
 from mailer.api.core import (
-    MAX_ID,
     ApiError,
     bp,
     field_errors,
@@ -39,6 +38,7 @@ from mailer.models import (
 from mailer.services import event_feed, importer, suppressions
 from mailer.services import lists as lists_service
 from mailer.services import templates as templates_service
+from mailer.services.dbutil import parse_id
 from mailer.services.errors import ValidationError
 
 IMPORT_FIELDS = frozenset({"file", "format", "mode"})
@@ -73,9 +73,10 @@ def _id_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) <= MAX_ID):
+    ident = parse_id(value)
+    if ident is None:
         raise _bad_param(name, "A positive whole number (an id).")
-    return int(value)
+    return ident
 
 
 def _time_arg(name: str) -> datetime | None:

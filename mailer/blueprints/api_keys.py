@@ -39,7 +39,7 @@ def create():
     form = request.form
     rate = form.get("rate_limit", "").strip()
     try:
-        if rate and not rate.isdigit():
+        if rate and not (rate.isascii() and rate.isdigit() and len(rate) <= 10):
             raise ValidationError({"rate_limit": "A whole number of requests per minute."})
         created = api_keys.create(
             form.get("name", ""),

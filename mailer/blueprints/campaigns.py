@@ -15,6 +15,7 @@ from mailer.htmx import is_htmx, render, stop_polling
 from mailer.models import Campaign, CampaignStatus, Role
 from mailer.services import campaign_forms as forms
 from mailer.services import campaigns
+from mailer.services.dbutil import parse_id
 from mailer.services.errors import NotAllowed, ValidationError
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -254,7 +255,7 @@ def segment_options(campaign_id: int):
     campaign = _get(campaign_id)
     if not is_htmx():
         return redirect(url_for(".setup", campaign_id=campaign.id))
-    list_id = request.args.get("list_id", type=int)
+    list_id = parse_id(request.args.get("list_id"))
     return render(
         "campaigns/_segment_select.html",
         segments=forms.segments_of(list_id),

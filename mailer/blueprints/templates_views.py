@@ -10,6 +10,7 @@ from mailer.htmx import render
 from mailer.models import Role, Template
 from mailer.services import rendering
 from mailer.services import templates as templates_service
+from mailer.services.dbutil import parse_id
 from mailer.services.errors import ValidationError
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
@@ -92,8 +93,8 @@ def preview_draft():
     """What is in the editor right now, saved or not."""
     form = request.form
     template = None
-    if form.get("template_id", "").isdigit():
-        template = templates_service.get_template(int(form["template_id"]))
+    if template_id := parse_id(form.get("template_id")):
+        template = templates_service.get_template(template_id)
     email = form.get("preview_email", "")
     preview = templates_service.preview(
         form.get("subject", ""), form.get("html", ""), form.get("text", ""), email

@@ -31,6 +31,7 @@ from mailer.extensions import db
 from mailer.models import ApiIdempotency, ApiKey, User
 from mailer.models.base import utcnow
 from mailer.queue import get_redis
+from mailer.services.dbutil import MAX_INT
 from mailer.services.errors import ValidationError
 
 SCOPES = {
@@ -83,8 +84,10 @@ def create(
         errors["scopes"] = f"Unknown scope: {', '.join(unknown)}."
     elif not scopes:
         errors["scopes"] = "Choose at least one scope."
-    if rate_limit is not None and rate_limit < 1:
-        errors["rate_limit"] = "The rate limit is a number of requests per minute, at least 1."
+    if rate_limit is not None and not 1 <= rate_limit <= MAX_INT:
+        errors["rate_limit"] = (
+            f"The rate limit is a number of requests per minute, from 1 to {MAX_INT:,}."
+        )
     if errors:
         raise ValidationError(errors)
     plaintext = f"mk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"

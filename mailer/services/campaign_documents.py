@@ -37,6 +37,7 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 from mailer.services import campaign_forms, campaigns, importer, reports
+from mailer.services.dbutil import parse_id
 from mailer.services.emails import InvalidEmail, normalize_email
 from mailer.services.errors import NotAllowed, ValidationError
 
@@ -62,7 +63,8 @@ RESCHEDULABLE = (S.DRAFT, S.SCHEDULED)
 def find(ref: str) -> Campaign | None:
     """A campaign by our numeric id or by the id its document gave it (never all digits)."""
     if ref.isdigit():
-        return db.session.get(Campaign, int(ref))
+        ident = parse_id(ref)
+        return db.session.get(Campaign, ident) if ident else None
     return db.session.scalar(select(Campaign).where(Campaign.external_id == ref))
 
 

@@ -44,6 +44,7 @@ from mailer.providers.base import OutboundMessage
 from mailer.services import campaigns, importer, rendering
 from mailer.services import channels as channels_service
 from mailer.services import lists as lists_service
+from mailer.services.dbutil import MAX_INT, parse_id
 from mailer.services.emails import InvalidEmail, normalize_email
 from mailer.services.errors import NotAllowed, ValidationError
 
@@ -288,7 +289,7 @@ def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
     template: Template | None = None
     raw_template = (form.get("template_id") or "").strip()
     if raw_template:
-        template_id = _int_or_none(raw_template)
+        template_id = parse_id(raw_template)
         template = db.session.get(Template, template_id) if template_id else None
         if template is None:
             errors["template_id"] = "This template no longer exists: choose another one."
@@ -501,12 +502,12 @@ def all_segments() -> dict[int, list[Segment]]:
 
 def add_list(campaign: Campaign, list_id: Any, segment_id: Any = None) -> CampaignAudience:
     errors: dict[str, str] = {}
-    mailing_list = db.session.get(MailingList, _int_or_none(list_id) or 0)
+    mailing_list = db.session.get(MailingList, parse_id(list_id) or 0)
     if mailing_list is None:
         errors["list_id"] = "Choose a list."
     segment = None
     if str(segment_id or "").strip():
-        segment = db.session.get(Segment, _int_or_none(segment_id) or 0)
+        segment = db.session.get(Segment, parse_id(segment_id) or 0)
         if segment is None or mailing_list is None or segment.list_id != mailing_list.id:
             errors["segment_id"] = "Choose a segment of the chosen list, or “Everyone”."
     if not errors:
@@ -711,12 +712,12 @@ class CleanSetup:
 
 def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
     before = len(errors)
-    identity_id = _int_or_none(row.identity_id)
+    identity_id = parse_id(row.identity_id)
     if not row.identity_id:
         errors[row.name("identity_id")] = "Choose a sender."
     elif identity_id is None or db.session.get(Identity, identity_id) is None:
         errors[row.name("identity_id")] = "This sender no longer exists: choose another one."
-    channel_id = _int_or_none(row.channel_id)
+    channel_id = parse_id(row.channel_id)
     channel = db.session.get(Channel, channel_id) if channel_id else None
     if not row.channel_id:
         errors[row.name("channel_id")] = "Choose a channel."
@@ -740,10 +741,10 @@ def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
     daily_max = None
     if row.daily_max:
         daily_max = _int_or_none(row.daily_max)
-        if daily_max is None or daily_max < 1:
+        if daily_max is None or not 1 <= daily_max <= MAX_INT:
             errors[row.name("daily_max")] = (
-                "Enter a whole number of emails per day (1 or more), or leave blank for the "
-                "channel's quota."
+                f"Enter a whole number of emails per day (1 or more, at most {MAX_INT:,}), or "
+                "leave blank for the channel's quota."
             )
     start_at = _future_time(row.start_at, errors, row.name("start_at"), "This start")
     if len(errors) > before:
@@ -913,8 +914,8 @@ def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
     first = setup.rows[0] if setup.rows else None
     identity = channel = None
     if first is not None:
-        identity = db.session.get(Identity, _int_or_none(first.identity_id) or 0)
-        channel = db.session.get(Channel, _int_or_none(first.channel_id) or 0)
+        identity = db.session.get(Identity, parse_id(first.identity_id) or 0)
+        channel = db.session.get(Channel, parse_id(first.channel_id) or 0)
     elif campaign.channels:
         identity = db.session.get(Identity, campaign.channels[0].identity_id)
         channel = db.session.get(Channel, campaign.channels[0].channel_id)

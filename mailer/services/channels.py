@@ -34,6 +34,7 @@ from mailer.providers import (
 )
 from mailer.providers.sandbox import SandboxProvider
 from mailer.services.crypto import SecretsUnreadable, decrypt_json, encrypt_json
+from mailer.services.dbutil import MAX_INT, parse_id
 from mailer.services.emails import InvalidEmail, normalize_email
 from mailer.services.errors import NotAllowed, ValidationError
 from mailer.services.feedback.sns import CONFIRMED_SETTING
@@ -224,7 +225,7 @@ def _clean_common(
     if quota_text:
         try:
             quota = int(quota_text)
-            if quota < 1:
+            if not 1 <= quota <= MAX_INT:
                 raise ValueError
         except ValueError:
             errors["daily_quota"] = "Enter a whole number of messages per day, or leave empty."
@@ -421,11 +422,8 @@ def send_test_email(channel: Channel, to: str, identity_id: int | str | None) ->
         to = normalize_email(to or "")
     except InvalidEmail as exc:
         errors["to"] = f"Enter a valid email address ({exc.reason})."
-    identity = None
-    try:
-        identity = db.session.get(Identity, int(identity_id or 0))
-    except (TypeError, ValueError):
-        identity = None
+    ident = parse_id(identity_id)
+    identity = db.session.get(Identity, ident) if ident else None
     if identity is None:
         errors["identity_id"] = "Choose a sender."
     if errors:

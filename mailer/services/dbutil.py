@@ -13,6 +13,26 @@ from sqlalchemy.sql import ColumnElement
 
 from mailer.extensions import db
 
+# The largest values the columns hold on every database: ids are BIGINT (SQLite's INTEGER is
+# 64-bit too), counts and quotas INT on MySQL/MariaDB. Input past them is refused where it is
+# read: the driver raises for it (OverflowError on SQLite, "out of range" on MariaDB), a 500.
+MAX_ID = 2**63 - 1
+MAX_INT = 2**31 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """A row id given as text (a form field, a query argument) or as a number; None when it
+    can name no row: not plain digits, below 1, or past MAX_ID."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= MAX_ID else None
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
 
 def dialect() -> str:
     return db.engine.dialect.name

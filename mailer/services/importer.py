@@ -8,6 +8,10 @@ import's counters, so progress is visible live, memory stays flat, and a failure
 every committed batch. Rejected rows go to a CSV file beside the upload, with position, reason
 and raw value.
 
+Uploads (kept 0600 under instance/imports) are deleted once their import completed; a failed
+import's file is kept MAILER_FAILED_UPLOAD_RETENTION_DAYS to look into, then the minute tick
+removes it (purge_failed_uploads). Files given on the command line are never deleted.
+
 Speed (bench/import.py): the import is CPU-bound on both sides, the Python process (JSON parsing,
 normalising, rendering rows) and the database server (~8 us a row on MariaDB), so per-row Python
 work is kept in C where possible and out of the writer thread.
@@ -24,7 +28,6 @@ Duplicates inside a file: the last occurrence wins. An earlier batch's row is re
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import queue
@@ -32,6 +35,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,7 +53,8 @@ from mailer.models import (
     Suppression,
 )
 from mailer.models.base import utcnow
-from mailer.services import dbutil
+from mailer.private_files import open_private, private_dir
+from mailer.services import csvfiles, dbutil
 from mailer.services.contact_files import (
     FORMATS,
     ContactReader,
@@ -67,16 +72,14 @@ BATCH_SIZE = 2000
 
 
 def uploads_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(Path(current_app.instance_path) / "imports")
 
 
 def save_upload(stream: BinaryIO, filename: str) -> Path:
     """Copy an uploaded file to instance/imports in chunks (never whole in memory)."""
     name = secure_filename(filename) or "contacts"
     path = uploads_dir() / f"{uuid.uuid4().hex}-{name}"
-    with open(path, "wb") as out:
+    with open_private(path) as out:
         while chunk := stream.read(1 << 20):
             out.write(chunk)
     return path
@@ -167,8 +170,11 @@ def run_import(import_id: int) -> Import:
     writer = _BatchWriter(current_app._get_current_object(), record)
     failure: tuple[str, BaseException | None] | None = None
     try:
-        with open(record.path, "rb") as fh, open(rejected_path(record), "w", newline="") as bad:
-            rejects = csv.writer(bad)
+        with (
+            open(record.path, "rb") as fh,
+            open_private(rejected_path(record), "w", newline="") as bad,
+        ):
+            rejects = csvfiles.writer(bad)
             rejects.writerow(["position", "reason", "raw"])
             reader = ContactReader(
                 fh, record.format, size=record.size_bytes, filename=record.filename
@@ -226,7 +232,43 @@ def _finish(import_id: int, status: ImportStatus, error: str | None) -> None:
     record.finished_at = utcnow()
     if status == ImportStatus.COMPLETED:
         record.bytes_read = record.size_bytes
+        _delete_upload(record)
     db.session.commit()
+
+
+def _is_upload(path: str) -> bool:
+    """A file Mailer received (under instance/imports), not one named on the command line."""
+    return bool(path) and Path(path).resolve().parent == uploads_dir().resolve()
+
+
+def _delete_upload(record: Import) -> bool:
+    """Delete the import's uploaded file (its path becomes ""); False when it could not be."""
+    if not _is_upload(record.path):
+        return False
+    try:
+        Path(record.path).unlink(missing_ok=True)
+    except OSError as exc:
+        current_app.logger.warning("import %s: cannot delete its upload: %s", record.id, exc)
+        return False
+    record.path = ""
+    return True
+
+
+def purge_failed_uploads(now: datetime | None = None) -> int:
+    """Delete the uploads of imports that failed over MAILER_FAILED_UPLOAD_RETENTION_DAYS ago;
+    returns how many. Run by the minute tick."""
+    days = current_app.config["MAILER_FAILED_UPLOAD_RETENTION_DAYS"]
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    stale = db.session.scalars(
+        select(Import).where(
+            Import.status == ImportStatus.FAILED.value,
+            Import.finished_at < cutoff,
+            Import.path.startswith(f"{uploads_dir()}{os.sep}", autoescape=True),
+        )
+    ).all()
+    deleted = sum(_delete_upload(record) for record in stale)
+    db.session.commit()
+    return deleted
 
 
 class _BatchWriter:

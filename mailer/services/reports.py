@@ -9,7 +9,6 @@ feedback reports deliveries, over sent messages until then.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from mailer.models import (
     SendStatus,
 )
 from mailer.models.base import utcnow
-from mailer.services import dbutil
+from mailer.services import csvfiles, dbutil
 
 TIMELINE_DAYS = 7
 TOP_LINKS = 10
@@ -344,17 +343,14 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text  # a spreadsheet would run it as a formula
-    return text
+    return str(value)  # the writer neutralises formulas (csvfiles)
 
 
 def activity_csv(campaign_id: int, page: int = CSV_PAGE) -> Iterator[str]:
     """Per-recipient activity, one page of sends at a time (flat memory for millions)."""
     labels = channel_labels(campaign_id)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvfiles.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield _drain(buffer)
     after = 0

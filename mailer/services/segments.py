@@ -1,17 +1,20 @@
 """Segments: saved conditions on a list, compiled to SQLAlchemy expressions.
 
 A condition is a small dict checked against fixed vocabularies; values only ever become bound
-parameters (attribute names too: SQLAlchemy binds the JSON path), so user input never becomes
-SQL. The same expressions run on SQLite (json_extract) and MySQL/MariaDB (JSON_EXTRACT +
-JSON_UNQUOTE), with numbers compared as numbers whether they were stored as JSON numbers
-(JSON imports) or as strings (CSV imports).
+parameters (attribute names too: SQLAlchemy binds the JSON path ``$."name"``), so user input
+never becomes SQL. A name that would break that path (a quote, a backslash, a control
+character: SQLite's paths have no escapes) is refused when a segment is saved. The same
+expressions run on SQLite (json_extract) and MySQL/MariaDB (JSON_EXTRACT + JSON_UNQUOTE), with
+numbers compared as numbers whether they were stored as JSON numbers (JSON imports) or as
+strings (CSV imports).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Float, and_, cast, func, not_, or_, select, true
+from sqlalchemy import Float, and_, cast, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from mailer.extensions import db
@@ -51,6 +54,12 @@ FIELD_LABELS = {
     "created_at": "Subscribed",
     "attribute": "Attribute",
 }
+ATTRIBUTE_MAX = 100
+_ATTRIBUTE_NAME = re.compile(rf'[^"\\\x00-\x1f\x7f]{{1,{ATTRIBUTE_MAX}}}')
+ATTRIBUTE_RULE = (
+    f'Use at most {ATTRIBUTE_MAX} characters, without quotes ("), backslashes (\\) '
+    "or control characters."
+)
 
 
 def _kind(field: str) -> str:
@@ -78,6 +87,8 @@ def validate(conditions: list[dict], match: str = "all") -> list[dict]:
             continue
         if field == "attribute" and not attribute:
             errors[f"{key}.attribute"] = "Name the attribute."
+        elif field == "attribute" and not _ATTRIBUTE_NAME.fullmatch(attribute):
+            errors[f"{key}.attribute"] = f"This attribute name cannot be used. {ATTRIBUTE_RULE}"
         if field == "status" and value not in {s.value for s in SubscriberStatus}:
             errors[f"{key}.value"] = "Choose a status."
         if field == "created_at":
@@ -119,6 +130,8 @@ def _condition(c: dict) -> ColumnElement:
     if field in TEXT_FIELDS:
         column = TEXT_FIELDS[field]
         return _compare(column, op, value)
+    if not _ATTRIBUTE_NAME.fullmatch(c["attribute"]):
+        return false()  # saved before names were checked: it can address no value
     text = Subscriber.attributes[c["attribute"]].as_string()
     if op == "exists":
         return text.is_not(None)

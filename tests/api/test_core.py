@@ -108,6 +108,21 @@ def test_the_openapi_document_is_public(client):
     assert "/api/v1/templates" in document["paths"]
 
 
+@pytest.mark.parametrize("header", ["Bearer mk_00000000_not-a-real-key", "Basic dXNlcjpwYXNz", "x"])
+def test_the_reference_page_opens_with_any_authorization_header_and_no_cookie(client, header):
+    """A client that sends its key everywhere gets the cookie-less API session; the docs page
+    (public HTML, it renders a CSRF token) must still render, and set no cookie."""
+    response = client.get("/api/v1/docs", headers={"Authorization": header})
+    assert response.status_code == 200
+    assert "API reference" in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
+def test_the_reference_page_with_a_real_key_renders_too(api):
+    assert api.get("/api/v1/docs").status_code == 200
+
+
 # ------------------------------------------------------------------ the admin page
 
 

@@ -157,7 +157,7 @@ def test_bad_tokens_and_unknown_links_get_no_redirect(app, db, client, api, brev
         response = client.get(bad, headers={"User-Agent": BROWSER})
         assert response.status_code == 404, bad
         assert "Location" not in response.headers, bad
-        if "%2F" not in bad:  # that one matches no route at all: the app's own 404
+        if "%2F" not in bad and not bad.endswith("9999"):  # these match no route: the app's 404
             assert "This link is not valid" in response.text, bad
     if mode == "buffered":
         assert tracking.pending() == 0

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from mailer.models import Subscriber
+from mailer.models import Segment, Subscriber
 from mailer.services import lists, segments
 from mailer.services.errors import ValidationError
 
@@ -132,3 +132,58 @@ def test_segment_editor_saves_and_counts_live(client, db, people, as_role):
     assert invalid.status_code == 422
     body = invalid.get_data(as_text=True)
     assert "Give the segment a name." in body and "Enter a value." in body
+
+
+QUOTED = 'city" || "x'
+
+
+def test_an_attribute_name_with_a_quote_is_refused_next_to_its_field(client, db, people, as_role):
+    as_role("marketer")
+    form = {"match": "all", "field": "attribute", "attribute": QUOTED, "op": "exists"}
+    live = client.get(
+        f"/lists/{people.id}/segments/count", query_string=form, headers={"HX-Request": "true"}
+    )
+    assert live.status_code == 200
+    assert "Complete the conditions" in live.get_data(as_text=True)
+    saved = client.post(f"/lists/{people.id}/segments/", data={"name": "Quoted", **form})
+    assert saved.status_code == 422
+    body = saved.get_data(as_text=True)
+    attribute_input = body.index('name="attribute"')
+    error = body.index('id="conditions.0.attribute-error"')
+    assert attribute_input < error < body.index('name="op"')  # right after the field
+    assert "cannot be used" in body[error : body.index("</small>", error)]
+    assert "without quotes (&#34;), backslashes" in body
+    assert db.session.scalar(db.select(db.func.count()).select_from(Segment)) == 0
+    assert client.get(f"/lists/{people.id}/segments/").status_code == 200
+
+
+@pytest.mark.parametrize("name", [QUOTED, "back\\slash", "tab\there", "x" * 101])
+def test_names_that_would_break_the_json_path_are_invalid(name):
+    with pytest.raises(ValidationError) as err:
+        segments.validate([attr(name, "exists")])
+    assert "cannot be used" in err.value.errors["conditions.0.attribute"]
+
+
+def test_a_segment_saved_with_a_quoted_name_before_the_check_matches_nobody(
+    client, db, people, as_role
+):
+    """Rows written before names were checked: the segment pages and the audience query must
+    not fail on them, and such a condition selects no one rather than everyone."""
+    segment = Segment(
+        list_id=people.id, name="Old", conditions=[attr(QUOTED, "not_exists")], match="all"
+    )
+    db.session.add(segment)
+    db.session.commit()
+    assert segments.matching_ids(segment) == []
+    as_role("viewer")
+    assert client.get(f"/lists/{people.id}/segments/").status_code == 200
+    assert client.get(f"/lists/{people.id}/segments/{segment.id}").status_code == 200
+
+
+def test_names_with_dots_spaces_and_apostrophes_still_select(db, people):
+    ann = db.session.scalar(db.select(Subscriber).filter_by(email="ann@example.com"))
+    ann.attributes = {**ann.attributes, "home town": "Rhône", "a.b": "1", "it's": "yes"}
+    db.session.commit()
+    assert emails(db, people, [attr("home town", "contains", "rhône")]) == ["ann"]
+    assert emails(db, people, [attr("a.b", "eq", "1")]) == ["ann"]
+    assert emails(db, people, [attr("it's", "not_exists")]) == ["bob", "cy", "dee"]

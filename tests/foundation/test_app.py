@@ -87,9 +87,10 @@ def test_sqlite_enforces_foreign_keys_on_every_connection(tmp_path):
     engine.dispose()
 
 
-CAMPAIGN_COLUMNS = (
-    "id, name, subject, status, audience_size, excluded_count, track_opens, track_clicks,"
-    " created_at, updated_at"
+INSERT_CAMPAIGN = (
+    "INSERT INTO campaigns (id, name, subject, status, audience_size, excluded_count,"
+    " track_opens, track_clicks, created_at, updated_at)"
+    " VALUES (?, ?, 'S', 'draft', 0, 0, 1, 1, '2026-01-01', '2026-01-01')"
 )
 
 
@@ -110,10 +111,7 @@ def test_migration_0008_keeps_every_row_and_gives_sqlite_tables_autoincrement(tm
                 "INSERT INTO lists (id, name, description, for_campaign, created_at)"
                 " VALUES (1, 'L', '', 0, '2026-01-01')"
             )
-            conn.exec_driver_sql(
-                f"INSERT INTO campaigns ({CAMPAIGN_COLUMNS}) VALUES (7, 'C', 'S', 'draft', 0, 0, 1, 1,"
-                " '2026-01-01', '2026-01-01')"
-            )
+            conn.exec_driver_sql(INSERT_CAMPAIGN, (7, "C"))
             conn.exec_driver_sql(
                 "INSERT INTO campaign_audiences (campaign_id, list_id) VALUES (7, 1)"
             )
@@ -129,10 +127,7 @@ def test_migration_0008_keeps_every_row_and_gives_sqlite_tables_autoincrement(tm
             ]
             conn.exec_driver_sql("DELETE FROM campaigns WHERE id = 7")
             assert conn.exec_driver_sql("SELECT count(*) FROM campaign_audiences").scalar() == 0
-            conn.exec_driver_sql(
-                f"INSERT INTO campaigns ({CAMPAIGN_COLUMNS}) VALUES (NULL, 'D', 'S', 'draft', 0, 0, 1,"
-                " 1, '2026-01-01', '2026-01-01')"
-            )
+            conn.exec_driver_sql(INSERT_CAMPAIGN, (None, "D"))
             assert conn.exec_driver_sql("SELECT max(id) FROM campaigns").scalar() == 8
         downgrade(revision="0007")
         db.engine.dispose()

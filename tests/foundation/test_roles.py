@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from werkzeug.routing import IntegerConverter
+
 from mailer.auth import PUBLIC_ENDPOINT_PREFIXES
 from mailer.models import Role
 
@@ -15,7 +17,7 @@ def _routes(app, methods):
         if not (rule.methods & methods):
             continue
         values = {
-            arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"
+            arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x"
             for arg in rule.arguments
         }
         found.append((rule.endpoint, rule.build(values, append_unknown=False)[1]))

@@ -20,13 +20,14 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     mailer_logging.init_app(app)  # first: its request hook stamps the id before any other
 
-    from mailer import api, auth, commands, errors, htmx, navigation
+    from mailer import api, auth, commands, errors, htmx, navigation, security_headers
     from mailer.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    security_headers.init_app(app)
     htmx.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

@@ -34,9 +34,10 @@ def run_channel(row_id: int) -> dict:
     )
     if outcome.state in ("sliced", "stopped"):
         enqueue(SEND, run_channel, row_id, job_timeout=-1)
+    # No reason: a pause's reason quotes the provider's last error (the row has it).
     return {
+        "row_id": row_id,
         "state": outcome.state,
         "sent": outcome.sent,
         "failed": outcome.failed,
-        "reason": outcome.reason,
     }

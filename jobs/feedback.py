@@ -22,7 +22,7 @@ from jobs.ticks import _tick_lock
 from mailer.extensions import db
 from mailer.models import FeedbackPayload
 from mailer.models.base import utcnow
-from mailer.queue import app_job, get_redis, job_logger
+from mailer.queue import JobError, app_job, get_redis, job_logger
 from mailer.services import feedback
 from mailer.services.feedback import sqs
 
@@ -51,7 +51,7 @@ def process_feedback(helper: bool = False) -> dict:
             result.duplicates,
             result.unmatched,
         )
-    return asdict(result)
+    return _counts(result)
 
 
 @app_job
@@ -60,23 +60,29 @@ def poll_sqs() -> dict:
         if not mine:
             return {"skipped": "another poll is running"}
         polled = []
-        errors = []
+        failed = []
         for channel_id in sqs.polled_channels():
             try:
                 result = sqs.poll(channel_id)
-            except Exception as exc:  # one broken channel must not stop the others
+            except Exception:  # one broken channel must not stop the others
                 db.session.rollback()
-                errors.append(f"channel {channel_id}: {type(exc).__name__}: {exc}")
+                log.exception("SQS feedback poll of channel %s failed", channel_id)
+                failed.append(channel_id)
                 continue
-            polled.append(asdict(result))
+            polled.append(_counts(result))
         stored = sum(p["stored"] for p in polled)
         if stored or feedback.stale_payloads():
             feedback.kick()
         pruned = _prune()
-        if errors:
-            # Recorded in the job result; raised so the queue shows the tick failed.
-            raise RuntimeError("SQS feedback poll failed: " + "; ".join(errors))
+        if failed:
+            # Raised so the queue shows the tick failed; why is in the worker's log.
+            raise JobError(f"SQS feedback poll failed for channels {failed}")
         return {"polled": polled, "pruned": pruned}
+
+
+def _counts(result) -> dict:
+    """A result's ids and counts: its error texts quote provider payloads (user data)."""
+    return {name: value for name, value in asdict(result).items() if isinstance(value, int)}
 
 
 def _prune() -> int:

@@ -35,9 +35,9 @@ def drain(channel_id: int) -> dict:
             result_ttl=300,
         )
     return {
+        "channel_id": channel_id,
         "state": result.state,
         "sent": result.sent,
         "failed": result.failed,
         "retried": result.retried,
-        "reason": result.reason,
     }

@@ -20,7 +20,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     mailer_logging.init_app(app)  # first: its request hook stamps the id before any other
 
-    from mailer import api, auth, commands, errors, htmx, navigation, routing
+    from mailer import api, auth, commands, errors, htmx, navigation, routing, security_headers
     from mailer.extensions import csrf, db, login_manager, migrate
 
     routing.init_app(app)  # before any route: bounds every <int:…> id
@@ -28,6 +28,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    security_headers.init_app(app)
     htmx.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

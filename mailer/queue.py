@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import redis
 from flask import Flask, current_app, has_app_context
 from rq import Queue
+from rq.timeouts import BaseTimeoutException
 
 from mailer.extensions import db
 
@@ -27,6 +29,9 @@ TRANSACTIONAL = "transactional"
 SEND = "send"
 IMPORTS = "imports"
 PRIORITY = (TICKS, FEEDBACK, TRANSACTIONAL, SEND, IMPORTS)
+
+_log = logging.getLogger(__name__)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def redis_url(app: Flask) -> str:
@@ -85,8 +90,22 @@ def _app_for_job() -> Flask:
     return _worker_app
 
 
+class JobError(Exception):
+    """A job failure whose message names only ids and counts: RQ keeps it as it is."""
+
+
+class JobFailed(JobError):
+    """Stands in for any other exception out of a job, whose message may quote user data (an
+    address, a line of an uploaded file): RQ stores exception texts and rq-dashboard prints
+    them as HTML. This one names the exception's type and where it was raised; the original,
+    message and all, is in the worker's log under the job's id."""
+
+
 def app_job(func: Callable) -> Callable:
-    """Run a job inside an app context; roll back and re-raise on error so RQ records it."""
+    """Run a job inside an app context; roll back and re-raise on error so RQ records it.
+
+    Exceptions reach RQ without their message (see JobFailed), except JobError and RQ's own
+    timeouts."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -95,6 +114,13 @@ def app_job(func: Callable) -> Callable:
             _fresh_connections_after_fork(app)
             try:
                 return func(*args, **kwargs)
+            except (JobError, BaseTimeoutException):
+                db.session.rollback()
+                raise
+            except Exception as exc:
+                db.session.rollback()
+                _log.exception("job %s failed", func.__qualname__)
+                raise JobFailed(_failure(func, exc)) from None
             except BaseException:
                 db.session.rollback()
                 raise
@@ -102,6 +128,21 @@ def app_job(func: Callable) -> Callable:
                 db.session.remove()
 
     return wrapper
+
+
+def _failure(func: Callable, exc: Exception) -> str:
+    """E.g. 'jobs.x.f failed: ValueError at mailer/y.py:12 in g': no message, no user text."""
+    kind = type(exc)
+    where = ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".py")]
+    if frames:
+        frame = frames[-1]
+        path = os.path.relpath(frame.filename, _ROOT)
+        where = f" at {path}:{frame.lineno} in {frame.name}"
+    return (
+        f"{func.__module__}.{func.__qualname__} failed: {kind.__module__}.{kind.__qualname__}"
+        f"{where} (message withheld: see the worker's log for this job)"
+    )
 
 
 def _fresh_connections_after_fork(app: Flask) -> None:

@@ -25,3 +25,21 @@ def create_list(name: str) -> int:
 @app_job
 def fail_loudly() -> None:
     raise RuntimeError("boom")
+
+
+def echo(value):
+    """Returns what it was given, as a job that leaked user text into its result would."""
+    return value
+
+
+@app_job
+def fail_with(text: str) -> None:
+    """Fails the way a job whose exception quotes user data would."""
+    raise ValueError(f"bad row: {text}")
+
+
+@app_job
+def fail_plainly(import_id: int) -> None:
+    from mailer.queue import JobError
+
+    raise JobError(f"import {import_id} failed")

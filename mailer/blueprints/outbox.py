@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 
 from mailer.auth import guard_blueprint
 from mailer.htmx import render
+from mailer.security_headers import email_frames
 from mailer.services import channels as channels_service
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
@@ -19,6 +20,7 @@ def index():
 
 
 @bp.get("/<int:message_id>")
+@email_frames
 def show(message_id: int):
     message = channels_service.get_outbox_message(message_id) or abort(404)
     return render(

@@ -8,6 +8,7 @@ from flask_login import current_user
 from mailer.auth import guard_blueprint, role_required
 from mailer.htmx import render
 from mailer.models import Role, Template
+from mailer.security_headers import email_frames
 from mailer.services import rendering
 from mailer.services import templates as templates_service
 from mailer.services.dbutil import parse_id
@@ -58,12 +59,14 @@ def index():
 
 
 @bp.get("/new")
+@email_frames
 @role_required(Role.MARKETER)
 def new():
     return _editor(None, _form_of(None))
 
 
 @bp.post("/")
+@email_frames
 def create():
     try:
         template, warnings = templates_service.create_template(request.form)
@@ -75,6 +78,7 @@ def create():
 
 
 @bp.get("/<int:template_id>")
+@email_frames
 def edit(template_id: int):
     template = _get_template(template_id)
     email = request.args.get("email", "")
@@ -83,12 +87,14 @@ def edit(template_id: int):
 
 
 @bp.get("/<int:template_id>/preview")
+@email_frames
 def preview_saved(template_id: int):
     """The saved version for sample data or a subscriber (fragment for htmx)."""
     return edit(template_id)
 
 
 @bp.post("/preview")
+@email_frames
 def preview_draft():
     """What is in the editor right now, saved or not."""
     form = request.form
@@ -103,6 +109,7 @@ def preview_draft():
 
 
 @bp.post("/<int:template_id>")
+@email_frames
 def update(template_id: int):
     template = _get_template(template_id)
     try:

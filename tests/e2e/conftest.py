@@ -1,0 +1,162 @@
+"""Browser tests: Debian's chromium, driven by Playwright, against the app served from a thread.
+
+pytest-playwright's ``page`` and ``context`` fixtures run on the browser launched here, once for
+this package: a running Playwright keeps an event loop on the main thread, which later tests'
+``asyncio.run()`` would trip over, so it stops when the package is done. No browser is ever
+downloaded: MAILER_E2E_CHROMIUM (default /usr/bin/chromium, apt package ``chromium``) is used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.conftest import make_user
+from tests.e2e.crafted import Planted, plant
+
+CHROMIUM = os.environ.get("MAILER_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse"
+
+
+@pytest.fixture(scope="package")
+def playwright():
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="package")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
+@pytest.fixture
+def live_server(app) -> str:
+    """The test's app on a real HTTP server (a thread), with CSRF checks on as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.fixture
+def browser_context_args(live_server) -> dict:
+    return {"base_url": live_server, "viewport": {"width": 1400, "height": 900}}
+
+
+@dataclass
+class Watch:
+    """What a page did that it should not: script run by a payload (``__xss`` canary calls,
+    dialogs other than the expected confirmations), errors, Content-Security-Policy violations.
+
+    Dialogs are answered with ``answer`` (True: OK) and recorded as (type, message)."""
+
+    answer: bool = False
+    dialogs: list[tuple[str, str]] = field(default_factory=list)
+    canary: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        page.expose_binding("__xss", lambda source, *args: self.canary.append(repr(args)))
+        page.expose_binding("__csp", lambda source, text: self.violations.append(text))
+        page.add_init_script(
+            'document.addEventListener("securitypolicyviolation", (e) =>'
+            ' __csp(e.effectiveDirective + " " + (e.blockedURI || "inline") + " on "'
+            " + location.pathname));"
+        )
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("request", self._request)
+        page.on("response", self._response)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append((dialog.type, dialog.message))
+        if self.answer and dialog.type == "confirm":
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    def _console(self, message) -> None:
+        text = message.text
+        if "Content Security Policy" in text:
+            self.violations.append(text)
+        # Failed loads are reported by _response; an email's own script is stopped by the
+        # sandbox of its frame or of the view-online page (that is the sandbox doing its job).
+        elif (
+            message.type == "error"
+            and not text.startswith("Failed to load resource")
+            and "because the document's frame is sandboxed" not in text
+        ):
+            self.errors.append(f"console on {message.page.url if message.page else '?'}: {text}")
+
+    def _request(self, request) -> None:
+        if request.method == "POST":
+            self.posts.append(request.url)
+
+    def _response(self, response) -> None:
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            self.errors.append(f"{response.status} on {response.request.method} {response.url}")
+
+    def assert_quiet(self, confirms: tuple[str, ...] = ()) -> None:
+        """No payload ran, nothing broke, and every dialog was one of these confirmations."""
+        assert self.canary == [], "a payload ran"
+        unexpected = [d for d in self.dialogs if d[0] != "confirm" or d[1] not in confirms]
+        assert unexpected == [], "a dialog other than the page's own confirmation"
+        assert self.errors == []
+        assert self.violations == []
+
+
+@pytest.fixture
+def watch(page) -> Watch:
+    watcher = Watch()
+    watcher.attach(page)
+    return watcher
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Through the real login form."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    assert not page.url.endswith("/login"), page.inner_text("main")
+
+
+@pytest.fixture
+def admin_page(db, page, watch) -> Page:
+    """A page logged in as a fresh admin, watched (see Watch)."""
+    log_in(page, make_user("admin").email)
+    return page
+
+
+@pytest.fixture
+def planted(db) -> Planted:
+    return plant(db)

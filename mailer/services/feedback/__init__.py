@@ -608,7 +608,7 @@ def _resolve(events: Sequence[FeedbackEvent], active: Sequence[int]) -> dict[int
     for kind in (tokens.CAMPAIGN_SEND, tokens.MESSAGE):
         ids = {v for k, v in wanted.values() if k == kind}
         for chunk in _chunks(ids):
-            for target in _targets(kind, chunk):
+            for _, target in _targets(kind, "id", chunk):
                 by_id[(kind, target.id)] = target
     found: dict[int, _Target] = {}
     for i, key in wanted.items():
@@ -623,7 +623,7 @@ def _resolve(events: Sequence[FeedbackEvent], active: Sequence[int]) -> dict[int
         for chunk in _chunks(pmids):
             # Sends first: a message with the same id does not replace one.
             for kind in (tokens.CAMPAIGN_SEND, tokens.MESSAGE):
-                for pmid, target in _targets_by_pmid(kind, chunk, channels):
+                for pmid, target in _targets(kind, "provider_message_id", chunk, channels):
                     by_pmid.setdefault((target.channel_id, pmid), target)
         for i in rest:
             for mid in events[i].message_ids:
@@ -634,11 +634,17 @@ def _resolve(events: Sequence[FeedbackEvent], active: Sequence[int]) -> dict[int
     return found
 
 
-def _targets(kind: str, ids: Sequence[int]) -> Iterable[_Target]:
-    """Sends (with their channel row's channel) or messages by id."""
+def _targets(
+    kind: str, by: str, values: Sequence[Any], channels: set[int | None] | None = None
+) -> Iterable[tuple[Any, _Target]]:
+    """(value, send or message) whose column ``by`` ("id" or "provider_message_id") is one of
+    ``values``, with the channel it went through (a send's: its channel row's); only those of
+    ``channels`` when given."""
     if kind == tokens.CAMPAIGN_SEND:
-        for r in db.session.execute(
+        column = getattr(Send, by)
+        stmt = (
             select(
+                column.label("value"),
                 Send.id,
                 Send.email,
                 Send.campaign_id,
@@ -646,42 +652,20 @@ def _targets(kind: str, ids: Sequence[int]) -> Iterable[_Target]:
                 CampaignChannel.channel_id,
             )
             .outerjoin(CampaignChannel, CampaignChannel.id == Send.campaign_channel_id)
-            .where(Send.id.in_(ids))
-        ):
-            yield _Target(kind, r.id, r.email, r.channel_id, r.campaign_id, r.subscriber_id)
+            .where(column.in_(values))
+        )
+        channel = CampaignChannel.channel_id
     else:
-        for r in db.session.execute(
-            select(Message.id, Message.to_email, Message.channel_id).where(Message.id.in_(ids))
-        ):
-            yield _Target(kind, r.id, r.to_email, r.channel_id)
-
-
-def _targets_by_pmid(
-    kind: str, pmids: Sequence[str], channels: set[int | None]
-) -> Iterable[tuple[str, _Target]]:
-    """(provider message id, send or message) sent through one of ``channels``."""
-    if kind == tokens.CAMPAIGN_SEND:
-        for r in db.session.execute(
-            select(
-                Send.id,
-                Send.email,
-                Send.campaign_id,
-                Send.subscriber_id,
-                Send.provider_message_id,
-                CampaignChannel.channel_id,
-            )
-            .join(CampaignChannel, CampaignChannel.id == Send.campaign_channel_id)
-            .where(Send.provider_message_id.in_(pmids), CampaignChannel.channel_id.in_(channels))
-        ):
-            target = _Target(kind, r.id, r.email, r.channel_id, r.campaign_id, r.subscriber_id)
-            yield r.provider_message_id, target
-    else:
-        for r in db.session.execute(
-            select(
-                Message.id, Message.to_email, Message.channel_id, Message.provider_message_id
-            ).where(Message.provider_message_id.in_(pmids), Message.channel_id.in_(channels))
-        ):
-            yield r.provider_message_id, _Target(kind, r.id, r.to_email, r.channel_id)
+        column = getattr(Message, by)
+        stmt = select(
+            column.label("value"), Message.id, Message.to_email.label("email"), Message.channel_id
+        ).where(column.in_(values))
+        channel = Message.channel_id
+    if channels is not None:
+        stmt = stmt.where(channel.in_(channels))
+    for r in db.session.execute(stmt):
+        extra = (r.campaign_id, r.subscriber_id) if kind == tokens.CAMPAIGN_SEND else ()
+        yield r.value, _Target(kind, r.id, r.email, r.channel_id, *extra)
 
 
 def _machine_reason(e: FeedbackEvent) -> str | None:

@@ -39,6 +39,7 @@ from jinja2.filters import (
     sync_do_slice,
     sync_do_sum,
 )
+from jinja2.lexer import Lexer
 from jinja2.meta import find_undeclared_variables
 from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context, markup_join, new_context, str_join
@@ -88,6 +89,10 @@ BASE_VARIABLES: frozenset[str] = frozenset(
 
 # Resource caps. Generous for real newsletters, far below what hurts a worker.
 MAX_SOURCE = 1_000_000  # characters per template field
+# Lexer tokens per template field (tags, their words and symbols, the text between them):
+# compiling costs about 40 µs a token here, so 20,000 is under a second; a big newsletter has a
+# few hundred, a hand-written catalogue a few thousand.
+MAX_TOKENS = 20_000
 MAX_RANGE = 1_000  # items per range() call (Jinja's sandbox allows 100,000)
 MAX_LOOP_ITERATIONS = 100_000  # loop items per field per render
 MAX_STRING = 100_000  # length of any string or list a template computes
@@ -319,10 +324,32 @@ def _check_str_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     return args
 
 
+class _CappedLexer(Lexer):
+    """Stops at MAX_TOKENS: Jinja's parser and code generator take time in proportion."""
+
+    def tokeniter(self, *args: Any, **kwargs: Any) -> Iterator[tuple[int, str, str]]:
+        for count, token in enumerate(super().tokeniter(*args, **kwargs), 1):
+            if count > MAX_TOKENS:
+                raise TemplateSyntaxError(
+                    f"the template is too long to compile quickly: more than {MAX_TOKENS:,} "
+                    "parts ({{ }} and {% %} tags, their words, the text between them); split "
+                    "it or simplify it",
+                    token[0],
+                )
+            yield token
+
+
 class _MailSandbox(ImmutableSandboxedEnvironment):
     """Immutable sandbox plus size checks on the operators that can build huge values."""
 
     intercepted_binops = frozenset({"+", "*", "**", "%"})
+
+    @property
+    def lexer(self) -> Lexer:
+        lexer = self.__dict__.get("_mailer_lexer")
+        if lexer is None:
+            lexer = self.__dict__["_mailer_lexer"] = _CappedLexer(self)
+        return lexer
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         ints = isinstance(left, int) and isinstance(right, int)
@@ -667,6 +694,8 @@ def _parse(env: _MailSandbox, source: str, fld: Field) -> nodes.Template:
         return env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateSyntaxProblem(exc.message or str(exc), exc.lineno, fld) from None
+    except RecursionError:
+        raise TemplateSyntaxProblem(_TOO_DEEP, None, fld) from None
 
 
 def _build(env: _MailSandbox, ast: nodes.Template, fld: Field) -> Template:
@@ -678,11 +707,17 @@ def _build(env: _MailSandbox, ast: nodes.Template, fld: Field) -> Template:
         raise TemplateSyntaxProblem(exc.message or str(exc), exc.lineno, fld) from None
 
 
+_TOO_DEEP = "brackets, filters or tags are nested too deeply in each other"
+
+
 def _compile_user(source: str, fld: Field) -> tuple[Template, nodes.Template]:
     env = _USER_ENVS[fld]
     ast = _parse(env, source, fld)
-    _check_tree(ast, fld)
-    return _build(env, ast, fld), ast
+    try:
+        _check_tree(ast, fld)
+        return _build(env, ast, fld), ast
+    except RecursionError:
+        raise TemplateSyntaxProblem(_TOO_DEEP, None, fld) from None
 
 
 def _render_capped(template: Template, context: Mapping[str, Any], limit: int = 0) -> str:
@@ -1660,7 +1695,7 @@ def _derive(
         return None, reason
     try:
         template = _build(env, env.parse(source), "html")
-    except (TemplateSyntaxError, TemplateSyntaxProblem) as exc:  # a bug here, not the user's
+    except (TemplateSyntaxError, TemplateSyntaxProblem, RecursionError) as exc:  # not the user's
         return None, f"derived template did not compile: {exc}"
     if not same(template, original):
         return None, "a sample render differs from per-render processing"
@@ -1711,6 +1746,8 @@ def _variables_used(source: str, fld: Field) -> set[str]:
         used = set(find_undeclared_variables(ast))
     except TemplateSyntaxError as exc:  # e.g. an unknown filter, found by the code generator
         raise TemplateSyntaxProblem(exc.message or str(exc), exc.lineno, fld) from None
+    except RecursionError:
+        raise TemplateSyntaxProblem(_TOO_DEEP, None, fld) from None
     for access in ast.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(access, nodes.Getattr | nodes.Getitem)
         name = _accessed_name(access)

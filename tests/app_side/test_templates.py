@@ -269,6 +269,21 @@ def test_a_template_over_its_render_budget_is_stopped_with_the_reason(client, db
     assert "preview-problems" in fragment and cases[0][1] in fragment
 
 
+def test_a_template_nested_too_deeply_is_a_problem_next_to_its_field_not_a_crash(
+    client, db, as_role
+):
+    as_role(Role.MARKETER)
+    deep = "<p>{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}</p>"
+    preview = client.post(
+        "/templates/preview", data={"subject": "Hi", "html": deep}, headers={"HX-Request": "true"}
+    )
+    assert preview.status_code == 200
+    assert "nested too deeply" in preview.get_data(as_text=True)
+    saved = _create(client, html=deep)
+    assert saved.status_code == 422
+    assert "nested too deeply" in saved.get_data(as_text=True)
+
+
 def test_a_viewer_reads_templates_and_previews_but_cannot_change_them(client, db, as_role):
     db.session.add(Template(name="Promo", subject="Deals", html="<p>Hi {{ first_name }}</p>"))
     db.session.commit()

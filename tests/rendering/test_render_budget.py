@@ -11,9 +11,12 @@ from mailer.services.render_budget import Budget, RenderTooSlow
 from mailer.services.rendering import (
     RenderError,
     RenderLimits,
+    TemplateSyntaxProblem,
     compile_email,
     recipient_context,
+    render_preview,
     sample_context,
+    unknown_variables,
 )
 
 # The two templates of issue 16: string work on a 100k string in nested loops (13-22 s for one
@@ -121,6 +124,25 @@ def test_time_spent_waiting_for_the_processor_does_not_count() -> None:
     with pytest.raises(RenderTooSlow):
         while True:  # CPU time used: stopped
             budget.check()
+
+
+@pytest.mark.parametrize(
+    ("html", "message"),
+    [
+        ("{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}", "nested too deeply"),
+        ("{% if x %}" * 500 + "{% endif %}" * 500, "nested too deeply"),
+        ("{{ " + "[" * 2000 + "]" * 2000 + " }}", "nested too deeply"),
+        ("<p>{{ first_name }}</p>" * 4000, "too long to compile quickly: more than 20,000"),
+    ],
+)
+def test_templates_that_take_long_to_compile_are_refused_as_syntax_problems(html, message):
+    """Compiling costs time too (and deep nesting exhausted Python's stack: a 500)."""
+    with pytest.raises(TemplateSyntaxProblem, match=message):
+        compile_email("Hi", html)
+    with pytest.raises(TemplateSyntaxProblem, match=message):
+        unknown_variables("Hi", html, None, [])
+    preview = render_preview("Hi", html, None, sample_context())
+    assert preview.email is None and message in preview.problems[0]
 
 
 NORMAL = """<h1>Hello {{ first_name|default("there")|title }},</h1>

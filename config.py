@@ -116,6 +116,12 @@ class Config:
     # HTTP and SMTP channels send from a child process of the channel worker (a second core).
     MAILER_SEND_PROCESS = _env("MAILER_SEND_PROCESS", "1") not in ("0", "false", "no", "off")
 
+    # User-written templates: the longest one email may take to render (ms, all its parts) and
+    # the most characters each part (subject, HTML, text) may come to; over either, that
+    # recipient's render fails with the reason and the send goes on with the next.
+    MAILER_RENDER_TIMEOUT_MS = _int("MAILER_RENDER_TIMEOUT_MS", 300)
+    MAILER_RENDER_MAX_CHARS = _int("MAILER_RENDER_MAX_CHARS", 2_000_000)
+
     # Outbound webhooks: an endpoint whose deliveries have all failed for this long is disabled.
     MAILER_WEBHOOK_DISABLE_AFTER_HOURS = _int("MAILER_WEBHOOK_DISABLE_AFTER_HOURS", 24)
     MAILER_WEBHOOK_CONCURRENCY = _int("MAILER_WEBHOOK_CONCURRENCY", 8)  # posts in flight

@@ -82,7 +82,9 @@ def create():
 def edit(template_id: int):
     template = _get_template(template_id)
     email = request.args.get("email", "")
-    preview = templates_service.preview(template.subject, template.html, template.text, email)
+    preview = templates_service.preview(
+        template.subject, template.html, template.text, email, name=template.name
+    )
     return _editor(template, _form_of(template), preview=preview, email=email)
 
 
@@ -103,7 +105,11 @@ def preview_draft():
         template = templates_service.get_template(template_id)
     email = form.get("preview_email", "")
     preview = templates_service.preview(
-        form.get("subject", ""), form.get("html", ""), form.get("text", ""), email
+        form.get("subject", ""),
+        form.get("html", ""),
+        form.get("text", ""),
+        email,
+        name=form.get("name", "").strip(),
     )
     return _editor(template, form, preview=preview, email=email)
 

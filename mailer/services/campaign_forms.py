@@ -925,7 +925,7 @@ def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
         )
     subject, html, text = content_of(campaign)
     try:
-        email = rendering.compile_email(subject, html or "", text).render(
+        email = rendering.compile_email(subject, html or "", text, name=campaign.name).render(
             rendering.sample_context()
         )
     except (rendering.TemplateSyntaxProblem, rendering.RenderError) as exc:

@@ -2,7 +2,8 @@
 
 Marketers write templates in the browser, so a template is untrusted code: it runs in Jinja's
 immutable sandbox with no loader, a small allow-list of tags and globals, and caps on loops,
-ranges and string sizes so one template cannot burn a worker.
+ranges and string sizes; every render also has a time and size budget (``render_budget``),
+checked while it runs, so one template cannot stall a worker.
 
 A campaign of millions pays for the expensive steps (CSS inlining, HTML-to-text) once, at
 compile time, when structural checks show that this gives the same email as doing them per
@@ -12,6 +13,7 @@ recipient (a sample render double-checks); otherwise they run per render.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,29 +22,47 @@ from html.parser import HTMLParser
 from typing import Any, Literal
 
 import css_inline
-from jinja2 import Template, TemplateSyntaxError, nodes, pass_eval_context
+from jinja2 import Template, TemplateSyntaxError, nodes, pass_environment, pass_eval_context
+from jinja2.environment import Environment
 from jinja2.exceptions import SecurityError
 from jinja2.filters import (
     do_batch,
     do_center,
     do_format,
     do_indent,
+    do_pprint,
     do_replace,
+    do_tojson,
+    do_urlize,
+    do_wordwrap,
     sync_do_join,
     sync_do_slice,
+    sync_do_sum,
 )
+from jinja2.lexer import Lexer
 from jinja2.meta import find_undeclared_variables
 from jinja2.nodes import EvalContext
-from jinja2.runtime import ChainableUndefined, Context, new_context
+from jinja2.runtime import ChainableUndefined, Context, markup_join, new_context, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
 from jinja2.visitor import NodeTransformer
+
+from mailer.services import render_budget
+from mailer.services.render_budget import (
+    CURRENT_BUDGET,
+    Budget,
+    RenderLimits,
+    RenderOverBudget,
+    RenderTooLarge,
+    RenderTooSlow,
+)
 
 __all__ = [
     "BASE_VARIABLES",
     "CompiledEmail",
     "Preview",
     "RenderError",
+    "RenderLimits",
     "RenderedEmail",
     "TemplateSyntaxProblem",
     "compile_email",
@@ -69,13 +89,23 @@ BASE_VARIABLES: frozenset[str] = frozenset(
 
 # Resource caps. Generous for real newsletters, far below what hurts a worker.
 MAX_SOURCE = 1_000_000  # characters per template field
+# Lexer tokens per template field (tags, their words and symbols, the text between them):
+# compiling costs about 40 µs a token here, so 20,000 is under a second; a big newsletter has a
+# few hundred, a hand-written catalogue a few thousand.
+MAX_TOKENS = 20_000
 MAX_RANGE = 1_000  # items per range() call (Jinja's sandbox allows 100,000)
 MAX_LOOP_ITERATIONS = 100_000  # loop items per field per render
 MAX_STRING = 100_000  # length of any string or list a template computes
 MAX_WIDTH = 1_000  # padding widths (center, ljust, format specs, indent)
 MAX_EXPONENT = 1_000
 MAX_INT_BITS = 4_096  # about 1,200 digits: more than any email needs, cheap to compute
-MAX_OUTPUT = 2_000_000  # characters per rendered field
+# The time and output budgets are settings (RenderLimits: MAILER_RENDER_TIMEOUT_MS and
+# MAILER_RENDER_MAX_CHARS). A compiled email that ran out of time for TRIP_AFTER recipients in
+# a row gets TRIPPED_TIMEOUT_MS until one renders again: a template that is always too slow
+# then costs a send loop milliseconds per recipient, not the whole budget (real emails render
+# in about 0.1-2 ms).
+TRIP_AFTER = 3
+TRIPPED_TIMEOUT_MS = 20
 
 _FIELD_LABELS: dict[str, str] = {"subject": "Subject", "html": "HTML body", "text": "Text body"}
 
@@ -97,15 +127,25 @@ class TemplateSyntaxProblem(Exception):
 
 
 class RenderError(Exception):
-    """Rendering failed for one recipient; the send pipeline records it and moves on."""
+    """Rendering failed for one recipient; the send pipeline records it and moves on.
 
-    def __init__(self, message: str, field: Field) -> None:
+    ``template`` names the template (or campaign) when the caller gave its name;
+    ``over_budget`` says the render was stopped for taking too long or growing too big."""
+
+    def __init__(
+        self, message: str, field: Field, template: str | None = None, *, over_budget: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.template = template
+        self.over_budget = over_budget
 
     def __str__(self) -> str:
-        return f"{_FIELD_LABELS[self.field]}: {self.message}"
+        where = _FIELD_LABELS[self.field]
+        if self.template:
+            where += f" of “{self.template}”"
+        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +202,50 @@ class _LenientUndefined(ChainableUndefined):
     __lt__ = __le__ = __gt__ = __ge__ = _lenient  # type: ignore[assignment]
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset, Namespace)
+_SEQUENCES = (list, tuple)
+
+
+_current_budget = render_budget.current
+
+
 def _check_size(value: Any) -> Any:
-    if isinstance(value, str | list | tuple) and len(value) > MAX_STRING:
-        raise SecurityError(f"value too large ({len(value)} > {MAX_STRING} items)")
+    """After an operator, a call or a ``~``: strings and lists of at most MAX_STRING items,
+    nested values that would print at most the output budget."""
+    budget = _current_budget()
+    budget.countdown -= 1
+    if budget.countdown <= 0:
+        budget.ticked()
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise SecurityError(f"value too large ({len(value)} > {MAX_STRING} items)")
+    elif isinstance(value, _CONTAINERS):
+        if isinstance(value, _SEQUENCES) and len(value) > MAX_STRING:
+            raise SecurityError(f"value too large ({len(value)} > {MAX_STRING} items)")
+        _check_weight(value, budget.max_chars)
     return value
+
+
+def _check_weight(value: Any, limit: int) -> None:
+    if render_budget.weight(value, limit) > limit:
+        raise RenderTooLarge(limit, "a value the template builds")
+
+
+def _check_result(value: Any, budget: Budget) -> None:
+    """After a filter: nothing bigger than the output budget (filters also get the
+    recipient's own data, which may be long, so MAX_STRING does not apply)."""
+    if isinstance(value, str):
+        if len(value) > budget.max_chars:
+            raise RenderTooLarge(budget.max_chars, "a text the template builds")
+    elif isinstance(value, _CONTAINERS):
+        _check_weight(value, budget.max_chars)
+
+
+def _check_built(size: int) -> None:
+    """Before an operation whose result would be ``size`` characters long."""
+    limit = _current_budget().max_chars
+    if size > limit:
+        raise RenderTooLarge(limit, "a text the template builds")
 
 
 def _check_width(width: Any) -> None:
@@ -186,7 +266,19 @@ def _check_percent_format(fmt: str) -> None:
                 _check_width(int(number))
 
 
-def _check_brace_format(fmt: str) -> None:
+def _check_percent(fmt: str, args: Any) -> None:
+    """Widths, and the length ``fmt % args`` would have. Only a mapping can be used more
+    than once (``%(a)s`` a thousand times); a tuple's items are used once each."""
+    _check_percent_format(fmt)
+    if type(args) is tuple or not isinstance(args, Mapping):
+        return
+    limit = _current_budget().max_chars
+    _check_built(render_budget.percent_format_size(fmt, args, limit))
+
+
+def _check_brace_format(fmt: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    limit = _current_budget().max_chars
+    _check_built(render_budget.brace_format_size(fmt, args, kwargs, limit))
     try:
         parsed = list(string.Formatter().parse(fmt))
     except ValueError:
@@ -218,20 +310,46 @@ def _check_str_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
         hits = owner.count(old) if old else len(owner) + 1
         if len(owner) + hits * max(0, len(new) - len(old)) > MAX_STRING:
             raise SecurityError("replace result too large")
-    elif name in ("format", "format_map"):
-        _check_brace_format(owner)
+    elif name == "format":
+        _check_brace_format(owner, args, kwargs)
+    elif name == "format_map":
+        _check_brace_format(owner, (), args[0] if args and isinstance(args[0], Mapping) else {})
     elif name == "join" and args:
         items = list(args[0])
         if len(owner) * len(items) > MAX_STRING:
             raise SecurityError("join result too large")
+        limit = _current_budget().max_chars
+        _check_built(render_budget.weight(items, limit))
         return (items, *args[1:])
     return args
+
+
+class _CappedLexer(Lexer):
+    """Stops at MAX_TOKENS: Jinja's parser and code generator take time in proportion."""
+
+    def tokeniter(self, *args: Any, **kwargs: Any) -> Iterator[tuple[int, str, str]]:
+        for count, token in enumerate(super().tokeniter(*args, **kwargs), 1):
+            if count > MAX_TOKENS:
+                raise TemplateSyntaxError(
+                    f"the template is too long to compile quickly: more than {MAX_TOKENS:,} "
+                    "parts ({{ }} and {% %} tags, their words, the text between them); split "
+                    "it or simplify it",
+                    token[0],
+                )
+            yield token
 
 
 class _MailSandbox(ImmutableSandboxedEnvironment):
     """Immutable sandbox plus size checks on the operators that can build huge values."""
 
     intercepted_binops = frozenset({"+", "*", "**", "%"})
+
+    @property
+    def lexer(self) -> Lexer:
+        lexer = self.__dict__.get("_mailer_lexer")
+        if lexer is None:
+            lexer = self.__dict__["_mailer_lexer"] = _CappedLexer(self)
+        return lexer
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         ints = isinstance(left, int) and isinstance(right, int)
@@ -247,7 +365,7 @@ class _MailSandbox(ImmutableSandboxedEnvironment):
                 if sized and len(seq) * count > MAX_STRING:
                     raise SecurityError(f"value too large (more than {MAX_STRING} items)")
         elif operator == "%" and isinstance(left, str):
-            _check_percent_format(left)
+            _check_percent(left, right)
         return _check_size(self.binop_table[operator](left, right))
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -262,19 +380,22 @@ def _safe_range(*args: int) -> range:
     return result
 
 
-def _counted(iterable: Iterable[Any], budget: list[int]) -> Iterator[Any]:
+def _counted(iterable: Iterable[Any], left: list[int], budget: Budget) -> Iterator[Any]:
     for item in iterable:
-        budget[0] -= 1
-        if budget[0] < 0:
+        left[0] -= 1
+        if left[0] < 0:
             raise SecurityError(f"loop limit reached ({MAX_LOOP_ITERATIONS} iterations)")
+        if not left[0] & 15:
+            budget.check()
         yield item
 
 
 @pass_eval_context
 def _loop_guard(eval_ctx: EvalContext, iterable: Iterable[Any]) -> Iterator[Any]:
-    """Wraps every for-loop's iterable: nested loops share one budget per render."""
-    budget: list[int] = eval_ctx.__dict__.setdefault("mailer_loop_budget", [MAX_LOOP_ITERATIONS])
-    return _counted(iterable, budget)
+    """Wraps every for-loop's iterable: nested loops share one budget of iterations per render,
+    and every 16 iterations look at the render's deadline."""
+    left: list[int] = eval_ctx.__dict__.setdefault("mailer_loop_budget", [MAX_LOOP_ITERATIONS])
+    return _counted(iterable, left, _current_budget())
 
 
 def _center(value: str, width: int = 80) -> str:
@@ -284,12 +405,71 @@ def _center(value: str, width: int = 80) -> str:
 
 def _indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
     _check_width(width)
+    text = str(s)
+    pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+    _check_built(len(text) + pad * (text.count("\n") + 1))
     return _check_size(do_indent(s, width, first, blank))  # type: ignore[no-any-return]
 
 
 def _format(value: str, *args: Any, **kwargs: Any) -> str:
-    _check_percent_format(str(value))
+    _check_percent(str(value), kwargs or args)
     return _check_size(do_format(value, *args, **kwargs))  # type: ignore[no-any-return]
+
+
+@pass_environment
+def _wordwrap(
+    environment: Environment,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    text = str(s)
+    if isinstance(width, int) and width > 0:
+        joint = len(wrapstring if wrapstring is not None else environment.newline_sequence)
+        lines = len(text) // width + text.count(" ") + text.count("\n") + 1
+        _check_built(len(text) + lines * joint)
+    return do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
+
+
+@pass_eval_context
+def _urlize(eval_ctx: EvalContext, value: str, *args: Any, **kwargs: Any) -> str:
+    text = str(value)
+    extra = sum(len(str(v)) for v in (*args, *kwargs.values()) if isinstance(v, str))
+    _check_built(3 * len(text) + len(text.split()) * (extra + 64))
+    return do_urlize(eval_ctx, value, *args, **kwargs)
+
+
+@pass_eval_context
+def _tojson(eval_ctx: EvalContext, value: Any, indent: int | None = None) -> Any:
+    limit = _current_budget().max_chars
+    size = render_budget.weight(value, limit)
+    if indent:
+        _check_width(indent)
+        size *= 1 + int(indent) * (render_budget.depth(value, limit) + 1)
+    _check_built(size)
+    return do_tojson(eval_ctx, value, indent)
+
+
+def _pprint(value: Any) -> str:
+    # pprint is pure Python, about 2 µs an item: keep it to what fits in MAX_STRING.
+    size = render_budget.weight(value, MAX_STRING)
+    if size > MAX_STRING or size * (render_budget.depth(value, MAX_STRING) + 1) > MAX_STRING:
+        raise SecurityError(f"value too large to pprint (more than {MAX_STRING} characters)")
+    return do_pprint(value)
+
+
+@pass_environment
+def _sum(
+    environment: Environment, iterable: Iterable[Any], attribute: Any = None, start: Any = 0
+) -> Any:
+    """Adding lists copies every partial sum: n lists cost n times their total length."""
+    items = list(iterable)
+    if isinstance(start, list | tuple) and items:
+        total = sum(len(item) for item in items if isinstance(item, list | tuple | str))
+        _check_built(len(items) * total)
+    return sync_do_sum(environment, items, attribute, start)
 
 
 def _batch(value: Iterable[Any], linecount: int, fill_with: Any = None) -> Iterator[list[Any]]:
@@ -313,7 +493,50 @@ def _join(eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: A
     items = list(value)
     if len(d) * len(items) > MAX_STRING:
         raise SecurityError("join result too large")
+    limit = _current_budget().max_chars
+    _check_built(render_budget.weight(items, limit))
     return _check_size(sync_do_join(eval_ctx, items, d, attribute))  # type: ignore[no-any-return]
+
+
+@pass_eval_context
+def _concat(eval_ctx: EvalContext, operands: list[Any]) -> str:
+    """What Jinja compiles `~` to (markup_join / str_join), with the size checked as each
+    operand becomes text."""
+    parts = []
+    size = 0
+    for operand in operands:
+        text = operand if isinstance(operand, str) else str(operand)
+        size += len(text)
+        if size > MAX_STRING:
+            raise SecurityError(f"value too large (more than {MAX_STRING} characters)")
+        parts.append(operand if isinstance(operand, str) else text)
+    _current_budget().tick()
+    return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
+
+
+# Filters not wrapped in `_checked`: they return their input or their argument, or they
+# check their own result with `_check_size`.
+_UNCHECKED_FILTERS = frozenset(
+    {"default", "d", "format", "indent", "join", "mailer_loop_guard", "mailer_size_guard"}
+    | {"mailer_concat"}
+)
+
+
+def _checked(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose result is checked (size, deadline); keeps Jinja's pass_* marker."""
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        value = func(*args, **kwargs)
+        budget = _current_budget()
+        budget.countdown -= 1
+        if budget.countdown <= 0:
+            budget.ticked()
+        if not isinstance(value, str) or len(value) > 4096:
+            _check_result(value, budget)
+        return value
+
+    return checked
 
 
 _SAFE_GLOBALS: dict[str, Any] = {
@@ -350,9 +573,18 @@ def _make_env(
         slice=_slice,
         replace=_replace,
         join=_join,
+        wordwrap=_wordwrap,
+        urlize=_urlize,
+        tojson=_tojson,
+        pprint=_pprint,
+        sum=_sum,
         mailer_loop_guard=_loop_guard,
         mailer_size_guard=_check_size,
+        mailer_concat=_concat,
     )
+    for name, func in env.filters.items():
+        if name not in _UNCHECKED_FILTERS:
+            env.filters[name] = _checked(func)
     return env
 
 
@@ -417,8 +649,14 @@ def _accessed_name(node: nodes.Node) -> str | None:
     return None
 
 
+def _size_guard(node: nodes.Expr) -> nodes.Expr:
+    return nodes.Filter(node, "mailer_size_guard", [], [], None, None, lineno=node.lineno)
+
+
 class _InsertGuards(NodeTransformer):
-    """Routes every loop through the iteration budget and every `~` through the size check."""
+    """Routes every loop through the iteration budget and deadline, and the expressions that
+    build values (``~``, list and dict literals) or compare them through the size check,
+    which also looks at the deadline."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
@@ -428,8 +666,25 @@ class _InsertGuards(NodeTransformer):
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        """`a ~ b ~ c` joined by `_concat`, which stops at the first operand past the limit
+        instead of joining a chain of one big value whole."""
         self.generic_visit(node)
-        return nodes.Filter(node, "mailer_size_guard", [], [], None, None, lineno=node.lineno)
+        operands = nodes.List(node.nodes, lineno=node.lineno)
+        return nodes.Filter(operands, "mailer_concat", [], [], None, None, lineno=node.lineno)
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        self.generic_visit(node)
+        return _size_guard(node) if node.ctx == "load" else node
+
+    def _guarded(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        return _size_guard(node)
+
+    visit_List = visit_Dict = visit_Compare = visit_Test = _guarded
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        self.generic_visit(node)
+        return _size_guard(node) if isinstance(node.arg, nodes.Slice) else node
 
 
 def _parse(env: _MailSandbox, source: str, fld: Field) -> nodes.Template:
@@ -439,6 +694,8 @@ def _parse(env: _MailSandbox, source: str, fld: Field) -> nodes.Template:
         return env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateSyntaxProblem(exc.message or str(exc), exc.lineno, fld) from None
+    except RecursionError:
+        raise TemplateSyntaxProblem(_TOO_DEEP, None, fld) from None
 
 
 def _build(env: _MailSandbox, ast: nodes.Template, fld: Field) -> Template:
@@ -450,15 +707,22 @@ def _build(env: _MailSandbox, ast: nodes.Template, fld: Field) -> Template:
         raise TemplateSyntaxProblem(exc.message or str(exc), exc.lineno, fld) from None
 
 
+_TOO_DEEP = "brackets, filters or tags are nested too deeply in each other"
+
+
 def _compile_user(source: str, fld: Field) -> tuple[Template, nodes.Template]:
     env = _USER_ENVS[fld]
     ast = _parse(env, source, fld)
-    _check_tree(ast, fld)
-    return _build(env, ast, fld), ast
+    try:
+        _check_tree(ast, fld)
+        return _build(env, ast, fld), ast
+    except RecursionError:
+        raise TemplateSyntaxProblem(_TOO_DEEP, None, fld) from None
 
 
-def _render_capped(template: Template, context: Mapping[str, Any]) -> str:
-    """Render, stopping as soon as the output passes MAX_OUTPUT (a loop can multiply output).
+def _render_capped(template: Template, context: Mapping[str, Any], limit: int = 0) -> str:
+    """Render, stopping as soon as the output passes ``limit`` characters (default: the
+    current budget's; a loop can multiply output).
 
     ``template.render(context)`` without its per-call cost of flattening the template's
     globals (a ChainMap, iterated twice per render): our environments' globals never change
@@ -468,18 +732,19 @@ def _render_capped(template: Template, context: Mapping[str, Any]) -> str:
     if flat is None:
         flat = template._mailer_flat_globals = dict(template.globals)  # type: ignore[attr-defined]
     ctx = new_context(template.environment, template.name, template.blocks, context, False, flat)
+    limit = limit or _current_budget().max_chars
     parts: list[str] = []
     size = 0
     try:
         for chunk in template.root_render_func(ctx):
             size += len(chunk)
-            if size > MAX_OUTPUT:
+            if size > limit:
                 break
             parts.append(chunk)
     except Exception:
         template.environment.handle_exception()
-    if size > MAX_OUTPUT:
-        raise SecurityError(f"rendered output exceeds {MAX_OUTPUT} characters")
+    if size > limit:
+        raise RenderTooLarge(limit)
     return "".join(parts)
 
 
@@ -663,6 +928,10 @@ _BREAK_RUN_RE = re.compile("\x01[\x01\x02\x03\x05 ]*")
 _VALUE_WS_RE = re.compile(r"[\t\r\n\f\v\xa0]|  ")
 
 
+def _no_tick() -> None:
+    pass
+
+
 @dataclass(slots=True)
 class _Open:
     tag: str
@@ -688,6 +957,8 @@ class _TextConverter(HTMLParser):
         self.pre = 0
         self.paths = paths
         self.unsafe = ""
+        # Converting a rendered email counts against its render's deadline.
+        self.tick = _current_budget().tick if paths is None else _no_tick
 
     # -- helpers ---------------------------------------------------------------------------
     def _here(self) -> tuple[tuple[int, int], ...]:
@@ -742,6 +1013,7 @@ class _TextConverter(HTMLParser):
             self._close(self.stack.pop())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tick()
         self._leave_head_if(tag not in _HEAD_CONTENT)
         values = dict(attrs)
         if self.paths is not None:
@@ -836,6 +1108,7 @@ class _TextConverter(HTMLParser):
         self.out.append(_LINK_END)
 
     def handle_data(self, data: str) -> None:
+        self.tick()
         self._leave_head_if(bool(data.strip()))
         if self.skipping:
             if self.paths is not None:
@@ -1002,7 +1275,12 @@ _STRUCTURAL_RE = re.compile(r":(?:first|last|nth|only)-|:empty|:blank|:has\(|[+~
 _IMPLIED = frozenset({"html", "head", "body", "tbody"})
 
 
-def _inline_css(html: str) -> str:
+def _inline_css(html: str, style_chars: int | None = None) -> str:
+    """Inline the <style> rules, unless that could grow the email past the render budget's
+    size (StylesTooLarge): css_inline is native code that cannot be stopped once it runs.
+    ``style_chars``: the template's, when every email it renders has the same (see
+    ``render_budget.static_style_chars``)."""
+    render_budget.check_inline_css(html, _current_budget().max_chars, style_chars)
     return str(_INLINER.inline(html))
 
 
@@ -1224,7 +1502,7 @@ def _inline_template_source(
         return None, risk
     try:
         inlined = _inline_css(source)
-    except css_inline.InlineError as exc:  # then every recipient's render reports it too
+    except (css_inline.InlineError, RenderOverBudget) as exc:  # every render reports it too
         return None, f"CSS inlining failed: {exc}"
     before = _StructureParser(source, placeholders.keywords).info
     after = _StructureParser(inlined, placeholders.keywords).info
@@ -1252,7 +1530,7 @@ TextStrategy = Literal["custom", "compile", "render"]
 @dataclass
 class CompiledEmail:
     """A campaign's templates, parsed and pre-processed once; `render` is the per-recipient
-    hot path."""
+    hot path. `name` (the template's or campaign's) is quoted in render errors."""
 
     subject_template: Template
     html_template: Template
@@ -1260,25 +1538,48 @@ class CompiledEmail:
     css_strategy: CssStrategy
     text_strategy: TextStrategy
     fallback_reasons: list[str] = field(default_factory=list)
+    name: str | None = None
+    limits: RenderLimits = field(default_factory=RenderLimits)
+    style_chars: int | None = None  # per-render CSS inlining: the template's, if static
+    slow_in_a_row: int = field(default=0, init=False, repr=False, compare=False)
 
     def render(self, context: Mapping[str, Any]) -> RenderedEmail:
+        """One recipient's email within the time and size budget (RenderError otherwise)."""
+        limits = self.limits
+        timeout = limits.timeout_ms
+        if self.slow_in_a_row >= TRIP_AFTER:
+            timeout = min(timeout, TRIPPED_TIMEOUT_MS)
+        budget = Budget(timeout, limits.max_chars)
+        limit = limits.max_chars
+        token = CURRENT_BUDGET.set(budget)
         fld: Field = "subject"
         try:
-            subject = _one_line(_render_capped(self.subject_template, context))
+            subject = _one_line(_render_capped(self.subject_template, context, limit))
             fld = "html"
-            html = _render_capped(self.html_template, context)
+            html = _render_capped(self.html_template, context, limit)
             source_html = html
             if self.css_strategy == "render":
-                html = _inline_css(html)
+                budget.check()
+                html = _inline_css(html, self.style_chars)
+                if len(html) > limit:
+                    raise RenderTooLarge(limit)
             fld = "text"
             if self.text_template is None:
+                budget.check()
                 text = html_to_text(source_html)
             else:
-                text = _render_capped(self.text_template, context)
+                text = _render_capped(self.text_template, context, limit)
                 if self.text_strategy == "compile":
                     text = _finish_text(text)
+            budget.finish()
         except Exception as exc:  # untrusted template code can raise anything
-            raise RenderError(_describe(exc), fld) from exc
+            if isinstance(exc, RenderTooSlow):
+                self.slow_in_a_row += 1
+            over = isinstance(exc, RenderOverBudget)
+            raise RenderError(_describe(exc), fld, self.name, over_budget=over) from exc
+        finally:
+            CURRENT_BUDGET.reset(token)
+        self.slow_in_a_row = 0
         return RenderedEmail(subject=subject, html=html, text=text)
 
 
@@ -1291,6 +1592,8 @@ def _one_line(subject: str) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, RenderOverBudget):
+        return exc.message
     if isinstance(exc, SecurityError):
         return f"not allowed: {exc}"
     message = str(exc) or type(exc).__name__
@@ -1300,13 +1603,29 @@ def _describe(exc: BaseException) -> str:
 
 
 def compile_email(
-    subject: str, html: str, text: str | None = None, *, inline_css: bool = True
+    subject: str,
+    html: str,
+    text: str | None = None,
+    *,
+    inline_css: bool = True,
+    name: str | None = None,
+    limits: RenderLimits | None = None,
 ) -> CompiledEmail:
     """Parse and check every field once; raises TemplateSyntaxProblem with field and line.
 
     Also decides, once per campaign, whether CSS inlining and text generation can be done on
-    the template itself (see the module docstring).
+    the template itself (see the module docstring); the sample renders that check it share
+    one render budget. `name` (the template's or the campaign's) is quoted in render errors;
+    `limits` default to the app's settings.
     """
+    limits = limits or RenderLimits.from_config()
+    with Budget(limits.timeout_ms, limits.max_chars):
+        compiled = _compile(subject, html, text, inline_css)
+    compiled.name, compiled.limits = name, limits
+    return compiled
+
+
+def _compile(subject: str, html: str, text: str | None, inline_css: bool) -> CompiledEmail:
     subject_template, _ = _compile_user(subject, "subject")
     html_template, html_ast = _compile_user(html, "html")
     reasons: list[str] = []
@@ -1355,6 +1674,11 @@ def compile_email(
         css_strategy=css_strategy,
         text_strategy=text_strategy,
         fallback_reasons=reasons,
+        style_chars=(
+            render_budget.static_style_chars(html)
+            if css_strategy != "none" and not _uses_filters(html_ast, _MARKUP_FILTERS)
+            else None
+        ),
     )
 
 
@@ -1371,7 +1695,7 @@ def _derive(
         return None, reason
     try:
         template = _build(env, env.parse(source), "html")
-    except (TemplateSyntaxError, TemplateSyntaxProblem) as exc:  # a bug here, not the user's
+    except (TemplateSyntaxError, TemplateSyntaxProblem, RecursionError) as exc:  # not the user's
         return None, f"derived template did not compile: {exc}"
     if not same(template, original):
         return None, "a sample render differs from per-render processing"
@@ -1422,6 +1746,8 @@ def _variables_used(source: str, fld: Field) -> set[str]:
         used = set(find_undeclared_variables(ast))
     except TemplateSyntaxError as exc:  # e.g. an unknown filter, found by the code generator
         raise TemplateSyntaxProblem(exc.message or str(exc), exc.lineno, fld) from None
+    except RecursionError:
+        raise TemplateSyntaxProblem(_TOO_DEEP, None, fld) from None
     for access in ast.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(access, nodes.Getattr | nodes.Getitem)
         name = _accessed_name(access)
@@ -1512,6 +1838,7 @@ def render_preview(
     *,
     known: Iterable[str] | None = None,
     inline_css: bool = True,
+    name: str | None = None,
 ) -> Preview:
     """Never raises on template problems: reports syntax errors (every field), unknown
     variables and render errors as human messages."""
@@ -1530,10 +1857,10 @@ def render_preview(
         attrs = context.get("attributes")
         known = set(context) | (set(attrs) if isinstance(attrs, Mapping) else set())
     unknown = unknown_variables(subject, html, text, known)
-    problems += [f"Unknown variable '{name}' will render empty." for name in unknown]
+    problems += [f"Unknown variable '{var}' will render empty." for var in unknown]
     email: RenderedEmail | None = None
     try:
-        email = compile_email(subject, html, text, inline_css=inline_css).render(context)
+        email = compile_email(subject, html, text, inline_css=inline_css, name=name).render(context)
     except (TemplateSyntaxProblem, RenderError) as exc:
         problems.append(str(exc))
     return Preview(email=email, problems=problems, unknown_variables=unknown)

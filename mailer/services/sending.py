@@ -648,9 +648,12 @@ class ChannelRunner:
         if not html and campaign.template_id:
             template = db.session.get(Template, campaign.template_id)
             html, text = template.html, template.text
-        compiled = {None: compile_email(campaign.subject, html or "", text or None)}
+        name = campaign.name  # quoted in render errors
+        compiled = {None: compile_email(campaign.subject, html or "", text or None, name=name)}
         for audience_id, (html, text) in campaigns_service.audience_contents(campaign).items():
-            compiled[audience_id] = compile_email(campaign.subject, html or "", text or None)
+            compiled[audience_id] = compile_email(
+                campaign.subject, html or "", text or None, name=name
+            )
         return compiled
 
     @staticmethod

@@ -54,10 +54,11 @@ def usage_count(template: Template) -> int:
 # ---------------------------------------------------------------- checking and saving
 
 
-def check_source(subject: str, html: str, text: str | None) -> list[str]:
-    """Raise ValidationError for syntax errors (per field, with the line); return warnings."""
+def check_source(subject: str, html: str, text: str | None, name: str | None = None) -> list[str]:
+    """Raise ValidationError for syntax errors (per field, with the line); return warnings.
+    `name` (the template's) is quoted in render errors."""
     try:
-        compiled = rendering.compile_email(subject, html, text or None)
+        compiled = rendering.compile_email(subject, html, text or None, name=name)
     except rendering.TemplateSyntaxProblem as exc:
         where = f"Line {exc.line}: " if exc.line else ""
         raise ValidationError({exc.field: f"{where}{exc.message}"}) from None
@@ -106,7 +107,7 @@ def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
 def create_template(form: Mapping[str, str]) -> tuple[Template, list[str]]:
     """Create a template; returns it with warnings (unknown variables, sample render)."""
     values = _clean(form, None)
-    warnings = check_source(values["subject"], values["html"], values["text"])
+    warnings = check_source(values["subject"], values["html"], values["text"], values["name"])
     template = Template(**values)
     db.session.add(template)
     db.session.commit()
@@ -115,7 +116,7 @@ def create_template(form: Mapping[str, str]) -> tuple[Template, list[str]]:
 
 def update_template(template: Template, form: Mapping[str, str]) -> list[str]:
     values = _clean(form, template)
-    warnings = check_source(values["subject"], values["html"], values["text"])
+    warnings = check_source(values["subject"], values["html"], values["text"], values["name"])
     for key, value in values.items():
         setattr(template, key, value)
     db.session.commit()
@@ -179,11 +180,16 @@ def _find_subscriber(email: str) -> Subscriber | None:
 
 
 def preview(
-    subject: str, html: str, text: str | None, subscriber_email: str | None = None
+    subject: str,
+    html: str,
+    text: str | None,
+    subscriber_email: str | None = None,
+    name: str | None = None,
 ) -> TemplatePreview:
     """Render for sample data, or for the first subscriber with ``subscriber_email``.
 
-    Never raises for template problems: they come back as ``problems`` in plain words.
+    Never raises for template problems: they come back as ``problems`` in plain words, with
+    the template's `name` when given.
     """
     result = TemplatePreview()
     sample = rendering.sample_context()
@@ -209,7 +215,9 @@ def preview(
         elif not result.notice:
             result.notice = f"No subscriber has the address {wanted}; showing sample data."
     known = known_attributes() | set(context.get("attributes") or {})
-    outcome = rendering.render_preview(subject, html, text or None, context, known=known)
+    outcome = rendering.render_preview(
+        subject, html, text or None, context, known=known, name=name or None
+    )
     result.unknown = list(outcome.unknown_variables)
     # Unknown variables are a warning (shown on their own), not a problem.
     result.problems = [p for p in outcome.problems if not p.startswith("Unknown variable")]

@@ -761,7 +761,9 @@ def _compiled(template: Template | None, subject: str, cache: dict) -> CompiledE
     key = (template.id, template.updated_at, subject) if template else None
     found = cache.get(key)
     if found is None:
-        found = compile_email(subject, template.html or "", template.text or None)
+        found = compile_email(
+            subject, template.html or "", template.text or None, name=template.name
+        )
         if len(cache) > 64:
             cache.clear()
         cache[key] = found

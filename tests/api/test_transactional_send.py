@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from rq import SimpleWorker, Worker
 
-from mailer.models import Channel, Identity, Suppression
+from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message
 from mailer.queue import FEEDBACK, TICKS, TRANSACTIONAL, enqueue, get_redis, set_worker_app
@@ -176,6 +176,43 @@ def test_a_permanent_refusal_fails_with_the_reason(app, db, api, brevo, channel)
     failed = shown(api, bad)
     assert failed["status"] == "failed" and "bad@example.com" in failed["error"]
     assert shown(api, good)["status"] == "sent"
+
+
+# Issue 16: string work on a 100k string in nested loops (13-22 s a render), and a list of
+# lists sharing one string, printed (hundreds of MB); here only for the message whose
+# variables say "heavy".
+SLOW = (
+    '{% set a = "x" * 100000 %}{% for i in range(1000 if heavy else 0) %}'
+    "{% for j in range(99) %}{{ a.upper()|length }}{% endfor %}{% endfor %}"
+)
+HUGE = '{% set b = ["x" * 1000] * 1000 %}{{ [b] * (1000 if heavy else 0) }}'
+
+
+@pytest.mark.parametrize(
+    ("attack", "reason"),
+    [
+        (SLOW, "rendering took longer than 300 ms and was stopped"),
+        (HUGE, "a value the template builds would be longer than 2,000,000 characters"),
+    ],
+)
+def test_a_message_over_the_render_budget_fails_with_the_reason(
+    app, db, api, brevo, channel, attack, reason
+):
+    template = Template(name="Receipt", subject="Your receipt", html=f"<p>Thanks!</p>{attack}")
+    db.session.add(template)
+    db.session.commit()
+    ids = {}
+    for heavy in (True, False):
+        body = {"to": f"{heavy}@example.com", "template_id": template.id}
+        answer = api.post("/api/v1/messages", json={**body, "variables": {"heavy": heavy}})
+        assert answer.status_code == 202, answer.json
+        ids[heavy] = answer.json["id"]
+    run(app, db)
+    failed = shown(api, ids[True])
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith(f"template: HTML body of “Receipt”: {reason}")
+    assert shown(api, ids[False])["status"] == "sent"
+    assert [r.json["to"][0]["email"] for r in brevo.requests] == ["false@example.com"]
 
 
 def test_the_tick_fails_messages_a_dead_worker_left_sending(app, db, api, channel):

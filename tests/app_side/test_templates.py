@@ -232,6 +232,58 @@ def test_sandbox_escapes_give_an_error_message_not_internals(client, db, as_role
     assert "access to &#39;__class__&#39; is not allowed" in saved.get_data(as_text=True)
 
 
+# The two templates of issue 16 (nested string work; a list of lists printed): each took a
+# worker 13-22 s or hundreds of MB for one preview.
+SLOW = (
+    '{% set a = "x" * 100000 %}{% for i in range(1000) %}{% for j in range(99) %}'
+    "{{ a.upper()|length }}{% endfor %}{% endfor %}"
+)
+HUGE = '{% set a = "x" * 1000 %}{% set b = [a] * 1000 %}{% set c = [b] * 1000 %}{{ c }}'
+
+
+def test_a_template_over_its_render_budget_is_stopped_with_the_reason(client, db, as_role):
+    as_role(Role.MARKETER)
+    cases = [
+        (SLOW, "HTML body of “Spring promo”: rendering took longer than 300 ms and was stopped"),
+        (HUGE, "“Spring promo”: a value the template builds would be longer than 2,000,000"),
+    ]
+    for html, reason in cases:
+        draft = client.post(
+            "/templates/preview",
+            data={"name": "Spring promo", "subject": "Hi", "html": f"<p>{html}</p>"},
+            headers={"HX-Request": "true"},
+        )
+        assert draft.status_code == 200
+        fragment = draft.get_data(as_text=True)
+        assert "preview-problems" in fragment and reason in fragment
+        assert "<iframe" not in fragment
+
+    saved = _create(client, name="Spring promo", html=f"<p>{SLOW}</p>")
+    assert saved.status_code == 302  # saved, with the reason as a warning
+    page = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert f"With sample data the template does not render: {cases[0][1]}" in page
+    template = db.session.scalars(db.select(Template)).one()
+    fragment = client.get(
+        f"/templates/{template.id}/preview", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "preview-problems" in fragment and cases[0][1] in fragment
+
+
+def test_a_template_nested_too_deeply_is_a_problem_next_to_its_field_not_a_crash(
+    client, db, as_role
+):
+    as_role(Role.MARKETER)
+    deep = "<p>{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}</p>"
+    preview = client.post(
+        "/templates/preview", data={"subject": "Hi", "html": deep}, headers={"HX-Request": "true"}
+    )
+    assert preview.status_code == 200
+    assert "nested too deeply" in preview.get_data(as_text=True)
+    saved = _create(client, html=deep)
+    assert saved.status_code == 422
+    assert "nested too deeply" in saved.get_data(as_text=True)
+
+
 def test_a_viewer_reads_templates_and_previews_but_cannot_change_them(client, db, as_role):
     db.session.add(Template(name="Promo", subject="Deals", html="<p>Hi {{ first_name }}</p>"))
     db.session.commit()

@@ -321,6 +321,30 @@ def test_send_test_reports_provider_refusals_in_plain_words(client, db, marketer
     )
 
 
+def test_send_test_of_a_template_over_its_render_budget_says_why_and_sends_nothing(
+    client, db, marketer, identity, sandbox
+):
+    slow = (  # issue 16: string work on a 100k string in nested loops, 13-22 s a render
+        '{% set a = "x" * 100000 %}{% for i in range(1000) %}{% for j in range(99) %}'
+        "{{ a.upper()|length }}{% endfor %}{% endfor %}"
+    )
+    huge = '{% set b = ["x" * 1000] * 1000 %}{% set c = [b] * 1000 %}{{ c }}'
+    for html, reason in [
+        (slow, "rendering took longer than 300 ms and was stopped"),
+        (huge, "a value the template builds would be longer than 2,000,000 characters"),
+    ]:
+        campaign = draft(db, html=f'{html}<a href="{{{{ unsubscribe_url }}}}">Unsubscribe</a>')
+        response = client.post(
+            f"/campaigns/{campaign.id}/test",
+            data={**row_data(identity, sandbox), "test_to": "me@example.com"},
+            headers=HX,
+        )
+        assert response.status_code == 422
+        error = _error(response.get_data(as_text=True), "test_to")
+        assert f"The email cannot be rendered: HTML body of “Spring sale”: {reason}" in error
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 0
+
+
 def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, identity, sandbox):
     campaign = draft(db)
     url = f"/campaigns/{campaign.id}/test"

@@ -222,6 +222,48 @@ def test_permanent_errors_fail_the_send_with_the_reason(app, db, brevo):
     assert db.session.get(Campaign, campaign.id).status == "completed"
 
 
+# Issue 16: string work on a 100k string in nested loops (13-22 s a render), and a list of
+# lists sharing one string, printed (hundreds of MB).
+SLOW = (
+    '{% set a = "x" * 100000 %}{% for i in range(1000) %}{% for j in range(99) %}'
+    "{{ a.upper()|length }}{% endfor %}{% endfor %}"
+)
+HUGE = '{% set b = ["x" * 1000] * 1000 %}{% set c = [b] * 1000 %}{{ c }}'
+
+
+@pytest.mark.parametrize(
+    ("attack", "reason"),
+    [
+        (SLOW, "rendering took longer than 300 ms and was stopped"),
+        (HUGE, "a value the template builds would be longer than 2,000,000 characters"),
+    ],
+)
+def test_a_recipient_over_the_render_budget_fails_with_the_reason_and_the_rest_is_sent(
+    app, db, brevo, attack, reason
+):
+    html = (
+        "<p>Hi {{ first_name }}!</p>{% if attributes.vip %}" + attack + "{% endif %}"
+        '<a href="{{ unsubscribe_url }}">unsubscribe</a>'
+    )
+    emails = ["a@example.com", "vip@example.com", "c@example.com"]
+    campaign = make_campaign(
+        db, [make_list(db, "L", emails)], [brevo_channel(db, brevo)], html=html
+    )
+    vip = db.session.scalar(db.select(Subscriber).filter_by(email="vip@example.com"))
+    vip.attributes = {"vip": True}
+    db.session.commit()
+    campaigns.schedule(campaign)
+    work(app)
+    assert statuses(db, campaign.id) == {"sent": 2, "failed": 1}
+    assert sorted(r.json["to"][0]["email"] for r in brevo.requests) == [
+        "a@example.com",
+        "c@example.com",
+    ]
+    failed = db.session.scalar(db.select(Send).filter_by(email="vip@example.com"))
+    assert failed.error.startswith(f"template: HTML body of “Spring sale”: {reason}")
+    assert db.session.get(Campaign, campaign.id).status == "completed"
+
+
 def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypatch):
     from mailer.services import sending
 

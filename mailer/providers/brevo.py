@@ -13,7 +13,6 @@ Tags travel in Brevo's ``X-Mailin-custom`` header (JSON), which Brevo echoes in 
 from __future__ import annotations
 
 import html as html_lib
-import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -25,6 +24,7 @@ from mailer.providers.base import (
     SendResult,
     parse_retry_after,
 )
+from mailer.providers.http import compact_json
 
 MAX_VERSIONS = 1000  # documented limit of message versions per call
 CUSTOM_HEADER = "X-Mailin-custom"
@@ -104,7 +104,7 @@ class BrevoProvider(HttpProvider):
             payload["textContent"] = first.text
         headers = dict(first.headers)
         if first.tags:
-            headers[CUSTOM_HEADER] = json.dumps(first.tags, separators=(",", ":"))
+            headers[CUSTOM_HEADER] = compact_json(first.tags)
         if headers:
             payload["headers"] = headers
         if len(batch) == 1:

@@ -41,6 +41,7 @@ __all__ = [
     "HttpClient",
     "Response",
     "basic_auth",
+    "compact_json",
     "encode_json",
     "encode_multipart",
 ]
@@ -94,10 +95,20 @@ def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+# json.dumps with any option builds a new encoder per call; this one is built once (encoding
+# keeps no state in it, so threads can share it).
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def compact_json(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, without building an encoder per call."""
+    return _COMPACT.encode(value)
+
+
 def encode_json(value: Any) -> tuple[bytes, str]:
     """(body, content type) of a JSON request: compact, non-ASCII as \\u escapes (valid JSON
     every provider accepts, and ASCII text is the cheapest to encode)."""
-    return json.dumps(value, separators=(",", ":")).encode("ascii"), "application/json"
+    return _COMPACT.encode(value).encode("ascii"), "application/json"
 
 
 def _quote_name(name: str) -> str:

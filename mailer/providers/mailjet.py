@@ -9,7 +9,6 @@ at a time, ``concurrency`` calls in flight. CustomID carries our ref and EventPa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -21,6 +20,7 @@ from mailer.providers.base import (
     SendResult,
     short,
 )
+from mailer.providers.http import compact_json
 
 MESSAGES_PER_CALL = 50  # documented limit of Send API v3.1
 
@@ -89,7 +89,7 @@ class MailjetProvider(HttpProvider):
         if m.headers:
             out["Headers"] = dict(m.headers)
         if m.tags:
-            out["EventPayload"] = json.dumps(m.tags, separators=(",", ":"))
+            out["EventPayload"] = compact_json(m.tags)
         return out
 
     def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:

@@ -452,6 +452,10 @@ class Instrumenter:
         self.links = links  # url → link id, shared by the process's instrumenters
         self.key = tokens.link_key()
         self._own = tuple(f"{self.base}/{p}/" for p in ("u", "v", "t"))
+        # Links to this installation are never tracked, and in every email they differ (the
+        # recipient's token): skipped before the caches, whose misses they would all be. An
+        # href is decoded first, which cannot change how it starts unless the base has "&".
+        self._own_raw = () if "&" in self.base else self._own
         # raw href as written → the URL to track, "" when not trackable: the same links recur
         # in every email of a campaign, so each is decoded and checked once
         self._hrefs: dict[str, str] = {}
@@ -529,11 +533,13 @@ class Instrumenter:
     def _urls_in(self, text: str) -> list[tuple[int, int, str, str]]:
         """(start, end, "", url) of each trackable web address of a plain text."""
         found: list[tuple[int, int, str, str]] = []
-        known = self._text_urls
+        known, own = self._text_urls, self._own
         for match in _TEXT_URL.finditer(text):
             if text[match.end() : match.end() + 1] in ("(", "[", "{"):
                 continue  # https://en.wikipedia.org/wiki/Mail_(disambiguation): unclear end
             url = match.group().rstrip(_TEXT_URL_TRAILING)
+            if url.startswith(own):
+                continue
             trackable = known.get(url)
             if trackable is None:
                 trackable = self._trackable(url)
@@ -546,10 +552,12 @@ class Instrumenter:
     def _links_in(self, html: str) -> list[tuple[int, int, str, str]]:
         """(start, end, prefix, url) of each trackable href."""
         found: list[tuple[int, int, str, str]] = []
-        hrefs = self._hrefs
+        hrefs, own = self._hrefs, self._own_raw
         for match in _HREF.finditer(html):
             prefix, double, single, bare = match.groups()
             raw = double if double is not None else single if single is not None else bare
+            if raw.startswith(own):
+                continue
             url = hrefs.get(raw)
             if url is None:
                 # As browsers read an href: entities decoded, ends trimmed, tabs/newlines dropped.

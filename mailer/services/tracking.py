@@ -189,7 +189,6 @@ _LINK_TARGET = (
     .join(Send, Send.campaign_id == Link.campaign_id)
     .where(Link.id == bindparam("link_id"), Send.id == bindparam("send_id"))
 )
-MAX_ID = 2**63 - 1
 
 
 def link_target(send_id: int, link_id: int, *, signed: bool = True) -> str | None:
@@ -199,7 +198,7 @@ def link_target(send_id: int, link_id: int, *, signed: bool = True) -> str | Non
     ``signed``: the click link's MAC proved the link was written into this send's message.
     An unsigned link (mail sent before links were signed) resolves only when its URL is in
     the recipient's own message, rendered again as the view-online page does (slow, rare)."""
-    if not 0 < link_id <= MAX_ID or not 0 < send_id <= MAX_ID:
+    if not 0 < link_id <= dbutil.MAX_ID or not 0 < send_id <= dbutil.MAX_ID:
         return None
     url = _link_reader().read(send_id, link_id)
     if url is None or not _is_web_url(url) or _CONTROL.search(url):

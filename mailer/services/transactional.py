@@ -1162,7 +1162,7 @@ def message_link_url(link_id: int, message_id: int, *, signed: bool = True) -> s
     ``signed``: the click link's MAC proved the link was written into this message. An
     unsigned link (mail sent before links were signed) resolves only when its URL is provably
     in this message (:func:`_urls_of_message`)."""
-    if not 0 < link_id <= tracking.MAX_ID:
+    if not 0 < link_id <= dbutil.MAX_ID:
         return None
     cache: dict[int, tuple[str, str]] = current_app.extensions.setdefault(
         "mailer_message_link_urls", {}

@@ -56,6 +56,16 @@ def get_redis(app: Flask | None = None) -> redis.Redis:
     return conn
 
 
+def lua_script(source: str) -> redis.commands.core.Script:
+    """A Lua script registered once per app (run by its SHA; redis-py reloads it after a
+    Redis restart)."""
+    scripts = current_app.extensions.setdefault("mailer_lua_scripts", {})
+    script = scripts.get(source)
+    if script is None:
+        script = scripts[source] = get_redis().register_script(source)
+    return script
+
+
 def get_queue(name: str) -> Queue:
     if name not in PRIORITY:
         raise ValueError(f"unknown queue {name!r}")

@@ -30,7 +30,7 @@ from flask import current_app
 from mailer.extensions import db
 from mailer.models import ApiIdempotency, ApiKey, User
 from mailer.models.base import utcnow
-from mailer.queue import get_redis
+from mailer.queue import get_redis, lua_script
 from mailer.services.dbutil import MAX_INT
 from mailer.services.errors import ValidationError
 
@@ -143,7 +143,7 @@ def check_request(plaintext: str) -> Access:
     now = utcnow().timestamp()
     window = int(now // 60)
     keys = [CACHE_KEY.format(digest), RATE_KEY.format(digest[:32], window)]
-    cached, used = _check_script()(keys=keys, args=[RATE_KEY_TTL], client=request_redis())
+    cached, used = lua_script(_CHECK)(keys=keys, args=[RATE_KEY_TTL], client=request_redis())
     if cached == REVOKED:
         return Access(None)
     key = _from_cache(cached) if cached else _load(digest)
@@ -153,15 +153,6 @@ def check_request(plaintext: str) -> Access:
     if used <= limit:
         return Access(key)
     return Access(key, max(1.0, (window + 1) * 60 - now))
-
-
-def _check_script():
-    """The registered Lua script (run by its SHA; redis-py reloads it after a restart)."""
-    script = current_app.extensions.get("mailer_api_key_check")
-    if script is None:
-        script = get_redis().register_script(_CHECK)
-        current_app.extensions["mailer_api_key_check"] = script
-    return script
 
 
 _threads = threading.local()

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from mailer.queue import get_redis
+from mailer.queue import get_redis, lua_script
 
 # Token bucket: KEYS[1]=bucket, ARGV: rate/s, capacity, wanted, now_ms.
 # Returns {granted, wait_ms}: wait_ms is how long until one more token exists.
@@ -144,18 +144,6 @@ return 1
 """
 
 
-def _scripts():
-    redis = get_redis()
-    cache = current_app.extensions.setdefault("mailer_ratelimit_scripts", {})
-    if "bucket" not in cache:
-        cache["bucket"] = redis.register_script(_BUCKET)
-        cache["capped"] = redis.register_script(_CAPPED)
-        cache["refund"] = redis.register_script(_REFUND)
-        cache["shared"] = redis.register_script(_SHARED)
-        cache["give_back"] = redis.register_script(_GIVE_BACK)
-    return cache
-
-
 def timezone() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("MAILER_TIMEZONE", "UTC"))
 
@@ -196,7 +184,7 @@ def take_rate(channel_id: int, rate_per_second: float, wanted: int) -> tuple[int
     While transactional mail is in flight on the channel, campaign mail gets at most
     ``1 - MAILER_TRANSACTIONAL_SHARE`` of the rate (see the module docstring)."""
     campaign_rate = rate_per_second * (1 - transactional_share())
-    granted, wait_ms = _scripts()["shared"](
+    granted, wait_ms = lua_script(_SHARED)(
         keys=_keys(channel_id),
         args=[
             rate_per_second,
@@ -217,7 +205,7 @@ def take_rate_transactional(
     channel is marked so campaign workers leave the reserved share alone meanwhile."""
     bucket, _, active = _keys(channel_id)
     get_redis().set(active, "1", px=TX_ACTIVE_MS)
-    granted, wait_ms = _scripts()["bucket"](
+    granted, wait_ms = lua_script(_BUCKET)(
         keys=[bucket],
         args=[rate_per_second, _capacity(rate_per_second), wanted, int(time.time() * 1000)],
     )
@@ -227,7 +215,7 @@ def take_rate_transactional(
 def give_back_rate(channel_id: int, rate_per_second: float, tokens: int) -> None:
     """Return tokens taken but not used (fewer messages were due than were asked for)."""
     if tokens > 0:
-        _scripts()["give_back"](
+        lua_script(_GIVE_BACK)(
             keys=[_keys(channel_id)[0]], args=[tokens, _capacity(rate_per_second)]
         )
 
@@ -237,13 +225,13 @@ def take_daily(caps: dict[str, int | None], wanted: int, now: datetime | None = 
     day = day_key(now)
     keys = [f"mailer:daily:{name}:{day}" for name in caps]
     args = [wanted, 2 * 86400, *[-1 if cap is None else cap for cap in caps.values()]]
-    return int(_scripts()["capped"](keys=keys, args=args))
+    return int(lua_script(_CAPPED)(keys=keys, args=args))
 
 
 def refund_daily(names: list[str], units: int, now: datetime | None = None) -> None:
     if units > 0:
         day = day_key(now)
-        _scripts()["refund"](keys=[f"mailer:daily:{n}:{day}" for n in names], args=[units])
+        lua_script(_REFUND)(keys=[f"mailer:daily:{n}:{day}" for n in names], args=[units])
 
 
 def used_today(name: str, now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from mailer.queue import get_redis
+from mailer.queue import lua_script
 
 # An office behind one NAT shares an IP, so the per-IP allowance is larger.
 IP_FACTOR = 4
@@ -92,17 +92,10 @@ def reserve(typed: str, user_id: int | None, ip: str, device: str | None = None)
         limits = [limit] * len(forget) + [limit * IP_FACTOR]
     keys = forget + give_back
     window = current_app.config["LOGIN_FAILURE_WINDOW"]
-    wait = _script("reserve", _RESERVE)(keys=keys, args=[window, *limits])
+    wait = lua_script(_RESERVE)(keys=keys, args=[window, *limits])
     return Attempt(forget, give_back, int(wait))
 
 
 def succeeded(attempt: Attempt) -> None:
     keys = attempt.forget + attempt.give_back
-    _script("release", _RELEASE)(keys=keys, args=[len(attempt.forget)])
-
-
-def _script(name: str, source: str):
-    cache = current_app.extensions.setdefault("mailer_login_throttle", {})
-    if name not in cache:
-        cache[name] = get_redis().register_script(source)
-    return cache[name]
+    lua_script(_RELEASE)(keys=keys, args=[len(attempt.forget)])

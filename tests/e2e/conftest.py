@@ -4,6 +4,8 @@ pytest-playwright's ``page`` and ``context`` fixtures run on the browser launche
 this package: a running Playwright keeps an event loop on the main thread, which later tests'
 ``asyncio.run()`` would trip over, so it stops when the package is done. No browser is ever
 downloaded: MAILER_E2E_CHROMIUM (default /usr/bin/chromium, apt package ``chromium``) is used.
+Without it the browser tests are skipped, so `make test` runs on a machine with only Python,
+except where MAILER_E2E_REQUIRED=1 (.ci/run sets it): there a missing browser fails the run.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ PASSWORD = "correct horse"
 
 @pytest.fixture(scope="package")
 def playwright():
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
+    if not os.path.exists(CHROMIUM):
+        missing = f"{CHROMIUM} is missing: apt-get install chromium fonts-dejavu-core"
+        if os.environ.get("MAILER_E2E_REQUIRED") == "1":  # CI: the browser tests must run
+            pytest.fail(missing)
+        pytest.skip(f"browser tests not run: {missing}")
     with sync_playwright() as pw:
         yield pw
 

@@ -1,7 +1,7 @@
 """Settings, read from the environment with safe defaults.
 
 Nothing here touches the disk at import time: secrets that were not given are generated once
-into the instance folder by :func:`mailer.secrets.load_or_create` when the app is created.
+into the instance folder by :func:`mailer.lib.secrets.load_or_create` when the app is created.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
-    # The remember cookie also takes SESSION_COOKIE_SECURE and _SAMESITE (mailer/auth.py); it
+    # The remember cookie also takes SESSION_COOKIE_SECURE and _SAMESITE (mailer/web/auth.py); it
     # ends with logout, a new password or role, like every session (User.session_token).
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("MAILER_REMEMBER_DAYS", 14))

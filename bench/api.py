@@ -252,9 +252,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             from flask_migrate import upgrade
 
             from mailer.extensions import db
+            from mailer.lib.crypto import encrypt_json
             from mailer.models import Channel, Identity
             from mailer.services import api_keys
-            from mailer.services.crypto import encrypt_json
 
             upgrade()
             db.session.add(Identity(name="Shop", from_email="shop@example.com", from_name="Shop"))
@@ -325,7 +325,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 queued = count_status(db, "queued")
                 sink.accepted = 0
                 started = time.monotonic()
-                from mailer.services import transactional
+                from mailer.engine.transactional import core as transactional
 
                 transactional.wake([c for c in db.session.scalars(db.select(Channel.id))])
                 while count_status(db, "queued") + count_status(db, "sending") > 0:

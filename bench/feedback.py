@@ -95,6 +95,7 @@ def setup_data(n: int, ec_public: str) -> dict[str, dict]:
     from sqlalchemy import insert, select
 
     from mailer.extensions import db
+    from mailer.lib.crypto import encrypt_json
     from mailer.models import (
         Campaign,
         CampaignChannel,
@@ -105,7 +106,6 @@ def setup_data(n: int, ec_public: str) -> dict[str, dict]:
         Subscriber,
     )
     from mailer.models.base import utcnow
-    from mailer.services.crypto import encrypt_json
 
     config = {
         # Configured, and its subscription confirmed (pinned) as the webhook would record it.
@@ -244,7 +244,7 @@ class Requests:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
-        from mailer.services.feedback.sns import string_to_sign
+        from mailer.engine.feedback.sns import string_to_sign
 
         (e,) = group
         t = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -550,7 +550,7 @@ def wsgi_app():
     """For ``gunicorn 'bench.feedback:wsgi_app()'``: the app, with the benchmark's SNS
     certificate served to the verifier (the URL checks stay real)."""
     from mailer import create_app
-    from mailer.services.feedback import sns
+    from mailer.engine.feedback import sns
 
     app = create_app()
     with open(os.environ["BENCH_SNS_CERT_FILE"], "rb") as f:
@@ -725,8 +725,8 @@ def main() -> int:
     with app.app_context():
         from flask_migrate import upgrade
 
-        from mailer.services import tokens
-        from mailer.services.feedback import sns
+        from mailer.engine.feedback import sns
+        from mailer.lib import tokens
 
         upgrade()
         sns.install(app, lambda url: key_material[1] if url == CERT_URL else b"")
@@ -812,8 +812,8 @@ def main() -> int:
                 # Start the workers idle, then kick: the time is the processing alone.
                 from rq import Worker
 
+                from mailer.engine.feedback import core as feedback
                 from mailer.queue import FEEDBACK, get_queue, get_redis
-                from mailer.services import feedback
 
                 get_queue(FEEDBACK).empty()
                 get_redis().delete(feedback.KICK_KEY)

@@ -86,7 +86,7 @@ def run_one(n: int, database_url: str | None, workdir: str, server_pid: int | No
     with app.app_context():
         from flask_migrate import upgrade
 
-        from mailer.services import importer
+        from mailer.engine.imports import importer
         from tests.conftest import drop_everything
 
         drop_everything(db.engine)

@@ -134,7 +134,7 @@ def rss_mib() -> float:
 def read_file(path: str, fmt: str) -> dict:
     """Child mode: read one file, return the figures (as JSON on stdout)."""
     sys.path.insert(0, str(ROOT))
-    from mailer.services.contact_files import ContactReader, ContactRow
+    from mailer.engine.imports.files import ContactReader, ContactRow
 
     size = os.path.getsize(path)
     base = rss_mib()

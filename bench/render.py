@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from mailer.services.rendering import (  # noqa: E402
+from mailer.engine.rendering.core import (
     _USER_ENVS,
     _finish_text,
     _inline_css,

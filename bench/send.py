@@ -745,8 +745,8 @@ def make_channels(sink: str, endpoint: str, rows: int) -> list[int]:
     from urllib.parse import urlsplit
 
     from mailer.extensions import db
+    from mailer.lib.crypto import encrypt_json
     from mailer.models import Channel
-    from mailer.services.crypto import encrypt_json
 
     ids = []
     for i in range(rows):
@@ -778,7 +778,7 @@ def make_channels(sink: str, endpoint: str, rows: int) -> list[int]:
 
 def loop_provider(channel):
     """The adapter as the channel loop builds it (with the configured parallelism)."""
-    from mailer.services import sending
+    from mailer.engine.campaign_send import core as sending
     from mailer.services.channels import build_provider
 
     make = getattr(sending, "_provider_for", None)
@@ -787,7 +787,7 @@ def loop_provider(channel):
 
 def chunk_size(provider) -> int:
     """How many sends the channel loop claims a turn with this adapter."""
-    from mailer.services import sending
+    from mailer.engine.campaign_send import core as sending
 
     return sending.ChannelRunner(0, provider=provider)._chunk_size()
 
@@ -886,8 +886,8 @@ def poll_until_done(
     the campaign left 'running' and campaigns.counters shows nothing open."""
     from sqlalchemy import text
 
+    from mailer.campaigns import lifecycle as campaigns
     from mailer.extensions import db
-    from mailer.services import campaigns
 
     last_full = 0.0
     while True:
@@ -927,8 +927,8 @@ def steady(progress: list[tuple[float, int]], total: int) -> float:
 
 
 def run_pipeline(app, redis, campaign, timeout: float) -> SendRun:
+    from mailer.campaigns import lifecycle as campaigns
     from mailer.extensions import db
-    from mailer.services import campaigns
 
     run = SendRun()
     progress: list[tuple[float, int]] = []
@@ -976,9 +976,9 @@ def run_baseline(
     from rq import Queue
     from sqlalchemy import select, text
 
+    from mailer.campaigns import lifecycle as campaigns
     from mailer.extensions import db
     from mailer.models import Send
-    from mailer.services import campaigns
 
     campaign = make_campaign("baseline", list_id, [], identity_id)
     campaigns.materialise(campaign)
@@ -1120,8 +1120,8 @@ def main() -> int:
         with app.app_context():
             from flask_migrate import upgrade
 
+            from mailer.engine.imports import importer
             from mailer.extensions import db
-            from mailer.services import importer
 
             upgrade()
             server_version = db.session.scalar(sa.text("SELECT VERSION()"))
@@ -1352,9 +1352,9 @@ def launch_only(
 ) -> int:
     """Materialise a campaign of N through the real orchestrator job; the rows start tomorrow,
     so their channel jobs only record that they wait: nothing is sent."""
+    from mailer.campaigns import lifecycle as campaigns
     from mailer.extensions import db
     from mailer.models.base import utcnow
-    from mailer.services import campaigns
 
     channel_ids = make_channels("brevo", "http://127.0.0.1:9/v3", args.rows)  # never reached
     campaign = make_campaign(
@@ -1418,9 +1418,10 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     import cProfile
     import pstats
 
+    from mailer.campaigns import lifecycle as campaigns
+    from mailer.engine.campaign_send import core as sending
     from mailer.extensions import db
     from mailer.models import Channel
-    from mailer.services import campaigns, sending
 
     campaigns.transition(campaign, campaigns.S.SCHEDULED)
     t0 = time.monotonic()

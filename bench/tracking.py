@@ -159,10 +159,10 @@ def seed(n: int) -> tuple[int, list[int], list[int]]:
     """A sent campaign: n sends (sent an hour ago), the links of its newsletter."""
     from datetime import timedelta
 
+    from mailer.engine.tracking.core import url_hash
     from mailer.extensions import db
     from mailer.models import Campaign, Link, Send
     from mailer.models.base import utcnow
-    from mailer.services.tracking import url_hash
 
     campaign = Campaign(name="Bench", subject="Spring", html="<p>x</p>", status="completed")
     db.session.add(campaign)
@@ -377,9 +377,9 @@ def instrument_only(args, workdir: str) -> int:
     """Link rewriting speed on a realistic newsletter (SQLite; links cached after the first)."""
     from config import TestConfig
     from mailer import create_app
+    from mailer.engine.tracking import core as tracking
     from mailer.extensions import db
     from mailer.models import Campaign
-    from mailer.services import tracking
 
     app = create_app(
         TestConfig,
@@ -463,7 +463,8 @@ def main() -> int:
 def run(args, workdir: str, procs: Processes) -> int:
     import redis as redis_lib
 
-    from mailer.services import tokens, tracking
+    from mailer.engine.tracking import core as tracking
+    from mailer.lib import tokens
 
     say = print
     say(f"setup: database {args.db.split('@')[-1]}, redis {args.redis}, workdir {workdir}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.engine.campaign_send import core as sending
 from mailer.queue import SEND, app_job, enqueue, job_logger
-from mailer.services import campaigns, sending
 
 log = job_logger(__name__)
 

@@ -19,12 +19,12 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from jobs.ticks import _tick_lock
+from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import sqs
 from mailer.extensions import db
 from mailer.models import FeedbackPayload
 from mailer.models.base import utcnow
 from mailer.queue import JobError, app_job, get_redis, job_logger
-from mailer.services import feedback
-from mailer.services.feedback import sqs
 
 log = job_logger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mailer.engine.imports import importer
 from mailer.queue import app_job, job_logger
-from mailer.services import importer
 
 log = job_logger(__name__)
 
@@ -12,7 +12,7 @@ log = job_logger(__name__)
 def run_import(import_id: int) -> dict:
     record = importer.run_import(import_id)
     if record.campaign_id:
-        from mailer.services.campaigns import on_import_finished
+        from mailer.campaigns.lifecycle import on_import_finished
 
         on_import_finished(record.campaign_id)
     log.info("import %s %s: %s rows read", record.id, record.status, record.rows_read)

@@ -37,9 +37,11 @@ def heartbeat() -> None:
 def campaigns_tick() -> dict:
     """Launch campaigns whose time has come; wake channel rows that wait for a start date,
     a new day's quota or their frequency, or whose worker died."""
+    from mailer.campaigns import lifecycle as campaigns
+    from mailer.engine.imports import importer
     from mailer.extensions import db
     from mailer.models import Campaign
-    from mailer.services import api_keys, campaigns, importer
+    from mailer.services import api_keys
 
     with _tick_lock("campaigns") as mine:
         if not mine:
@@ -67,7 +69,7 @@ def campaigns_tick() -> dict:
 def transactional_tick() -> dict:
     """Every few seconds: wake channels with due transactional messages (retries, lost drain
     jobs) and fail messages a dead worker left "sending"."""
-    from mailer.services import transactional
+    from mailer.engine.transactional import core as transactional
 
     with _tick_lock("transactional", ttl=30) as mine:
         if not mine:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from jobs.ticks import _tick_lock
+from mailer.engine.tracking import core as tracking
 from mailer.queue import app_job, job_logger
-from mailer.services import tracking
 
 log = job_logger(__name__)
 

@@ -8,8 +8,8 @@ enqueues a successor of itself, keeping the flag.
 
 from __future__ import annotations
 
+from mailer.engine.transactional import core as transactional
 from mailer.queue import TRANSACTIONAL, app_job, enqueue, job_logger
-from mailer.services import transactional
 
 log = job_logger(__name__)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from jobs.ticks import _tick_lock
+from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.queue import app_job, get_redis, job_logger
-from mailer.services import webhooks_out
 
 log = job_logger(__name__)
 

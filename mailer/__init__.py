@@ -20,8 +20,10 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     mailer_logging.init_app(app)  # first: its request hook stamps the id before any other
 
-    from mailer import api, auth, commands, errors, htmx, navigation, routing, security_headers
+    from mailer import api
+    from mailer.cli import commands
     from mailer.extensions import csrf, db, login_manager, migrate
+    from mailer.web import auth, errors, htmx, navigation, routing, security_headers
 
     routing.init_app(app)  # before any route: bounds every <int:…> id
     db.init_app(app)
@@ -47,7 +49,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 def _fill_defaults(app: Flask) -> None:
     """SQLite file and generated secrets under instance/ when the environment gives none."""
-    from mailer import private_files
+    from mailer.lib import private_files
 
     private_files.restrict_process()  # what this process writes is for its user only
     private_files.private_dir(app.instance_path)
@@ -55,7 +57,7 @@ def _fill_defaults(app: Flask) -> None:
         path = os.path.join(app.instance_path, "mailer.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     if not (app.config.get("SECRET_KEY") and app.config.get("ENCRYPTION_KEY")):
-        from mailer.secrets import load_or_create
+        from mailer.lib.secrets import load_or_create
 
         generated = load_or_create(app.instance_path)
         for key, value in generated.items():
@@ -63,7 +65,7 @@ def _fill_defaults(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from mailer.blueprints import (
+    from mailer.web import (
         api_keys,
         auth_views,
         campaigns,
@@ -80,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
         templates_views,
         tracking,
         users,
-        webhook_endpoints,  # outbound webhooks (issue 8)
+        webhook_endpoints,
         webhooks,
     )
 

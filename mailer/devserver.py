@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 
-from mailer import private_files, redis_embedded
+from mailer import redis_embedded
+from mailer.lib import private_files
 
 
 def main() -> int:

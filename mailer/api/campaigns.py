@@ -10,9 +10,10 @@ from typing import Any
 from flask import request
 
 from mailer.api.core import bp, idempotent, json_body, not_found, paginate, scope
+from mailer.campaigns import documents as campaign_documents
+from mailer.campaigns import lifecycle as campaigns
 from mailer.extensions import db
 from mailer.models import Campaign, Channel, Identity, MailingList, Template
-from mailer.services import campaign_documents, campaigns
 
 
 def _campaign(ref: str) -> Campaign:

@@ -25,10 +25,10 @@ from sqlalchemy.exc import IntegrityError
 
 from mailer.api.spec import document, validator_for
 from mailer.extensions import db
+from mailer.lib.dbutil import parse_id
+from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import ApiIdempotency
 from mailer.services import api_keys
-from mailer.services.dbutil import parse_id
-from mailer.services.errors import NotAllowed, ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

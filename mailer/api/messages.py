@@ -1,6 +1,6 @@
 """Transactional messages: POST /messages (one or a batch), GET /messages, GET /messages/{id}.
 
-Thin views over :mod:`mailer.services.transactional`, which validates, queues and sends.
+Thin views over :mod:`mailer.engine.transactional.core`, which validates, queues and sends.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from mailer.api.core import (
     plainly_valid,
     scope,
 )
+from mailer.engine.transactional import core as transactional
 from mailer.extensions import db
 from mailer.models import Identity
 from mailer.models.campaigns import Message
-from mailer.services import transactional
 
 _STRINGS = {"to": 254, "subject": 500, "html": None, "text": None}
 _ID_OR_NAME = {"from": 254, "channel": 120}

@@ -23,7 +23,10 @@ from mailer.api.core import (
     paginate,
     scope,
 )
+from mailer.engine.imports import importer
 from mailer.extensions import db
+from mailer.lib.dbutil import parse_id
+from mailer.lib.errors import ValidationError
 from mailer.models import (
     Event,
     EventType,
@@ -35,11 +38,9 @@ from mailer.models import (
     SuppressionReason,
     Template,
 )
-from mailer.services import event_feed, importer, suppressions
+from mailer.services import event_feed, suppressions
 from mailer.services import lists as lists_service
 from mailer.services import templates as templates_service
-from mailer.services.dbutil import parse_id
-from mailer.services.errors import ValidationError
 
 IMPORT_FIELDS = frozenset({"file", "format", "mode"})
 

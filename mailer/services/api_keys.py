@@ -28,11 +28,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from mailer.extensions import db
+from mailer.lib.dbutil import MAX_INT
+from mailer.lib.errors import ValidationError
 from mailer.models import ApiIdempotency, ApiKey, User
 from mailer.models.base import utcnow
 from mailer.queue import get_redis, lua_script
-from mailer.services.dbutil import MAX_INT
-from mailer.services.errors import ValidationError
 
 SCOPES = {
     "send": "Send transactional messages and read their status",

@@ -2,7 +2,7 @@
 
 A channel's form is driven by its provider's ``FIELDS``. Non-secret fields are stored in
 ``Channel.settings`` (JSON); secret fields together as ONE Fernet token in
-``Channel.secrets_encrypted`` (see :mod:`mailer.services.crypto`). Secrets never go back to the
+``Channel.secrets_encrypted`` (see :mod:`mailer.lib.crypto`). Secrets never go back to the
 browser: on edit a blank secret input keeps the stored value. They are never logged and never
 put in an error text (provider errors name fields by label, never by value).
 """
@@ -21,7 +21,12 @@ from flask import current_app
 from markupsafe import escape
 from sqlalchemy import delete, func
 
+from mailer.engine.feedback.sns import CONFIRMED_SETTING
 from mailer.extensions import db
+from mailer.lib.crypto import SecretsUnreadable, decrypt_json, encrypt_json
+from mailer.lib.dbutil import MAX_INT, parse_id
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import CampaignChannel, Channel, Identity, OutboxMessage
 from mailer.providers import (
     ConfigField,
@@ -33,11 +38,6 @@ from mailer.providers import (
     registry,
 )
 from mailer.providers.sandbox import SandboxProvider
-from mailer.services.crypto import SecretsUnreadable, decrypt_json, encrypt_json
-from mailer.services.dbutil import MAX_INT, parse_id
-from mailer.services.emails import InvalidEmail, normalize_email
-from mailer.services.errors import NotAllowed, ValidationError
-from mailer.services.feedback.sns import CONFIRMED_SETTING
 
 log = logging.getLogger(__name__)
 

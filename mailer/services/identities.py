@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from sqlalchemy import func
 
 from mailer.extensions import db
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import CampaignChannel, Identity
-from mailer.services.emails import InvalidEmail, normalize_email
-from mailer.services.errors import NotAllowed, ValidationError
 
 NAME_MAX = 120
 FROM_NAME_MAX = 120

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, func, or_, select
 
 from mailer.extensions import db
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import ValidationError
 from mailer.models import MailingList, Subscriber, SubscriberStatus, Suppression
 from mailer.models.base import utcnow
-from mailer.services.emails import InvalidEmail, normalize_email
-from mailer.services.errors import ValidationError
 
 PAGE_SIZE = 50
 DELETE_CHUNK = 5000

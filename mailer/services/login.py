@@ -14,9 +14,9 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from mailer.extensions import db
+from mailer.lib import throttle
 from mailer.models import User
 from mailer.models.base import utcnow
-from mailer.services import throttle
 
 DEVICE_COOKIE = "mailer_device"
 

@@ -18,8 +18,8 @@ from sqlalchemy import Float, and_, cast, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from mailer.extensions import db
+from mailer.lib.errors import ValidationError
 from mailer.models import MailingList, Segment, Subscriber, SubscriberStatus
-from mailer.services.errors import ValidationError
 
 TEXT_FIELDS = {
     "email": Subscriber.email,

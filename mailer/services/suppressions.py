@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from sqlalchemy import Select, func, select
 
 from mailer.extensions import db
+from mailer.lib import dbutil
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import ValidationError
 from mailer.models import Suppression, SuppressionReason
 from mailer.models.base import utcnow
-from mailer.services import dbutil
-from mailer.services.emails import InvalidEmail, normalize_email
-from mailer.services.errors import ValidationError
 
 PAGE_SIZE = 50
 

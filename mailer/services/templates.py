@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, update
 
+from mailer.engine.rendering import core as rendering
 from mailer.extensions import db
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import ValidationError
 from mailer.models import Campaign, Subscriber, Template
-from mailer.services import rendering
-from mailer.services.emails import InvalidEmail, normalize_email
-from mailer.services.errors import ValidationError
 
 NAME_MAX = 200
 SUBJECT_MAX = 500

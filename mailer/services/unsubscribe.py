@@ -15,7 +15,9 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.extensions import db
+from mailer.lib import tokens
 from mailer.models import (
     Campaign,
     Event,
@@ -28,7 +30,7 @@ from mailer.models import (
     SuppressionReason,
 )
 from mailer.models.base import utcnow
-from mailer.services import suppressions, tokens, webhooks_out
+from mailer.services import suppressions
 
 SCOPES = ("global", "list")
 RESUBSCRIBE = "resubscribe"  # event type recorded when a recipient comes back

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 
 from mailer.extensions import db
+from mailer.lib.emails import is_valid_email
+from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import Role, User
-from mailer.services.emails import is_valid_email
-from mailer.services.errors import NotAllowed, ValidationError
 
 MIN_PASSWORD = 10
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.services import api_keys, transactional
+from mailer.engine.transactional import core as transactional
+from mailer.services import api_keys
 from tests.servers.brevo import BrevoServer
 
 

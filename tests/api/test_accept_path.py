@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from mailer.lib import dbutil
 from mailer.models import Identity
 from mailer.models.campaigns import Message
-from mailer.services import dbutil
 from tests.campaigns.conftest import brevo_channel
 
 pytestmark = pytest.mark.usefixtures("quick_drain")

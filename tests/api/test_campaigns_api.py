@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from rq import SimpleWorker
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.lib import tokens
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
 from mailer.queue import SEND, TICKS, enqueue, get_redis, set_worker_app
-from mailer.services import campaigns, tokens
 from tests.api.conftest import error_paths
 from tests.api.test_campaign_documents import document, iso, received
 from tests.api.test_campaign_documents import setup as setup  # noqa: F401 - fixture

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from mailer.engine.tracking import core as tracking
+from mailer.lib import tokens
 from mailer.models import Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageLink
-from mailer.services import tokens, tracking
 from tests.api.conftest import error_paths
 
 # The sending fixtures are shared with test_transactional_send (brevo, quick_drain: conftest).

@@ -12,10 +12,10 @@ from rq import SimpleWorker
 
 from mailer.api.messages import _plain_message
 from mailer.api.spec import validator_for
+from mailer.engine.transactional import core as transactional
 from mailer.models import Identity, Suppression, Template
 from mailer.models.campaigns import Message
 from mailer.queue import TRANSACTIONAL, get_redis, set_worker_app
-from mailer.services import transactional
 from tests.api.conftest import error_paths
 from tests.campaigns.conftest import brevo_channel
 

@@ -27,9 +27,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mailer.api.spec import document
+from mailer.engine.imports import importer
 from mailer.models import MailingList, Subscriber, Suppression, Template
 from mailer.queue import IMPORTS, get_redis, set_worker_app
-from mailer.services import api_keys, importer
+from mailer.services import api_keys
 from tests.conftest import FreshGClient
 
 MAX_EXAMPLES = 12

@@ -12,12 +12,14 @@ from datetime import timedelta
 import pytest
 from rq import SimpleWorker, Worker
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.engine.transactional import core as transactional
+from mailer.lib import ratelimit, tokens
+from mailer.lib.crypto import encrypt_json
 from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message
 from mailer.queue import FEEDBACK, TICKS, TRANSACTIONAL, enqueue, get_redis, set_worker_app
-from mailer.services import campaigns, ratelimit, tokens, transactional
-from mailer.services.crypto import encrypt_json
 from tests.campaigns.conftest import make_campaign, make_list
 from tests.campaigns.test_worker_processes import spawn_worker, wait_for  # noqa: F401
 from tests.servers.brevo import BrevoServer

@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
+from mailer.lib.crypto import decrypt_json
 from mailer.models import Campaign, CampaignChannel, Channel, Identity, OutboxMessage, Role
-from mailer.services.crypto import decrypt_json
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from mailer.campaigns import lifecycle as campaigns
 from mailer.models import (
     CampaignAudience,
     CampaignChannel,
@@ -14,7 +15,6 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 from mailer.queue import IMPORTS, SEND
-from mailer.services import campaigns
 from tests.campaign_pages.conftest import HX, draft, make_list, reload, setup_data, work
 from tests.campaigns.conftest import brevo_channel
 

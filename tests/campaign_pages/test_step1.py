@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mailer.campaigns import lifecycle as campaigns
 from mailer.models import Campaign, CampaignAudience, CampaignChannel
-from mailer.services import campaigns
 from tests.campaign_pages.conftest import GOOD_HTML, draft, make_template, reload
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailer.lib.crypto import encrypt_json
 from mailer.models import (
     Campaign,
     CampaignAudience,
@@ -13,7 +14,6 @@ from mailer.models import (
     MailingList,
     Subscriber,
 )
-from mailer.services.crypto import encrypt_json
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
 

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 import pytest
 from rq import SimpleWorker
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.engine.campaign_send.core import ChannelRunner, Clock
+from mailer.lib import tokens
+from mailer.lib.errors import NotAllowed
 from mailer.models import Campaign, CampaignChannel, Send, Subscriber, Suppression
 from mailer.models.base import utcnow
 from mailer.queue import SEND, get_redis, set_worker_app
-from mailer.services import campaigns, tokens
-from mailer.services.errors import NotAllowed
-from mailer.services.sending import ChannelRunner, Clock
 from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
 
 
@@ -265,7 +266,7 @@ def test_a_recipient_over_the_render_budget_fails_with_the_reason_and_the_rest_i
 
 
 def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypatch):
-    from mailer.services import sending
+    from mailer.engine.campaign_send import core as sending
 
     monkeypatch.setattr(sending, "ERROR_BURST", 3)
     campaign = make_campaign(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.engine.campaign_send import core as sending
+from mailer.engine.campaign_send.core import ChannelRunner
 from mailer.models import Campaign, CampaignChannel, Channel, Send
-from mailer.services import campaigns, sending
-from mailer.services.sending import ChannelRunner
 from tests.campaigns.test_engine import launched_on_brevo, statuses
 
 

@@ -17,9 +17,9 @@ import time
 import pytest
 
 from config import TestConfig
+from mailer.campaigns import lifecycle as campaigns
 from mailer.models import Campaign, Send
 from mailer.queue import TICKS, enqueue
-from mailer.services import campaigns
 from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink

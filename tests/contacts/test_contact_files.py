@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mailer.services import contact_files as cf
-from mailer.services.contact_files import (
+from mailer.engine.imports import files as cf
+from mailer.engine.imports.files import (
     ContactReader,
     ContactRow,
     ImportFileError,

@@ -7,7 +7,7 @@ import random
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from mailer.services.emails import InvalidEmail, is_valid_email, normalize_email
+from mailer.lib.emails import InvalidEmail, is_valid_email, normalize_email
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 
-from mailer.services import dbutil, importer
+from mailer.engine.imports import importer
+from mailer.lib import dbutil
 
 
 def _random_value(rng: random.Random, depth: int = 0):

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from mailer.engine.imports import importer
+from mailer.lib import csvfiles
 from mailer.models import Campaign, CampaignChannel, Channel, Identity, Send
-from mailer.services import api_keys, csvfiles, importer, lists
+from mailer.services import api_keys, lists
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example","x")',

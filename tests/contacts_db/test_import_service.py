@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from mailer.engine.imports import importer
+from mailer.lib.errors import ValidationError
 from mailer.models import Import, MailingList, Subscriber, Suppression
-from mailer.services import importer, lists
-from mailer.services.errors import ValidationError
+from mailer.services import lists
 
 
 @pytest.fixture

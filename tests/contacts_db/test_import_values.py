@@ -10,8 +10,10 @@ import json
 
 import pytest
 
+from mailer.engine.imports import importer
+from mailer.lib import dbutil
 from mailer.models import Subscriber
-from mailer.services import dbutil, importer, lists
+from mailer.services import lists
 
 AWKWARD = [
     "O'Brien",

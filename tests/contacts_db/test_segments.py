@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from mailer.lib.errors import ValidationError
 from mailer.models import Segment, Subscriber
 from mailer.services import lists, segments
-from mailer.services.errors import ValidationError
 
 
 @pytest.fixture

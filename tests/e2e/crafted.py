@@ -41,6 +41,7 @@ def plant(db) -> Planted:
     from datetime import timedelta
     from email.message import EmailMessage
 
+    from mailer.lib.crypto import encrypt_json
     from mailer.models import (
         Campaign,
         CampaignAudience,
@@ -61,7 +62,6 @@ def plant(db) -> Planted:
     )
     from mailer.models.base import utcnow
     from mailer.services import api_keys
-    from mailer.services.crypto import encrypt_json
 
     now = utcnow()
     add = db.session.add_all

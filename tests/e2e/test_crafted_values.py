@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from mailer.lib import tokens
+from mailer.lib.crypto import decrypt_json
 from mailer.models import (
     ApiKey,
     Campaign,
@@ -26,8 +28,6 @@ from mailer.models import (
     User,
     WebhookEndpoint,
 )
-from mailer.services import tokens
-from mailer.services.crypto import decrypt_json
 from tests.e2e.crafted import EVIL_EMAIL, EVIL_EMAIL2, EVIL_NAME, EVIL_URL, Planted
 
 # Each page that shows crafted values, with the values it must show.

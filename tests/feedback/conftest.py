@@ -25,12 +25,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from rq import SimpleWorker
 
+from mailer.engine.feedback import sns
+from mailer.lib import tokens
+from mailer.lib.crypto import encrypt_json
 from mailer.models import Channel, Send, SendStatus, Subscriber
 from mailer.models.base import utcnow
 from mailer.queue import FEEDBACK, get_redis, set_worker_app
-from mailer.services import tokens
-from mailer.services.crypto import encrypt_json
-from mailer.services.feedback import sns
 from tests.campaigns.conftest import make_campaign, make_list
 
 REGION = "eu-west-1"
@@ -41,7 +41,7 @@ TOPIC = f"arn:aws:sns:{REGION}:123456789012:ses-feedback"
 @pytest.fixture(autouse=True)
 def no_linger(monkeypatch):
     """Jobs end as soon as the queue of payloads is empty (test_job.py tests the lingering)."""
-    from mailer.services import feedback
+    from mailer.engine.feedback import core as feedback
 
     monkeypatch.setattr(feedback, "LINGER_SECONDS", 0.0)
     monkeypatch.setattr(feedback, "IDLE_SLEEP", 0.0)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback.base import FeedbackEvent
+from mailer.engine.feedback.health import Health
 from mailer.models import Role
 from mailer.models.base import utcnow
-from mailer.services import feedback
-from mailer.services.feedback.base import FeedbackEvent
-from mailer.services.feedback.health import Health
 from tests.conftest import login_as, make_user
 from tests.feedback.conftest import mailgun_body, send_campaign, url
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from mailer.lib import tokens
 from mailer.models import Event, FeedbackPayload, Message, Subscriber, Suppression
-from mailer.services import tokens
 from tests.feedback.conftest import (
     count,
     drain,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from mailer.engine.feedback import core as feedback
 from mailer.models import FeedbackPayload
 from mailer.queue import FEEDBACK, get_queue, get_redis
-from mailer.services import feedback
 from tests.feedback.conftest import count, drain, mailgun_body, send_campaign, url
 
 A = "ann@example.com"

@@ -6,10 +6,11 @@ import json
 import time
 from datetime import timedelta
 
+from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback.base import FeedbackEvent
+from mailer.lib import tokens
 from mailer.models import Event, FeedbackPayload, Message, Send, Subscriber, Suppression
 from mailer.models.base import utcnow
-from mailer.services import feedback, tokens
-from mailer.services.feedback.base import FeedbackEvent
 from tests.feedback.conftest import (
     count,
     drain,
@@ -295,7 +296,7 @@ def test_a_payload_the_database_refuses_does_not_hold_up_the_others(app, db, cha
         return real(events, **kw)
 
     monkeypatch.setattr(feedback, "apply_events", refusing)
-    monkeypatch.setattr("mailer.services.feedback.mailgun.digest", lambda *parts: str(parts[0]))
+    monkeypatch.setattr("mailer.engine.feedback.mailgun.digest", lambda *parts: str(parts[0]))
     with pytest.raises(feedback.FeedbackJobError):
         feedback.process_pending()
     db.session.commit()

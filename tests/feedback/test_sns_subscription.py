@@ -7,8 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from mailer.engine.feedback import core as feedback
 from mailer.models import Channel, FeedbackPayload, Role
-from mailer.services import feedback
 from tests.feedback.conftest import (
     CERT_URL,
     REGION,

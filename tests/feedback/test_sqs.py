@@ -11,9 +11,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 from rq import SimpleWorker
 
+from mailer.engine.feedback import sqs
 from mailer.models import Event, FeedbackPayload, Suppression
 from mailer.queue import FEEDBACK, TICKS, TICKS_REGISTRY, enqueue, get_redis, set_worker_app
-from mailer.services.feedback import sqs
 from tests.feedback.conftest import REGION, TOPIC, count, make_channel, send_campaign
 
 A, B = "ann@example.com", "bob@example.com"
@@ -215,7 +215,7 @@ def test_a_queue_updates_only_its_own_channels_sends(app, db, queue, channel):
 
 
 def test_sns_messages_from_a_topic_not_configured_are_refused_and_deleted(app, db, queue, channel):
-    from mailer.services import feedback
+    from mailer.engine.feedback import core as feedback
 
     client, url = queue
     sent = send_campaign(db, channel, [A, B])

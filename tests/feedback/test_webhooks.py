@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import sns
 from mailer.models import FeedbackPayload
-from mailer.services import feedback
-from mailer.services.feedback import sns
 from tests.feedback.conftest import (
     CERT_URL,
     MAILGUN_KEY,

@@ -10,8 +10,8 @@ from werkzeug.security import generate_password_hash
 from config import TestConfig
 from mailer import create_app
 from mailer.extensions import db as _db
+from mailer.lib.throttle import IP_FACTOR
 from mailer.models import Role, User
-from mailer.services.throttle import IP_FACTOR
 from tests.conftest import make_user
 
 
@@ -103,7 +103,7 @@ def test_repeated_failures_for_one_account_get_429_even_with_the_right_password(
 
 
 def test_repeated_failures_from_one_ip_get_429_across_accounts(client, app):
-    from mailer.services.throttle import IP_FACTOR
+    from mailer.lib.throttle import IP_FACTOR
 
     limit = app.config["LOGIN_MAX_FAILURES"] * IP_FACTOR
     for i in range(limit):

@@ -11,10 +11,10 @@ import base64
 import pytest
 from werkzeug.routing import IntegerConverter
 
+from mailer.lib.dbutil import MAX_ID, MAX_INT, parse_id
 from mailer.models import Campaign, Channel, Identity, MailingList
-from mailer.routing import IdConverter
 from mailer.services import api_keys
-from mailer.services.dbutil import MAX_ID, MAX_INT, parse_id
+from mailer.web.routing import IdConverter
 
 HUGE = "99999999999999999999"
 PAST_BIGINT = str(MAX_ID + 1)

@@ -15,11 +15,12 @@ from rq import SimpleWorker
 from config import TestConfig
 from jobs.ticks import campaigns_tick
 from mailer import create_app
+from mailer.engine.imports import importer
 from mailer.extensions import db as _db
 from mailer.models import Import
 from mailer.models.base import utcnow
 from mailer.queue import IMPORTS, get_redis, set_worker_app
-from mailer.services import importer, lists
+from mailer.services import lists
 
 GOOD = b"email,name\nann@example.com,Ann\n=HYPERLINK(1),x\n"
 BROKEN = b'email,name\nann@example.com,Ann\n"bob@example.com,Bob\n'  # unterminated quote

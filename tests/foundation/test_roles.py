@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
-from mailer.auth import PUBLIC_ENDPOINT_PREFIXES
 from mailer.models import Role
+from mailer.web.auth import PUBLIC_ENDPOINT_PREFIXES
 
 
 def _routes(app, methods):

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from mailer.lib import tokens
 from mailer.models import Send
-from mailer.services import tokens
 from tests.conftest import login_as, make_user
 from tests.e2e.crafted import plant
 

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rq import SimpleWorker, Worker
 
+from mailer.lib.crypto import encrypt_json
 from mailer.models import (
     Channel,
     Event,
@@ -19,7 +20,6 @@ from mailer.models import (
 from mailer.models.base import utcnow
 from mailer.models.webhooks import WebhookDelivery, WebhookEndpoint
 from mailer.queue import IMPORTS, TICKS, enqueue, get_redis
-from mailer.services.crypto import encrypt_json
 from tests.campaigns.conftest import make_campaign, make_list
 from tests.jobs_for_tests import create_list, fail_loudly
 

@@ -14,6 +14,7 @@ import logging
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
+from mailer.engine.imports import importer
 from mailer.models import (
     Campaign,
     CampaignChannel,
@@ -22,7 +23,7 @@ from mailer.models import (
     Import,
 )
 from mailer.queue import IMPORTS, SEND, enqueue, get_redis, set_worker_app
-from mailer.services import importer, lists
+from mailer.services import lists
 from tests.jobs_for_tests import fail_plainly, fail_with
 
 PAYLOAD = "<img src=x onerror=alert(document.cookie)>"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mailer.services.render_budget import Budget, RenderTooSlow
-from mailer.services.rendering import (
+from mailer.engine.rendering.budget import Budget, RenderTooSlow
+from mailer.engine.rendering.core import (
     RenderError,
     RenderLimits,
     TemplateSyntaxProblem,

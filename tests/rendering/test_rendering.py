@@ -10,8 +10,8 @@ from typing import Any
 import css_inline
 import pytest
 
-from mailer.services import rendering
-from mailer.services.rendering import (
+from mailer.engine.rendering import core as rendering
+from mailer.engine.rendering.core import (
     BASE_VARIABLES,
     RenderError,
     TemplateSyntaxProblem,

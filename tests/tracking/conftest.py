@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.engine.campaign_send.core import ChannelRunner
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
-from mailer.services import campaigns
-from mailer.services.sending import ChannelRunner
 from tests.campaigns.conftest import brevo, brevo_channel, make_campaign, make_list  # noqa: F401
 
 NEWSLETTER = """<!doctype html><html><head><title>News</title></head><body>

@@ -10,10 +10,10 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import event
 
+from mailer.engine.tracking import core as tracking
 from mailer.extensions import db as _db
 from mailer.models import Event
 from mailer.queue import TICKS, TICKS_REGISTRY, get_queue, get_redis, set_worker_app
-from mailer.services import tracking
 from tests.tracking.conftest import events
 from tests.tracking.test_hits import get
 
@@ -176,7 +176,7 @@ def test_two_flushes_at_once_do_not_both_run(buffered, db, client, send_campaign
 def test_hits_of_a_deleted_campaign_are_dropped_by_the_flush(buffered, db, client, send_campaign):
     sent = send_campaign(["ann@example.com"])
     get(client, sent["ann@example.com"].pixel_path)
-    from mailer.services import campaigns
+    from mailer.campaigns import lifecycle as campaigns
 
     campaigns.delete_campaign(sent.campaign)
     result = tracking.flush()

@@ -6,9 +6,10 @@ import email.utils
 
 import pytest
 
+from mailer.campaigns import lifecycle as campaigns
+from mailer.engine.campaign_send.core import ChannelRunner
+from mailer.lib import tokens
 from mailer.models import Send
-from mailer.services import campaigns, tokens
-from mailer.services.sending import ChannelRunner
 from tests.campaigns.conftest import make_campaign, make_list, smtp_channel, smtp_sink  # noqa: F401
 
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from mailer.engine.tracking import core as tracking
+from mailer.lib import tokens
 from mailer.models import Link, Send
 from mailer.models.base import utcnow
-from mailer.services import tokens, tracking
 from tests.tracking.conftest import events
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+from mailer.engine.tracking import core as tracking
+from mailer.lib import tokens
 from mailer.models import Link
-from mailer.services import tokens, tracking
 from tests.tracking.conftest import BASE, NEWSLETTER, PIXEL, TRACKED
 
 

@@ -10,9 +10,10 @@ from collections import Counter
 
 import pytest
 
+from mailer.campaigns import reports
+from mailer.engine.tracking import core as tracking
 from mailer.models import Send
 from mailer.models.base import utcnow
-from mailer.services import reports, tracking
 from tests.tracking.conftest import events
 from tests.tracking.test_hits import get
 

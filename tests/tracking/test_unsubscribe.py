@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mailer.lib import tokens
 from mailer.models import Subscriber, Suppression
-from mailer.services import tokens
 from mailer.services.unsubscribe import mask_email
 from tests.tracking.conftest import events
 

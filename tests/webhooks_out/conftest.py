@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from rq import SimpleWorker
 
+from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.models import WebhookDelivery, WebhookEndpoint
 from mailer.models.base import utcnow
 from mailer.queue import TICKS, get_queue, get_redis, set_worker_app
-from mailer.services import webhooks_out
 
 # Other packages' fixtures (brevo, channels, ...) serve the hook tests in test_hooks.py.
 from tests.campaigns.conftest import brevo  # noqa: F401

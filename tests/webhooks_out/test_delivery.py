@@ -8,10 +8,10 @@ import socket
 import threading
 from datetime import timedelta
 
+from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out.core import verify_signature
 from mailer.models.base import utcnow
 from mailer.queue import TICKS_REGISTRY
-from mailer.services import webhooks_out
-from mailer.services.webhooks_out import verify_signature
 from tests.servers.http_base import Reply
 from tests.webhooks_out.conftest import deliveries, endpoint, opened, run_tick, time_passes
 

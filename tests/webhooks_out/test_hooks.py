@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import time
 
-from mailer.services import tracking, webhooks_out
-from mailer.services.webhooks_out import verify_signature
+from mailer.engine.tracking import core as tracking
+from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out.core import verify_signature
 from tests.feedback.conftest import drain, mailgun_body, url
 from tests.feedback.conftest import send_campaign as feedback_campaign
 from tests.tracking.test_buffer import run_flush_job

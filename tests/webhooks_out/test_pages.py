@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out.core import verify_signature
 from mailer.models import Role, WebhookDelivery, WebhookEndpoint
-from mailer.services import webhooks_out
-from mailer.services.webhooks_out import verify_signature
 from tests.webhooks_out.conftest import deliveries, endpoint, opened
 
 BASE = "/outbound-webhooks"

@@ -12,8 +12,9 @@ import socket
 
 import pytest
 
+from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.lib import netguard
 from mailer.models import Role, WebhookEndpoint
-from mailer.services import netguard, webhooks_out
 from tests.webhooks_out.conftest import deliveries, opened, run_tick, time_passes
 
 BASE = "/outbound-webhooks"

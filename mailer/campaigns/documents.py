@@ -1,0 +1,517 @@
+"""Campaign documents: the JSON client teams send to schedule a campaign through the API.
+
+A document names the campaign (its own id, a name, the date, a default template, an optional
+subject and channel rows) and its segments: each a list (found by name or created), an optional
+template of its own, and recipients with personalisation fields. See the CampaignDocument schema
+in mailer/api/openapi/campaigns.yaml.
+
+Creating one checks everything first and reports every problem by its field path
+("segments[1].recipients[3].email"), with the same rules as the campaign pages (step 1, step 2
+and launch checks of :mod:`mailer.web.campaign_forms`). Only then, in one transaction, are
+the lists created, the recipients upserted (names to columns, fields merged into attributes,
+an unsubscribed contact stays unsubscribed), the campaign written with one audience entry per
+segment and its channel rows, and the campaign launched the way the pages launch it: scheduled
+for its date, started by the minute tick. Any error rolls everything back: nothing is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import reports
+from mailer.engine.imports import importer
+from mailer.extensions import db
+from mailer.lib.dbutil import parse_id
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import NotAllowed, ValidationError
+from mailer.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignChannel,
+    CampaignStatus,
+    Channel,
+    Identity,
+    MailingList,
+    Template,
+)
+from mailer.models.base import utcnow
+from mailer.web import campaign_forms
+
+S = CampaignStatus
+UPSERT_BATCH = 2000
+LIST_NAME_MAX = 200
+# Where the launch checks of the campaign pages point, as fields of the document.
+LAUNCH_FIELDS = {"content": "template", "rows": "channels", "audience": "segments"}
+# Channel row fields of the campaign pages, as fields of a document's channel entry.
+ROW_FIELDS = {
+    "channel_id": "channel",
+    "identity_id": "sender",
+    "frequency": "frequency_minutes",
+    "daily_max": "per_day",
+    "start_at": "start_at",
+}
+RESCHEDULABLE = (S.DRAFT, S.SCHEDULED)
+
+
+# ------------------------------------------------------------------ finding
+
+
+def find(ref: str) -> Campaign | None:
+    """A campaign by our numeric id or by the id its document gave it (never all digits)."""
+    if ref.isdigit():
+        ident = parse_id(ref)
+        return db.session.get(Campaign, ident) if ident else None
+    return db.session.scalar(select(Campaign).where(Campaign.external_id == ref))
+
+
+def listing(status: str | None = None):
+    """The statement the API pages through: campaigns, optionally of one status."""
+    stmt = select(Campaign).options(
+        selectinload(Campaign.audiences), selectinload(Campaign.channels)
+    )
+    if status is not None:
+        if status not in {s.value for s in S}:
+            raise ValidationError(
+                {"status": f"Unknown status; choose one of: {', '.join(s.value for s in S)}."}
+            )
+        stmt = stmt.where(Campaign.status == status)
+    return stmt
+
+
+# ------------------------------------------------------------------ checking a document
+
+
+@dataclass
+class _Segment:
+    list_name: str
+    mailing_list: MailingList | None  # None: created with the campaign
+    template: Template | None
+    recipients: dict[str, dict[str, Any]]  # normalised email -> row (last occurrence wins)
+
+
+@dataclass
+class _Row:
+    channel_id: int
+    identity_id: int
+    frequency_minutes: float | None
+    daily_max: int | None
+    start_at: datetime | None
+
+
+@dataclass
+class _Plan:
+    external_id: str
+    name: str
+    subject: str
+    template: Template
+    scheduled_at: datetime
+    segments: list[_Segment] = field(default_factory=list)
+    rows: list[_Row] = field(default_factory=list)
+
+
+def parse_date(text: Any, errors: dict[str, str], key: str, what: str) -> datetime | None:
+    """An ISO 8601 date and time with its zone (or offset), in the future -> naive UTC."""
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        errors[key] = (
+            "Give a date and time in ISO 8601 with a time zone offset, "
+            "e.g. 2027-03-01T09:00:00+01:00 or 2027-03-01T08:00:00Z."
+        )
+        return None
+    when = when.astimezone(UTC).replace(tzinfo=None)
+    if when < utcnow() - campaign_forms.PAST_GRACE:
+        errors[key] = f"{what} is in the past: choose a later time."
+        return None
+    return when
+
+
+def _template(ref: Any, errors: dict[str, str], key: str) -> Template | None:
+    """A template by id or by name."""
+    if isinstance(ref, int):
+        template = db.session.get(Template, ref)
+    else:
+        template = db.session.scalar(select(Template).where(Template.name == str(ref).strip()))
+    if template is None:
+        kind = "id" if isinstance(ref, int) else "name"
+        errors[key] = f"No template with this {kind}: use a template id or its exact name."
+    return template
+
+
+def _check_content(
+    name: str, subject: str, template: Template, errors: dict[str, str], key: str
+) -> None:
+    """The campaign pages' step-1 checks and the launch's unsubscribe-link check, for the
+    campaign's template (key "template": name and subject too) or a segment's own."""
+    form = {"name": name, "subject": subject, "template_id": str(template.id)}
+    try:
+        campaign_forms.clean_step1(form)
+    except ValidationError as exc:
+        for part, message in exc.errors.items():
+            if part == "template_id":
+                errors[key] = message
+            elif key == "template" and part in ("name", "subject"):
+                errors[part] = message
+    if key not in errors and not campaign_forms.has_unsubscribe_link(
+        subject, template.html, template.text
+    ):
+        errors[key] = (
+            f"The template “{template.name}” has no {{{{ unsubscribe_url }}}} link: "
+            "recipients must be able to leave. Add one to the template."
+        )
+
+
+def _recipient_row(recipient: dict[str, Any]) -> dict[str, Any]:
+    def clip(key: str, limit: int) -> str | None:
+        value = (recipient.get(key) or "").strip()
+        return value[:limit] or None
+
+    return {
+        "first_name": clip("first_name", 100),
+        "last_name": clip("last_name", 100),
+        "name": clip("name", 200),
+        "attributes": dict(recipient.get("fields") or {}),
+    }
+
+
+def _check_segments(doc: dict, name: str, subject: str, errors: dict[str, str]) -> list[_Segment]:
+    segments: list[_Segment] = []
+    seen: dict[str, int] = {}
+    for i, seg in enumerate(doc["segments"]):
+        key = f"segments[{i}]"
+        list_name = seg["list"].strip()
+        if not list_name:
+            errors[f"{key}.list"] = "Give the list's name."
+        elif len(list_name) > LIST_NAME_MAX:
+            errors[f"{key}.list"] = f"Use at most {LIST_NAME_MAX} characters."
+        elif list_name in seen:
+            errors[f"{key}.list"] = (
+                f"The list “{list_name}” is already segment {seen[list_name]}: "
+                "put its recipients in one segment."
+            )
+        seen.setdefault(list_name, i)
+        mailing_list = db.session.scalar(select(MailingList).where(MailingList.name == list_name))
+        template = None
+        if seg.get("template") is not None:
+            template = _template(seg["template"], errors, f"{key}.template")
+            if template is not None:
+                _check_content(name, subject, template, errors, f"{key}.template")
+        recipients: dict[str, dict[str, Any]] = {}
+        for j, recipient in enumerate(seg.get("recipients", [])):
+            try:
+                email = normalize_email(recipient["email"])
+            except InvalidEmail as exc:
+                errors[f"{key}.recipients[{j}].email"] = f"Not a valid address: {exc.reason}."
+                continue
+            recipients.pop(email, None)  # the last occurrence wins, as in file imports
+            recipients[email] = _recipient_row(recipient)
+        segments.append(_Segment(list_name, mailing_list, template, recipients))
+    return segments
+
+
+def _channel(ref: Any) -> tuple[Channel | None, str]:
+    if isinstance(ref, int):
+        return db.session.get(Channel, ref), "No channel with this id."
+    found = db.session.scalar(select(Channel).where(Channel.name == str(ref).strip()))
+    return found, "No channel with this name: use a channel id or its exact name."
+
+
+def _sender(ref: Any) -> tuple[Identity | None, str]:
+    """A sender identity by id, by its name or by its from address (when only one has it)."""
+    if isinstance(ref, int):
+        return db.session.get(Identity, ref), "No sender with this id."
+    text = str(ref).strip()
+    found = db.session.scalar(select(Identity).where(Identity.name == text))
+    if found is not None:
+        return found, ""
+    matches = db.session.scalars(
+        select(Identity).where(Identity.from_email == text.lower()).limit(2)
+    ).all()
+    if len(matches) > 1:
+        return None, "Several senders use this address: give the sender's id or name."
+    if matches:
+        return matches[0], ""
+    return None, "No sender with this address or name: add it under Senders, or use its id."
+
+
+def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
+    """Channel rows as the campaign pages check them (active channel, limits, start date)."""
+    if "channels" not in doc:
+        default = campaign_forms.blank_row()
+        if not (default.channel_id and default.identity_id):
+            channels = db.session.scalar(
+                select(func.count()).select_from(Channel).where(Channel.active)
+            )
+            senders = db.session.scalar(select(func.count()).select_from(Identity))
+            errors["channels"] = (
+                "Required here: give the channel and sender to use. They can be left out only "
+                "when exactly one active channel and one sender exist "
+                f"(there are {channels} active channels and {senders} senders)."
+            )
+            return []
+        return [_Row(int(default.channel_id), int(default.identity_id), None, None, None)]
+    forms: list[campaign_forms.RowForm] = []
+    starts: dict[str, datetime | None] = {}
+    for k, entry in enumerate(doc["channels"]):
+        key = f"channels[{k}]"
+        before = len(errors)
+        channel, why = _channel(entry["channel"])
+        if channel is None:
+            errors[f"{key}.channel"] = why
+        sender, why = _sender(entry["sender"])
+        if sender is None:
+            errors[f"{key}.sender"] = why
+        start_at = None
+        if entry.get("start_at") is not None:
+            start_at = parse_date(entry["start_at"], errors, f"{key}.start_at", "This start")
+        if len(errors) > before:
+            continue
+        forms.append(
+            campaign_forms.RowForm(
+                key=str(k),
+                identity_id=str(sender.id),
+                channel_id=str(channel.id),
+                frequency=_text(entry.get("frequency_minutes")),
+                daily_max=_text(entry.get("per_day")),
+            )
+        )
+        starts[str(k)] = start_at
+    if not forms:
+        return []
+    try:
+        clean = campaign_forms.clean_setup(campaign_forms.SetupForm(rows=forms))
+    except ValidationError as exc:
+        for name, message in exc.errors.items():
+            _, k, part = name.split("-", 2) if name.startswith("row-") else ("", "", name)
+            errors[f"channels[{k}].{ROW_FIELDS.get(part, part)}" if k else "channels"] = message
+        return []
+    return [
+        _Row(r.channel_id, r.identity_id, r.frequency_minutes, r.daily_max, starts[r.key])
+        for r in clean.rows
+    ]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check(doc: dict) -> _Plan:
+    """Every problem of a (schema-valid) document at once, as ValidationError; else the plan."""
+    errors: dict[str, str] = {}
+    external_id = doc["id"]
+    taken = db.session.scalar(select(Campaign).where(Campaign.external_id == external_id))
+    if external_id.isdigit():
+        errors["id"] = "Use at least one letter or sign: all-digit ids are our campaign numbers."
+    elif taken is not None:
+        errors["id"] = (
+            f"A campaign with this id already exists (campaign {taken.id}, {taken.status}): "
+            "change its date with PATCH, or use another id."
+        )
+    name = (doc.get("name") or external_id).strip()
+    template = _template(doc["template"], errors, "template")
+    subject = (doc.get("subject") or (template.subject if template else "")).strip()
+    if template is not None:
+        if not subject:
+            errors["subject"] = (
+                f"The template “{template.name}” has no subject: give one in the document."
+            )
+        else:
+            _check_content(name, subject, template, errors, "template")
+    scheduled_at = parse_date(doc["date"], errors, "date", "This date")
+    segments = _check_segments(doc, name, subject, errors)
+    rows = _check_channels(doc, errors)
+    if errors:
+        raise ValidationError(errors)
+    assert template is not None and scheduled_at is not None
+    return _Plan(external_id, name, subject, template, scheduled_at, segments, rows)
+
+
+# ------------------------------------------------------------------ creating
+
+
+def create(doc: dict) -> Campaign:
+    """Check the document, then create and schedule its campaign; nothing is kept on error."""
+    plan = check(doc)
+    try:
+        campaign = _write(plan)
+        campaign_forms.launch(campaign)  # the pages' launch checks, then scheduled
+    except ValidationError as exc:
+        db.session.rollback()
+        raise ValidationError(
+            {LAUNCH_FIELDS.get(key, key): message for key, message in exc.errors.items()}
+        ) from None
+    except IntegrityError:  # a document with this id (or a list with this name) raced us
+        db.session.rollback()
+        raise NotAllowed(
+            "Another request created this campaign or one of its lists meanwhile: retry."
+        ) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return campaign
+
+
+def _write(plan: _Plan) -> Campaign:
+    """Lists, recipients, campaign, audience entries and channel rows: flushed, not committed."""
+    campaign = Campaign(
+        name=plan.name,
+        subject=plan.subject,
+        template_id=plan.template.id,
+        status=S.DRAFT.value,
+        scheduled_at=plan.scheduled_at,
+        external_id=plan.external_id,
+    )
+    db.session.add(campaign)
+    for segment in plan.segments:
+        mailing_list = segment.mailing_list
+        if mailing_list is None:
+            mailing_list = MailingList(
+                name=segment.list_name,
+                description=f"Created by the campaign document “{plan.external_id}”."[:500],
+            )
+            db.session.add(mailing_list)
+            db.session.flush()
+        _upsert(mailing_list.id, segment.recipients)
+        override = segment.template
+        campaign.audiences.append(
+            CampaignAudience(
+                list_id=mailing_list.id,
+                template_id=override.id if override else None,
+                html=override.html if override else None,
+                text=override.text if override else None,
+            )
+        )
+        db.session.flush()  # audience ids follow the segments' order: the first one wins
+    for position, row in enumerate(plan.rows):
+        campaign.channels.append(
+            CampaignChannel(
+                channel_id=row.channel_id,
+                identity_id=row.identity_id,
+                position=position,
+                frequency_minutes=row.frequency_minutes,
+                daily_max=row.daily_max,
+                start_at=row.start_at,
+            )
+        )
+    db.session.flush()
+    return campaign
+
+
+def _upsert(list_id: int, recipients: dict[str, dict[str, Any]]) -> None:
+    """The file import's upsert: names updated when given, fields merged into attributes,
+    status never changed (an unsubscribed contact stays unsubscribed)."""
+    now = utcnow()
+    rows = [
+        {
+            "list_id": list_id,
+            "email": email,
+            "status": "subscribed",
+            "import_id": None,
+            "created_at": now,
+            "updated_at": now,
+            **values,
+        }
+        for email, values in recipients.items()
+    ]
+    statement = importer._subscriber_upsert()
+    for start in range(0, len(rows), UPSERT_BATCH):
+        db.session.execute(statement, rows[start : start + UPSERT_BATCH])
+
+
+# ------------------------------------------------------------------ changing
+
+
+def reschedule(campaign: Campaign, date: Any) -> Campaign:
+    """A new date for a draft or scheduled campaign; due now means it launches now."""
+    if CampaignStatus(campaign.status) not in RESCHEDULABLE:
+        raise NotAllowed(
+            f"A {campaign.status} campaign cannot be rescheduled: only draft and scheduled "
+            "ones can."
+        )
+    errors: dict[str, str] = {}
+    when = parse_date(date, errors, "date", "This date")
+    if errors:
+        raise ValidationError(errors)
+    changed = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status.in_([s.value for s in RESCHEDULABLE]))
+        .values(scheduled_at=when, updated_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(campaign)
+    if not changed:
+        raise NotAllowed(f"The campaign is {campaign.status} now: it cannot be rescheduled.")
+    if campaign.status == S.SCHEDULED.value and when <= utcnow():
+        campaigns.enqueue_launch(campaign)
+    return campaign
+
+
+def delete(campaign: Campaign) -> None:
+    """Delete a campaign not started yet (or finished); its lists and contacts stay."""
+    if CampaignStatus(campaign.status) in (S.RUNNING, S.PAUSED):
+        raise NotAllowed(
+            f"The campaign is {campaign.status}: it cannot be deleted once it has started. "
+            "Cancel it first."
+        )
+    campaign_forms.delete(campaign)
+
+
+# ------------------------------------------------------------------ figures
+
+
+def stats(campaign: Campaign) -> dict[str, Any]:
+    """Where every recipient stands, and what they did, from the campaign report's figures."""
+    counts = campaigns.counters(campaign.id)
+    figures = reports.Figures()
+    for part in reports.figures_by_channel(campaign.id).values():
+        figures.add(part)
+    remaining = sum(counts[s] for s in ("pending", "claimed", "sending"))
+    sent = counts["sent"]
+
+    def rate(count: int, over: int) -> float | None:
+        return round(count / over, 4) if over else None
+
+    return {
+        "campaign_id": campaign.id,
+        "status": campaign.status,
+        "audience": campaign.audience_size,
+        "excluded": campaign.excluded_count,
+        "sent": sent,
+        "failed": counts["failed"],
+        "suppressed": counts["suppressed"],
+        "in_doubt": counts["in_doubt"],
+        "cancelled": counts["cancelled"],
+        "remaining": remaining,
+        "delivered": figures.delivered,
+        "bounced": figures.bounced,
+        "complained": figures.complained,
+        "unsubscribed": figures.unsubscribed,
+        "opens": {
+            "total": figures.opens.total,
+            "unique": figures.opens.unique,
+            "unique_human": figures.opens.unique_human,
+        },
+        "clicks": {
+            "total": figures.clicks.total,
+            "unique": figures.clicks.unique,
+            "unique_human": figures.clicks.unique_human,
+        },
+        "rates": {
+            "delivery": rate(figures.delivered, sent),
+            "open": figures.open_rate,
+            "click": figures.click_rate,
+            "click_to_open": figures.click_to_open,
+            "bounce": rate(figures.bounced, sent),
+            "complaint": rate(figures.complained, figures.base),
+            "unsubscribe": rate(figures.unsubscribed, figures.base),
+        },
+    }

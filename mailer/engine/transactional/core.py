@@ -1,0 +1,1217 @@
+"""Transactional messages: accept them from the API, send them from the drain job, track them.
+
+Accepting (:func:`accept`, the API's hot path): every item is validated first (address, sender,
+channel, content or template and its variables, tags, metadata) and any problem refuses the
+whole request, with each error's path. Suppressed recipients are refused one by one with their
+reason; the rest are inserted in ONE statement, committed, and the sender is woken. Lookups of
+identities, channels and templates come from a small per-process cache (``LOOKUP_TTL``
+seconds). A single message, the commonest request, is one ``INSERT … SELECT … WHERE NOT
+EXISTS (suppressed)`` (the reason is read only when it was refused) and one Redis command; on
+MySQL that statement is the request's only database round trip (``dbutil.OwnPoolStatement``:
+an autocommit pool of its own, no session). A batch reads the suppressions of all its
+addresses, then inserts the others.
+
+Statuses (``MessageStatus``): queued → sending → sent → delivered; or bounced, complained,
+failed (with ``error``). A transient provider error puts the message back to queued with a
+``next_attempt_at`` (exponential backoff, ``MAILER_MAX_ATTEMPTS``). Opens and clicks are
+recorded as ``opened_at``/``clicked_at``; the API shows a sent or delivered message that has
+one as "opened"/"clicked" (:func:`public_status`). At send time an HTML message's http(s)
+links point at ``/t/c/<message token>/<link id>-<mac>`` (unless ``track_clicks`` is false),
+with the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
+shared by all messages, and a click redirects only to a URL recorded there and only with the
+token of a message it was written into (the MAC binds the two: see tokens.py).
+
+Sending (:func:`drain`, one job per channel on the transactional queue): claim due queued
+messages in chunks (FOR UPDATE SKIP LOCKED on MySQL, one conditional UPDATE … RETURNING on
+SQLite, so two drain jobs never take the same message), take the channel's rate tokens
+(transactional mail may use the whole bucket; campaigns leave it a share, see ratelimit.py),
+render (templates compiled once per version), send with ``provider.send_batch`` and write the
+results back in bulk. Waking is cheap: a Redis ``SET NX`` flag per channel means a thousand
+requests a second enqueue one job, not a thousand; the job holds the flag while it runs,
+lingers a moment for more work, and re-checks after releasing it so no message is left behind.
+A tick (``jobs.transactional.tick``) wakes channels with due messages every few seconds and
+marks messages stuck in "sending" by a dead worker as failed (maybe sent: never resent).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.urls import iri_to_uri
+
+from mailer.engine.rendering.core import (
+    CompiledEmail,
+    RenderError,
+    TemplateSyntaxProblem,
+    compile_email,
+    html_to_text,
+    recipient_context,
+    unknown_variables,
+)
+from mailer.engine.tracking import core as tracking
+from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.extensions import db
+from mailer.lib import dbutil, ratelimit, tokens
+from mailer.lib.emails import InvalidEmail, normalize_email
+from mailer.lib.errors import ValidationError
+from mailer.models import Channel, Event, Identity, Suppression, Template
+from mailer.models.base import utcnow
+from mailer.models.campaigns import Message, MessageLink, MessageStatus
+from mailer.providers.base import OutboundMessage, SendResult
+from mailer.queue import TRANSACTIONAL, enqueue, get_redis
+from mailer.services import api_keys
+
+log = logging.getLogger(__name__)
+
+MAX_TAGS = 10
+MAX_TAG = 64
+MAX_METADATA_BYTES = 2048
+MAX_SUBJECT = 500
+LOOKUP_TTL = 5.0  # seconds an identity/channel/template lookup is reused by a web process
+
+FLAG_KEY = "mailer:tx:drain:{}"  # "a drain job for this channel is queued or running"
+FLAG_TTL = 60  # seconds; refreshed by the running job, so a lost job's flag expires
+CHUNK = 200  # messages claimed per turn (fewer when the rate allows fewer)
+DRAIN_SECONDS = 30.0  # one job hands over to a fresh one after this
+LINGER_SECONDS = 1.0  # an idle job waits this long for more messages before it ends
+IDLE_SLEEP = 0.05
+STALE_AFTER = timedelta(minutes=10)  # "sending" this long: its worker died
+
+
+# ------------------------------------------------------------------------------ lookups
+
+
+class _Lookups:
+    """Identities, channels and templates for the accept path, cached briefly per process."""
+
+    def __init__(self) -> None:
+        self.loaded = 0.0
+        self.identities: dict[int, Identity] = {}
+        self.identity_by_email: dict[str, Identity] = {}
+        self.default_identity: Identity | None = None
+        self.channels: dict[int, Channel] = {}
+        self.channel_by_name: dict[str, Channel] = {}
+        self.default_channel: Channel | None = None
+        self.templates: OrderedDict[int, tuple[float, _TemplateInfo | None]] = OrderedDict()
+        self.subjects: OrderedDict[str, CompiledEmail] = OrderedDict()
+
+    def refresh(self) -> None:
+        if time.monotonic() - self.loaded < LOOKUP_TTL:
+            return
+        identities = list(db.session.scalars(select(Identity).order_by(Identity.id)))
+        channels = list(
+            db.session.scalars(select(Channel).where(Channel.active.is_(True)).order_by(Channel.id))
+        )
+        for row in (*identities, *channels):
+            db.session.expunge(row)  # plain values, safe to keep across requests
+        self.identities = {i.id: i for i in identities}
+        self.identity_by_email = {}
+        for identity in identities:
+            self.identity_by_email.setdefault(identity.from_email, identity)
+        self.default_identity = identities[0] if identities else None
+        self.channels = {c.id: c for c in channels}
+        self.channel_by_name = {c.name: c for c in channels}
+        self.default_channel = channels[0] if channels else None
+        self.loaded = time.monotonic()
+
+    def subject(self, source: str) -> CompiledEmail:
+        """A template subject compiled (by its text: it depends on nothing else)."""
+        found = self.subjects.get(source)
+        if found is None:
+            found = self.subjects[source] = compile_email(source, "")
+            while len(self.subjects) > 256:
+                self.subjects.popitem(last=False)
+        return found
+
+    def template(self, template_id: int) -> _TemplateInfo | None:
+        cached = self.templates.get(template_id)
+        if cached is not None and time.monotonic() - cached[0] < LOOKUP_TTL:
+            return cached[1]
+        row = db.session.get(Template, template_id)
+        info = None
+        if row is not None:
+            info = _TemplateInfo(row.id, row.subject or "", row.html or "", row.text)
+            db.session.expunge(row)
+        self.templates[template_id] = (time.monotonic(), info)
+        while len(self.templates) > 256:
+            self.templates.popitem(last=False)
+        return info
+
+
+@dataclass
+class _TemplateInfo:
+    id: int
+    subject: str
+    html: str
+    text: str | None
+    _used: list[str] | None = None
+    _problem: str | None = None
+
+    def unknown(self, known: Iterable[str], subject: str | None) -> list[str]:
+        """Variables the template (and a subject override) use that `known` does not give.
+        Raises ValueError with the syntax problem of a broken template."""
+        if self._used is None and self._problem is None:
+            try:
+                self._used = unknown_variables(self.subject, self.html, self.text, ())
+            except TemplateSyntaxProblem as exc:
+                self._problem = str(exc)
+        if self._problem is not None:
+            raise ValueError(self._problem)
+        used = set(self._used or ())
+        if subject:
+            used |= set(unknown_variables(subject, "", None, ()))
+        names = set(known)
+        return sorted(u for u in used if u.removeprefix("attributes.") not in names)
+
+
+def _lookups() -> _Lookups:
+    cache = current_app.extensions.get("mailer_tx_lookups")
+    if cache is None:
+        cache = current_app.extensions["mailer_tx_lookups"] = _Lookups()
+    cache.refresh()
+    return cache
+
+
+def forget_lookups() -> None:
+    """Drop the cached lookups (tests that change identities or channels mid-way)."""
+    current_app.extensions.pop("mailer_tx_lookups", None)
+
+
+# ------------------------------------------------------------------------------ accepting
+
+
+@dataclass
+class Outcome:
+    """One item of an accepted request: queued with an id, or refused with a reason."""
+
+    index: int
+    to: str
+    id: int | None = None
+    code: str | None = None
+    reason: str | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.id is not None
+
+
+def accept(
+    items: Sequence[Mapping[str, Any]], api_key_id: int | None, *, prefix: str = ""
+) -> list[Outcome]:
+    """Validate, refuse suppressed recipients, queue the rest (one INSERT), wake the sender.
+
+    ``prefix`` makes error names JSON paths of the request: "" for a single message,
+    "messages" for a batch ("messages[3].to"). Raises ValidationError listing every problem.
+    """
+    limit = int(current_app.config.get("MAILER_API_MAX_BATCH", 500))
+    if prefix and len(items) > limit:
+        raise ValidationError({prefix: f"At most {limit} messages per request."})
+    if prefix and not items:
+        raise ValidationError({prefix: "Give at least one message."})
+    lookups = _lookups()
+    errors: dict[str, str] = {}
+    rows: list[dict] = []
+    now = utcnow()
+    for i, item in enumerate(items):
+        where = f"{prefix}[{i}]." if prefix else ""
+        row = _clean(item, lookups, where, errors)
+        if row is not None:
+            row.update(api_key_id=api_key_id, created_at=now)
+            rows.append(row)
+    if errors:
+        raise ValidationError(errors)
+
+    outcomes = _accept_one(rows[0]) if len(rows) == 1 else _accept_many(rows)
+    if db.session.registry.has():  # the MySQL single path may not have used the session
+        db.session.commit()
+    queued = {r["channel_id"] for r, o in zip(rows, outcomes, strict=True) if o.queued}
+    wake(queued, api_keys.request_redis())
+    return outcomes
+
+
+def _accept_one(row: dict) -> list[Outcome]:
+    """One statement: the INSERT happens only when the address is not suppressed."""
+    raw = _raw_insert()
+    if raw is not None:
+        inserted, new_id, _ = raw.run(row)
+    else:
+        result = db.session.connection().execute(_INSERT_UNLESS_SUPPRESSED, row)
+        inserted, new_id = result.rowcount, result.lastrowid
+    if inserted == 1:
+        return [Outcome(0, row["to_email"], id=new_id)]
+    reason = db.session.scalar(
+        select(Suppression.reason).where(Suppression.email == row["to_email"])
+    )
+    return [_refused(0, row["to_email"], reason or "suppressed")]
+
+
+def _accept_many(rows: list[dict]) -> list[Outcome]:
+    """Suppressed addresses in one read, the others in one multi-row INSERT."""
+    suppressed = _suppressed({r["to_email"] for r in rows})
+    outcomes: list[Outcome] = []
+    queued: list[dict] = []
+    for i, row in enumerate(rows):
+        reason = suppressed.get(row["to_email"])
+        if reason is not None:
+            outcomes.append(_refused(i, row["to_email"], reason))
+        else:
+            outcomes.append(Outcome(i, row["to_email"]))
+            queued.append(row)
+    if queued:
+        it = iter(_insert(queued))
+        for outcome in outcomes:
+            if outcome.code is None:
+                outcome.id = next(it)
+    return outcomes
+
+
+def _refused(index: int, to: str, reason: str) -> Outcome:
+    return Outcome(
+        index,
+        to,
+        code="recipient_suppressed",
+        reason=f"{to} is on the suppression list ({reason}); Mailer does not send to it.",
+    )
+
+
+_ROW_COLUMNS = (
+    "to_email",
+    "identity_id",
+    "channel_id",
+    "template_id",
+    "subject",
+    "payload",
+    "tags",
+    "meta",
+    "status",
+    "attempts",
+    "api_key_id",
+    "created_at",
+)
+_INSERT_UNLESS_SUPPRESSED = insert(Message.__table__).from_select(
+    _ROW_COLUMNS,
+    select(*(bindparam(c, type_=Message.__table__.c[c].type) for c in _ROW_COLUMNS)).where(
+        ~select(Suppression.id).where(Suppression.email == bindparam("to_email")).exists()
+    ),
+)
+
+
+# MySQL: the single-message INSERT … SELECT as the request's only database round trip, on a
+# pool of its own (by database URL: one pool per process).
+_RAW_INSERTS: dict[str, dbutil.OwnPoolStatement] = {}
+
+
+def _raw_insert() -> dbutil.OwnPoolStatement | None:
+    """The app's single-message writer on MySQL (None on SQLite: the session is as cheap)."""
+    found = current_app.extensions.get("mailer_tx_raw_insert", False)
+    if found is False:
+        found = current_app.extensions["mailer_tx_raw_insert"] = _make_raw_insert()
+    return found
+
+
+def _make_raw_insert() -> dbutil.OwnPoolStatement | None:
+    engine = db.engine
+    if engine.dialect.name != "mysql":
+        return None
+    key = engine.url.render_as_string(hide_password=False)
+    if key not in _RAW_INSERTS:  # apps of one process (tests) share the pool
+        options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        size, overflow = options.get("pool_size", 5), options.get("max_overflow", 10)
+        _RAW_INSERTS.setdefault(
+            key,
+            dbutil.OwnPoolStatement(
+                engine.url, _INSERT_UNLESS_SUPPRESSED, pool_size=size, max_overflow=overflow
+            ),
+        )
+    return _RAW_INSERTS[key]
+
+
+def _insert(rows: list[dict]) -> list[int]:
+    """One INSERT … VALUES (…), (…) RETURNING id for the whole batch, ids in row order."""
+    stmt = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+    return list(db.session.scalars(stmt, rows))
+
+
+def _suppressed(emails: set[str]) -> dict[str, str]:
+    if not emails:
+        return {}
+    rows = db.session.execute(
+        select(Suppression.email, Suppression.reason).where(Suppression.email.in_(emails))
+    )
+    return {email: reason for email, reason in rows}
+
+
+def _clean(
+    item: Mapping[str, Any], lookups: _Lookups, where: str, errors: dict[str, str]
+) -> dict | None:
+    """One message as a row, or None with its problems added to `errors`."""
+    problems: dict[str, str] = {}
+    to = item.get("to")
+    try:
+        to = normalize_email(to if isinstance(to, str) else "")
+    except InvalidEmail as exc:
+        problems["to"] = f"Not a valid email address: {exc.reason}."
+
+    identity = _identity(item.get("from"), lookups, problems)
+    channel = _channel(item.get("channel"), lookups, problems)
+
+    subject = item.get("subject")
+    html, text = item.get("html"), item.get("text")
+    template_id = item.get("template_id")
+    variables = item.get("variables")
+    payload: dict[str, Any]
+    if template_id is not None:
+        if html is not None or text is not None:
+            problems["template_id"] = "Give either template_id or html/text, not both."
+        template = lookups.template(template_id) if isinstance(template_id, int) else None
+        payload = {"template_id": template_id, "variables": variables or {}}
+        if template is None:
+            problems["template_id"] = f"No template with id {template_id}."
+        else:
+            try:
+                unknown = template.unknown((variables or {}).keys(), subject)
+            except ValueError as exc:
+                problems["template_id"] = f"The template has an error: {exc}."
+            except TemplateSyntaxProblem as exc:
+                problems["subject"] = f"The subject has an error: {exc}."
+            else:
+                if unknown:
+                    problems["variables"] = (
+                        f"Unknown template variable{'s' if len(unknown) > 1 else ''}: "
+                        f"{', '.join(unknown)}. Give {'them' if len(unknown) > 1 else 'it'} "
+                        "in variables."
+                    )
+            if subject is None:
+                subject = template.subject
+    else:
+        if variables is not None:
+            problems["variables"] = "Variables are only used with template_id."
+        if not html and not text:
+            problems["html"] = "Give html, text or both (or a template_id)."
+        payload = {"html": html, "text": text}
+    if not subject or not str(subject).strip():
+        problems["subject"] = "Give a subject."
+    elif len(subject) > MAX_SUBJECT:
+        problems["subject"] = f"Use at most {MAX_SUBJECT} characters."
+    elif any(c in subject for c in "\r\n"):
+        problems["subject"] = "A subject cannot contain line breaks."
+
+    tags = item.get("tags") or []
+    if len(tags) > MAX_TAGS:
+        problems["tags"] = f"At most {MAX_TAGS} tags."
+    elif any(not isinstance(t, str) or not t.strip() or len(t) > MAX_TAG for t in tags):
+        problems["tags"] = f"Tags are non-blank strings of at most {MAX_TAG} characters."
+    metadata = item.get("metadata") or {}
+    if len(json.dumps(metadata, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        problems["metadata"] = f"Keep metadata under {MAX_METADATA_BYTES} bytes of JSON."
+    if template_id is not None and not problems.keys() & {"template_id", "variables", "subject"}:
+        rendered = _render_subject(lookups, subject, to, variables or {}, problems)
+        if rendered is not None:
+            payload["subject_source"] = subject  # the column holds the subject as sent
+            subject = rendered
+
+    if problems:
+        errors.update({where + name: message for name, message in problems.items()})
+        return None
+    if item.get("track_opens") is False:
+        payload["track_opens"] = False
+    if item.get("track_clicks") is False:
+        payload["track_clicks"] = False
+    return {
+        "to_email": to,
+        "identity_id": identity.id,
+        "channel_id": channel.id,
+        "template_id": template_id,
+        "subject": subject.strip(),
+        "payload": payload,
+        "tags": list(dict.fromkeys(t.strip() for t in tags)),
+        "meta": metadata,
+        "status": MessageStatus.QUEUED.value,
+        "attempts": 0,
+    }
+
+
+def message_context(to: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A message's template variables: the caller's, as given. They win over the defaults a
+    campaign takes from the subscriber (first_name, last_name, name: empty here; email: the
+    recipient; unsubscribe_url, view_online_url: empty, transactional mail has neither)."""
+    names = {k: v if isinstance(v, str) else None for k, v in variables.items()}
+    context = recipient_context(
+        to, names.get("first_name"), names.get("last_name"), names.get("name"), variables
+    )
+    context.update((k, v) for k, v in variables.items() if k in _CALLER_WINS)
+    return context
+
+
+_CALLER_WINS = frozenset(
+    {"email", "first_name", "last_name", "name", "unsubscribe_url", "view_online_url"}
+)
+_MISSING = object()
+
+
+def _render_subject(
+    lookups: _Lookups, subject: str, to: str, variables: Mapping[str, Any], problems: dict
+) -> str | None:
+    """The subject of a template message as it will be sent (rendered once, when accepted),
+    or None with the problem added: a variable the template could not see (a name the template
+    language keeps for itself), a render error, or a subject too long once rendered."""
+    context = message_context(to, variables)
+    hidden = sorted(k for k, v in variables.items() if context.get(k, _MISSING) is not v)
+    if hidden:
+        problems["variables"] = (
+            f"Reserved name{'s' if len(hidden) > 1 else ''} in variables: {', '.join(hidden)} "
+            "(templates cannot see a variable by that name). Rename "
+            f"{'them' if len(hidden) > 1 else 'it'}."
+        )
+        return None
+    try:
+        rendered = lookups.subject(subject).render(context).subject
+    except (RenderError, TemplateSyntaxProblem) as exc:
+        problems["subject"] = f"The subject cannot be rendered: {exc}."
+        return None
+    if len(rendered) > MAX_SUBJECT:
+        problems["subject"] = f"The subject is over {MAX_SUBJECT} characters once rendered."
+        return None
+    return rendered
+
+
+def _identity(value: Any, lookups: _Lookups, problems: dict[str, str]) -> Identity | None:
+    if value is None:
+        if lookups.default_identity is None:
+            problems["from"] = "No sender identity exists yet: create one under Senders."
+        return lookups.default_identity
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = lookups.identities.get(value)
+        if found is None:
+            problems["from"] = f"No sender identity with id {value}."
+        return found
+    try:
+        email = normalize_email(str(value))
+    except InvalidEmail:
+        email = ""
+    found = lookups.identity_by_email.get(email)
+    if found is None:
+        problems["from"] = (
+            "Use the id or the address of a sender identity (Senders); "
+            f"{str(value)[:100]!r} is neither."
+        )
+    return found
+
+
+def _channel(value: Any, lookups: _Lookups, problems: dict[str, str]) -> Channel | None:
+    if value is None:
+        if lookups.default_channel is None:
+            problems["channel"] = "No active sending channel exists: create one under Channels."
+        return lookups.default_channel
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = lookups.channels.get(value)
+    else:
+        found = lookups.channel_by_name.get(str(value))
+    if found is None:
+        problems["channel"] = f"No active channel {value!r} (give its id or its name)."
+    return found
+
+
+def wake(channel_ids: Iterable[int], client: Redis | None = None) -> list[int]:
+    """Make sure a drain job is queued or running for each channel; returns those enqueued."""
+    redis = client or get_redis()
+    started = []
+    for channel_id in sorted(set(channel_ids)):
+        if redis.set(FLAG_KEY.format(channel_id), "1", nx=True, ex=FLAG_TTL):
+            enqueue(
+                TRANSACTIONAL,
+                "jobs.transactional.drain",
+                channel_id,
+                job_timeout=int(DRAIN_SECONDS * 4),
+                result_ttl=300,
+            )
+            started.append(channel_id)
+    return started
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def public_status(message: Message) -> str:
+    """The status clients see: opens and clicks show on a sent or delivered message."""
+    if message.status in (MessageStatus.SENT.value, MessageStatus.DELIVERED.value):
+        if message.clicked_at is not None:
+            return "clicked"
+        if message.opened_at is not None:
+            return "opened"
+    return message.status
+
+
+STATUSES = (*(s.value for s in MessageStatus), "opened", "clicked")
+
+
+def status_condition(status: str):
+    """A filter matching :func:`public_status` = status."""
+    shown = Message.status.in_([MessageStatus.SENT.value, MessageStatus.DELIVERED.value])
+    if status == "clicked":
+        return shown & Message.clicked_at.is_not(None)
+    if status == "opened":
+        return shown & Message.opened_at.is_not(None) & Message.clicked_at.is_(None)
+    if status in (MessageStatus.SENT.value, MessageStatus.DELIVERED.value):
+        return (
+            (Message.status == status) & Message.opened_at.is_(None) & Message.clicked_at.is_(None)
+        )
+    return Message.status == status
+
+
+def tag_condition(tag: str):
+    if dbutil.dialect() == "mysql":
+        return func.json_contains(Message.tags, func.json_quote(tag)) == 1
+    each = func.json_each(Message.tags).table_valued("value")
+    return select(each.c.value).where(each.c.value == tag).exists()
+
+
+def events_of(message_id: int, limit: int = 100) -> list[Event]:
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.message_id == message_id)
+            .order_by(Event.occurred_at, Event.id)
+            .limit(limit)
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ sending
+
+
+@dataclass
+class DrainResult:
+    state: str = "idle"  # idle | sliced | waiting | inactive
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    reason: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+def drain(
+    channel_id: int,
+    *,
+    max_seconds: float = DRAIN_SECONDS,
+    linger: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrainResult:
+    """Send the channel's due queued messages until none is left (then linger a moment) or
+    the time slice ends ("sliced": the caller enqueues a successor, the flag stays held)."""
+    linger = LINGER_SECONDS if linger is None else linger
+    redis = get_redis()
+    flag = FLAG_KEY.format(channel_id)
+    redis.set(flag, "1", ex=FLAG_TTL)  # held while we run (the tick may have started us)
+    result = DrainResult()
+    provider = None
+    started = time.monotonic()
+    idle_since: float | None = None
+    compiled: dict[tuple, CompiledEmail] = {}
+    try:
+        while True:
+            redis.expire(flag, FLAG_TTL)
+            if time.monotonic() - started >= max_seconds:
+                result.state = "sliced"
+                return result
+            db.session.expire_all()
+            channel = db.session.get(Channel, channel_id)
+            if channel is None or not channel.active:
+                result.state, result.reason = "inactive", "channel inactive or deleted"
+                return _release(flag, channel_id, result, recheck=False)
+            if provider is None:
+                from mailer.engine.campaign_send.core import _provider_for
+
+                provider = _provider_for(channel)
+            wanted = min(CHUNK, getattr(provider, "max_batch", CHUNK))
+            wanted = max(1, min(wanted, int(channel.rate_per_second / 4) or 1))
+            ids = _claim(channel_id, wanted, utcnow())
+            if not ids:
+                if idle_since is None:
+                    idle_since = time.monotonic()
+                if time.monotonic() - idle_since >= linger:
+                    released = _release(flag, channel_id, result, recheck=True)
+                    if released is not None:
+                        return released
+                    idle_since = None  # more arrived as we let go: keep going
+                    continue
+                sleep(IDLE_SLEEP)
+                continue
+            idle_since = None
+            ids = _take_allowances(channel, ids, sleep, result)
+            if not ids:
+                return _release(flag, channel_id, result, recheck=False)
+            _send_chunk(channel, provider, ids, compiled, result)
+    finally:
+        if provider is not None:
+            provider.close()
+
+
+def _release(flag: str, channel_id: int, result: DrainResult, *, recheck: bool):
+    """Let the flag go; with `recheck`, take it back (and return None) when messages arrived
+    meanwhile: a request that found the flag set enqueued no job of its own."""
+    redis = get_redis()
+    redis.delete(flag)
+    if not recheck:
+        return result
+    db.session.commit()
+    if _due(channel_id) and redis.set(flag, "1", nx=True, ex=FLAG_TTL):
+        return None
+    return result
+
+
+def _due(channel_id: int, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return bool(
+        db.session.scalar(
+            select(Message.id)
+            .where(
+                Message.channel_id == channel_id,
+                Message.status == MessageStatus.QUEUED.value,
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            )
+            .limit(1)
+        )
+    )
+
+
+def _claim(channel_id: int, n: int, now: datetime) -> list[int]:
+    """Up to n due queued messages of the channel, now "sending" and ours alone."""
+    base = (Message.channel_id == channel_id, Message.status == MessageStatus.QUEUED.value)
+    due = (
+        select(Message.id)
+        .where(*base, or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
+        .order_by(Message.id)
+        .limit(n)
+    )
+    values = {
+        "status": MessageStatus.SENDING.value,
+        "claimed_at": now,
+        "attempts": Message.attempts + 1,
+    }
+    if dbutil.dialect() == "mysql":
+        _read_committed()
+        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
+        if ids:
+            db.session.execute(update(Message).where(Message.id.in_(ids)).values(**values))
+    else:
+        ids = list(
+            db.session.scalars(
+                update(Message)
+                .where(Message.id.in_(due.scalar_subquery()), *base)
+                .values(**values)
+                .returning(Message.id)
+            )
+        )
+    db.session.commit()
+    return sorted(ids)
+
+
+def _read_committed() -> None:
+    """Start the transaction in READ COMMITTED: under MySQL's REPEATABLE READ a locking read
+    of the claim index also locks the gaps between its entries, and API requests inserting
+    new messages into those gaps deadlock with it."""
+    db.session.commit()
+    db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+
+
+def _take_allowances(
+    channel: Channel, ids: list[int], sleep: Callable[[float], None], result: DrainResult
+) -> list[int]:
+    """The channel's daily quota and rate tokens for the claimed messages. Messages over the
+    daily quota go back to the queue (the tick retries after midnight); for the rate we wait."""
+    names = {f"ch:{channel.id}": channel.daily_quota}
+    allowed = ratelimit.take_daily(names, len(ids))
+    if allowed < len(ids):
+        _put_back(ids[allowed:])
+        ids = ids[:allowed]
+        if not ids:
+            midnight = ratelimit.next_midnight()
+            result.state = "waiting"
+            result.reason = f"daily quota reached until {midnight:%Y-%m-%d %H:%M %Z}"
+            return []
+    need = len(ids)
+    while need:
+        granted, wait = ratelimit.take_rate_transactional(channel.id, channel.rate_per_second, need)
+        need -= granted
+        if need:
+            get_redis().expire(FLAG_KEY.format(channel.id), FLAG_TTL)
+            sleep(min(max(wait, 0.01), 1.0))
+    return ids
+
+
+def _put_back(ids: Sequence[int]) -> None:
+    db.session.execute(
+        update(Message)
+        .where(Message.id.in_(list(ids)), Message.status == MessageStatus.SENDING.value)
+        .values(status=MessageStatus.QUEUED.value, attempts=Message.attempts - 1, claimed_at=None)
+    )
+    db.session.commit()
+
+
+def _compiled(template: Template | None, subject: str, cache: dict) -> CompiledEmail:
+    key = (template.id, template.updated_at, subject) if template else None
+    found = cache.get(key)
+    if found is None:
+        found = compile_email(
+            subject, template.html or "", template.text or None, name=template.name
+        )
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
+def _send_chunk(
+    channel: Channel, provider, ids: list[int], cache: dict, result: DrainResult
+) -> None:
+    rows = db.session.execute(
+        select(
+            Message.id,
+            Message.to_email,
+            Message.subject,
+            Message.payload,
+            Message.tags,
+            Message.attempts,
+            Message.template_id,
+            Identity.from_email,
+            Identity.from_name,
+            Identity.reply_to,
+            Suppression.reason.label("suppressed"),
+        )
+        .outerjoin(Identity, Identity.id == Message.identity_id)
+        .outerjoin(Suppression, Suppression.email == Message.to_email)
+        .where(Message.id.in_(ids))
+    ).all()
+    templates = {
+        t.id: t
+        for t in db.session.scalars(
+            select(Template).where(Template.id.in_({r.template_id for r in rows if r.template_id}))
+        )
+    }
+    now = utcnow()
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    sign = tokens.signer()
+    links = _message_links(base)
+    results: list[dict] = []
+    messages: list[OutboundMessage] = []
+    attempts: dict[str, tuple[int, int, str]] = {}
+    contents = []
+    for r in rows:
+        payload = r.payload or {}
+        if r.suppressed:
+            results.append(_failed(r.id, f"recipient suppressed after acceptance ({r.suppressed})"))
+            continue
+        if r.from_email is None:
+            results.append(_failed(r.id, "the sender identity was deleted"))
+            continue
+        try:
+            contents.append((r, payload, *_content(r, payload, templates, cache)))
+        except RenderError as exc:
+            results.append(_failed(r.id, f"template: {exc}"))
+        except LookupError as exc:
+            results.append(_failed(r.id, str(exc)))
+    tracked = [
+        html for _, payload, _, html, _ in contents if html and payload.get("track_clicks", True)
+    ]
+    try:
+        links.prepare(tracked)  # the chunk's new URLs recorded in one short write
+    except SQLAlchemyError:
+        _put_back(ids)  # nothing of this chunk has left yet: send it next time
+        raise
+    for r, payload, subject, html, text in contents:
+        token = sign(tokens.MESSAGE, r.id)
+        if payload.get("track_clicks", True):
+            try:  # writes only for a URL the chunk's prepare did not see, or a trimmed cache
+                html, text = links.rewrite(html, text, token)
+            except SQLAlchemyError:
+                _put_back(ids)
+                raise
+        if html and payload.get("track_opens", True):
+            html = tracking._before_body_end(
+                html,
+                f'<img src="{tracking.pixel_url(base, token)}" width="1" height="1" alt="" '
+                'style="display:block;width:1px;height:1px;border:0">',
+            )
+        tags = {"message": str(r.id), "token": token}
+        messages.append(
+            OutboundMessage(
+                ref=str(r.id),
+                to=r.to_email,
+                subject=subject,
+                from_email=r.from_email,
+                from_name=r.from_name or None,
+                reply_to=r.reply_to or None,
+                html=html or None,
+                text=text or None,
+                headers={"Feedback-ID": f"tx:{channel.id}:mailer"},
+                tags=tags,
+            )
+        )
+        attempts[str(r.id)] = (r.id, r.attempts, r.to_email)
+    emitted: list[dict] = []
+    if messages:
+        for answer in provider.send_batch(messages):
+            message_id, tries, to = attempts[answer.ref]
+            row = _interpret(answer, message_id, tries, now)
+            results.append(row)
+            if row["b_status"] == MessageStatus.SENT.value:
+                emitted.append(
+                    _event("sent", message_id, to, now, answer.provider_message_id, None, tries)
+                )
+            elif row["b_status"] == MessageStatus.FAILED.value:
+                emitted.append(_event("failed", message_id, to, now, None, row["b_error"], tries))
+    failed_early = {r["b_id"] for r in results if r["b_status"] == MessageStatus.FAILED.value}
+    emails = {r.id: r.to_email for r in rows}
+    for message_id in failed_early - {int(m.ref) for m in messages}:
+        error = next(r["b_error"] for r in results if r["b_id"] == message_id)
+        emitted.append(_event("failed", message_id, emails[message_id], now, None, error))
+    _write(results, emitted)
+    for r in results:
+        if r["b_status"] == MessageStatus.SENT.value:
+            result.sent += 1
+        elif r["b_status"] == MessageStatus.FAILED.value:
+            result.failed += 1
+        else:
+            result.retried += 1
+
+
+def _content(r, payload: dict, templates: dict, cache: dict) -> tuple[str, str, str]:
+    """(subject, html, text) of one message, rendered when it uses a template."""
+    if r.template_id is None and "template_id" in payload:
+        raise LookupError(f"template {payload['template_id']} was deleted before sending")
+    if r.template_id is None:
+        html, text = payload.get("html") or "", payload.get("text") or ""
+        if html and not text:
+            text = html_to_text(html)
+        return r.subject, html, text
+    template = templates[r.template_id]
+    context = message_context(r.to_email, payload.get("variables") or {})
+    if "subject_source" in payload:  # the subject was rendered when the message was accepted
+        rendered = _compiled(template, "", cache).render(context)
+        return r.subject, rendered.html, rendered.text
+    rendered = _compiled(template, r.subject, cache).render(context)  # accepted before that
+    return rendered.subject, rendered.html, rendered.text
+
+
+def _interpret(answer: SendResult, message_id: int, attempts: int, now: datetime) -> dict:
+    from mailer.engine.campaign_send.core import backoff, max_attempts
+
+    if answer.ok:
+        return _row(message_id, MessageStatus.SENT, pmid=answer.provider_message_id, sent_at=now)
+    if answer.transient and attempts < max_attempts():
+        retry_at = now + timedelta(seconds=backoff(attempts, answer.retry_after))
+        return _row(message_id, MessageStatus.QUEUED, error=answer.error, next_at=retry_at)
+    error = (
+        answer.error
+        if not answer.transient
+        else f"gave up after {attempts} attempts: {answer.error}"
+    )
+    return _failed(message_id, error or "the provider refused the message")
+
+
+def _row(message_id, status: MessageStatus, *, error=None, pmid=None, sent_at=None, next_at=None):
+    return {
+        "b_id": message_id,
+        "b_status": status.value,
+        "b_error": error[:500] if error else None,
+        "b_pmid": pmid,
+        "b_sent_at": sent_at,
+        "b_next": next_at,
+    }
+
+
+def _failed(message_id: int, error: str) -> dict:
+    return _row(message_id, MessageStatus.FAILED, error=error)
+
+
+_M = Message.__table__
+_RESULT_UPDATE = (
+    update(_M)
+    .where(_M.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+    )
+)
+
+
+def _write(results: list[dict], events: list[dict]) -> None:
+    """Sent messages in one UPDATE (a CASE for their provider ids), the rest (failures,
+    retries: few) in one executemany; outbound webhook events for sent and failed messages
+    in the same transaction."""
+    from mailer.engine.campaign_send.core import write_results
+
+    write_results(Message, results, _RESULT_UPDATE)
+    if events:
+        webhooks_out.emit(events)
+    db.session.commit()
+
+
+def _event(kind, message_id, to, at, pmid, error=None, attempt=0) -> dict:
+    data: dict[str, Any] = {}
+    if pmid:
+        data["provider_message_id"] = pmid
+    if error:
+        data["error"] = error
+    return {
+        "type": kind,
+        "occurred_at": at,
+        "email": to,
+        "campaign_id": None,
+        "send_id": None,
+        "message_id": message_id,
+        "data": data,
+        "key": f"message:{message_id}:{kind}:{attempt}",
+    }
+
+
+def recover_stale(now: datetime | None = None) -> int:
+    """Messages left "sending" by a worker that died: the provider may have them, so they
+    are failed with that reason rather than sent twice."""
+    cutoff = (now or utcnow()) - STALE_AFTER
+    if dbutil.dialect() == "mysql":
+        _read_committed()
+    count = db.session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.SENDING.value, Message.claimed_at < cutoff)
+        .values(
+            status=MessageStatus.FAILED.value,
+            error="in doubt: the worker stopped while sending; the provider may have it",
+        )
+    ).rowcount
+    db.session.commit()
+    return count or 0
+
+
+def due_channels(now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Message.channel_id)
+            .where(
+                Message.status == MessageStatus.QUEUED.value,
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                Message.channel_id.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ feedback
+
+
+# Which delivery statuses each reported event may replace (a later, stronger report wins:
+# a bounce after "delivered" is an asynchronous bounce; a complaint trumps everything).
+_MOVES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    # event type: (new status, time column, statuses it replaces)
+    "delivery": ("delivered", "delivered_at", ("queued", "sending", "sent")),
+    "reject": ("failed", None, ("queued", "sending", "sent")),
+    "bounce": ("bounced", "bounced_at", ("queued", "sending", "sent", "delivered", "failed")),
+    "complaint": (
+        "complained",
+        "complained_at",
+        ("queued", "sending", "sent", "delivered", "bounced", "failed"),
+    ),
+}
+
+
+def apply_feedback(reports: Mapping[str, Mapping[int, tuple[datetime, str | None]]]) -> None:
+    """Provider feedback and tracking for messages, in the caller's transaction.
+
+    ``reports`` maps an event type (delivery, bounce, complaint, reject, open, click) to
+    {message id: (first time, detail)}; opens and clicks only set their first-time column."""
+    for kind in ("open", "click"):
+        column = f"{'opened' if kind == 'open' else 'clicked'}_at"
+        times = reports.get(kind) or {}
+        for chunk in _chunks(sorted(times)):
+            db.session.execute(
+                update(_M)
+                .where(_M.c.id.in_(chunk), _M.c[column].is_(None))
+                .values({column: case({i: times[i][0] for i in chunk}, value=_M.c.id)})
+            )
+    for kind in ("delivery", "reject", "bounce", "complaint"):
+        status, column, replaces = _MOVES[kind]
+        found = reports.get(kind) or {}
+        for chunk in _chunks(sorted(found)):
+            if column:
+                db.session.execute(
+                    update(_M)
+                    .where(_M.c.id.in_(chunk), _M.c[column].is_(None))
+                    .values({column: case({i: found[i][0] for i in chunk}, value=_M.c.id)})
+                )
+            values: dict[str, Any] = {"status": status}
+            if kind in ("reject", "bounce"):
+                reasons = {i: (found[i][1] or f"provider reported a {kind}")[:500] for i in chunk}
+                values["error"] = case(reasons, value=_M.c.id)
+            db.session.execute(
+                update(_M).where(_M.c.id.in_(chunk), _M.c.status.in_(replaces)).values(values)
+            )
+
+
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def write_hits(hits: Sequence[dict]) -> list[dict]:
+    """Tracking hits on messages (``"mk": "m"``) as event rows; sets first human opens and
+    clicks. Returns the event rows for the caller's INSERT."""
+    OPEN, CLICK = tracking.OPEN, tracking.CLICK  # noqa: N806
+
+    ids = sorted({int(h["s"]) for h in hits})
+    sent = {}
+    for chunk in _chunks(ids):
+        rows = db.session.execute(select(Message.id, Message.sent_at).where(Message.id.in_(chunk)))
+        sent.update({message_id: at for message_id, at in rows})
+    link_ids = sorted({int(h["l"]) for h in hits if h["k"] == CLICK and h.get("l")})
+    urls: dict[int, str] = {}
+    for chunk in _chunks(link_ids):
+        rows = db.session.execute(
+            select(MessageLink.id, MessageLink.url).where(MessageLink.id.in_(chunk))
+        )
+        urls.update({link_id: url for link_id, url in rows})
+    events: list[dict] = []
+    first: dict[str, dict[int, tuple[datetime, None]]] = defaultdict(dict)
+    for hit in hits:
+        message_id = int(hit["s"])
+        if message_id not in sent or hit["k"] not in (OPEN, CLICK):
+            continue
+        at = datetime.fromtimestamp(hit["t"], UTC).replace(tzinfo=None)
+        reason = hit.get("m") or tracking._timing_reason(at, sent[message_id])
+        data: dict[str, Any] = {"ua": hit.get("ua") or ""}
+        if reason:
+            data["machine"] = reason
+        if hit["k"] == CLICK and hit.get("l"):
+            # Event.link_id names a campaign's Link: a message's link goes in data instead.
+            data["link_id"] = int(hit["l"])
+            data["url"] = urls.get(int(hit["l"]))
+        kind = "open" if hit["k"] == OPEN else "click"
+        events.append(
+            {
+                "type": kind,
+                "occurred_at": at,
+                "campaign_id": None,
+                "send_id": None,
+                "message_id": message_id,
+                "link_id": None,
+                "provider_event_id": f"hit:{hit['id']}",
+                "machine": reason is not None,
+                "data": data,
+            }
+        )
+        if reason is None:
+            seen = first[kind].get(message_id)
+            if seen is None or at < seen[0]:
+                first[kind][message_id] = (at, None)
+    apply_feedback(first)
+    return events
+
+
+# ------------------------------------------------------------------------------ click tracking
+
+
+class _MessageLinks(tracking.Instrumenter):
+    """Rewrites a message's links exactly as a campaign's are (same rules for the HTML and the
+    text part, the rest unchanged), with link ids from ``message_links`` instead of a campaign's
+    ``links``."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(0, base, opens=False, clicks=True, links={})
+
+    def _ensure(self, urls: list[str]) -> None:
+        """Rows for new URLs, committed before any message carrying them leaves."""
+        by_hash = {tracking.url_hash(u): u for u in dict.fromkeys(urls)}
+        rows = [{"url": u, "url_hash": h} for h, u in by_hash.items()]
+        with db.engine.begin() as conn:
+            conn.execute(dbutil.insert_ignore(MessageLink.__table__, ["url_hash"]), rows)
+            found = conn.execute(
+                select(MessageLink.id, MessageLink.url_hash).where(
+                    MessageLink.url_hash.in_(list(by_hash))
+                )
+            ).all()
+        if len(self.links) + len(found) > tracking._CACHE_URLS:
+            self.links.clear()  # personalised URLs: keep memory flat, ask the database again
+        for link_id, digest in found:
+            self.links[by_hash[digest]] = link_id
+
+
+def _message_links(base: str) -> _MessageLinks:
+    """The process's rewriter (its URL → link id cache lives as long as the worker)."""
+    found = current_app.extensions.get("mailer_message_links")
+    if found is None or found.base != base:
+        found = current_app.extensions["mailer_message_links"] = _MessageLinks(base)
+    return found
+
+
+def message_link_url(link_id: int, message_id: int, *, signed: bool = True) -> str | None:
+    """Where a message's click link redirects: the URL recorded for it, as an ASCII URI fit
+    for a Location header, or None for an unknown link (never an open redirect). Rows never
+    change, so a URL once read is kept for the life of the process.
+
+    ``signed``: the click link's MAC proved the link was written into this message. An
+    unsigned link (mail sent before links were signed) resolves only when its URL is provably
+    in this message (:func:`_urls_of_message`)."""
+    if not 0 < link_id <= dbutil.MAX_ID:
+        return None
+    cache: dict[int, tuple[str, str]] = current_app.extensions.setdefault(
+        "mailer_message_link_urls", {}
+    )
+    found = cache.get(link_id)
+    if found is None:
+        raw = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
+        if raw is None or not tracking._is_web_url(raw) or tracking._CONTROL.search(raw):
+            return None
+        found = (raw, iri_to_uri(raw))
+        if len(cache) >= tracking._CACHE_URLS:
+            cache.clear()
+        cache[link_id] = found
+    if not signed and found[0] not in _urls_of_message(message_id):
+        return None
+    return found[1]
+
+
+def _urls_of_message(message_id: int) -> set[str]:
+    """The trackable URLs of a message as sent: its own HTML and text, or its template rendered
+    again with its variables when the template has not changed since (else none: unprovable)."""
+    row = db.session.execute(
+        select(
+            Message.to_email,
+            Message.subject,
+            Message.payload,
+            Message.template_id,
+            Message.sent_at,
+            Message.claimed_at,
+        ).where(Message.id == message_id)
+    ).first()
+    if row is None:
+        return set()
+    payload = row.payload or {}
+    templates = {}
+    if row.template_id is not None:
+        template = db.session.get(Template, row.template_id)
+        sent = row.sent_at or row.claimed_at
+        if template is None or sent is None or template.updated_at > sent:
+            return set()
+        templates[template.id] = template
+    try:
+        _, html, text = _content(row, payload, templates, {})
+    except (RenderError, LookupError):
+        return set()
+    finder = tracking.Instrumenter(
+        0, current_app.config["PUBLIC_BASE_URL"], opens=False, clicks=True, links={}
+    )
+    return finder.urls_in(html, text)

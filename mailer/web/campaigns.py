@@ -1,0 +1,397 @@
+"""Campaign pages: the list, step 1 (what), step 2 (how, to whom), the live campaign page.
+
+Views parse, call :mod:`mailer.web.campaign_forms` (forms) or
+:mod:`mailer.campaigns.lifecycle` (lifecycle), and render. Viewers read; marketers write.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from mailer.campaigns import lifecycle as campaigns
+from mailer.extensions import db
+from mailer.lib.dbutil import parse_id
+from mailer.lib.errors import NotAllowed, ValidationError
+from mailer.models import Campaign, CampaignStatus, Role
+from mailer.web import campaign_forms as forms
+from mailer.web.auth import guard_blueprint, role_required
+from mailer.web.htmx import is_htmx, render, stop_polling
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+guard_blueprint(bp)  # viewers read, marketers write
+
+
+@bp.context_processor
+def _helpers():
+    return {
+        "local_text": forms.local_text,
+        "duration_text": forms.duration_text,
+        "tz": forms.timezone_name(),
+    }
+
+
+def _get(campaign_id: int) -> Campaign:
+    return forms.get_campaign(campaign_id) or abort(404)
+
+
+def _to_show(campaign: Campaign):
+    """Leave for the campaign page; htmx requests are told to navigate there."""
+    url = url_for(".show", campaign_id=campaign.id)
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _refused(campaign: Campaign, message: str):
+    flash(message, "error")
+    return _to_show(campaign)
+
+
+def _flash_all(messages: list[str], category: str = "warning") -> None:
+    for message in messages:
+        flash(message, category)
+
+
+def _unscheduled_notice() -> None:
+    flash("The campaign went back to draft: use “Save and launch” when it is ready.", "info")
+
+
+# ------------------------------------------------------------------ list
+
+
+@bp.get("/")
+def index():
+    status = request.args.get("status", "")
+    return render(
+        "campaigns/index.html",
+        block="table",
+        page=forms.campaign_page(status, request.args.get("page", 1, type=int)),
+        status_filter=status,
+        statuses=list(CampaignStatus),
+    )
+
+
+# ------------------------------------------------------------------ step 1: what
+
+
+def _step1(campaign: Campaign | None, form, errors=None, status=200):
+    return render(
+        "campaigns/step1.html",
+        campaign=campaign,
+        form=form,
+        errors=errors or {},
+        templates=forms.templates(),
+        status=status,
+    )
+
+
+@bp.get("/new")
+@role_required(Role.MARKETER)
+def new():
+    return _step1(None, forms.step1_form())
+
+
+@bp.post("/")
+def create():
+    try:
+        campaign, warnings = forms.save_step1(request.form, user_id=current_user.id)
+    except ValidationError as exc:
+        return _step1(None, request.form, exc.errors, 422)
+    flash(f"Draft “{campaign.name}” saved. Now choose who receives it and how.", "success")
+    _flash_all(warnings)
+    return redirect(url_for(".setup", campaign_id=campaign.id))
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MARKETER)
+def edit(campaign_id: int):
+    campaign = _get(campaign_id)
+    if not forms.is_editable(campaign):
+        return _refused(campaign, f"A {campaign.status} campaign cannot be edited: duplicate it.")
+    if request.method == "GET":
+        return _step1(campaign, forms.step1_form(campaign))
+    try:
+        forms.clean_step1(request.form)  # check before unscheduling anything
+        unscheduled = forms.open_for_editing(campaign)
+        campaign, warnings = forms.save_step1(request.form, campaign)
+    except ValidationError as exc:
+        return _step1(campaign, request.form, exc.errors, 422)
+    except NotAllowed as exc:
+        return _refused(campaign, str(exc))
+    flash("Saved.", "success")
+    if unscheduled:
+        _unscheduled_notice()
+    _flash_all(warnings)
+    return redirect(url_for(".setup", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/duplicate")
+def duplicate(campaign_id: int):
+    copy = forms.duplicate(_get(campaign_id), user_id=current_user.id)
+    flash(f"“{copy.name}” created as a draft with the same audience and channel rows.", "success")
+    return redirect(url_for(".setup", campaign_id=copy.id))
+
+
+@bp.route("/<int:campaign_id>/delete", methods=["GET", "POST"])
+@role_required(Role.MARKETER)
+def delete(campaign_id: int):
+    campaign = _get(campaign_id)
+    if request.method == "GET":
+        return render("campaigns/delete.html", campaign=campaign)
+    name = campaign.name
+    try:
+        forms.delete(campaign)
+    except NotAllowed as exc:
+        return _refused(campaign, str(exc))
+    flash(f"Campaign “{name}” deleted.", "success")
+    return redirect(url_for(".index"))
+
+
+# ------------------------------------------------------------------ step 2: how, to whom
+
+
+def _setup_page(
+    campaign: Campaign,
+    setup: forms.SetupForm | None = None,
+    *,
+    errors=None,
+    status: int = 200,
+    block: str | None = None,
+    answers=None,
+    refused: bool = False,
+):
+    return render(
+        "campaigns/setup.html",
+        block=block,
+        status=status,
+        campaign=campaign,
+        setup=setup or forms.setup_form_of(campaign),
+        errors=errors or {},
+        audience=forms.audience_view(campaign),
+        lists=forms.list_choices(),
+        segments_by_list=forms.all_segments(),
+        identities=forms.identities(),
+        channels=forms.all_channels(),
+        answers=answers,
+        refused=refused,
+        content=forms.content_summary(campaign),
+    )
+
+
+@bp.route("/<int:campaign_id>/setup", methods=["GET", "POST"])
+@role_required(Role.MARKETER)
+def setup(campaign_id: int):
+    campaign = _get(campaign_id)
+    if not forms.is_editable(campaign):
+        return _refused(campaign, f"A {campaign.status} campaign cannot be edited: duplicate it.")
+    if request.method == "GET":
+        return _setup_page(campaign)
+    form = forms.parse_setup(request.form)
+    # Without JavaScript the row and test buttons submit the whole form here.
+    if request.form.get("add_row"):
+        return _setup_page(campaign, forms.add_row(form))
+    if request.form.get("remove_row"):
+        return _setup_page(campaign, forms.remove_row(form, request.form["remove_row"]))
+    if request.form.get("send_test"):
+        return _test_reply(campaign, form)
+    try:
+        clean = forms.clean_setup(form)
+    except ValidationError as exc:
+        return _setup_page(campaign, form, errors=exc.errors, status=422)
+    try:
+        unscheduled = forms.open_for_editing(campaign)
+    except NotAllowed as exc:
+        return _refused(campaign, str(exc))
+    forms.save_setup(campaign, clean)
+    if request.form.get("action") != "launch":
+        flash("Saved.", "success")
+        if unscheduled:
+            _unscheduled_notice()
+        return redirect(url_for(".setup", campaign_id=campaign.id))
+    try:
+        message = forms.launch(campaign)
+    except ValidationError as exc:
+        return _setup_page(campaign, errors=exc.errors, status=422, refused=True)
+    except NotAllowed as exc:
+        return _refused(campaign, str(exc))
+    flash(message, "success")
+    return redirect(url_for(".show", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/setup/rows")
+def rows(campaign_id: int):
+    """htmx: the channel rows re-rendered with one row added or removed (nothing saved)."""
+    campaign = _get(campaign_id)
+    form = forms.parse_setup(request.form)
+    if request.form.get("remove_row"):
+        forms.remove_row(form, request.form["remove_row"])
+    else:
+        forms.add_row(form)
+    return _setup_page(campaign, form, block="rows")
+
+
+def _test_reply(campaign: Campaign, form: forms.SetupForm):
+    try:
+        answers = forms.send_test(campaign, form)
+    except ValidationError as exc:
+        return _setup_page(campaign, form, errors=exc.errors, status=422, block="test_send")
+    return _setup_page(campaign, form, answers=answers, block="test_send")
+
+
+@bp.post("/<int:campaign_id>/test")
+def send_test(campaign_id: int):
+    return _test_reply(_get(campaign_id), forms.parse_setup(request.form))
+
+
+# ------------------------------------------------------------------ step 2: audience
+
+
+@bp.get("/<int:campaign_id>/segments")
+def segment_options(campaign_id: int):
+    """htmx: the segment picker for the list just chosen."""
+    campaign = _get(campaign_id)
+    if not is_htmx():
+        return redirect(url_for(".setup", campaign_id=campaign.id))
+    list_id = parse_id(request.args.get("list_id"))
+    return render(
+        "campaigns/_segment_select.html",
+        segments=forms.segments_of(list_id),
+        grouped=None,
+        chosen=None,
+    )
+
+
+@bp.get("/<int:campaign_id>/estimate")
+def estimate(campaign_id: int):
+    """The live audience estimate; polled while uploaded files import."""
+    campaign = _get(campaign_id)
+    if not is_htmx():
+        return redirect(url_for(".setup", campaign_id=campaign.id, _anchor="audience"))
+    response = _setup_page(campaign, block="estimate")
+    return response if forms.audience_view(campaign).importing else stop_polling(response)
+
+
+def _audience_changed(campaign: Campaign, errors=None):
+    status = 422 if errors else 200
+    if is_htmx():
+        return _setup_page(campaign, errors=errors, status=status, block="audience")
+    if errors:
+        return _setup_page(campaign, errors=errors, status=status)
+    return redirect(url_for(".setup", campaign_id=campaign.id, _anchor="audience"))
+
+
+def _open(campaign: Campaign):
+    """None when the campaign may change (unscheduling it if needed), else the refusal."""
+    try:
+        if forms.open_for_editing(campaign):
+            _unscheduled_notice()
+    except NotAllowed as exc:
+        return _refused(campaign, str(exc))
+    return None
+
+
+@bp.post("/<int:campaign_id>/audiences")
+def add_audience(campaign_id: int):
+    campaign = _get(campaign_id)
+    if refused := _open(campaign):
+        return refused
+    try:
+        forms.add_list(campaign, request.form.get("list_id"), request.form.get("segment_id"))
+    except ValidationError as exc:
+        return _audience_changed(campaign, exc.errors)
+    return _audience_changed(campaign)
+
+
+@bp.post("/<int:campaign_id>/audiences/<int:audience_id>/remove")
+def remove_audience(campaign_id: int, audience_id: int):
+    campaign = _get(campaign_id)
+    if refused := _open(campaign):
+        return refused
+    if not forms.remove_audience(campaign, audience_id):
+        abort(404)
+    return _audience_changed(campaign)
+
+
+@bp.post("/<int:campaign_id>/uploads")
+def upload(campaign_id: int):
+    campaign = _get(campaign_id)
+    if refused := _open(campaign):
+        return refused
+    file = request.files.get("file")
+    try:
+        record = forms.upload(
+            campaign, file.stream if file else None, file.filename if file else "", current_user.id
+        )
+    except ValidationError as exc:
+        return _audience_changed(campaign, exc.errors)
+    if not is_htmx():
+        flash(f"Importing {record.filename}: the estimate counts it once it is imported.", "info")
+    return _audience_changed(campaign)
+
+
+# ------------------------------------------------------------------ the campaign page
+
+
+def _show(campaign: Campaign, block: str | None = None):
+    full = block is None or not is_htmx()
+    return render(
+        "campaigns/show.html",
+        block=block,
+        campaign=campaign,
+        progress=forms.progress(campaign),
+        polling=forms.polls(campaign),
+        entries=forms.audience_entries(campaign) if full else [],
+        content=forms.content_summary(campaign) if full else None,
+    )
+
+
+@bp.get("/<int:campaign_id>")
+def show(campaign_id: int):
+    return _show(_get(campaign_id))
+
+
+@bp.get("/<int:campaign_id>/progress")
+def progress(campaign_id: int):
+    campaign = _get(campaign_id)
+    response = _show(campaign, block="live")
+    if is_htmx() and forms.is_final(campaign):
+        return stop_polling(response)
+    return response
+
+
+def _act(campaign_id: int, action, done: str):
+    campaign = _get(campaign_id)
+    try:
+        result = action(campaign)
+    except NotAllowed as exc:
+        db.session.rollback()
+        return _refused(campaign, str(exc))
+    flash(done.format(result=result), "success")
+    return _to_show(campaign)
+
+
+@bp.post("/<int:campaign_id>/pause")
+def pause(campaign_id: int):
+    return _act(campaign_id, campaigns.pause, "Paused: sending stops after the current chunk.")
+
+
+@bp.post("/<int:campaign_id>/resume")
+def resume(campaign_id: int):
+    return _act(campaign_id, campaigns.resume, "Resumed.")
+
+
+@bp.post("/<int:campaign_id>/cancel")
+def cancel(campaign_id: int):
+    return _act(campaign_id, campaigns.cancel, "Cancelled: the emails not sent yet never will be.")
+
+
+@bp.post("/<int:campaign_id>/retry-in-doubt")
+def retry_in_doubt(campaign_id: int):
+    return _act(
+        campaign_id,
+        campaigns.retry_in_doubt,
+        "{result:,} in-doubt sends are queued again and will be sent once more.",
+    )

@@ -1,0 +1,37 @@
+"""The Outbox: messages "sent" through sandbox channels, kept whole for inspection."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+
+from mailer.services import channels as channels_service
+from mailer.web.auth import guard_blueprint
+from mailer.web.htmx import render
+from mailer.web.security_headers import email_frames
+
+bp = Blueprint("outbox", __name__, url_prefix="/outbox")
+guard_blueprint(bp)  # viewers read, marketers clear
+
+
+@bp.get("/")
+def index():
+    page = request.args.get("page", 1, type=int) or 1
+    return render("outbox/index.html", block="list", outbox=channels_service.outbox_page(page))
+
+
+@bp.get("/<int:message_id>")
+@email_frames
+def show(message_id: int):
+    message = channels_service.get_outbox_message(message_id) or abort(404)
+    return render(
+        "outbox/show.html",
+        message=message,
+        parsed=channels_service.parse_stored_message(message.raw),
+    )
+
+
+@bp.post("/clear")
+def clear():
+    deleted = channels_service.clear_outbox()
+    flash(f"Outbox cleared ({deleted:,} message{'s' if deleted != 1 else ''} deleted).", "success")
+    return redirect(url_for(".index"))

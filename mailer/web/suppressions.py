@@ -1,0 +1,82 @@
+"""The suppression list: search, add, remove, import."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from mailer.engine.imports import importer
+from mailer.extensions import db
+from mailer.lib.errors import ValidationError
+from mailer.models import Suppression, SuppressionReason
+from mailer.services import suppressions as service
+from mailer.web.auth import guard_blueprint
+from mailer.web.htmx import render
+
+bp = Blueprint("suppressions", __name__, url_prefix="/suppressions")
+guard_blueprint(bp)
+
+
+def _page(errors=None, form=None, status=200):
+    q = request.args.get("q", "")
+    reason = request.args.get("reason", "")
+    rows, total, page, pages = service.search(q, reason, request.args.get("page", 1, type=int))
+    return render(
+        "suppressions/index.html",
+        block="table",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        q=q,
+        reason=reason,
+        reasons=list(SuppressionReason),
+        errors=errors or {},
+        form=form or {},
+        status=status,
+    )
+
+
+@bp.get("/")
+def index():
+    return _page()
+
+
+@bp.post("/")
+def add():
+    try:
+        suppression = service.add_manual(
+            request.form.get("email", ""), f"added by {current_user.email}"
+        )
+    except ValidationError as exc:
+        return _page(errors=exc.errors, form=request.form, status=422)
+    flash(f"{suppression.email} will not be mailed again.", "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<int:suppression_id>/delete")
+def remove(suppression_id: int):
+    suppression = db.session.get(Suppression, suppression_id) or abort(404)
+    service.remove(suppression)
+    flash(
+        f"{suppression.email} removed from the suppression list: it can be mailed again.", "success"
+    )
+    return redirect(url_for(".index"))
+
+
+@bp.post("/import")
+def import_file():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _page(errors={"file": "Choose a file to import."}, status=422)
+    path = importer.save_upload(upload.stream, upload.filename)
+    try:
+        record = importer.create_import(
+            path, list_id=None, mode="blocklist", filename=upload.filename, user_id=current_user.id
+        )
+    except ValidationError as exc:
+        path.unlink(missing_ok=True)
+        return _page(errors=exc.errors, status=422)
+    importer.enqueue_import(record)
+    flash(f"Importing {record.filename} into the suppression list (import {record.id}).", "info")
+    return redirect(url_for(".index"))

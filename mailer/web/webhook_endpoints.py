@@ -1,0 +1,161 @@
+"""Outbound webhook endpoints (admins only): client apps' URLs, secrets, health, delivery log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.lib.errors import ValidationError
+from mailer.models import WEBHOOK_EVENT_TYPES, DeliveryStatus, Role, WebhookEndpoint
+from mailer.web.auth import guard_blueprint
+from mailer.web.htmx import render
+
+bp = Blueprint("webhook_endpoints", __name__, url_prefix="/outbound-webhooks")
+guard_blueprint(bp, read=Role.ADMIN, write=Role.ADMIN)
+
+
+def _get_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    return webhooks_out.get_endpoint(endpoint_id) or abort(404)
+
+
+def _fields() -> tuple[str, str, list[str]]:
+    form = request.form
+    return form.get("url", ""), form.get("description", ""), form.getlist("event_types")
+
+
+def _form_page(endpoint: WebhookEndpoint | None, form=None, errors=None, status=200):
+    if form is None:
+        form = {
+            "url": endpoint.url if endpoint else "",
+            "description": endpoint.description if endpoint else "",
+            "event_types": list(endpoint.event_types) if endpoint else list(WEBHOOK_EVENT_TYPES),
+        }
+    return render(
+        "webhook_endpoints/form.html",
+        status=status,
+        endpoint=endpoint,
+        form=form,
+        types=WEBHOOK_EVENT_TYPES,
+        errors=errors or {},
+    )
+
+
+def _show(endpoint: WebhookEndpoint, *, new_secret: str | None = None, status: int = 200):
+    """The endpoint page; only its delivery log for htmx filter and paging requests."""
+    try:
+        log = webhooks_out.deliveries_page(
+            endpoint,
+            request.args.get("status", ""),
+            request.args.get("page", 1, type=int) or 1,
+        )
+    except ValidationError:
+        abort(404)
+    return render(
+        "webhook_endpoints/show.html",
+        block="log",
+        status=status,
+        endpoint=endpoint,
+        log=log,
+        statuses=[s.value for s in DeliveryStatus],
+        pending=webhooks_out.pending_counts().get(endpoint.id, 0),
+        new_secret=new_secret,
+        signature_header=webhooks_out.SIGNATURE_HEADER,
+    )
+
+
+@bp.get("/")
+def index():
+    return render(
+        "webhook_endpoints/index.html",
+        endpoints=webhooks_out.list_endpoints(),
+        pending=webhooks_out.pending_counts(),
+    )
+
+
+@bp.get("/new")
+def new():
+    return _form_page(None)
+
+
+@bp.post("/")
+def create():
+    url, description, types = _fields()
+    try:
+        endpoint, secret = webhooks_out.create_endpoint(url, description, types, current_user.id)
+    except ValidationError as exc:
+        form = {"url": url, "description": description, "event_types": types}
+        return _form_page(None, form, exc.errors, status=422)
+    # Rendered, not redirected: the secret must not travel in a URL or a cookie.
+    return _show(endpoint, new_secret=secret, status=201)
+
+
+@bp.get("/<int:endpoint_id>")
+def show(endpoint_id: int):
+    return _show(_get_endpoint(endpoint_id))
+
+
+@bp.get("/<int:endpoint_id>/edit")
+def edit(endpoint_id: int):
+    return _form_page(_get_endpoint(endpoint_id))
+
+
+@bp.post("/<int:endpoint_id>")
+def update(endpoint_id: int):
+    endpoint = _get_endpoint(endpoint_id)
+    url, description, types = _fields()
+    try:
+        webhooks_out.update_endpoint(endpoint, url, description, types)
+    except ValidationError as exc:
+        form = {"url": url, "description": description, "event_types": types}
+        return _form_page(endpoint, form, exc.errors, status=422)
+    flash("Endpoint saved.", "success")
+    return redirect(url_for(".show", endpoint_id=endpoint.id))
+
+
+@bp.post("/<int:endpoint_id>/enable")
+def enable(endpoint_id: int):
+    webhooks_out.set_enabled(_get_endpoint(endpoint_id), True)
+    flash("Endpoint enabled: waiting deliveries are sent again.", "success")
+    return redirect(url_for(".show", endpoint_id=endpoint_id))
+
+
+@bp.post("/<int:endpoint_id>/disable")
+def disable(endpoint_id: int):
+    webhooks_out.set_enabled(_get_endpoint(endpoint_id), False)
+    flash("Endpoint disabled: new events are not queued for it.", "success")
+    return redirect(url_for(".show", endpoint_id=endpoint_id))
+
+
+@bp.post("/<int:endpoint_id>/rotate")
+def rotate(endpoint_id: int):
+    endpoint = _get_endpoint(endpoint_id)
+    secret = webhooks_out.rotate_secret(endpoint)
+    return _show(endpoint, new_secret=secret)
+
+
+@bp.post("/<int:endpoint_id>/delete")
+def delete(endpoint_id: int):
+    webhooks_out.delete_endpoint(_get_endpoint(endpoint_id))
+    flash("Endpoint deleted, with its delivery log.", "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<int:endpoint_id>/test")
+def send_test(endpoint_id: int):
+    delivery = webhooks_out.send_test_event(_get_endpoint(endpoint_id))
+    if delivery.status == DeliveryStatus.DELIVERED.value:
+        flash(f"Test event delivered (HTTP {delivery.last_status_code}).", "success")
+    else:
+        flash(f"Test event not delivered: {delivery.last_error}", "error")
+    return redirect(url_for(".show", endpoint_id=endpoint_id))
+
+
+@bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/resend")
+def resend(endpoint_id: int, delivery_id: int):
+    endpoint = _get_endpoint(endpoint_id)
+    delivery = webhooks_out.get_delivery(endpoint, delivery_id) or abort(404)
+    webhooks_out.resend(delivery)
+    note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
+    flash(f"Delivery {delivery_id} queued to be sent again within seconds.{note}", "success")
+    return redirect(url_for(".show", endpoint_id=endpoint_id, status=request.args.get("status")))

@@ -1,1 +1,1 @@
-"""RQ job functions: each takes ids, runs in an app context (mailer.queue.app_job)."""
+"""RQ job functions: each takes ids, runs in an app context (jobs.runtime.app_job)."""

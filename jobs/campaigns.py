@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from jobs.runtime import app_job
+from mailer import dispatch
 from mailer.campaigns import lifecycle as campaigns
 from mailer.engine.campaign_send import core as sending
-from mailer.queue import SEND, app_job, enqueue, job_logger
+from mailer.queue import job_logger
 
 log = job_logger(__name__)
 
@@ -34,7 +36,7 @@ def run_channel(row_id: int) -> dict:
         outcome.reason or "",
     )
     if outcome.state in ("sliced", "stopped"):
-        enqueue(SEND, run_channel, row_id, job_timeout=-1)
+        dispatch.run_channel(row_id)
     # No reason: a pause's reason quotes the provider's last error (the row has it).
     return {
         "row_id": row_id,

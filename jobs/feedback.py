@@ -18,13 +18,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from jobs.ticks import _tick_lock
+from jobs.runtime import JobError, app_job, tick_lock
 from mailer.engine.feedback import core as feedback
 from mailer.engine.feedback import sqs
 from mailer.extensions import db
 from mailer.models import FeedbackPayload
 from mailer.models.base import utcnow
-from mailer.queue import JobError, app_job, get_redis, job_logger
+from mailer.queue import get_redis, job_logger
 
 log = job_logger(__name__)
 
@@ -56,7 +56,7 @@ def process_feedback(helper: bool = False) -> dict:
 
 @app_job
 def poll_sqs() -> dict:
-    with _tick_lock("sqs-poll", ttl=60) as mine:
+    with tick_lock("sqs-poll", ttl=60) as mine:
         if not mine:
             return {"skipped": "another poll is running"}
         polled = []

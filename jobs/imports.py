@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from jobs.runtime import app_job
+from mailer.campaigns import lifecycle
 from mailer.engine.imports import importer
-from mailer.queue import app_job, job_logger
+from mailer.queue import job_logger
 
 log = job_logger(__name__)
 
@@ -12,9 +14,7 @@ log = job_logger(__name__)
 def run_import(import_id: int) -> dict:
     record = importer.run_import(import_id)
     if record.campaign_id:
-        from mailer.campaigns.lifecycle import on_import_finished
-
-        on_import_finished(record.campaign_id)
+        lifecycle.on_import_finished(record.campaign_id)
     log.info("import %s %s: %s rows read", record.id, record.status, record.rows_read)
     # Ids and counts only: why an import failed (it may quote the file) is on its row.
     return {"import_id": record.id, "status": record.status, "rows_read": record.rows_read}

@@ -6,25 +6,11 @@ Each is safe to run twice at once: it takes a Redis lock, and what it starts is 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from mailer.queue import app_job, get_redis, job_logger
+from jobs.runtime import app_job, tick_lock
+from mailer.queue import job_logger
 from mailer.services import queues
 
 log = job_logger(__name__)
-
-
-@contextmanager
-def _tick_lock(name: str, ttl: int = 55):
-    redis = get_redis()
-    key = f"mailer:tick:{name}"
-    if not redis.set(key, "1", nx=True, ex=ttl):
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        redis.delete(key)
 
 
 @app_job
@@ -43,7 +29,7 @@ def campaigns_tick() -> dict:
     from mailer.models import Campaign
     from mailer.services import api_keys
 
-    with _tick_lock("campaigns") as mine:
+    with tick_lock("campaigns") as mine:
         if not mine:
             return {"skipped": "another tick is running"}
         launched = []
@@ -71,7 +57,7 @@ def transactional_tick() -> dict:
     jobs) and fail messages a dead worker left "sending"."""
     from mailer.engine.transactional import core as transactional
 
-    with _tick_lock("transactional", ttl=30) as mine:
+    with tick_lock("transactional", ttl=30) as mine:
         if not mine:
             return {"skipped": "another tick is running"}
         stale = transactional.recover_stale()

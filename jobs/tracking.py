@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from jobs.ticks import _tick_lock
+from jobs.runtime import app_job, tick_lock
 from mailer.engine.tracking import core as tracking
-from mailer.queue import app_job, job_logger
+from mailer.queue import job_logger
 
 log = job_logger(__name__)
 
 
 @app_job
 def flush_events() -> dict:
-    with _tick_lock("tracking-flush", ttl=60) as mine:
+    with tick_lock("tracking-flush", ttl=60) as mine:
         if not mine:
             return {"skipped": "another flush is running"}
         result = tracking.flush()

@@ -8,8 +8,10 @@ enqueues a successor of itself, keeping the flag.
 
 from __future__ import annotations
 
+from jobs.runtime import app_job
+from mailer import dispatch
 from mailer.engine.transactional import core as transactional
-from mailer.queue import TRANSACTIONAL, app_job, enqueue, job_logger
+from mailer.queue import job_logger
 
 log = job_logger(__name__)
 
@@ -27,13 +29,7 @@ def drain(channel_id: int) -> dict:
         result.reason or "",
     )
     if result.state == "sliced":
-        enqueue(
-            TRANSACTIONAL,
-            drain,
-            channel_id,
-            job_timeout=int(transactional.DRAIN_SECONDS * 4),
-            result_ttl=300,
-        )
+        dispatch.drain_transactional(channel_id)
     return {
         "channel_id": channel_id,
         "state": result.state,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from jobs.ticks import _tick_lock
+from jobs.runtime import app_job, tick_lock
 from mailer.engine.webhooks_out import core as webhooks_out
-from mailer.queue import app_job, get_redis, job_logger
+from mailer.queue import get_redis, job_logger
 
 log = job_logger(__name__)
 
@@ -22,7 +22,7 @@ PRUNE_EVERY = 3600
 
 @app_job
 def deliver_webhooks() -> dict:
-    with _tick_lock("webhooks-deliver", ttl=90) as mine:
+    with tick_lock("webhooks-deliver", ttl=90) as mine:
         if not mine:
             return {"skipped": "another delivery run is in progress"}
         result = webhooks_out.deliver_due()

@@ -49,7 +49,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 def _fill_defaults(app: Flask) -> None:
     """SQLite file and generated secrets under instance/ when the environment gives none."""
-    from mailer.lib import private_files
+    from mailer import private_files
 
     private_files.restrict_process()  # what this process writes is for its user only
     private_files.private_dir(app.instance_path)

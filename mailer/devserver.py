@@ -13,8 +13,7 @@ import subprocess
 import sys
 import time
 
-from mailer import redis_embedded
-from mailer.lib import private_files
+from mailer import private_files, redis_embedded
 
 
 def main() -> int:

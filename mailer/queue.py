@@ -8,10 +8,9 @@ mature mailers keep bounce processing beside sending.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import traceback
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,6 @@ from typing import Any
 import redis
 from flask import Flask, current_app, has_app_context
 from rq import Queue
-from rq.timeouts import BaseTimeoutException
 
 from mailer.extensions import db
 
@@ -31,7 +29,6 @@ IMPORTS = "imports"
 PRIORITY = (TICKS, FEEDBACK, TRANSACTIONAL, SEND, IMPORTS)
 
 _log = logging.getLogger(__name__)
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def redis_url(app: Flask) -> str:
@@ -56,6 +53,23 @@ def get_redis(app: Flask | None = None) -> redis.Redis:
     return conn
 
 
+_thread_local = threading.local()
+
+
+def thread_redis() -> redis.Redis:
+    """This thread's own connection for the few Redis commands of every API request: it
+    skips the pool's checkout and checkin (locks, a socket poll) around each command. Tied to
+    the app's pool and this process, so a new app (tests) or a forked child never shares it."""
+    pool = get_redis().connection_pool
+    client = getattr(_thread_local, "client", None)
+    if client is None or _thread_local.pool is not pool or _thread_local.pid != os.getpid():
+        if client is not None and _thread_local.pid == os.getpid():
+            client.close()  # back to its (old) pool
+        client = redis.Redis(connection_pool=pool, single_connection_client=True)
+        _thread_local.client, _thread_local.pool, _thread_local.pid = client, pool, os.getpid()
+    return client
+
+
 def lua_script(source: str) -> redis.commands.core.Script:
     """A Lua script registered once per app (run by its SHA; redis-py reloads it after a
     Redis restart)."""
@@ -78,7 +92,7 @@ def enqueue(queue_name: str, func: Callable | str, *args: Any, **kwargs: Any):
     return get_queue(queue_name).enqueue(func, *args, **kwargs)
 
 
-# ---------------------------------------------------------------- running jobs
+# ---------------------------------------------------------------- the worker's app
 
 _worker_app: Flask | None = None
 
@@ -89,78 +103,11 @@ def set_worker_app(app: Flask) -> None:
     _worker_app = app
 
 
-def _app_for_job() -> Flask:
-    global _worker_app
+def worker_app() -> Flask | None:
+    """The app a job runs in: the current one, else the worker's (None: build one)."""
     if has_app_context():
         return current_app._get_current_object()
-    if _worker_app is None:
-        from mailer import create_app
-
-        _worker_app = create_app()
     return _worker_app
-
-
-class JobError(Exception):
-    """A job failure whose message names only ids and counts: RQ keeps it as it is."""
-
-
-class JobFailed(JobError):
-    """Stands in for any other exception out of a job, whose message may quote user data (an
-    address, a line of an uploaded file): RQ stores exception texts and rq-dashboard prints
-    them as HTML. This one names the exception's type and where it was raised; the original,
-    message and all, is in the worker's log under the job's id."""
-
-
-def app_job(func: Callable) -> Callable:
-    """Run a job inside an app context; roll back and re-raise on error so RQ records it.
-
-    Exceptions reach RQ without their message (see JobFailed), except JobError and RQ's own
-    timeouts."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        app = _app_for_job()
-        with app.app_context():
-            _fresh_connections_after_fork(app)
-            try:
-                return func(*args, **kwargs)
-            except (JobError, BaseTimeoutException):
-                db.session.rollback()
-                raise
-            except Exception as exc:
-                db.session.rollback()
-                _log.exception("job %s failed", func.__qualname__)
-                raise JobFailed(_failure(func, exc)) from None
-            except BaseException:
-                db.session.rollback()
-                raise
-            finally:
-                db.session.remove()
-
-    return wrapper
-
-
-def _failure(func: Callable, exc: Exception) -> str:
-    """E.g. 'jobs.x.f failed: ValueError at mailer/y.py:12 in g': no message, no user text."""
-    kind = type(exc)
-    where = ""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".py")]
-    if frames:
-        frame = frames[-1]
-        path = os.path.relpath(frame.filename, _ROOT)
-        where = f" at {path}:{frame.lineno} in {frame.name}"
-    return (
-        f"{func.__module__}.{func.__qualname__} failed: {kind.__module__}.{kind.__qualname__}"
-        f"{where} (message withheld: see the worker's log for this job)"
-    )
-
-
-def _fresh_connections_after_fork(app: Flask) -> None:
-    """A forked job child must not reuse the parent's pooled DB sockets."""
-    owner = app.extensions.setdefault("mailer_pool_pid", os.getpid())
-    if owner != os.getpid():
-        db.engine.dispose(close=False)
-        app.extensions["mailer_pool_pid"] = os.getpid()
 
 
 def job_logger(name: str) -> logging.Logger:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from mailer.lib.private_files import private_dir
+from mailer.private_files import private_dir
 
 
 def redis_binary() -> str:

@@ -6,9 +6,9 @@ import os
 
 from flask import current_app
 
+from jobs.runtime import app_job
 from mailer.extensions import db
 from mailer.models import MailingList
-from mailer.queue import app_job
 
 
 @app_job
@@ -40,6 +40,6 @@ def fail_with(text: str) -> None:
 
 @app_job
 def fail_plainly(import_id: int) -> None:
-    from mailer.queue import JobError
+    from jobs.runtime import JobError
 
     raise JobError(f"import {import_id} failed")

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from mailer import dispatch
 from mailer.extensions import db
 from mailer.lib.errors import NotAllowed
 from mailer.models import (
@@ -50,7 +51,7 @@ TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
 EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
 # A launch writes 1M sends in about 10 s; one not done after this long has lost its orchestrator.
 LAUNCH_GRACE = timedelta(minutes=15)
-LAUNCH_LOCK_SECONDS = 3600  # also the launch job's timeout
+LAUNCH_LOCK_SECONDS = dispatch.LAUNCH_SECONDS  # the launch job's time limit
 # Addresses a launch writes (and commits) first: its rows start mailing them at once while it
 # writes the rest, instead of after the whole audience (about 10 s per million).
 HEAD = 2000
@@ -308,10 +309,7 @@ def schedule(campaign: Campaign, when: datetime | None = None) -> Campaign:
 
 
 def enqueue_launch(campaign: Campaign):
-    from jobs.campaigns import launch
-    from mailer.queue import SEND, enqueue
-
-    return enqueue(SEND, launch, campaign.id, job_timeout=LAUNCH_LOCK_SECONDS)
+    return dispatch.launch_campaign(campaign.id)
 
 
 def launch(campaign_id: int) -> Campaign | None:
@@ -409,10 +407,7 @@ def _record_excluded(campaign: Campaign, size: int) -> None:
 
 def start_channel_workers(campaign: Campaign) -> list:
     """One long-running worker job per channel row (never one job per email)."""
-    from jobs.campaigns import run_channel
-    from mailer.queue import SEND, enqueue
-
-    return [enqueue(SEND, run_channel, row.id, job_timeout=-1) for row in campaign.channels]
+    return [dispatch.run_channel(row.id) for row in campaign.channels]
 
 
 def wake_rows() -> list[int]:
@@ -432,13 +427,12 @@ def wake_rows() -> list[int]:
 
 def _wake(rows) -> list[int]:
     """Enqueue a channel job for each of ``rows`` that has no live loop."""
-    from jobs.campaigns import run_channel
-    from mailer.queue import SEND, enqueue, get_redis
+    from mailer.queue import get_redis
 
     woken = []
     for row in rows:
         if not get_redis().exists(f"mailer:lock:cc:{row.id}"):
-            enqueue(SEND, run_channel, row.id, job_timeout=-1)
+            dispatch.run_channel(row.id)
             woken.append(row.id)
     return woken
 

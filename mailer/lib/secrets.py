@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from mailer.lib.private_files import private_dir
+from mailer.private_files import private_dir
 
 
 def load_or_create(instance_path: str) -> dict[str, str]:

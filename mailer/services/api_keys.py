@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-import redis
 import sqlalchemy as sa
 from flask import current_app
 
@@ -32,7 +29,7 @@ from mailer.lib.dbutil import MAX_INT
 from mailer.lib.errors import ValidationError
 from mailer.models import ApiIdempotency, ApiKey, User
 from mailer.models.base import utcnow
-from mailer.queue import get_redis, lua_script
+from mailer.queue import get_redis, lua_script, thread_redis
 
 SCOPES = {
     "send": "Send transactional messages and read their status",
@@ -143,7 +140,7 @@ def check_request(plaintext: str) -> Access:
     now = utcnow().timestamp()
     window = int(now // 60)
     keys = [CACHE_KEY.format(digest), RATE_KEY.format(digest[:32], window)]
-    cached, used = lua_script(_CHECK)(keys=keys, args=[RATE_KEY_TTL], client=request_redis())
+    cached, used = lua_script(_CHECK)(keys=keys, args=[RATE_KEY_TTL], client=thread_redis())
     if cached == REVOKED:
         return Access(None)
     key = _from_cache(cached) if cached else _load(digest)
@@ -153,23 +150,6 @@ def check_request(plaintext: str) -> Access:
     if used <= limit:
         return Access(key)
     return Access(key, max(1.0, (window + 1) * 60 - now))
-
-
-_threads = threading.local()
-
-
-def request_redis() -> redis.Redis:
-    """This thread's own connection for the few Redis commands of every API request: it
-    skips the pool's checkout and checkin (locks, a socket poll) around each command. Tied to
-    the app's pool and this process, so a new app (tests) or a forked child never shares it."""
-    pool = get_redis().connection_pool
-    client = getattr(_threads, "client", None)
-    if client is None or _threads.pool is not pool or _threads.pid != os.getpid():
-        if client is not None and _threads.pid == os.getpid():
-            client.close()  # back to its (old) pool
-        client = redis.Redis(connection_pool=pool, single_connection_client=True)
-        _threads.client, _threads.pool, _threads.pid = client, pool, os.getpid()
-    return client
 
 
 def _from_cache(raw: bytes) -> KeyInfo:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mailer.queue import app_job, job_logger
+from jobs.runtime import app_job
+from mailer.queue import job_logger
 
 log = job_logger(__name__)
 

@@ -46,6 +46,8 @@ from flask import current_app
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from mailer import dispatch
+from mailer.dispatch import KeyedJob
 from mailer.engine.feedback import brevo, mailgun, mailjet, sendgrid, ses, sns
 from mailer.engine.feedback.base import (
     ChannelConfig,
@@ -73,7 +75,7 @@ from mailer.models import (
     SuppressionReason,
 )
 from mailer.models.base import utcnow
-from mailer.queue import FEEDBACK, enqueue, get_redis
+from mailer.queue import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -205,41 +207,34 @@ def rejections(channel_id: int) -> tuple[int, dict | None]:
     return int(count or 0), (json.loads(last) if last else None)
 
 
+FEEDBACK_JOB = KeyedJob(KICK_KEY, KICK_TTL)  # one feedback job drains every payload
+HELPER_JOB = KeyedJob(HELPER_KEY, HELPER_TTL)  # its flag is never let go: a rate limit
+
+
 def kick() -> None:
-    """Make sure a feedback job will run. A burst of webhooks enqueues one job: the flag set
-    here stays set while that job runs (see :func:`run_job`), and the job clears it before its
-    last look for payloads, so a payload stored after that look always enqueues a new job."""
-    if get_redis().set(KICK_KEY, "1", nx=True, ex=KICK_TTL):
-        enqueue(FEEDBACK, "jobs.feedback.process_feedback", result_ttl=300, failure_ttl=86400)
+    """Make sure a feedback job will run: a burst of webhooks enqueues one job."""
+    FEEDBACK_JOB.wake(dispatch.process_feedback)
 
 
 def _spawn_helper() -> None:
     """A backlog on MySQL: one more job takes batches in parallel (SKIP LOCKED)."""
-    if get_redis().set(HELPER_KEY, "1", nx=True, ex=HELPER_TTL):
-        enqueue(
-            FEEDBACK,
-            "jobs.feedback.process_feedback",
-            helper=True,
-            result_ttl=300,
-            failure_ttl=86400,
-        )
+    HELPER_JOB.wake(lambda: dispatch.process_feedback(helper=True))
 
 
 def run_job(*, linger: float | None = None, max_seconds: float = PROCESS_SECONDS) -> ProcessResult:
     """The feedback job: drain, then linger a moment for more (webhooks arrive one event at a
     time; one job taking them in batches costs far less than one job each), then end.
 
-    While it runs it holds the kick flag, so webhooks do not enqueue more jobs. It clears the
-    flag, then drains once more: a payload committed before the clear is found by that last
-    drain; one committed after it sets the flag again and enqueues a new job."""
+    While it runs it holds the kick flag (:class:`KeyedJob`), so webhooks do not enqueue more
+    jobs. It lets the flag go, then drains once more: a payload committed before that is found
+    by the last drain; one committed after it wakes a new job."""
     linger = LINGER_SECONDS if linger is None else linger
-    redis = get_redis()
     result = ProcessResult()
     deadline = time.monotonic() + max_seconds
     idle_since = time.monotonic()
     try:
         while time.monotonic() < deadline:
-            redis.set(KICK_KEY, "1", ex=KICK_TTL)
+            FEEDBACK_JOB.hold()
             part = process_pending(max_seconds=deadline - time.monotonic(), raise_errors=False)
             result.merge(part)
             if part.payloads:
@@ -250,7 +245,7 @@ def run_job(*, linger: float | None = None, max_seconds: float = PROCESS_SECONDS
             # payloads one by one (a pass costs about as much for 1 payload as for 50).
             time.sleep(IDLE_SLEEP)
     finally:
-        redis.delete(KICK_KEY)
+        FEEDBACK_JOB.let_go()
     last = process_pending(max_seconds=max(5.0, max_seconds / 5), raise_errors=False)
     result.merge(last)
     if last.more:

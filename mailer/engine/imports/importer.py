@@ -43,6 +43,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
+from mailer import dispatch
 from mailer.engine.imports.files import (
     FORMATS,
     ContactReader,
@@ -53,7 +54,6 @@ from mailer.engine.imports.files import (
 from mailer.extensions import db
 from mailer.lib import csvfiles, dbutil
 from mailer.lib.errors import ValidationError
-from mailer.lib.private_files import open_private, private_dir
 from mailer.models import (
     Import,
     ImportStatus,
@@ -63,6 +63,7 @@ from mailer.models import (
     Suppression,
 )
 from mailer.models.base import utcnow
+from mailer.private_files import open_private, private_dir
 
 MODES = ("upsert", "skip", "blocklist")
 BATCH_SIZE = 2000
@@ -128,10 +129,7 @@ def create_import(
 
 
 def enqueue_import(record: Import):
-    from jobs.imports import run_import as job
-    from mailer.queue import IMPORTS, enqueue
-
-    return enqueue(IMPORTS, job, record.id, job_timeout=6 * 3600)
+    return dispatch.run_import(record.id)
 
 
 # ------------------------------------------------------------------ running

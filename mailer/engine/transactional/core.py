@@ -50,6 +50,8 @@ from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.urls import iri_to_uri
 
+from mailer import dispatch
+from mailer.dispatch import KeyedJob
 from mailer.engine.rendering.core import (
     CompiledEmail,
     RenderError,
@@ -69,8 +71,7 @@ from mailer.models import Channel, Event, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageLink, MessageStatus
 from mailer.providers.base import OutboundMessage, SendResult
-from mailer.queue import TRANSACTIONAL, enqueue, get_redis
-from mailer.services import api_keys
+from mailer.queue import thread_redis
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ LOOKUP_TTL = 5.0  # seconds an identity/channel/template lookup is reused by a w
 FLAG_KEY = "mailer:tx:drain:{}"  # "a drain job for this channel is queued or running"
 FLAG_TTL = 60  # seconds; refreshed by the running job, so a lost job's flag expires
 CHUNK = 200  # messages claimed per turn (fewer when the rate allows fewer)
-DRAIN_SECONDS = 30.0  # one job hands over to a fresh one after this
+DRAIN_SECONDS = dispatch.DRAIN_SECONDS  # one job hands over to a fresh one after this
 LINGER_SECONDS = 1.0  # an idle job waits this long for more messages before it ends
 IDLE_SLEEP = 0.05
 STALE_AFTER = timedelta(minutes=10)  # "sending" this long: its worker died
@@ -236,7 +237,7 @@ def accept(
     if db.session.registry.has():  # the MySQL single path may not have used the session
         db.session.commit()
     queued = {r["channel_id"] for r, o in zip(rows, outcomes, strict=True) if o.queued}
-    wake(queued, api_keys.request_redis())
+    wake(queued, thread_redis())
     return outcomes
 
 
@@ -525,19 +526,16 @@ def _channel(value: Any, lookups: _Lookups, problems: dict[str, str]) -> Channel
 
 def wake(channel_ids: Iterable[int], client: Redis | None = None) -> list[int]:
     """Make sure a drain job is queued or running for each channel; returns those enqueued."""
-    redis = client or get_redis()
-    started = []
-    for channel_id in sorted(set(channel_ids)):
-        if redis.set(FLAG_KEY.format(channel_id), "1", nx=True, ex=FLAG_TTL):
-            enqueue(
-                TRANSACTIONAL,
-                "jobs.transactional.drain",
-                channel_id,
-                job_timeout=int(DRAIN_SECONDS * 4),
-                result_ttl=300,
-            )
-            started.append(channel_id)
-    return started
+    return [
+        channel_id
+        for channel_id in sorted(set(channel_ids))
+        if drain_job(channel_id).wake(lambda c=channel_id: dispatch.drain_transactional(c), client)
+    ]
+
+
+def drain_job(channel_id: int) -> KeyedJob:
+    """One drain job per channel is queued or running."""
+    return KeyedJob(FLAG_KEY.format(channel_id), FLAG_TTL)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -611,9 +609,8 @@ def drain(
     """Send the channel's due queued messages until none is left (then linger a moment) or
     the time slice ends ("sliced": the caller enqueues a successor, the flag stays held)."""
     linger = LINGER_SECONDS if linger is None else linger
-    redis = get_redis()
-    flag = FLAG_KEY.format(channel_id)
-    redis.set(flag, "1", ex=FLAG_TTL)  # held while we run (the tick may have started us)
+    flag = drain_job(channel_id)
+    flag.hold()  # held while we run (the tick may have started us)
     result = DrainResult()
     provider = None
     started = time.monotonic()
@@ -621,7 +618,7 @@ def drain(
     compiled: dict[tuple, CompiledEmail] = {}
     try:
         while True:
-            redis.expire(flag, FLAG_TTL)
+            flag.hold()
             if time.monotonic() - started >= max_seconds:
                 result.state = "sliced"
                 return result
@@ -658,15 +655,14 @@ def drain(
             provider.close()
 
 
-def _release(flag: str, channel_id: int, result: DrainResult, *, recheck: bool):
+def _release(flag: KeyedJob, channel_id: int, result: DrainResult, *, recheck: bool):
     """Let the flag go; with `recheck`, take it back (and return None) when messages arrived
     meanwhile: a request that found the flag set enqueued no job of its own."""
-    redis = get_redis()
-    redis.delete(flag)
     if not recheck:
+        flag.let_go()
         return result
     db.session.commit()
-    if _due(channel_id) and redis.set(flag, "1", nx=True, ex=FLAG_TTL):
+    if flag.let_go(lambda: _due(channel_id)):
         return None
     return result
 
@@ -746,7 +742,7 @@ def _take_allowances(
         granted, wait = ratelimit.take_rate_transactional(channel.id, channel.rate_per_second, need)
         need -= granted
         if need:
-            get_redis().expire(FLAG_KEY.format(channel.id), FLAG_TTL)
+            drain_job(channel.id).hold()
             sleep(min(max(wait, 0.01), 1.0))
     return ids
 

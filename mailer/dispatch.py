@@ -1,0 +1,88 @@
+"""The one place that names jobs: each job's queue, time limit and options, by dotted name.
+
+Nothing in ``mailer/`` imports ``jobs/``: code asks for work through these functions and RQ
+finds the job function by its name. :class:`KeyedJob` is the "one job per key" protocol that
+the transactional drain and the feedback job share (docs/architecture.md, "Jobs").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis import Redis
+
+from mailer.queue import FEEDBACK, IMPORTS, SEND, TRANSACTIONAL, enqueue, get_redis
+
+LAUNCH_SECONDS = 3600  # the launch job's time limit, and how long its Redis lock lives
+IMPORT_SECONDS = 6 * 3600
+DRAIN_SECONDS = 30.0  # a transactional drain job hands over to a fresh one after this
+SHORT_RESULT_TTL = 300  # seconds RQ keeps the result of a frequent job
+FAILURE_TTL = 86400
+
+
+def launch_campaign(campaign_id: int):
+    return enqueue(SEND, "jobs.campaigns.launch", campaign_id, job_timeout=LAUNCH_SECONDS)
+
+
+def run_channel(row_id: int):
+    """A campaign channel row's long-running loop (it hands over to itself every slice)."""
+    return enqueue(SEND, "jobs.campaigns.run_channel", row_id, job_timeout=-1)
+
+
+def run_import(import_id: int):
+    return enqueue(IMPORTS, "jobs.imports.run_import", import_id, job_timeout=IMPORT_SECONDS)
+
+
+def drain_transactional(channel_id: int):
+    return enqueue(
+        TRANSACTIONAL,
+        "jobs.transactional.drain",
+        channel_id,
+        job_timeout=int(DRAIN_SECONDS * 4),
+        result_ttl=SHORT_RESULT_TTL,
+    )
+
+
+def process_feedback(*, helper: bool = False):
+    kwargs = {"helper": True} if helper else {}
+    return enqueue(
+        FEEDBACK,
+        "jobs.feedback.process_feedback",
+        result_ttl=SHORT_RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class KeyedJob:
+    """At most one job per key is queued or running, whatever the rate of wake-ups.
+
+    A Redis flag means "a job for this key is queued or running". :meth:`wake` enqueues only
+    when it sets the flag; the running job :meth:`hold`s it (so it outlives neither a lost job
+    nor its TTL), keeps it when it hands over to a successor, and :meth:`let_go`es it when
+    idle, then looks once more: work stored after that look sets the flag and wakes a new
+    job, work stored before it is found by the look."""
+
+    key: str
+    ttl: int  # seconds; refreshed by the running job
+
+    def wake(self, start: Callable[[], object], client: Redis | None = None) -> bool:
+        """Call ``start`` (which enqueues the job) unless a job already holds the key."""
+        if (client or get_redis()).set(self.key, "1", nx=True, ex=self.ttl):
+            start()
+            return True
+        return False
+
+    def hold(self) -> None:
+        get_redis().set(self.key, "1", ex=self.ttl)
+
+    def let_go(self, more_work: Callable[[], bool] | None = None) -> bool:
+        """Release the key. With ``more_work``, take it back and return True when work
+        arrived meanwhile (a waker that found the key held enqueued nothing): keep going."""
+        redis = get_redis()
+        redis.delete(self.key)
+        if more_work is None or not more_work():
+            return False
+        return bool(redis.set(self.key, "1", nx=True, ex=self.ttl))

@@ -30,6 +30,7 @@ test: $(VENV)/.installed-dev $(if $(findstring mysql,$(MAILER_TEST_DATABASE_URL)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

@@ -42,6 +42,8 @@ CHUNK = 500  # ids per IN (…)
 
 @dataclass(frozen=True)
 class _Target:
+    """The send or transactional message an event is about."""
+
     kind: str  # tokens.CAMPAIGN_SEND | tokens.MESSAGE
     id: int
     email: str

@@ -812,11 +812,11 @@ def main() -> int:
                 # Start the workers idle, then kick: the time is the processing alone.
                 from rq import Worker
 
-                from mailer.engine.feedback import core as feedback
+                from mailer.engine.feedback import intake
                 from mailer.queue import FEEDBACK, get_queue, get_redis
 
                 get_queue(FEEDBACK).empty()
-                get_redis().delete(feedback.KICK_KEY)
+                get_redis().delete(intake.KICK_KEY)
                 workers = Workers(args.workers, env, workdir)
                 deadline = time.monotonic() + 60
                 while len(Worker.all(connection=get_redis())) < args.workers:
@@ -826,7 +826,7 @@ def main() -> int:
                 worker_cpu = Cpu([c.pid for c in workers.children])
                 cpu_before = worker_cpu.read()
                 t0 = time.perf_counter()
-                feedback.kick()
+                intake.kick()
                 wait_applied(None, expected, args.timeout)
                 applied_s = time.perf_counter() - t0
                 cpu_ms = (worker_cpu.read() - cpu_before) * 1000 / (n * len(providers))

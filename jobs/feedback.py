@@ -1,9 +1,9 @@
 """Feedback jobs: process stored provider payloads, and the SQS poll tick.
 
 ``process_feedback`` is enqueued on the feedback queue by the webhook (and by the poll tick)
-through ``feedback.kick()``: one job drains every received payload, in batches, and lingers a
+through ``intake.kick()``: one job drains every received payload, in batches, and lingers a
 moment for more, holding the kick flag meanwhile so a stream of webhooks costs one job, not
-one each (the protocol is in ``feedback.run_job``).
+one each (the protocol is in ``processing.run_job``).
 
 ``poll_sqs`` runs every 10 s (mailer.queue.TICKS_REGISTRY) under a Redis lock, so runs never
 overlap: it reads the SQS queue of every SES channel that has one, stores what it read, and
@@ -19,8 +19,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from jobs.runtime import JobError, app_job, tick_lock
-from mailer.engine.feedback import core as feedback
-from mailer.engine.feedback import sqs
+from mailer.engine.feedback import intake, processing, sqs
 from mailer.extensions import db
 from mailer.models import FeedbackPayload
 from mailer.models.base import utcnow
@@ -35,14 +34,14 @@ PRUNE_BATCH = 5000
 
 @app_job
 def process_feedback(helper: bool = False) -> dict:
-    """Drain received payloads (see feedback.run_job); a helper, enqueued during a backlog,
+    """Drain received payloads (see processing.run_job); a helper, enqueued during a backlog,
     only drains and leaves the kick flag alone."""
     if helper:
-        result = feedback.process_pending()
+        result = processing.process_pending()
         if result.more:
-            feedback.kick()
+            intake.kick()
     else:
-        result = feedback.run_job()
+        result = processing.run_job()
     if result.payloads:
         log.info(
             "feedback: %d payloads, %d new events, %d duplicates, %d unmatched",
@@ -71,8 +70,8 @@ def poll_sqs() -> dict:
                 continue
             polled.append(_counts(result))
         stored = sum(p["stored"] for p in polled)
-        if stored or feedback.stale_payloads():
-            feedback.kick()
+        if stored or processing.stale_payloads():
+            intake.kick()
         pruned = _prune()
         if failed:
             # Raised so the queue shows the tick failed; why is in the worker's log.

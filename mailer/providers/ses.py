@@ -76,7 +76,7 @@ class SesProvider(Provider):
             "Configuration set",
             help="Optional; its event destination (SNS/SQS) reports bounces and complaints.",
         ),
-        # Feedback (read by mailer.engine.feedback.core, not by sending).
+        # Feedback (read by mailer.engine.feedback, not by sending).
         ConfigField(
             "sns_topic_arns",
             "SNS topic ARN(s) for feedback",

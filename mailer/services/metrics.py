@@ -13,7 +13,7 @@ Database figures, one GROUP BY per table:
 
 Redis figures: per RQ queue the queued jobs and the started and failed registry sizes, the
 worker count, the tracking buffer, seconds since the scheduler's heartbeat, and refused
-feedback webhook requests (the per-channel counters of :mod:`mailer.engine.feedback.core`).
+feedback webhook requests (the per-channel counters of :mod:`mailer.engine.feedback.intake`).
 
 Cost: the sends and events queries read every row of their table: about 0.35 s per million
 rows each on MariaDB (README, "Health, metrics and logs"). So the database figures are kept in
@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from mailer.engine.feedback.core import REJECTED_KEY
+from mailer.engine.feedback.intake import REJECTED_KEY
 from mailer.engine.tracking import core as tracking
 from mailer.extensions import db
 from mailer.models import CampaignChannel, Channel, Event, EventType, FeedbackPayload, Message, Send

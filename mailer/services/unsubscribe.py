@@ -15,7 +15,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out import events as webhook_events
+from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
 from mailer.lib import tokens
 from mailer.models import (
@@ -133,16 +134,16 @@ def unsubscribe(target: Target, *, reason: str = "", one_click: bool = False) ->
         if reason:
             data["reason"] = reason[:500]
         _event(target, EventType.UNSUBSCRIBE.value, now, data)
-        webhooks_out.emit(  # outbound webhooks (issue 8)
+        webhook_events.emit(  # outbound webhooks
             [
-                {
-                    "type": EventType.UNSUBSCRIBE.value,
-                    "occurred_at": now,
-                    "email": target.email,
-                    "campaign_id": target.campaign_id,
-                    "send_id": target.send_id,
-                    "data": data,
-                }
+                WebhookEvent(
+                    EventType.UNSUBSCRIBE.value,
+                    occurred_at=now,
+                    email=target.email,
+                    campaign_id=target.campaign_id,
+                    send_id=target.send_id,
+                    data=data,
+                )
             ]
         )
     db.session.commit()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out.signing import SIGNATURE_HEADER
 from mailer.lib.errors import ValidationError
 from mailer.models import WEBHOOK_EVENT_TYPES, DeliveryStatus, Role, WebhookEndpoint
+from mailer.services import webhook_endpoints
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import render
 
@@ -16,7 +17,7 @@ guard_blueprint(bp, read=Role.ADMIN, write=Role.ADMIN)
 
 
 def _get_endpoint(endpoint_id: int) -> WebhookEndpoint:
-    return webhooks_out.get_endpoint(endpoint_id) or abort(404)
+    return webhook_endpoints.get_endpoint(endpoint_id) or abort(404)
 
 
 def _fields() -> tuple[str, str, list[str]]:
@@ -44,7 +45,7 @@ def _form_page(endpoint: WebhookEndpoint | None, form=None, errors=None, status=
 def _show(endpoint: WebhookEndpoint, *, new_secret: str | None = None, status: int = 200):
     """The endpoint page; only its delivery log for htmx filter and paging requests."""
     try:
-        log = webhooks_out.deliveries_page(
+        log = webhook_endpoints.deliveries_page(
             endpoint,
             request.args.get("status", ""),
             request.args.get("page", 1, type=int) or 1,
@@ -58,9 +59,9 @@ def _show(endpoint: WebhookEndpoint, *, new_secret: str | None = None, status: i
         endpoint=endpoint,
         log=log,
         statuses=[s.value for s in DeliveryStatus],
-        pending=webhooks_out.pending_counts().get(endpoint.id, 0),
+        pending=webhook_endpoints.pending_counts().get(endpoint.id, 0),
         new_secret=new_secret,
-        signature_header=webhooks_out.SIGNATURE_HEADER,
+        signature_header=SIGNATURE_HEADER,
     )
 
 
@@ -68,8 +69,8 @@ def _show(endpoint: WebhookEndpoint, *, new_secret: str | None = None, status: i
 def index():
     return render(
         "webhook_endpoints/index.html",
-        endpoints=webhooks_out.list_endpoints(),
-        pending=webhooks_out.pending_counts(),
+        endpoints=webhook_endpoints.list_endpoints(),
+        pending=webhook_endpoints.pending_counts(),
     )
 
 
@@ -82,7 +83,9 @@ def new():
 def create():
     url, description, types = _fields()
     try:
-        endpoint, secret = webhooks_out.create_endpoint(url, description, types, current_user.id)
+        endpoint, secret = webhook_endpoints.create_endpoint(
+            url, description, types, current_user.id
+        )
     except ValidationError as exc:
         form = {"url": url, "description": description, "event_types": types}
         return _form_page(None, form, exc.errors, status=422)
@@ -105,7 +108,7 @@ def update(endpoint_id: int):
     endpoint = _get_endpoint(endpoint_id)
     url, description, types = _fields()
     try:
-        webhooks_out.update_endpoint(endpoint, url, description, types)
+        webhook_endpoints.update_endpoint(endpoint, url, description, types)
     except ValidationError as exc:
         form = {"url": url, "description": description, "event_types": types}
         return _form_page(endpoint, form, exc.errors, status=422)
@@ -115,14 +118,14 @@ def update(endpoint_id: int):
 
 @bp.post("/<int:endpoint_id>/enable")
 def enable(endpoint_id: int):
-    webhooks_out.set_enabled(_get_endpoint(endpoint_id), True)
+    webhook_endpoints.set_enabled(_get_endpoint(endpoint_id), True)
     flash("Endpoint enabled: waiting deliveries are sent again.", "success")
     return redirect(url_for(".show", endpoint_id=endpoint_id))
 
 
 @bp.post("/<int:endpoint_id>/disable")
 def disable(endpoint_id: int):
-    webhooks_out.set_enabled(_get_endpoint(endpoint_id), False)
+    webhook_endpoints.set_enabled(_get_endpoint(endpoint_id), False)
     flash("Endpoint disabled: new events are not queued for it.", "success")
     return redirect(url_for(".show", endpoint_id=endpoint_id))
 
@@ -130,20 +133,20 @@ def disable(endpoint_id: int):
 @bp.post("/<int:endpoint_id>/rotate")
 def rotate(endpoint_id: int):
     endpoint = _get_endpoint(endpoint_id)
-    secret = webhooks_out.rotate_secret(endpoint)
+    secret = webhook_endpoints.rotate_secret(endpoint)
     return _show(endpoint, new_secret=secret)
 
 
 @bp.post("/<int:endpoint_id>/delete")
 def delete(endpoint_id: int):
-    webhooks_out.delete_endpoint(_get_endpoint(endpoint_id))
+    webhook_endpoints.delete_endpoint(_get_endpoint(endpoint_id))
     flash("Endpoint deleted, with its delivery log.", "success")
     return redirect(url_for(".index"))
 
 
 @bp.post("/<int:endpoint_id>/test")
 def send_test(endpoint_id: int):
-    delivery = webhooks_out.send_test_event(_get_endpoint(endpoint_id))
+    delivery = webhook_endpoints.send_test_event(_get_endpoint(endpoint_id))
     if delivery.status == DeliveryStatus.DELIVERED.value:
         flash(f"Test event delivered (HTTP {delivery.last_status_code}).", "success")
     else:
@@ -154,8 +157,8 @@ def send_test(endpoint_id: int):
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/resend")
 def resend(endpoint_id: int, delivery_id: int):
     endpoint = _get_endpoint(endpoint_id)
-    delivery = webhooks_out.get_delivery(endpoint, delivery_id) or abort(404)
-    webhooks_out.resend(delivery)
+    delivery = webhook_endpoints.get_delivery(endpoint, delivery_id) or abort(404)
+    webhook_endpoints.resend(delivery)
     note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
     flash(f"Delivery {delivery_id} queued to be sent again within seconds.{note}", "success")
     return redirect(url_for(".show", endpoint_id=endpoint_id, status=request.args.get("status")))

@@ -3,14 +3,15 @@
 Public (auth.PUBLIC_ENDPOINT_PREFIXES) and exempt from CSRF: providers post without a session.
 The token in the URL finds the channel; the provider's own scheme (SNS signature, SendGrid
 ECDSA, Mailgun HMAC, Mailjet/Brevo credentials) proves the request. The view only reads the
-bounded body and hands it to the service: verify, store, enqueue, answer 200.
+bounded body and hands it to feedback intake: verify, store, enqueue, answer 200.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import intake
+from mailer.engine.feedback.base import Malformed, Rejected
 from mailer.engine.feedback.health import Health, channel_health
 from mailer.extensions import csrf
 from mailer.models import Channel
@@ -25,12 +26,12 @@ def receive(provider: str, token: str):
     request.max_content_length = current_app.config["MAILER_WEBHOOK_MAX_BYTES"]
     raw = request.get_data(cache=False)
     try:
-        feedback.receive(provider, token, raw, request.headers)
-    except feedback.UnknownWebhook:
+        intake.receive(provider, token, raw, request.headers)
+    except intake.UnknownWebhook:
         abort(404)
-    except feedback.Rejected:
+    except Rejected:
         return _plain("forbidden", 403)
-    except feedback.Malformed:
+    except Malformed:
         return _plain("malformed", 400)
     return _plain("ok", 200)
 

@@ -41,10 +41,10 @@ TOPIC = f"arn:aws:sns:{REGION}:123456789012:ses-feedback"
 @pytest.fixture(autouse=True)
 def no_linger(monkeypatch):
     """Jobs end as soon as the queue of payloads is empty (test_job.py tests the lingering)."""
-    from mailer.engine.feedback import core as feedback
+    from mailer.engine.feedback import processing
 
-    monkeypatch.setattr(feedback, "LINGER_SECONDS", 0.0)
-    monkeypatch.setattr(feedback, "IDLE_SLEEP", 0.0)
+    monkeypatch.setattr(processing, "LINGER_SECONDS", 0.0)
+    monkeypatch.setattr(processing, "IDLE_SLEEP", 0.0)
 
 
 # ------------------------------------------------------------------------------ SNS

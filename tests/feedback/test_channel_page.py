@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import apply, intake, processing
 from mailer.engine.feedback.base import FeedbackEvent
 from mailer.engine.feedback.health import Health
 from mailer.models import Role
@@ -42,10 +42,10 @@ def test_health_numbers_and_complaint_alert(app, client, db, channels):
     ]
     for e in events:
         e.channel_id = channel.id
-    feedback.apply_events(events)
+    apply.apply_events(events)
     channel.last_feedback_at = now.replace(microsecond=0)
     db.session.commit()
-    feedback.count_rejection(channel.id, "signature does not verify")
+    intake.count_rejection(channel.id, "signature does not verify")
 
     page = _page(client, channel)
     assert now.strftime("%Y-%m-%d %H:%M") in page
@@ -70,7 +70,7 @@ def test_unmatched_events_are_listed_for_the_operator(app, client, db, channels)
         }
     )
     assert client.post(url(channel), data=body, content_type="application/json").status_code == 200
-    feedback.process_pending()
+    processing.process_pending()
     db.session.commit()
     page = _page(client, channel)
     assert "matched no message sent by Mailer" in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import intake, processing
 from mailer.models import FeedbackPayload
 from mailer.queue import FEEDBACK, get_queue, get_redis
 from tests.feedback.conftest import count, drain, mailgun_body, send_campaign, url
@@ -45,16 +45,16 @@ def test_webhooks_arriving_while_the_job_lingers_need_no_new_job(
     def sleep_and_receive(seconds):
         n = next(arrivals, None)
         if n is not None:  # a webhook arrives while the job waits for more
-            feedback.receive("mailgun", channel.webhook_token, _delivered(sent, n), {})
+            intake.receive("mailgun", channel.webhook_token, _delivered(sent, n), {})
         real_sleep(seconds)
 
-    monkeypatch.setattr(feedback, "IDLE_SLEEP", 0.05)
-    monkeypatch.setattr(feedback.time, "sleep", sleep_and_receive)
-    result = feedback.run_job(linger=0.3)
+    monkeypatch.setattr(processing, "IDLE_SLEEP", 0.05)
+    monkeypatch.setattr(processing.time, "sleep", sleep_and_receive)
+    result = processing.run_job(linger=0.3)
     assert result.payloads == 3
     assert queue.count == 0, "the running job held the flag: no job per webhook"
     assert count(db, FeedbackPayload, status="processed") == 3
-    assert not get_redis().exists(feedback.KICK_KEY), "cleared when the job ended"
+    assert not get_redis().exists(intake.KICK_KEY), "cleared when the job ended"
 
     monkeypatch.undo()
     assert (
@@ -77,14 +77,12 @@ def test_a_payload_stored_during_the_last_look_is_not_left_behind(app, db, chann
     stored = []
 
     def delete_then_store(*keys):
-        if feedback.KICK_KEY in keys and not stored:
+        if intake.KICK_KEY in keys and not stored:
             # committed while the flag is still set: no job is enqueued for it
-            stored.append(
-                feedback.receive("mailgun", channel.webhook_token, _delivered(sent, 9), {})
-            )
+            stored.append(intake.receive("mailgun", channel.webhook_token, _delivered(sent, 9), {}))
         return real_delete(*keys)
 
     monkeypatch.setattr(get_redis(), "delete", delete_then_store)
-    feedback.run_job(linger=0)
+    processing.run_job(linger=0)
     assert get_queue(FEEDBACK).count == 0
     assert db.session.get(FeedbackPayload, stored[0]).status == "processed"

@@ -6,7 +6,7 @@ import json
 import time
 from datetime import timedelta
 
-from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import apply, intake, processing
 from mailer.engine.feedback.base import FeedbackEvent
 from mailer.lib import tokens
 from mailer.models import Event, FeedbackPayload, Message, Send, Subscriber, Suppression
@@ -131,7 +131,7 @@ def test_the_same_ses_event_from_the_webhook_and_from_sqs_is_recorded_once(
         FeedbackPayload(channel_id=channel.id, provider="ses", source="sqs", body=json.dumps(event))
     )
     db.session.commit()
-    feedback.kick()
+    intake.kick()
     drain(app, db)
     assert count(db, Event, type="complaint") == 1
 
@@ -218,13 +218,13 @@ def test_transactional_messages_are_matched_and_suppressed(app, db, channels):
             channel_id=channel.id,
         ),
     ]
-    assert feedback.apply_events(events) == ["new", "new"]
+    assert apply.apply_events(events) == ["new", "new"]
     db.session.commit()
     rows = db.session.scalars(db.select(Event).filter_by(message_id=message.id)).all()
     assert sorted(e.type for e in rows) == ["bounce", "delivery"]
     assert all(e.campaign_id is None and e.send_id is None for e in rows)
     assert db.session.scalar(db.select(Suppression.reason).filter_by(email=A)) == "hard_bounce"
-    assert feedback.apply_events(events) == ["duplicate", "duplicate"]
+    assert apply.apply_events(events) == ["duplicate", "duplicate"]
 
 
 def test_last_feedback_time_is_recorded_on_the_channel(app, client, db, channels):
@@ -249,7 +249,7 @@ def test_a_payload_that_can_not_be_read_is_marked_failed_and_the_job_fails(app, 
         )
     )
     db.session.commit()
-    feedback.kick()
+    intake.kick()
     job_id = get_queue(FEEDBACK).job_ids[0]
     drain(app, db)
     payload = db.session.scalar(db.select(FeedbackPayload))
@@ -288,17 +288,17 @@ def test_a_payload_the_database_refuses_does_not_hold_up_the_others(app, db, cha
             FeedbackPayload(channel_id=channel.id, provider="mailgun", body=body.decode())
         )
     db.session.commit()
-    real = feedback.apply_events
+    real = apply.apply_events
 
     def refusing(events, **kw):
         if any(e.data.get("mg_event") and "poison" in e.event_id for e in events):
             raise IntegrityError("INSERT", {}, Exception("refused"))
         return real(events, **kw)
 
-    monkeypatch.setattr(feedback, "apply_events", refusing)
+    monkeypatch.setattr(apply, "apply_events", refusing)
     monkeypatch.setattr("mailer.engine.feedback.mailgun.digest", lambda *parts: str(parts[0]))
-    with pytest.raises(feedback.FeedbackJobError):
-        feedback.process_pending()
+    with pytest.raises(processing.FeedbackJobError):
+        processing.process_pending()
     db.session.commit()
     statuses = dict(
         db.session.execute(db.select(FeedbackPayload.body, FeedbackPayload.status)).all()

@@ -7,7 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from mailer.engine.feedback import core as feedback
+from mailer.engine.feedback import intake
 from mailer.models import Channel, FeedbackPayload, Role
 from tests.feedback.conftest import (
     CERT_URL,
@@ -70,7 +70,7 @@ def test_without_a_configured_topic_nothing_is_confirmed(
     channel.settings = {k: v for k, v in channel.settings.items() if k != "sns_topic_arns"}
     db.session.commit()
     assert _post(client, channel, sns_signer.confirmation()).status_code == 403
-    assert feedback.rejections(channel.id)[1]["reason"].startswith("no SNS topic ARN configured")
+    assert intake.rejections(channel.id)[1]["reason"].startswith("no SNS topic ARN configured")
     drain(app, db)
     assert all("ConfirmSubscription" not in u for u in aws.fetched)
 
@@ -134,7 +134,7 @@ def test_notifications_are_accepted_only_once_the_topic_was_confirmed_here(
 ):
     channel = _unpinned(db, channels["ses"], f"{TOPIC} {OTHER_TOPIC}")
     assert _post(client, channel, sns_signer.notification(DELIVERY)).status_code == 403
-    assert "confirmed" in feedback.rejections(channel.id)[1]["reason"]
+    assert "confirmed" in intake.rejections(channel.id)[1]["reason"]
 
     assert _post(client, channel, sns_signer.confirmation()).status_code == 200
     drain(app, db)

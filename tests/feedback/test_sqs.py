@@ -215,7 +215,7 @@ def test_a_queue_updates_only_its_own_channels_sends(app, db, queue, channel):
 
 
 def test_sns_messages_from_a_topic_not_configured_are_refused_and_deleted(app, db, queue, channel):
-    from mailer.engine.feedback import core as feedback
+    from mailer.engine.feedback import intake
 
     client, url = queue
     sent = send_campaign(db, channel, [A, B])
@@ -228,5 +228,5 @@ def test_sns_messages_from_a_topic_not_configured_are_refused_and_deleted(app, d
     assert count(db, FeedbackPayload) == 1, "only the configured topic's message is stored"
     assert db.session.scalar(db.select(Suppression.email)) == B
     assert _in_queue(client, url) == 0
-    count_, last = feedback.rejections(channel.id)
+    count_, last = intake.rejections(channel.id)
     assert count_ == 1 and "SNS topic" in last["reason"]

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mailer.engine.feedback import core as feedback
-from mailer.engine.feedback import sns
+from mailer.engine.feedback import intake, sns
 from mailer.models import FeedbackPayload
 from tests.feedback.conftest import (
     CERT_URL,
@@ -43,7 +42,7 @@ def _post(client, path, body, headers=None):
 def _refused(client, db, channel, response, before=0):
     assert response.status_code == 403
     assert count(db, FeedbackPayload) == before, "a refused request stores nothing"
-    assert feedback.rejections(channel.id)[0] >= 1, "…but bumps the channel's counter"
+    assert intake.rejections(channel.id)[0] >= 1, "…but bumps the channel's counter"
 
 
 # ------------------------------------------------------------------------------ SNS
@@ -161,7 +160,7 @@ def test_sns_message_dated_over_five_minutes_away_is_refused(
         channels["ses"],
         _post(client, url(channels["ses"]), message, sns_headers(message)),
     )
-    assert feedback.rejections(channels["ses"].id)[1]["reason"] == "stale timestamp"
+    assert intake.rejections(channels["ses"].id)[1]["reason"] == "stale timestamp"
 
 
 def test_sns_type_header_must_match_the_body(client, db, channels, aws, sns_signer):
@@ -227,7 +226,7 @@ def test_sendgrid_signature_dated_over_five_minutes_away_is_refused(
     _refused(
         client, db, channels["sendgrid"], _post(client, url(channels["sendgrid"]), body, headers)
     )
-    assert feedback.rejections(channels["sendgrid"].id)[1]["reason"] == "stale timestamp"
+    assert intake.rejections(channels["sendgrid"].id)[1]["reason"] == "stale timestamp"
 
 
 def test_the_signature_window_is_a_setting(app, client, db, channels, sendgrid_key):

@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from rq import SimpleWorker
 
-from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.models import WebhookDelivery, WebhookEndpoint
 from mailer.models.base import utcnow
 from mailer.queue import TICKS, get_queue, get_redis, set_worker_app
+from mailer.services import webhook_endpoints
 
 # Other packages' fixtures (brevo, channels, ...) serve the hook tests in test_hooks.py.
 from tests.campaigns.conftest import brevo  # noqa: F401
@@ -50,14 +51,14 @@ def make_endpoint(db, receiver):
     """make_endpoint(types=[...], url=None) -> (endpoint, secret)."""
 
     def _make(types=("opened",), url=None, description=""):
-        return webhooks_out.create_endpoint(url or receiver.hook_url, description, list(types))
+        return webhook_endpoints.create_endpoint(url or receiver.hook_url, description, list(types))
 
     return _make
 
 
-def opened(key: str = "hit:1", email: str = "ann@example.com", **extra) -> dict:
-    return {
-        "type": "opened",
+def opened(key: str = "hit:1", email: str = "ann@example.com", **extra) -> WebhookEvent:
+    fields = {
+        "kind": "opened",
         "key": key,
         "occurred_at": utcnow(),
         "email": email,
@@ -67,6 +68,7 @@ def opened(key: str = "hit:1", email: str = "ann@example.com", **extra) -> dict:
         "data": {"ua": "Mozilla/5.0"},
         **extra,
     }
+    return WebhookEvent(**fields)
 
 
 def deliveries(db, **where) -> list[WebhookDelivery]:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
-from mailer.engine.webhooks_out import core as webhooks_out
-from mailer.engine.webhooks_out.core import verify_signature
+from mailer.engine.webhooks_out import delivery as webhook_delivery
+from mailer.engine.webhooks_out import events as webhook_events
+from mailer.engine.webhooks_out.signing import verify_signature
 from mailer.models.base import utcnow
 from mailer.queue import TICKS_REGISTRY
+from mailer.services import webhook_endpoints
 from tests.servers.http_base import Reply
 from tests.webhooks_out.conftest import deliveries, endpoint, opened, run_tick, time_passes
 
@@ -24,7 +27,7 @@ def test_the_delivery_tick_is_registered_every_5_seconds():
 def test_the_tick_posts_the_exact_signed_body_with_event_headers(app, db, receiver, make_endpoint):
     hook, secret = make_endpoint(["opened"])
     at = utcnow().replace(microsecond=0)
-    assert webhooks_out.emit([opened(occurred_at=at, campaign_id=None, send_id=None)]) == 1
+    assert webhook_events.emit([opened(occurred_at=at, campaign_id=None, send_id=None)]) == 1
     db.session.commit()
 
     summary = run_tick(app)
@@ -59,13 +62,13 @@ def test_the_tick_posts_the_exact_signed_body_with_event_headers(app, db, receiv
 
 def test_a_500_is_retried_with_doubling_backoff_then_delivered(db, receiver, make_endpoint):
     hook, secret = make_endpoint(["opened"])
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
     receiver.fail(500, times=2)
 
     # MariaDB's DATETIME keeps whole seconds: measure from the second the clock was in.
     before = utcnow().replace(microsecond=0)
-    assert webhooks_out.deliver_due().retrying == 1
+    assert webhook_delivery.deliver_due().retrying == 1
     [d] = deliveries(db)
     assert (d.status, d.attempts, d.last_status_code) == ("pending", 1, 500)
     assert d.last_error == "HTTP 500: receiver is broken"
@@ -73,19 +76,19 @@ def test_a_500_is_retried_with_doubling_backoff_then_delivered(db, receiver, mak
     assert 24 <= wait <= 37, f"first retry after ~30 s (±20 %), got {wait}"
     assert endpoint(db, hook.id).failing_since is not None
 
-    assert webhooks_out.deliver_due().attempted == 0, "not due yet: nothing posted"
+    assert webhook_delivery.deliver_due().attempted == 0, "not due yet: nothing posted"
     assert len(receiver.requests) == 1
 
     time_passes(db)
     before = utcnow().replace(microsecond=0)
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     [d] = deliveries(db)
     wait = (d.next_attempt_at - before).total_seconds()
     assert (d.status, d.attempts) == ("pending", 2)
     assert 48 <= wait <= 73, f"second retry after ~60 s, got {wait}"
 
     time_passes(db)
-    assert webhooks_out.deliver_due().delivered == 1
+    assert webhook_delivery.deliver_due().delivered == 1
     [d] = deliveries(db)
     assert (d.status, d.attempts, d.last_status_code, d.last_error) == ("delivered", 3, 200, None)
     bodies = {r.body for r in receiver.requests}
@@ -98,20 +101,20 @@ def test_a_500_is_retried_with_doubling_backoff_then_delivered(db, receiver, mak
 def test_backoff_doubles_and_caps_at_an_hour():
     for attempts, base in ((1, 30), (2, 60), (3, 120), (5, 480), (7, 1920)):
         for _ in range(20):
-            assert base * 0.8 <= webhooks_out.backoff(attempts) <= base * 1.2
-    assert all(webhooks_out.backoff(n) <= 3600 for n in (8, 12, 40, 1000))
-    assert webhooks_out.backoff(40) >= 3600 * 0.8
+            assert base * 0.8 <= webhook_delivery.backoff(attempts) <= base * 1.2
+    assert all(webhook_delivery.backoff(n) <= 3600 for n in (8, 12, 40, 1000))
+    assert webhook_delivery.backoff(40) >= 3600 * 0.8
 
 
 def test_given_up_after_the_window_then_resent_and_delivered(db, receiver, make_endpoint):
     make_endpoint(["opened"])
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
     [d] = deliveries(db)
     assert d.expires_at - d.created_at == timedelta(hours=24)
 
     receiver.fail(503, times=None)
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     # A day later: the last attempt fails too, and the delivery is given up.
     db.session.execute(
         db.update(type(d)).values(
@@ -120,15 +123,15 @@ def test_given_up_after_the_window_then_resent_and_delivered(db, receiver, make_
         )
     )
     db.session.commit()
-    assert webhooks_out.deliver_due().failed == 1
+    assert webhook_delivery.deliver_due().failed == 1
     [d] = deliveries(db)
     assert (d.status, d.attempts, d.last_status_code, d.next_attempt_at) == ("failed", 2, 503, None)
     time_passes(db)
-    assert webhooks_out.deliver_due().attempted == 0, "a failed delivery is not retried"
+    assert webhook_delivery.deliver_due().attempted == 0, "a failed delivery is not retried"
 
     receiver.clear_faults()
-    webhooks_out.resend(d)
-    assert webhooks_out.deliver_due().delivered == 1
+    webhook_endpoints.resend(d)
+    assert webhook_delivery.deliver_due().delivered == 1
     [d] = deliveries(db)
     assert (d.status, d.attempts, d.last_status_code) == ("delivered", 3, 200)
     assert len(receiver.requests) == 3
@@ -140,9 +143,9 @@ def test_an_endpoint_failing_for_longer_than_the_setting_is_disabled(
     hook, _ = make_endpoint(["opened"])
     other, _ = make_endpoint(["opened"], url=receiver.hook_url + "/other")
     receiver.fail(500, times=None)
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     assert endpoint(db, hook.id).enabled, "one failure does not disable"
     since = endpoint(db, hook.id).failing_since
     assert since is not None
@@ -151,7 +154,7 @@ def test_an_endpoint_failing_for_longer_than_the_setting_is_disabled(
     hook.failing_since = utcnow() - timedelta(hours=23)
     db.session.commit()
     time_passes(db)
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     assert endpoint(db, hook.id).enabled
 
     # Past MAILER_WEBHOOK_DISABLE_AFTER_HOURS (24): the next failure disables it.
@@ -159,7 +162,7 @@ def test_an_endpoint_failing_for_longer_than_the_setting_is_disabled(
     hook.failing_since = utcnow() - timedelta(hours=25)
     db.session.commit()
     time_passes(db)
-    result = webhooks_out.deliver_due()
+    result = webhook_delivery.deliver_due()
     assert result.disabled == [hook.id]
     disabled = endpoint(db, hook.id)
     assert not disabled.enabled
@@ -169,12 +172,12 @@ def test_an_endpoint_failing_for_longer_than_the_setting_is_disabled(
 
     # Disabled: new events are not queued for it, its pending deliveries wait.
     requests_before = len(receiver.requests)
-    webhooks_out.emit([opened(key="hit:2")])
+    webhook_events.emit([opened(key="hit:2")])
     db.session.commit()
     assert [d.event_type for d in deliveries(db, endpoint_id=hook.id)] == ["opened"]
     assert len(deliveries(db, endpoint_id=other.id)) == 2
     time_passes(db)
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     later = receiver.requests[requests_before:]
     assert later and all(r.path == "/hooks/mailer/other" for r in later)
     assert deliveries(db, endpoint_id=hook.id)[0].status == "pending"
@@ -184,28 +187,28 @@ def test_a_shorter_setting_disables_sooner(app, db, receiver, make_endpoint):
     app.config["MAILER_WEBHOOK_DISABLE_AFTER_HOURS"] = 1
     hook, _ = make_endpoint(["opened"])
     receiver.fail(500, times=None)
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
     hook.failing_since = utcnow() - timedelta(minutes=61)
     db.session.commit()
-    assert webhooks_out.deliver_due().disabled == [hook.id]
+    assert webhook_delivery.deliver_due().disabled == [hook.id]
     assert "more than 1 hours" in endpoint(db, hook.id).disabled_reason
 
 
 def test_only_subscribed_types_are_queued_and_delivered(db, receiver, make_endpoint):
     opens, _ = make_endpoint(["opened"], url=receiver.hook_url + "/opens")
     others, _ = make_endpoint(["clicked", "bounced"], url=receiver.hook_url + "/others")
-    queued = webhooks_out.emit(
+    queued = webhook_events.emit(
         [
             opened(key="a"),
-            {**opened(key="b"), "type": "click"},  # an Event row's type name works too
-            {**opened(key="c"), "type": "delivered"},  # nobody subscribed
-            {**opened(key="d"), "type": "deferred"},  # not a webhook event type
+            replace(opened(key="b"), kind="click"),  # an Event row's type name works too
+            replace(opened(key="c"), kind="delivered"),  # nobody subscribed
+            replace(opened(key="d"), kind="deferred"),  # not a webhook event type
         ]
     )
     db.session.commit()
     assert queued == 2
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     got = {(r.path, json.loads(r.body)["type"]) for r in receiver.requests}
     assert got == {("/hooks/mailer/opens", "opened"), ("/hooks/mailer/others", "clicked")}
 
@@ -213,8 +216,8 @@ def test_only_subscribed_types_are_queued_and_delivered(db, receiver, make_endpo
 def test_the_same_event_emitted_twice_is_queued_once_with_one_event_id(db, make_endpoint):
     a, _ = make_endpoint(["opened"])
     b, _ = make_endpoint(["opened"])
-    webhooks_out.emit([opened(key="hit:42")])
-    webhooks_out.emit([opened(key="hit:42")])  # e.g. a tracking batch written again
+    webhook_events.emit([opened(key="hit:42")])
+    webhook_events.emit([opened(key="hit:42")])  # e.g. a tracking batch written again
     db.session.commit()
     rows = deliveries(db)
     assert len(rows) == 2 and {r.endpoint_id for r in rows} == {a.id, b.id}
@@ -225,7 +228,7 @@ def test_nothing_is_queued_and_nothing_queried_when_no_endpoint_subscribes(db, m
     from sqlalchemy import event
 
     make_endpoint(["bounced"])
-    webhooks_out.emit([opened(key="warm")])  # fills the per-process cache
+    webhook_events.emit([opened(key="warm")])  # fills the per-process cache
     statements = []
 
     def spy(conn, cursor, statement, *args):
@@ -234,7 +237,7 @@ def test_nothing_is_queued_and_nothing_queried_when_no_endpoint_subscribes(db, m
     event.listen(db.engine, "before_cursor_execute", spy)
     try:
         for n in range(100):
-            assert webhooks_out.emit([opened(key=f"x{n}")]) == 0
+            assert webhook_events.emit([opened(key=f"x{n}")]) == 0
     finally:
         event.remove(db.engine, "before_cursor_execute", spy)
     assert statements == []
@@ -243,9 +246,9 @@ def test_nothing_is_queued_and_nothing_queried_when_no_endpoint_subscribes(db, m
 def test_redirects_are_not_followed(db, receiver, make_endpoint):
     make_endpoint(["opened"])
     receiver.reply = Reply(302, "", {"Location": "http://elsewhere.example/hook"})
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     [d] = deliveries(db)
     assert (d.status, d.last_status_code) == ("pending", 302)
     assert "redirect to http://elsewhere.example/hook (not followed)" in d.last_error
@@ -257,9 +260,9 @@ def test_an_unreachable_endpoint_is_retried_with_a_clear_error(db, make_endpoint
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     make_endpoint(["opened"], url=f"http://127.0.0.1:{port}/hook")
-    webhooks_out.emit([opened(key="1"), opened(key="2")])
+    webhook_events.emit([opened(key="1"), opened(key="2")])
     db.session.commit()
-    assert webhooks_out.deliver_due().retrying == 2
+    assert webhook_delivery.deliver_due().retrying == 2
     errors = {d.last_error for d in deliveries(db)}
     assert any(e.startswith("Connection failed:") and "refused" in e for e in errors), errors
 
@@ -267,14 +270,14 @@ def test_an_unreachable_endpoint_is_retried_with_a_clear_error(db, make_endpoint
 def test_two_delivery_runs_at_once_post_each_delivery_once(app, db, receiver, make_endpoint):
     make_endpoint(["opened"])
     receiver.latency = 0.02
-    webhooks_out.emit([opened(key=f"hit:{n}") for n in range(40)])
+    webhook_events.emit([opened(key=f"hit:{n}") for n in range(40)])
     db.session.commit()
     errors = []
 
     def run():
         with app.app_context():
             try:
-                webhooks_out.deliver_due(batch_size=5)
+                webhook_delivery.deliver_due(batch_size=5)
             except Exception as exc:  # reported below
                 errors.append(exc)
             finally:
@@ -293,7 +296,7 @@ def test_two_delivery_runs_at_once_post_each_delivery_once(app, db, receiver, ma
 
 def test_old_finished_deliveries_are_pruned_and_pending_ones_kept(db, make_endpoint):
     make_endpoint(["opened"])
-    webhooks_out.emit([opened(key=f"hit:{n}") for n in range(4)])
+    webhook_events.emit([opened(key=f"hit:{n}") for n in range(4)])
     db.session.commit()
     rows = deliveries(db)
     month_ago = utcnow() - timedelta(days=31)
@@ -301,5 +304,5 @@ def test_old_finished_deliveries_are_pruned_and_pending_ones_kept(db, make_endpo
         row.status = status
         row.created_at = month_ago if row is not rows[-1] else utcnow()
     db.session.commit()
-    assert webhooks_out.prune() == 2
+    assert webhook_delivery.prune() == 2
     assert [d.status for d in deliveries(db)] == ["pending", "delivered"]

@@ -7,8 +7,8 @@ import json
 import time
 
 from mailer.engine.tracking import core as tracking
-from mailer.engine.webhooks_out import core as webhooks_out
-from mailer.engine.webhooks_out.core import verify_signature
+from mailer.engine.webhooks_out import events as webhook_events
+from mailer.engine.webhooks_out.signing import verify_signature
 from tests.feedback.conftest import drain, mailgun_body, url
 from tests.feedback.conftest import send_campaign as feedback_campaign
 from tests.tracking.test_buffer import run_flush_job
@@ -102,4 +102,4 @@ def test_nothing_is_queued_for_unsubscribed_types(db, client, send_campaign, mak
     get(client, ann.pixel_path)
     client.post(f"/u/{ann.token}", data={"List-Unsubscribe": "One-Click"})
     assert deliveries(db) == []
-    assert webhooks_out.subscribed("complaint") and not webhooks_out.subscribed("open")
+    assert webhook_events.subscribed("complaint") and not webhook_events.subscribed("open")

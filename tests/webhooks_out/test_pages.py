@@ -6,11 +6,14 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
-from mailer.engine.webhooks_out import core as webhooks_out
-from mailer.engine.webhooks_out.core import verify_signature
+from mailer.engine.webhooks_out import delivery as webhook_delivery
+from mailer.engine.webhooks_out import events as webhook_events
+from mailer.engine.webhooks_out import signing
+from mailer.engine.webhooks_out.signing import verify_signature
 from mailer.models import Role, WebhookDelivery, WebhookEndpoint
 from tests.webhooks_out.conftest import deliveries, endpoint, opened
 
@@ -64,14 +67,14 @@ def test_create_shows_the_secret_once_and_stores_it_encrypted(client, db, admin,
     assert hook.url == receiver.hook_url and hook.description == "Billing app"
     assert hook.event_types == ["opened", "bounced"] and hook.enabled
     assert secret not in hook.secret_encrypted
-    assert webhooks_out.endpoint_secret(hook) == secret
+    assert signing.endpoint_secret(hook) == secret
     for path in (f"{BASE}/", f"{BASE}/{hook.id}", f"{BASE}/{hook.id}/edit"):
         assert secret not in client.get(path).get_data(as_text=True), path
 
     # The receiving app checks what it gets with that secret.
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     [req] = receiver.requests
     assert verify_signature(secret, req.headers["Mailer-Signature"], req.body)
 
@@ -109,12 +112,12 @@ def test_edit_types_and_description_then_disable_enable_and_delete(
     assert response.status_code == 302
     saved = endpoint(db, hook.id)
     assert (saved.event_types, saved.description) == (["clicked", "failed"], "CRM")
-    assert webhooks_out.emit([opened()]) == 0, "no longer subscribed to opens"
-    assert webhooks_out.emit([{**opened(), "type": "failed"}]) == 1
+    assert webhook_events.emit([opened()]) == 0, "no longer subscribed to opens"
+    assert webhook_events.emit([replace(opened(), kind="failed")]) == 1
 
     client.post(f"{BASE}/{hook.id}/disable")
     assert not endpoint(db, hook.id).enabled
-    assert webhooks_out.emit([{**opened(key="2"), "type": "failed"}]) == 0
+    assert webhook_events.emit([replace(opened(key="2"), kind="failed")]) == 0
     assert "Disabled by an administrator." in client.get(f"{BASE}/").get_data(as_text=True)
     client.post(f"{BASE}/{hook.id}/enable")
     saved = endpoint(db, hook.id)
@@ -135,9 +138,9 @@ def test_rotating_shows_a_new_secret_once_and_signs_with_it(
     new = _secret_in(response.get_data(as_text=True))
     assert new != old
     assert new not in client.get(f"{BASE}/{hook.id}").get_data(as_text=True)
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     db.session.commit()
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     [req] = receiver.requests
     assert verify_signature(new, req.headers["Mailer-Signature"], req.body)
     assert not verify_signature(old, req.headers["Mailer-Signature"], req.body)
@@ -178,10 +181,10 @@ def test_the_list_shows_health_and_the_disabled_reason(client, db, admin, make_e
 
 def test_delivery_log_filters_pages_and_resends(client, db, admin, receiver, make_endpoint):
     hook, _ = make_endpoint(["opened"])
-    webhooks_out.emit([opened(key=f"hit:{n}", email=f"r{n}@example.com") for n in range(55)])
+    webhook_events.emit([opened(key=f"hit:{n}", email=f"r{n}@example.com") for n in range(55)])
     db.session.commit()
     receiver.fail(500, times=3)
-    webhooks_out.deliver_due(max_seconds=30)
+    webhook_delivery.deliver_due(max_seconds=30)
     assert len(deliveries(db, status="pending")) == 3
     assert len(deliveries(db, status="delivered")) == 52
 
@@ -206,7 +209,7 @@ def test_delivery_log_filters_pages_and_resends(client, db, admin, receiver, mak
     again = db.session.get(WebhookDelivery, delivered.id)
     assert again.status == "pending"
     before = len(receiver.requests)
-    webhooks_out.deliver_due()
+    webhook_delivery.deliver_due()
     assert db.session.get(WebhookDelivery, delivered.id).status == "delivered"
     resent = [json.loads(r.body)["id"] for r in receiver.requests[before:]]
     assert delivered.event_id in resent

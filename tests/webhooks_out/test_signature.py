@@ -7,7 +7,7 @@ import hmac
 import re
 import time
 
-from mailer.engine.webhooks_out.core import signature_header, verify_signature
+from mailer.engine.webhooks_out.signing import signature_header, verify_signature
 
 SECRET = "whsec_test-secret"
 BODY = b'{"id":"evt_1","type":"opened"}'

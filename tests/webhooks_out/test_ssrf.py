@@ -12,9 +12,11 @@ import socket
 
 import pytest
 
-from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out import delivery as webhook_delivery
+from mailer.engine.webhooks_out import events as webhook_events
 from mailer.lib import netguard
 from mailer.models import Role, WebhookEndpoint
+from mailer.services import webhook_endpoints
 from tests.webhooks_out.conftest import deliveries, opened, run_tick, time_passes
 
 BASE = "/outbound-webhooks"
@@ -146,7 +148,7 @@ def test_with_the_setting_on_an_internal_url_is_accepted(client, db, admin, app)
 
 
 def test_editing_an_endpoint_to_an_internal_url_is_refused(client, db, admin, guarded):
-    hook, _ = webhooks_out.create_endpoint("http://93.184.216.34/hooks", "", ["opened"])
+    hook, _ = webhook_endpoints.create_endpoint("http://93.184.216.34/hooks", "", ["opened"])
     response = client.post(f"{BASE}/{hook.id}", data=_form("http://169.254.169.254/latest/"))
     assert response.status_code == 422
     assert "169.254.169.254 is a link-local address" in html.unescape(response.get_data(True))
@@ -161,12 +163,12 @@ def test_switching_the_setting_off_stops_deliveries_to_an_internal_endpoint(
     app, client, db, admin, receiver, make_endpoint
 ):
     hook, _ = make_endpoint(["opened"])  # saved while allowed: 127.0.0.1
-    webhooks_out.emit([opened("hit:1")])
+    webhook_events.emit([opened("hit:1")])
     assert run_tick(app)["delivered"] == 1
     assert len(receiver.requests) == 1
 
     app.config["MAILER_WEBHOOK_ALLOW_PRIVATE"] = False
-    webhooks_out.emit([opened("hit:2")])
+    webhook_events.emit([opened("hit:2")])
     summary = run_tick(app)
     assert (summary["delivered"], summary["retrying"]) == (0, 1)
     assert len(receiver.requests) == 1, "nothing reached the local server"
@@ -199,10 +201,10 @@ def test_dns_rebinding_after_saving_is_refused_at_delivery(app, db, guarded, rec
     where a local service listens: the connection is refused before a byte is sent."""
     dns["app.rebind.test"] = "93.184.216.34"
     url = f"http://app.rebind.test:{receiver.port}/hooks/mailer"
-    webhooks_out.create_endpoint(url, "", ["opened"])
+    webhook_endpoints.create_endpoint(url, "", ["opened"])
 
     dns["app.rebind.test"] = "127.0.0.1"
-    webhooks_out.emit([opened()])
+    webhook_events.emit([opened()])
     assert run_tick(app)["retrying"] == 1
     assert receiver.requests == []
     [d] = deliveries(db)
@@ -228,15 +230,15 @@ def test_through_a_proxy_the_target_is_checked_before_the_request(
     monkeypatch.setenv("HTTP_PROXY", receiver.url)  # the receiver plays the egress proxy
 
     app.config["MAILER_WEBHOOK_ALLOW_PRIVATE"] = False
-    webhooks_out.emit([opened()])
-    assert webhooks_out.deliver_due().retrying == 1
+    webhook_events.emit([opened()])
+    assert webhook_delivery.deliver_due().retrying == 1
     assert receiver.requests == [], "the proxy was not asked"
     [d] = deliveries(db)
     assert "10.1.2.3 is a private address" in d.last_error
 
     app.config["MAILER_WEBHOOK_ALLOW_PRIVATE"] = True
     time_passes(db)
-    assert webhooks_out.deliver_due().delivered == 1
+    assert webhook_delivery.deliver_due().delivered == 1
     assert len(receiver.requests) == 1, "posted through the proxy"
 
 

@@ -858,9 +858,20 @@ class ChannelRunner:
             f"failed_count = failed_count + ?, {done} = NULL WHERE id = ?",
             [sent, failed, self.row_id],
         )
-        from mailer.engine.webhooks_out import core as webhooks_out  # outbound webhooks (issue 8)
+        from mailer.engine.webhooks_out import events as webhook_events  # outbound webhooks
 
-        webhooks_out.emit_send_results(self._campaign_id, results)
+        webhook_events.emit(
+            webhook_events.WebhookEvent(
+                r["b_status"],
+                key=f"send:{r['b_id']}:{r['b_status']}",
+                occurred_at=r.get("b_sent_at"),
+                campaign_id=self._campaign_id,
+                send_id=r["b_id"],
+                data={"error": r["b_error"]} if r.get("b_error") else {},
+            )
+            for r in results
+            if r["b_status"] in ("sent", "failed")
+        )
         return sent, failed
 
 

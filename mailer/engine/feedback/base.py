@@ -4,7 +4,7 @@ ways a webhook request is refused, and small parsing helpers.
 A provider module has two halves. ``verify(incoming, config)`` runs in the web request, before
 anything is stored, and raises :class:`Rejected` for a request that is not genuinely from the
 provider (the view answers 403). ``parse(doc)`` runs in the feedback job and turns one stored
-payload into :class:`FeedbackEvent` records, which :mod:`mailer.engine.feedback.core` applies.
+payload into :class:`FeedbackEvent` records, which :mod:`mailer.engine.feedback.apply` applies.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from mailer.engine.feedback.intake import rejections
 from mailer.extensions import db
 from mailer.models import (
     CampaignChannel,
@@ -174,7 +175,5 @@ def channel_health(channel: Channel, now: datetime | None = None) -> Health:
         if len(health.unmatched) >= UNMATCHED_SHOWN:
             break
     health.unmatched = health.unmatched[:UNMATCHED_SHOWN]
-    from mailer.engine.feedback.core import rejections
-
     health.rejected, health.last_rejection = rejections(channel.id)
     return health

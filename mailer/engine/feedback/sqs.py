@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailer.engine.feedback import sns
-from mailer.engine.feedback.core import count_rejection
+from mailer.engine.feedback.intake import count_rejection
 from mailer.extensions import db
 from mailer.lib.crypto import SecretsUnreadable, decrypt_json
 from mailer.models import Channel, FeedbackPayload

@@ -63,7 +63,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, func, select, update
 from werkzeug.urls import iri_to_uri
 
-from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out import events as webhook_events
+from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
 from mailer.lib import dbutil, tokens
 from mailer.models import Campaign, Event, EventType, Link, Send
@@ -321,7 +322,7 @@ def write_hits(hits: Sequence[dict]) -> WriteResult:
         db.session.execute(dbutil.insert_ignore(Event.__table__, ["provider_event_id"]), events)
         result.written = len(events)
         # Outbound webhooks (issue 8): a replayed hit keeps its event id, so is queued once.
-        webhooks_out.emit(events)
+        webhook_events.emit(WebhookEvent.from_event_row(e) for e in events)
     for kind, column in ((OPEN, "opened_at"), (CLICK, "clicked_at")):
         if first[kind]:
             rows = [{"b_id": k, "b_at": v} for k, v in first[kind].items()]

@@ -62,7 +62,8 @@ from mailer.engine.rendering.core import (
     unknown_variables,
 )
 from mailer.engine.tracking import core as tracking
-from mailer.engine.webhooks_out import core as webhooks_out
+from mailer.engine.webhooks_out import events as webhook_events
+from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit, tokens
 from mailer.lib.emails import InvalidEmail, normalize_email
@@ -856,7 +857,7 @@ def _send_chunk(
             )
         )
         attempts[str(r.id)] = (r.id, r.attempts, r.to_email)
-    emitted: list[dict] = []
+    emitted: list[WebhookEvent] = []
     if messages:
         for answer in provider.send_batch(messages):
             message_id, tries, to = attempts[answer.ref]
@@ -944,7 +945,7 @@ _RESULT_UPDATE = (
 )
 
 
-def _write(results: list[dict], events: list[dict]) -> None:
+def _write(results: list[dict], events: list[WebhookEvent]) -> None:
     """Sent messages in one UPDATE (a CASE for their provider ids), the rest (failures,
     retries: few) in one executemany; outbound webhook events for sent and failed messages
     in the same transaction."""
@@ -952,26 +953,24 @@ def _write(results: list[dict], events: list[dict]) -> None:
 
     write_results(Message, results, _RESULT_UPDATE)
     if events:
-        webhooks_out.emit(events)
+        webhook_events.emit(events)
     db.session.commit()
 
 
-def _event(kind, message_id, to, at, pmid, error=None, attempt=0) -> dict:
+def _event(kind, message_id, to, at, pmid, error=None, attempt=0) -> WebhookEvent:
     data: dict[str, Any] = {}
     if pmid:
         data["provider_message_id"] = pmid
     if error:
         data["error"] = error
-    return {
-        "type": kind,
-        "occurred_at": at,
-        "email": to,
-        "campaign_id": None,
-        "send_id": None,
-        "message_id": message_id,
-        "data": data,
-        "key": f"message:{message_id}:{kind}:{attempt}",
-    }
+    return WebhookEvent(
+        kind,
+        occurred_at=at,
+        email=to,
+        message_id=message_id,
+        data=data,
+        key=f"message:{message_id}:{kind}:{attempt}",
+    )
 
 
 def recover_stale(now: datetime | None = None) -> int:

@@ -49,6 +49,7 @@ import requests
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, update
 
+from mailer.engine.delivery import SendOutcome
 from mailer.extensions import db
 from mailer.lib import dbutil, netguard
 from mailer.lib.crypto import SecretsUnreadable, decrypt_json, encrypt_json
@@ -167,24 +168,24 @@ def emit(events: Iterable[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
-def emit_send_results(campaign_id: int, results: Sequence[Mapping[str, Any]]) -> int:
-    """``sent`` and ``failed`` events for a chunk of campaign send results (the send loop's
-    ``{"b_id", "b_status", "b_error", "b_sent_at"}`` dicts); free when nobody subscribes."""
+def emit_send_results(campaign_id: int, outcomes: Sequence[SendOutcome]) -> int:
+    """``sent`` and ``failed`` events for a chunk of campaign send outcomes; free when nobody
+    subscribes."""
     targets = _targets()
     if not (targets.get("sent") or targets.get("failed")):
         return 0
     now = utcnow()
     return emit(
         {
-            "type": r["b_status"],
-            "key": f"send:{r['b_id']}:{r['b_status']}",
-            "occurred_at": r.get("b_sent_at") or now,
+            "type": o.status,
+            "key": f"send:{o.id}:{o.status}",
+            "occurred_at": o.sent_at or now,
             "campaign_id": campaign_id,
-            "send_id": r["b_id"],
-            "data": {"error": r["b_error"]} if r.get("b_error") else {},
+            "send_id": o.id,
+            "data": {"error": o.error} if o.error else {},
         }
-        for r in results
-        if r["b_status"] in ("sent", "failed")
+        for o in outcomes
+        if o.status in ("sent", "failed")
     )
 
 

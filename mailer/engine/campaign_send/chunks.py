@@ -4,19 +4,14 @@ row, handed to the provider, and landed (the provider's answers written to the s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import update
 
 from mailer.campaigns import lifecycle as campaigns_service
-from mailer.engine.campaign_send.state import LoopState
+from mailer.engine.campaign_send.state import Chunk, LoopState
 from mailer.engine.delivery import (
     SENT,
-    Sender,
     SendOutcome,
     compose,
     decided,
@@ -24,68 +19,21 @@ from mailer.engine.delivery import (
     write_outcomes,
 )
 from mailer.engine.rendering.core import RenderError, compile_email, recipient_context
-from mailer.engine.tracking import core as tracking
 from mailer.extensions import db
 from mailer.lib import dbutil, tokens
 from mailer.models import (
     Campaign,
     CampaignChannel,
     CampaignStatus,
-    Channel,
-    Identity,
     Send,
     SendStatus,
     Template,
 )
-from mailer.providers.base import OutboundMessage
 
 ERROR_BURST = 50  # consecutive failed sends that pause a row
 _PENDING = SendStatus.PENDING.value
 _FAILED = SendStatus.FAILED.value
 _SUPPRESSED = SendStatus.SUPPRESSED.value
-
-
-@dataclass
-class MessageParts:
-    """What every message of a loop shares, computed once."""
-
-    channel_id: int
-    campaign_tag: str
-    feedback_id: str
-    sender: Sender
-    base: str
-    mailbox: str | None
-    sign: Callable[[str, int], str]
-    instrument: tracking.Instrumenter  # tracked links, pixel, unsubscribe footer
-
-    @classmethod
-    def of(cls, campaign: Campaign, channel: Channel, identity: Identity) -> MessageParts:
-        return cls(
-            channel_id=channel.id,
-            campaign_tag=str(campaign.id),
-            feedback_id=f"{campaign.id}:{channel.id}:{identity.id}:mailer",
-            sender=Sender.of(identity),
-            base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
-            mailbox=current_app.config["MAILER_UNSUBSCRIBE_MAILTO"],
-            sign=tokens.signer(),
-            instrument=tracking.instrumenter(campaign),
-        )
-
-
-@dataclass
-class Chunk:
-    """A claimed chunk: its messages for the provider, outcomes known so far, and the
-    provider's future once handed over."""
-
-    now: datetime
-    messages: list[OutboundMessage] = field(default_factory=list)
-    outcomes: list[SendOutcome] = field(default_factory=list)
-    attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # ref -> (id, attempts)
-    future: Future | None = None
-    staged: bool = False  # handed to the sender's process, not to be sent before "go"
-
-    def sends(self) -> list[int]:
-        return [send_id for send_id, _ in self.attempts.values()]
 
 
 # -------------------------------------------------------------- preparing

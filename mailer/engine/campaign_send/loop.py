@@ -13,7 +13,14 @@ from sqlalchemy import func, select, update
 
 from mailer.campaigns import lifecycle as campaigns_service
 from mailer.engine.campaign_send import chunks, claims
-from mailer.engine.campaign_send.state import Clock, LoopState, Outcome, RowState, read_row
+from mailer.engine.campaign_send.state import (
+    Clock,
+    LoopState,
+    MessageParts,
+    Outcome,
+    RowState,
+    read_row,
+)
 from mailer.engine.delivery import loop_provider
 from mailer.extensions import db
 from mailer.lib import dbutil
@@ -96,7 +103,7 @@ class ChannelLoop:
         if loop.provider is None:
             loop.provider = loop_provider(channel)
         loop.daily = [f"cc:{row.id}", f"ch:{channel.id}"]
-        loop.parts = chunks.MessageParts.of(campaign, channel, identity)
+        loop.parts = MessageParts.of(campaign, channel, identity)
         loop.app = current_app._get_current_object()  # type: ignore[attr-defined]
         try:
             return self._turns(stop, lock_ttl, campaign, compiled)

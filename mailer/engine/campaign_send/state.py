@@ -1,4 +1,5 @@
-"""A channel loop's state: what it keeps between turns, and what it re-reads every turn."""
+"""A channel loop's state: what it keeps between turns (the chunk out, what every message
+shares), and what it re-reads every turn."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
+from mailer.engine.delivery import Sender, SendOutcome
+from mailer.engine.tracking import core as tracking
 from mailer.extensions import db
-from mailer.models import Campaign, CampaignChannel, Channel
+from mailer.lib import tokens
+from mailer.models import Campaign, CampaignChannel, Channel, Identity
 from mailer.models.base import utcnow
-
-if TYPE_CHECKING:
-    from mailer.engine.campaign_send.chunks import Chunk, MessageParts
+from mailer.providers.base import OutboundMessage
 
 
 @dataclass
@@ -55,6 +58,49 @@ class RowState:
     frequency_minutes: int | None
     rate_per_second: float | None
     daily_quota: int | None
+
+
+@dataclass
+class MessageParts:
+    """What every message of a loop shares, computed once."""
+
+    channel_id: int
+    campaign_tag: str
+    feedback_id: str
+    sender: Sender
+    base: str
+    mailbox: str | None
+    sign: Callable[[str, int], str]
+    instrument: tracking.Instrumenter  # tracked links, pixel, unsubscribe footer
+
+    @classmethod
+    def of(cls, campaign: Campaign, channel: Channel, identity: Identity) -> MessageParts:
+        return cls(
+            channel_id=channel.id,
+            campaign_tag=str(campaign.id),
+            feedback_id=f"{campaign.id}:{channel.id}:{identity.id}:mailer",
+            sender=Sender.of(identity),
+            base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
+            mailbox=current_app.config["MAILER_UNSUBSCRIBE_MAILTO"],
+            sign=tokens.signer(),
+            instrument=tracking.instrumenter(campaign),
+        )
+
+
+@dataclass
+class Chunk:
+    """A claimed chunk: its messages for the provider, outcomes known so far, and the
+    provider's future once handed over."""
+
+    now: datetime
+    messages: list[OutboundMessage] = field(default_factory=list)
+    outcomes: list[SendOutcome] = field(default_factory=list)
+    attempts: dict[str, tuple[int, int]] = field(default_factory=dict)  # ref -> (id, attempts)
+    future: Future | None = None
+    staged: bool = False  # handed to the sender's process, not to be sent before "go"
+
+    def sends(self) -> list[int]:
+        return [send_id for send_id, _ in self.attempts.values()]
 
 
 @dataclass(slots=True)

@@ -56,10 +56,10 @@ from mailer.engine.rendering.core import (
     RenderError,
     TemplateSyntaxProblem,
     compile_email,
-    recipient_context,
     unknown_variables,
 )
 from mailer.engine.tracking import core as tracking
+from mailer.engine.transactional.content import message_content, message_context
 from mailer.extensions import db
 from mailer.lib import dbutil
 from mailer.lib.emails import InvalidEmail, normalize_email
@@ -434,21 +434,6 @@ def _clean(
     }
 
 
-def message_context(to: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """A message's template variables: the caller's, as given. They win over the defaults a
-    campaign takes from the subscriber (first_name, last_name, name: empty here; email: the
-    recipient; unsubscribe_url, view_online_url: empty, transactional mail has neither)."""
-    names = {k: v if isinstance(v, str) else None for k, v in variables.items()}
-    context = recipient_context(
-        to, names.get("first_name"), names.get("last_name"), names.get("name"), variables
-    )
-    context.update((k, v) for k, v in variables.items() if k in _CALLER_WINS)
-    return context
-
-
-_CALLER_WINS = frozenset(
-    {"email", "first_name", "last_name", "name", "unsubscribe_url", "view_online_url"}
-)
 _MISSING = object()
 
 
@@ -775,8 +760,6 @@ def _urls_of_message(message_id: int) -> set[str]:
         if template is None or sent is None or template.updated_at > sent:
             return set()
         templates[template.id] = template
-    from mailer.engine.transactional.drain import message_content
-
     try:
         _, html, text = message_content(row, payload, templates, {})
     except (RenderError, LookupError):

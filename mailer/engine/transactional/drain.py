@@ -26,9 +26,10 @@ from mailer.engine.delivery import (
     interpret,
     write_outcomes,
 )
-from mailer.engine.rendering.core import CompiledEmail, RenderError, compile_email, html_to_text
+from mailer.engine.rendering.core import CompiledEmail, RenderError
 from mailer.engine.tracking import core as tracking
-from mailer.engine.transactional.core import drain_job, message_context, message_links
+from mailer.engine.transactional.content import message_content
+from mailer.engine.transactional.core import drain_job, message_links
 from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit, tokens
@@ -187,19 +188,6 @@ def _put_back(ids: Sequence[int]) -> None:
     db.session.commit()
 
 
-def compiled_template(template: Template | None, subject: str, cache: dict) -> CompiledEmail:
-    key = (template.id, template.updated_at, subject) if template else None
-    found = cache.get(key)
-    if found is None:
-        found = compile_email(
-            subject, template.html or "", template.text or None, name=template.name
-        )
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = found
-    return found
-
-
 def _send_chunk(
     channel: Channel, provider, ids: list[int], cache: dict, result: DrainResult
 ) -> None:
@@ -312,24 +300,6 @@ def _send_chunk(
             result.failed += 1
         else:
             result.retried += 1
-
-
-def message_content(r, payload: dict, templates: dict, cache: dict) -> tuple[str, str, str]:
-    """(subject, html, text) of one message, rendered when it uses a template."""
-    if r.template_id is None and "template_id" in payload:
-        raise LookupError(f"template {payload['template_id']} was deleted before sending")
-    if r.template_id is None:
-        html, text = payload.get("html") or "", payload.get("text") or ""
-        if html and not text:
-            text = html_to_text(html)
-        return r.subject, html, text
-    template = templates[r.template_id]
-    context = message_context(r.to_email, payload.get("variables") or {})
-    if "subject_source" in payload:  # the subject was rendered when the message was accepted
-        rendered = compiled_template(template, "", cache).render(context)
-        return r.subject, rendered.html, rendered.text
-    rendered = compiled_template(template, r.subject, cache).render(context)  # accepted before that
-    return rendered.subject, rendered.html, rendered.text
 
 
 def _write(outcomes: list[SendOutcome], events: list[dict]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -134,15 +134,13 @@ def interpret(
 ) -> SendOutcome:
     """The one reading of a provider's answer: sent; back to the ``queued`` status with a
     time to retry (a transient error, attempts left); or failed with the reason."""
-    if result.ok:
-        return SendOutcome(
-            row_id, SENT, provider_message_id=result.provider_message_id, sent_at=now
-        )
+    if result.ok:  # by position: a send loop makes one per email
+        return SendOutcome(row_id, SENT, None, result.provider_message_id, now)
     error = result.error or "the provider refused the message"
     if result.transient:
         if attempts < max_attempts():
             retry_at = now + timedelta(seconds=backoff(attempts, result.retry_after))
-            return SendOutcome(row_id, queued, error[:MAX_ERROR], next_attempt_at=retry_at)
+            return SendOutcome(row_id, queued, error[:MAX_ERROR], None, None, retry_at)
         error = f"gave up after {attempts} attempts: {error}"
     return SendOutcome(row_id, FAILED, error[:MAX_ERROR])
 
@@ -232,18 +230,39 @@ def compose(
 ) -> OutboundMessage:
     """The message a provider sends: from the sender identity, with the rendered content and
     the headers (List-Unsubscribe, Feedback-ID, …); ``ref`` maps the provider's answer back."""
+    # By position (checked below): a send loop composes one per email, and keywords cost more.
     return OutboundMessage(
-        ref=ref,
-        to=to,
-        subject=subject,
-        from_email=sender.from_email,
-        from_name=sender.from_name or None,
-        reply_to=sender.reply_to or None,
-        html=html,
-        text=text,
-        headers={} if headers is None else headers,
-        tags={} if tags is None else tags,
+        ref,
+        to,
+        subject,
+        sender.from_email,
+        sender.from_name or None,
+        None,  # to_name
+        sender.reply_to or None,
+        html,
+        text,
+        {} if headers is None else headers,
+        None,  # message_id: made by the provider from from_email
+        {} if tags is None else tags,
     )
+
+
+_FIELDS = (
+    "ref",
+    "to",
+    "subject",
+    "from_email",
+    "from_name",
+    "to_name",
+    "reply_to",
+    "html",
+    "text",
+    "headers",
+    "message_id",
+    "tags",
+)
+if tuple(f.name for f in fields(OutboundMessage)) != _FIELDS:  # pragma: no cover
+    raise ImportError("OutboundMessage's fields changed: update delivery.compose()")
 
 
 # ---------------------------------------------------------------- sending now

@@ -778,18 +778,16 @@ def make_channels(sink: str, endpoint: str, rows: int) -> list[int]:
 
 def loop_provider(channel):
     """The adapter as the channel loop builds it (with the configured parallelism)."""
-    from mailer.engine.campaign_send import core as sending
-    from mailer.services.channels import build_provider
+    from mailer.engine.delivery import channel_provider
 
-    make = getattr(sending, "_provider_for", None)
-    return make(channel) if make else build_provider(channel)
+    return channel_provider(channel)
 
 
 def chunk_size(provider) -> int:
     """How many sends the channel loop claims a turn with this adapter."""
-    from mailer.engine.campaign_send import core as sending
+    from mailer.engine.campaign_send.claims import chunk_size as loop_chunk_size
 
-    return sending.ChannelRunner(0, provider=provider)._chunk_size()
+    return loop_chunk_size(provider)
 
 
 def make_identity() -> int:
@@ -1419,7 +1417,7 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     import pstats
 
     from mailer.campaigns import lifecycle as campaigns
-    from mailer.engine.campaign_send import core as sending
+    from mailer.engine.campaign_send.loop import ChannelLoop
     from mailer.extensions import db
     from mailer.models import Channel
 
@@ -1438,7 +1436,7 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     t1 = time.monotonic()
     if profiler:
         profiler.enable()
-    outcome = sending.ChannelRunner(row.id, slice_seconds=10**9, provider=provider).run()
+    outcome = ChannelLoop(row.id, slice_seconds=10**9, provider=provider).run()
     if profiler:
         profiler.disable()
     loop_s = time.monotonic() - t1
@@ -1464,17 +1462,17 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     profiler.dump_stats(args.cprofile)
     stats = pstats.Stats(args.cprofile)
     wanted = [
-        ("_send_chunk", "sending.py"),
+        ("prepare", "campaign_send/chunks.py"),
         ("send_batch", "providers"),
-        ("_write", "sending.py"),
-        ("_claim", "sending.py"),
-        ("_allowance", "sending.py"),
-        ("render", "rendering.py"),
-        ("recipient_context", "rendering.py"),
+        ("write", "campaign_send/chunks.py"),
+        ("claim", "campaign_send/claims.py"),
+        ("allowance", "campaign_send/claims.py"),
+        ("render", "engine/rendering/"),
+        ("recipient_context", "engine/rendering/"),
         ("execute", "orm/session.py"),
         ("commit", "orm/session.py"),
         ("execute", "engine/base.py"),
-        ("_finish_if_done", "sending.py"),
+        ("_finish_if_done", "campaign_send/loop.py"),
         ("expire_all", "orm/session.py"),
     ]
     say(f"  {'function':<52} {'calls':>8} {'cum s':>8} {'% of loop':>9}")

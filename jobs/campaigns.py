@@ -5,7 +5,7 @@ from __future__ import annotations
 from jobs.runtime import app_job
 from mailer import dispatch
 from mailer.campaigns import lifecycle as campaigns
-from mailer.engine.campaign_send import core as sending
+from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.queue import job_logger
 
 log = job_logger(__name__)
@@ -26,7 +26,7 @@ def launch(campaign_id: int) -> dict:
 
 @app_job
 def run_channel(row_id: int) -> dict:
-    outcome = sending.ChannelRunner(row_id, slice_seconds=SLICE_SECONDS).run()
+    outcome = ChannelLoop(row_id, slice_seconds=SLICE_SECONDS).run()
     log.info(
         "row %s: %s (sent %s, failed %s) %s",
         row_id,

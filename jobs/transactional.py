@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from jobs.runtime import app_job
 from mailer import dispatch
-from mailer.engine.transactional import core as transactional
+from mailer.engine.transactional import drain as transactional_drain
 from mailer.queue import job_logger
 
 log = job_logger(__name__)
@@ -18,7 +18,7 @@ log = job_logger(__name__)
 
 @app_job
 def drain(channel_id: int) -> dict:
-    result = transactional.drain(channel_id)
+    result = transactional_drain.drain(channel_id)
     log.info(
         "transactional channel %s: %s (sent %s, failed %s, retried %s) %s",
         channel_id,

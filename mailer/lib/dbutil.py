@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, func, literal_column
+from sqlalchemy import Select, Table, func, literal_column, update
 from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement
 
 from mailer.extensions import db
+
+R = TypeVar("R")
 
 # The largest values the columns hold on every database: ids are BIGINT (SQLite's INTEGER is
 # 64-bit too), counts and quotas INT on MySQL/MariaDB. Input past them is refused where it is
@@ -36,6 +39,74 @@ def parse_id(value: object) -> int | None:
 
 def dialect() -> str:
     return db.engine.dialect.name
+
+
+def is_lock_conflict(exc: OperationalError) -> bool:
+    """MySQL deadlock (1213) or lock wait timeout (1205); SQLite's "database is locked": the
+    transaction was rolled back and may simply be run again."""
+    args = getattr(exc.orig, "args", None) or ()
+    return (bool(args) and args[0] in (1205, 1213)) or "database is locked" in str(exc.orig)
+
+
+def commit_retrying(work: Callable[[], R], attempts: int = 5) -> R:
+    """Run ``work`` and commit; a lock conflict (two workers updating the same index pages
+    on MySQL) rolls back and runs it again, up to ``attempts`` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            out = work()
+            db.session.commit()
+            return out
+        except OperationalError as exc:
+            db.session.rollback()
+            if attempt == attempts or not is_lock_conflict(exc):
+                raise
+            time.sleep(0.02 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def begin_read_committed() -> None:
+    """MySQL: end the session's transaction and begin the next one in READ COMMITTED (nothing
+    elsewhere). Under REPEATABLE READ a locking read of a claim index also locks the gaps
+    between its entries, and requests inserting new rows into those gaps deadlock with it."""
+    if dialect() != "mysql":
+        return
+    db.session.commit()
+    db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+
+
+def claim(
+    table: Table,
+    due: Select,
+    values: Mapping[str, Any],
+    *,
+    increment: Sequence[str] = (),
+    recheck: Sequence[ColumnElement] = (),
+) -> list[int]:
+    """Take the rows whose ids ``due`` selects (ordered and limited) for this transaction
+    alone, setting ``values`` and adding 1 to the ``increment`` columns; their ids, in no
+    particular order. Not committed.
+
+    MySQL: ``SELECT … FOR UPDATE SKIP LOCKED`` (rows another worker holds are passed over,
+    never waited for), then one UPDATE by id as driver SQL (see :func:`run_sql`). SQLite (one
+    writer at a time): one ``UPDATE … WHERE id IN (due) [AND recheck] RETURNING id``."""
+    if dialect() == "mysql":
+        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
+        if ids:
+            sets = [f"{name} = ?" for name in values] + [f"{n} = {n} + 1" for n in increment]
+            run_sql(
+                f"UPDATE {table.name} SET {', '.join(sets)} WHERE id IN ({id_list(ids)})",
+                list(values.values()),
+            )
+        return ids
+    bumped = {name: table.c[name] + 1 for name in increment}
+    return list(
+        db.session.scalars(
+            update(table)
+            .where(table.c.id.in_(due.scalar_subquery()), *recheck)
+            .values(**values, **bumped)
+            .returning(table.c.id)
+        )
+    )
 
 
 def upsert(

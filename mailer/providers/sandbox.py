@@ -7,7 +7,7 @@ Rows are written with one bulk INSERT per batch on a connection of its own
 (``db.engine.begin()``), so they are committed whatever the caller later does with its session,
 and the caller's pending work is never committed by us. Needs an app context (the worker has
 one). The channel id comes from ``settings["channel_id"]`` (set by
-:func:`mailer.services.channels.build_provider`), the campaign from ``tags["campaign"]``.
+:func:`mailer.engine.delivery.build_provider`), the campaign from ``tags["campaign"]``.
 """
 
 from __future__ import annotations

@@ -21,9 +21,11 @@ from flask import current_app
 from markupsafe import escape
 from sqlalchemy import delete, func
 
+from mailer.engine import delivery
+from mailer.engine.delivery import channel_secrets
 from mailer.engine.feedback.sns import CONFIRMED_SETTING
 from mailer.extensions import db
-from mailer.lib.crypto import SecretsUnreadable, decrypt_json, encrypt_json
+from mailer.lib.crypto import SecretsUnreadable, encrypt_json
 from mailer.lib.dbutil import MAX_INT, parse_id
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import NotAllowed, ValidationError
@@ -33,7 +35,6 @@ from mailer.providers import (
     OutboundMessage,
     Provider,
     ProviderError,
-    SendResult,
     make_provider,
     registry,
 )
@@ -74,10 +75,6 @@ def providers() -> list[tuple[str, str]]:
     """(name, label) of every provider a channel can use, sandbox last."""
     names = sorted(registry, key=lambda n: (n == "sandbox", n))
     return [(n, provider_label(n)) for n in names]
-
-
-def provider_class(name: str) -> type[Provider] | None:
-    return registry.get(name)
 
 
 def provider_label(name: str) -> str:
@@ -163,11 +160,6 @@ def usage_count(channel: Channel) -> int:
         )
         or 0
     )
-
-
-def channel_secrets(channel: Channel) -> dict[str, Any]:
-    """Decrypted secrets; only for building a provider. Raises SecretsUnreadable."""
-    return decrypt_json(channel.secrets_encrypted)
 
 
 def stored_secret_names(channel: Channel | None) -> set[str]:
@@ -366,20 +358,6 @@ def delete_channel(channel: Channel) -> None:
 # ---------------------------------------------------------------- sending
 
 
-def build_provider(channel: Channel, **kwargs: Any) -> Provider:
-    """The channel's provider, ready to send. Raises ProviderError with a text for the UI."""
-    try:
-        secrets = channel_secrets(channel)
-    except SecretsUnreadable as exc:
-        raise ProviderError(str(exc)) from None
-    settings = dict(channel.settings or {})
-    if channel.provider == SandboxProvider.name:
-        settings["channel_id"] = channel.id
-    return make_provider(
-        channel.provider, settings, secrets, endpoint_url=channel.endpoint_url, **kwargs
-    )
-
-
 @dataclass(frozen=True)
 class SendTestOutcome:
     ok: bool
@@ -402,17 +380,7 @@ def build_test_message(channel: Channel, identity: Identity, to: str) -> Outboun
         f"<p>{escape(text.splitlines()[0])}</p><p>If you can read it, the channel works.</p>"
         "</body></html>"
     )
-    return OutboundMessage(
-        ref="test-send",
-        to=to,
-        subject=subject,
-        from_email=identity.from_email,
-        from_name=identity.from_name or None,
-        reply_to=identity.reply_to,
-        html=html,
-        text=text,
-        tags={"test": "1"},
-    )
+    return delivery.compose(identity, "test-send", to, subject, html, text, tags={"test": "1"})
 
 
 def send_test_email(channel: Channel, to: str, identity_id: int | str | None) -> SendTestOutcome:
@@ -431,53 +399,16 @@ def send_test_email(channel: Channel, to: str, identity_id: int | str | None) ->
     assert identity is not None
 
     message = build_test_message(channel, identity, to)
-    channel_id, label = channel.id, provider_label(channel.provider)
-    try:
-        provider = build_provider(channel, concurrency=1, timeout=20)
-    except ProviderError as exc:
-        log.info("Test send through channel %s not attempted: settings problem", channel.id)
-        return SendTestOutcome(False, f"The channel is not set up correctly: {exc}", to=to)
-    # End the read transaction: no connection held during a slow provider call, and what the
-    # sandbox commits on its own connection is visible to this session afterwards.
-    db.session.commit()
-    try:
-        results = provider.send_batch([message])
-    except Exception as exc:  # providers should not raise; if one does, say so plainly
-        log.warning(
-            "Test send through channel %s: provider raised %s", channel_id, type(exc).__name__
-        )
-        return SendTestOutcome(
-            False,
-            f"The {label} provider failed unexpectedly ({type(exc).__name__}).",
-            to=to,
-        )
-    finally:
-        provider.close()
-    result: SendResult = results[0]
-    if result.ok:
-        log.info("Test send through channel %s accepted", channel_id)
+    label = provider_label(channel.provider)
+    [answer] = delivery.send_now(channel, [message])
+    if answer.ok:
         return SendTestOutcome(
             True,
             f"{label} accepted the message for {to}.",
-            provider_message_id=result.provider_message_id,
+            provider_message_id=answer.provider_message_id,
             to=to,
         )
-    log.info(
-        "Test send through channel %s refused (%s)",
-        channel_id,
-        "temporary" if result.transient else "permanent",
-    )
-    kind = (
-        "A temporary problem: trying again later may work."
-        if result.transient
-        else "A permanent refusal: retrying will not help until the cause is fixed."
-    )
-    return SendTestOutcome(
-        False,
-        f"{result.error or 'The provider refused the message.'} {kind}",
-        transient=result.transient,
-        to=to,
-    )
+    return SendTestOutcome(False, answer.explanation, transient=answer.transient, to=to)
 
 
 # ---------------------------------------------------------------- quick start

@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from mailer.campaigns import lifecycle as campaigns
+from mailer.engine import delivery
 from mailer.engine.imports import importer
 from mailer.engine.rendering import core as rendering
 from mailer.extensions import db
@@ -45,8 +46,6 @@ from mailer.models import (
     Template,
 )
 from mailer.models.base import utcnow
-from mailer.providers import ProviderError
-from mailer.providers.base import OutboundMessage
 from mailer.services import channels as channels_service
 from mailer.services import lists as lists_service
 
@@ -933,58 +932,21 @@ def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
     except (rendering.TemplateSyntaxProblem, rendering.RenderError) as exc:
         raise ValidationError({"test_to": f"The email cannot be rendered: {exc}."}) from None
     label = channels_service.provider_label(channel.provider)
-    try:
-        provider = channels_service.build_provider(channel, concurrency=1, timeout=20)
-    except ProviderError as exc:
-        return [
-            TestAnswer(a, False, f"The channel is not set up correctly: {exc}") for a in addresses
-        ]
+    tags = {"test": "1", "campaign": str(campaign.id)}
     messages = [
-        OutboundMessage(
-            ref=str(i),
-            to=address,
-            subject=f"[Test] {email.subject}",
-            from_email=identity.from_email,
-            from_name=identity.from_name or None,
-            reply_to=identity.reply_to or None,
-            html=email.html,
-            text=email.text,
-            tags={"test": "1", "campaign": str(campaign.id)},
+        delivery.compose(
+            identity, str(i), address, f"[Test] {email.subject}", email.html, email.text, tags=tags
         )
         for i, address in enumerate(addresses)
     ]
-    db.session.commit()  # no transaction held open during the provider call
-    results = []
-    try:
-        # One call per address: a provider refuses a whole batch for one bad address.
-        for message in messages:
-            results.extend(provider.send_batch([message]))
-    except Exception as exc:  # noqa: BLE001 - providers should not raise; say so plainly
-        return [
-            TestAnswer(
-                a, False, f"The {label} provider failed unexpectedly ({type(exc).__name__})."
-            )
-            for a in addresses
-        ]
-    finally:
-        provider.close()
     answers = []
-    for result in results:
-        to = addresses[int(result.ref)]
-        if result.ok:
-            ident = (
-                f" (message id {result.provider_message_id})" if result.provider_message_id else ""
-            )
-            answers.append(TestAnswer(to, True, f"Accepted by {label}{ident}."))
+    for answer in delivery.send_now(channel, messages):
+        if answer.ok:
+            pmid = answer.provider_message_id
+            ident = f" (message id {pmid})" if pmid else ""
+            answers.append(TestAnswer(answer.to, True, f"Accepted by {label}{ident}."))
         else:
-            kind = (
-                "temporary problem: trying again later may work"
-                if result.transient
-                else "refused: retrying will not help until the cause is fixed"
-            )
-            answers.append(
-                TestAnswer(to, False, f"{result.error or 'The provider refused it.'} ({kind})")
-            )
+            answers.append(TestAnswer(answer.to, False, answer.explanation))
     return answers
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
+from mailer.engine.delivery import provider_class
 from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import Channel, Role
 from mailer.services import channels as channels_service
@@ -76,7 +77,7 @@ def index():
 @bp.get("/new")
 def new():
     provider = request.args.get("provider", "")
-    if provider and channels_service.provider_class(provider) is None:
+    if provider and provider_class(provider) is None:
         abort(404)
     return _form_page(None, provider)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.engine.transactional import core as transactional
+from mailer.engine.transactional import drain as transactional_drain
 from mailer.services import api_keys
 from tests.servers.brevo import BrevoServer
 
@@ -69,8 +69,8 @@ def error_paths(response) -> list[str]:
 @pytest.fixture
 def quick_drain(monkeypatch):
     """Drain jobs end as soon as nothing is due (modules that send mark themselves with it)."""
-    monkeypatch.setattr(transactional, "LINGER_SECONDS", 0.0)
-    monkeypatch.setattr(transactional, "IDLE_SLEEP", 0.0)
+    monkeypatch.setattr(transactional_drain, "LINGER_SECONDS", 0.0)
+    monkeypatch.setattr(transactional_drain, "IDLE_SLEEP", 0.0)
 
 
 @pytest.fixture

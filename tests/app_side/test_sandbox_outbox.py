@@ -8,6 +8,7 @@ import html
 import re
 from datetime import timedelta
 
+from mailer.engine.delivery import build_provider
 from mailer.models import Campaign, Channel, Identity, OutboxMessage, Role
 from mailer.models.base import utcnow
 from mailer.providers import OutboundMessage, make_provider, registry
@@ -46,7 +47,7 @@ def test_the_sandbox_stores_each_message_whole(db):
     db.session.add_all([channel, campaign])
     db.session.commit()
 
-    provider = channels_service.build_provider(channel)
+    provider = build_provider(channel)
     batch = [
         _message(1, tags={"campaign": str(campaign.id)}),
         _message(2, html=None, text=None),  # no body: refused, nothing stored
@@ -103,7 +104,7 @@ def test_outbox_message_view_shows_html_text_and_raw_source(client, db, as_role)
     channel = Channel(name="Sandbox", provider="sandbox", settings={})
     db.session.add(channel)
     db.session.commit()
-    provider = channels_service.build_provider(channel)
+    provider = build_provider(channel)
     provider.send_batch(
         [_message(1, html='<p onclick="x()">Hi <script>alert(1)</script></p>', text="Hi text")]
     )

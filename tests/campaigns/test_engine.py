@@ -8,7 +8,8 @@ import pytest
 from rq import SimpleWorker
 
 from mailer.campaigns import lifecycle as campaigns
-from mailer.engine.campaign_send.core import ChannelRunner, Clock
+from mailer.engine.campaign_send.loop import ChannelLoop
+from mailer.engine.campaign_send.state import Clock
 from mailer.lib import tokens
 from mailer.lib.errors import NotAllowed
 from mailer.models import Campaign, CampaignChannel, Send, Subscriber, Suppression
@@ -178,7 +179,7 @@ def test_smtp_channel_sends_well_formed_messages(app, db, smtp_sink):
         subject="Grüße, {{ first_name }}",
     )
     launch_now(db, campaign)
-    outcome = ChannelRunner(campaign.channels[0].id).run()
+    outcome = ChannelLoop(campaign.channels[0].id).run()
     assert outcome.state == "done" and outcome.sent == 2
     messages = {m.rcpt_tos[0]: m.message() for m in smtp_sink.messages}
     ann = messages["ann@example.com"]
@@ -197,14 +198,14 @@ def test_transient_errors_retry_with_backoff_then_succeed(app, db, brevo):
     brevo.fail(503, times=1, retry_after=120)
     now = [utcnow()]
     clock = Clock(now=lambda: now[0], sleep=lambda s: None)
-    runner = ChannelRunner(campaign.channels[0].id, clock=clock, slice_seconds=0.5)
+    runner = ChannelLoop(campaign.channels[0].id, clock=clock, slice_seconds=0.5)
     runner.run()
     send = db.session.scalar(db.select(Send))
     assert (send.status, send.attempts) == ("pending", 1)
     assert "503" in send.error or "unavailable" in send.error.lower()
     assert send.next_attempt_at >= now[0] + timedelta(seconds=119), "Retry-After honoured"
     now[0] = send.next_attempt_at + timedelta(seconds=1)
-    assert ChannelRunner(campaign.channels[0].id, clock=clock).run().state == "done"
+    assert ChannelLoop(campaign.channels[0].id, clock=clock).run().state == "done"
     db.session.refresh(send)
     assert (send.status, send.attempts) == ("sent", 2)
     assert brevo.accepted == 1
@@ -216,7 +217,7 @@ def test_permanent_errors_fail_the_send_with_the_reason(app, db, brevo):
     )
     launch_now(db, campaign)
     brevo.reject("bad@example.com", 400)
-    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    assert ChannelLoop(campaign.channels[0].id).run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 1, "failed": 1}
     bad = db.session.scalar(db.select(Send).filter_by(email="bad@example.com"))
     assert bad.error and bad.attempts == 1
@@ -266,9 +267,9 @@ def test_a_recipient_over_the_render_budget_fails_with_the_reason_and_the_rest_i
 
 
 def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypatch):
-    from mailer.engine.campaign_send import core as sending
+    from mailer.engine.campaign_send import chunks
 
-    monkeypatch.setattr(sending, "ERROR_BURST", 3)
+    monkeypatch.setattr(chunks, "ERROR_BURST", 3)
     campaign = make_campaign(
         db,
         [make_list(db, "L", [f"u{i}@example.com" for i in range(9)])],
@@ -276,11 +277,11 @@ def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypat
     )
     launch_now(db, campaign)
     brevo.fail(401, times=None)
-    outcome = ChannelRunner(campaign.channels[0].id).run()
+    outcome = ChannelLoop(campaign.channels[0].id).run()
     assert outcome.state == "paused"
     row = db.session.get(CampaignChannel, campaign.channels[0].id)
     assert "failed sends in a row" in row.paused_reason
-    assert ChannelRunner(row.id).run().state == "paused", "stays stopped until resumed"
+    assert ChannelLoop(row.id).run().state == "paused", "stays stopped until resumed"
 
     brevo.clear_faults()
     campaigns.resume(db.session.get(Campaign, campaign.id))  # the operator fixed the key
@@ -296,7 +297,7 @@ def test_sends_suppressed_after_launch_are_skipped(app, db, brevo):
     launch_now(db, campaign)
     db.session.add(Suppression(email="b@example.com", reason="complaint"))
     db.session.commit()
-    ChannelRunner(campaign.channels[0].id).run()
+    ChannelLoop(campaign.channels[0].id).run()
     assert statuses(db, campaign.id) == {"sent": 1, "suppressed": 1}
     assert brevo.accepted == 1
 
@@ -310,14 +311,14 @@ def test_pause_resume_and_cancel_take_effect_within_a_chunk(app, db, brevo):
     launch_now(db, campaign)
     row_id = campaign.channels[0].id
     campaigns.pause(campaign)
-    assert ChannelRunner(row_id).run().state == "not_running"
+    assert ChannelLoop(row_id).run().state == "not_running"
     assert brevo.accepted == 0
     campaigns.transition(campaign, "running")
-    ChannelRunner(row_id, slice_seconds=0.6).run()
+    ChannelLoop(row_id, slice_seconds=0.6).run()
     sent = brevo.accepted
     assert 1 <= sent < 10
     campaigns.cancel(campaign)
-    assert ChannelRunner(row_id).run().state == "not_running"
+    assert ChannelLoop(row_id).run().state == "not_running"
     counts = statuses(db, campaign.id)
     assert counts == {"sent": sent, "cancelled": 10 - sent}
 
@@ -331,7 +332,7 @@ def test_daily_maximum_and_start_date_make_the_row_wait_with_a_reason(app, db, b
     )
     launch_now(db, campaign)
     row_id = campaign.channels[0].id
-    outcome = ChannelRunner(row_id).run()
+    outcome = ChannelLoop(row_id).run()
     assert outcome.state == "waiting" and "daily maximum reached until" in outcome.reason
     assert brevo.accepted == 2
     row = db.session.get(CampaignChannel, row_id)
@@ -342,7 +343,7 @@ def test_daily_maximum_and_start_date_make_the_row_wait_with_a_reason(app, db, b
         .values(daily_max=None, start_at=datetime(2999, 1, 1))
     )
     db.session.commit()
-    outcome = ChannelRunner(row_id).run()
+    outcome = ChannelLoop(row_id).run()
     assert outcome.state == "waiting" and outcome.reason.startswith("starts at 2999-01-01")
 
 
@@ -354,7 +355,7 @@ def test_frequency_spaces_messages_on_a_row(app, db, brevo):
         rows=[{"frequency_minutes": 10}],
     )
     launch_now(db, campaign)
-    outcome = ChannelRunner(campaign.channels[0].id).run()
+    outcome = ChannelLoop(campaign.channels[0].id).run()
     assert brevo.accepted == 1
     assert outcome.state == "waiting" and outcome.reason.startswith("frequency: next message")
 
@@ -399,7 +400,7 @@ def test_a_dead_loops_claims_are_recovered_and_handed_over_sends_are_in_doubt(
     else:  # it marked the sends it handed over
         db.session.execute(db.update(Send).where(Send.id == ids[2]).values(status="sending"))
     db.session.commit()
-    assert ChannelRunner(row_id).run().state == "done"
+    assert ChannelLoop(row_id).run().state == "done"
     assert db.session.get(Send, ids[2]).status == "in_doubt"
     assert statuses(db, campaign.id) == {"sent": 3, "in_doubt": 1}
     assert brevo.accepted == 3
@@ -413,7 +414,7 @@ def test_only_one_loop_per_row_at_a_time(app, db, brevo):
     launch_now(db, campaign)
     row_id = campaign.channels[0].id
     get_redis().set(f"mailer:lock:cc:{row_id}", "someone-else", ex=30)
-    assert ChannelRunner(row_id).run().state == "busy"
+    assert ChannelLoop(row_id).run().state == "busy"
     assert brevo.accepted == 0
 
 
@@ -433,9 +434,9 @@ def test_two_rows_share_one_pool(app, db, brevo, smtp_sink):
     )
     launch_now(db, campaign)
     first, second = (r.id for r in campaign.channels)
-    ChannelRunner(first, slice_seconds=0).run()  # one chunk, then hands over
-    ChannelRunner(second).run()
-    ChannelRunner(first).run()
+    ChannelLoop(first, slice_seconds=0).run()  # one chunk, then hands over
+    ChannelLoop(second).run()
+    ChannelLoop(first).run()
     assert statuses(db, campaign.id) == {"sent": 40}
     assert brevo.accepted + len(smtp_sink.messages) == 40
     assert len(smtp_sink.messages) > 0 and brevo.accepted > 0
@@ -494,7 +495,7 @@ def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
     seen = []
 
     def a_worker_runs_the_row():  # what the launch does once the first addresses are written
-        seen.append(ChannelRunner(row_id, clock=SteppedClock()).run())
+        seen.append(ChannelLoop(row_id, clock=SteppedClock()).run())
         seen.append(db.session.get(CampaignChannel, row_id).waiting_reason)
 
     assert campaigns.materialise(campaign, then=a_worker_runs_the_row) == 5
@@ -546,7 +547,7 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
     campaign = running_to(db, brevo)
     # A row started before the launch wrote anything (a launch can outlast the minute tick)
     # finds nothing to send: it waits, then leaves, and nobody completes the campaign.
-    assert ChannelRunner(campaign.channels[0].id, clock=SteppedClock()).run().state == "waiting"
+    assert ChannelLoop(campaign.channels[0].id, clock=SteppedClock()).run().state == "waiting"
     assert db.session.get(Campaign, campaign.id).status == "running"
 
     def killed():

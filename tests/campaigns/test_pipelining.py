@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import event
 
 from mailer.campaigns import lifecycle as campaigns
-from mailer.engine.campaign_send import core as sending
-from mailer.engine.campaign_send.core import ChannelRunner
+from mailer.engine import delivery
+from mailer.engine.campaign_send import claims
+from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.models import Campaign, CampaignChannel, Channel, Send
 from tests.campaigns.test_engine import launched_on_brevo, statuses
 
@@ -47,16 +48,16 @@ class OperatorActs:
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(sending, "MAX_CHUNK", 5)
+    monkeypatch.setattr(claims, "MAX_CHUNK", 5)
 
 
 def _run(db, brevo, action):
     campaign = launched_on_brevo(db, brevo, 15)
     row = campaign.channels[0]
     provider = OperatorActs(
-        sending._provider_for(db.session.get(Channel, row.channel_id)), campaign.id, action
+        delivery.channel_provider(db.session.get(Channel, row.channel_id)), campaign.id, action
     )
-    outcome = ChannelRunner(row.id, provider=provider).run()
+    outcome = ChannelLoop(row.id, provider=provider).run()
     return campaign, outcome, provider
 
 
@@ -72,7 +73,7 @@ def test_pause_while_a_chunk_is_with_the_provider_gives_the_next_one_back(
     assert all(s.attempts == 0 for s in unsent), "a given-back send keeps its attempts"
 
     campaigns.transition(db.session.get(Campaign, campaign.id), "running")  # resume
-    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    assert ChannelLoop(campaign.channels[0].id).run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 15}
     assert brevo.accepted == 15
 
@@ -90,9 +91,9 @@ def test_cancel_while_a_chunk_is_with_the_provider_cancels_the_prepared_one(
 def test_chunks_follow_the_provider_parallelism(app, db, brevo):
     campaign = launched_on_brevo(db, brevo, 40)
     row = campaign.channels[0]
-    provider = sending._provider_for(db.session.get(Channel, row.channel_id))
+    provider = delivery.channel_provider(db.session.get(Channel, row.channel_id))
     provider.max_batch, provider.concurrency = 4, 6  # 6 messages a chunk, all in flight at once
-    runner = ChannelRunner(row.id, provider=provider)
+    runner = ChannelLoop(row.id, provider=provider)
     assert runner.run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 40}
     assert brevo.max_in_flight <= 6
@@ -116,7 +117,7 @@ def test_results_journaled_before_a_crash_are_written_by_the_rows_next_loop(
     event.listen(db.engine, "before_cursor_execute", fail_once)
     try:
         with pytest.raises(RuntimeError, match="dropped"):
-            ChannelRunner(row_id).run()
+            ChannelLoop(row_id).run()
     finally:
         event.remove(db.engine, "before_cursor_execute", fail_once)
     assert brevo.accepted == 10, "the first two chunks went out"
@@ -124,7 +125,7 @@ def test_results_journaled_before_a_crash_are_written_by_the_rows_next_loop(
     row = db.session.get(CampaignChannel, row_id)
     assert row.journal and row.handed is None, "the second chunk's results were recorded"
 
-    assert ChannelRunner(row_id).run().state == "done"
+    assert ChannelLoop(row_id).run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 15}
     assert brevo.accepted == 15
     row = db.session.get(CampaignChannel, row_id)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from mailer.campaigns import lifecycle as campaigns
-from mailer.engine.campaign_send.core import ChannelRunner
+from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
 from tests.campaigns.conftest import brevo, brevo_channel, make_campaign, make_list  # noqa: F401
@@ -99,7 +99,7 @@ def send_campaign(db, brevo):  # noqa: F811
         campaigns.transition(campaign, "scheduled")
         campaigns.launch(campaign.id)
         first = len(brevo.requests)
-        outcome = ChannelRunner(campaign.channels[0].id).run()
+        outcome = ChannelLoop(campaign.channels[0].id).run()
         assert outcome.state == "done", outcome
         if sent_ago:
             db.session.execute(

@@ -7,7 +7,7 @@ import email.utils
 import pytest
 
 from mailer.campaigns import lifecycle as campaigns
-from mailer.engine.campaign_send.core import ChannelRunner
+from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.lib import tokens
 from mailer.models import Send
 from tests.campaigns.conftest import make_campaign, make_list, smtp_channel, smtp_sink  # noqa: F401
@@ -46,7 +46,7 @@ def smtp_sent(db, smtp_sink):  # noqa: F811
     )
     campaigns.transition(campaign, "scheduled")
     campaigns.launch(campaign.id)
-    assert ChannelRunner(campaign.channels[0].id).run().state == "done"
+    assert ChannelLoop(campaign.channels[0].id).run().state == "done"
     [mail] = smtp_sink.messages
     return campaign, mail.message()
 

@@ -160,7 +160,7 @@ def process_pending(
                 break
             except OperationalError as exc:
                 db.session.rollback()
-                if attempt == RETRIES or not _is_lock_conflict(exc):
+                if attempt == RETRIES or not dbutil.is_lock_conflict(exc):
                     raise  # the database is unwell: payloads stay received, the queue retries
                 time.sleep(0.05 * (attempt + 1))  # a deadlock with another worker: again
             except SQLAlchemyError as exc:
@@ -181,12 +181,6 @@ def process_pending(
 
 
 RETRIES = 3
-_LOCK_CONFLICTS = {1213, 1205}  # MySQL deadlock, lock wait timeout
-
-
-def _is_lock_conflict(exc: OperationalError) -> bool:
-    args = getattr(exc.orig, "args", ())
-    return (bool(args) and args[0] in _LOCK_CONFLICTS) or "database is locked" in str(exc.orig)
 
 
 def process_payload(payload_id: int) -> ProcessResult:
@@ -211,8 +205,7 @@ def _claim(limit: int) -> list[FeedbackPayload]:
     if dbutil.dialect() == "mysql":
         # READ COMMITTED: no gap locks, so webhooks inserting new payloads never wait for (or
         # deadlock with) a batch being processed; SKIP LOCKED leaves rows another worker holds.
-        if not db.session().in_transaction():
-            db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+        dbutil.begin_read_committed()
         query = query.with_for_update(skip_locked=True)
     return list(db.session.scalars(query))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from mailer.engine.delivery import SendOutcome
 from mailer.extensions import db
 from mailer.lib import dbutil
 from mailer.models import Link, Message, Send
@@ -144,6 +145,26 @@ def emit(events: Iterable[WebhookEvent]) -> int:
     keys = ["endpoint_id", "event_id"]
     db.session.execute(dbutil.insert_ignore(_D, keys), rows)
     return len(rows)
+
+
+def emit_send_outcomes(campaign_id: int, outcomes: Sequence[SendOutcome]) -> int:
+    """``sent`` and ``failed`` events for a chunk of campaign send outcomes; free when nobody
+    subscribes to either (no event is built)."""
+    targets = _targets()
+    if not (targets.get("sent") or targets.get("failed")):
+        return 0
+    return emit(
+        WebhookEvent(
+            o.status,
+            key=f"send:{o.id}:{o.status}",
+            occurred_at=o.sent_at,
+            campaign_id=campaign_id,
+            send_id=o.id,
+            data={"error": o.error} if o.error else {},
+        )
+        for o in outcomes
+        if o.status in ("sent", "failed")
+    )
 
 
 def delivery_of_test_event(endpoint_id: int) -> dict[str, Any]:

@@ -46,7 +46,8 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from mailer.campaigns import lifecycle as campaigns_service
+from mailer.engine import campaign_state
+from mailer.engine.rendering import content
 from mailer.engine.rendering.core import RenderError, compile_email, recipient_context
 from mailer.engine.tracking import core as tracking
 from mailer.extensions import db
@@ -633,7 +634,7 @@ class ChannelRunner:
         if open_:
             return False
         try:
-            campaigns_service.transition(
+            campaign_state.transition(
                 campaign, CampaignStatus.COMPLETED, expect=CampaignStatus.RUNNING
             )
         except Exception:  # noqa: BLE001 - another row completed it, or it was paused meanwhile
@@ -651,7 +652,7 @@ class ChannelRunner:
             html, text = template.html, template.text
         name = campaign.name  # quoted in render errors
         compiled = {None: compile_email(campaign.subject, html or "", text or None, name=name)}
-        for audience_id, (html, text) in campaigns_service.audience_contents(campaign).items():
+        for audience_id, (html, text) in content.audience_contents(campaign).items():
             compiled[audience_id] = compile_email(
                 campaign.subject, html or "", text or None, name=name
             )

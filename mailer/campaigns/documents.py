@@ -1,17 +1,10 @@
-"""Campaign documents: the JSON client teams send to schedule a campaign through the API.
+"""Campaign documents: the JSON client teams send to schedule a campaign through the API
+(the CampaignDocument schema in mailer/api/openapi/campaigns.yaml).
 
-A document names the campaign (its own id, a name, the date, a default template, an optional
-subject and channel rows) and its segments: each a list (found by name or created), an optional
-template of its own, and recipients with personalisation fields. See the CampaignDocument schema
-in mailer/api/openapi/campaigns.yaml.
-
-Creating one checks everything first and reports every problem by its field path
-("segments[1].recipients[3].email"), with the same rules as the campaign pages (step 1, step 2
-and launch checks of :mod:`mailer.campaigns.rules`). Only then, in one transaction, are
-the lists created, the recipients upserted (names to columns, fields merged into attributes,
-an unsubscribed contact stays unsubscribed), the campaign written with one audience entry per
-segment and its channel rows, and the campaign launched the way the pages launch it: scheduled
-for its date, started by the minute tick. Any error rolls everything back: nothing is created.
+:func:`create` checks the whole document with the campaign pages' rules
+(:mod:`mailer.campaigns.rules`), reporting every problem by its field path
+("segments[1].recipients[3].email"), then writes lists, recipients, the campaign, its audience
+entries and channel rows and launches it in one transaction: any error leaves nothing behind.
 """
 
 from __future__ import annotations

@@ -199,14 +199,8 @@ def restart_stranded() -> list[int]:
 
 
 def materialise(campaign: Campaign, then: Callable[[], object] | None = None) -> int:
-    """Create one pending send per distinct recipient, set-based, in address order: the first
-    HEAD addresses in one INSERT … SELECT, committed, then ``then()`` (the launch starts the
-    rows, which mail them while the rest is written), then the rest in a second one.
-
-    Idempotent and resumable: it writes only the addresses after the last one written (the
-    same subscriber is chosen per address because MIN(id) is deterministic). When an audience
-    entry has a template of its own, each send also records the first entry listing its address.
-    """
+    """Write one pending send per distinct recipient, the first HEAD addresses first (then
+    ``then()``), the rest after; resumes after the last address written. Returns the count."""
     last = _last_written(campaign.id)
     if last is None:
         _write_sends(campaign, limit=HEAD)

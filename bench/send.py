@@ -4,7 +4,7 @@ Runs the real pipeline: a fresh MariaDB database (schema by ``flask_migrate.upgr
 dedicated Redis DB, N subscribers, one campaign with a small newsletter template, a local sink
 in its own process (a Brevo-like HTTP API from tests/servers/brevo.py with an optional latency,
 or an aiosmtpd SMTP sink) and K ``flask worker -q send`` processes. It launches the campaign
-with ``campaigns.schedule`` (orchestrator job → one long-running ``run_channel`` job per
+with ``lifecycle.schedule`` (orchestrator job → one long-running ``run_channel`` job per
 campaign channel row) and measures:
 
 * launch: the orchestrator job's run time (materialisation, audience count, enqueueing rows),
@@ -827,7 +827,7 @@ def wait_launch(redis, timeout: float) -> dict:
     """Wait for the orchestrator job to end; its run time from RQ's own timestamps."""
     deadline = time.monotonic() + timeout
     while True:
-        jobs = find_jobs(redis, "jobs.campaigns.launch")
+        jobs = find_jobs(redis, "jobs.campaigns.orchestrate_launch")
         if jobs and jobs[0].get_status(refresh=True) in ("finished", "failed"):
             job = jobs[0]
             job.refresh()
@@ -879,12 +879,12 @@ class SendRun:
 def poll_until_done(
     app, campaign_id: int, t0: float, timeout: float, progress: list, every_3s=lambda: None
 ) -> tuple[float, str]:
-    """Poll cheaply every 0.2 s (campaign status, row counters) and campaigns.counters every
+    """Poll cheaply every 0.2 s (campaign status, row counters) and stats.status_counts every
     3 s (a GROUP BY over the campaign's sends: ~30 ms of MariaDB CPU at 100k sends); done when
-    the campaign left 'running' and campaigns.counters shows nothing open."""
+    the campaign left 'running' and stats.status_counts shows nothing open."""
     from sqlalchemy import text
 
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import stats
     from mailer.extensions import db
 
     last_full = 0.0
@@ -903,7 +903,7 @@ def poll_until_done(
         if status not in ("running", "scheduled") or now - last_full >= 3.0:
             last_full = now
             every_3s()
-            counts = campaigns.counters(campaign_id)
+            counts = stats.status_counts(campaign_id)
             open_ = sum(counts[s] for s in OPEN)
             total = sum(counts.values())
             if total and not open_ and status != "scheduled":
@@ -925,14 +925,14 @@ def steady(progress: list[tuple[float, int]], total: int) -> float:
 
 
 def run_pipeline(app, redis, campaign, timeout: float) -> SendRun:
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import lifecycle, stats
     from mailer.extensions import db
 
     run = SendRun()
     progress: list[tuple[float, int]] = []
     t0 = time.monotonic()
     wall0 = time.time()
-    campaigns.schedule(campaign)
+    lifecycle.schedule(campaign)
     run.launch = wait_launch(redis, timeout)
     slices: dict = {}
 
@@ -948,7 +948,7 @@ def run_pipeline(app, redis, campaign, timeout: float) -> SendRun:
     run.total_s = end - t0
     run.end_wall = wall0 + run.total_s
     db.session.rollback()
-    run.counters = campaigns.counters(campaign.id)
+    run.counters = stats.status_counts(campaign.id)
     run.audience = sum(run.counters.values())
     # Send phase: from the orchestrator job's end (RQ's timestamp) to the last final send.
     launch_end = run.launch["ended_at"].timestamp() - wall0
@@ -974,12 +974,13 @@ def run_baseline(
     from rq import Queue
     from sqlalchemy import select, text
 
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import launch as campaign_launch
+    from mailer.campaigns import stats
     from mailer.extensions import db
     from mailer.models import Send
 
     campaign = make_campaign("baseline", list_id, [], identity_id)
-    campaigns.materialise(campaign)
+    campaign_launch.materialise(campaign)
     db.session.commit()
     ids = list(db.session.scalars(select(Send.id).where(Send.campaign_id == campaign.id)))
     q = Queue(BASELINE_QUEUE, connection=redis)
@@ -1007,7 +1008,7 @@ def run_baseline(
             raise RuntimeError(f"baseline not done after {timeout:.0f} s ({done}/{len(ids)})")
         time.sleep(0.2)
     seconds = time.monotonic() - t0
-    counts = campaigns.counters(campaign.id)
+    counts = stats.status_counts(campaign.id)
     return {
         "emails": len(ids),
         "seconds": seconds,
@@ -1350,7 +1351,7 @@ def launch_only(
 ) -> int:
     """Materialise a campaign of N through the real orchestrator job; the rows start tomorrow,
     so their channel jobs only record that they wait: nothing is sent."""
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import lifecycle, stats
     from mailer.extensions import db
     from mailer.models.base import utcnow
 
@@ -1364,14 +1365,14 @@ def launch_only(
     meter = CpuMeter({w.name: w.pid for w in workers}, db_port, redis_port)
     meter.start()
     t0 = time.monotonic()
-    campaigns.schedule(campaign)
+    lifecycle.schedule(campaign)
     launch = wait_launch(r, args.timeout)
     wall = time.monotonic() - t0
     meter.stop()
     time.sleep(1.0)  # let the row jobs record "waiting"
     sampler.stop()
     db.session.rollback()
-    counts = campaigns.counters(campaign.id)
+    counts = stats.status_counts(campaign.id)
     db.session.refresh(campaign)
     rows = find_jobs(r, "jobs.campaigns.run_channel")
     states = [(j.return_value() or {}).get("state") for j in rows]
@@ -1416,14 +1417,16 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     import cProfile
     import pstats
 
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import launch as campaign_launch
+    from mailer.campaigns import lifecycle, stats
+    from mailer.engine import campaign_state
     from mailer.engine.campaign_send.loop import ChannelLoop
     from mailer.extensions import db
     from mailer.models import Channel
 
-    campaigns.transition(campaign, campaigns.S.SCHEDULED)
+    campaign_state.transition(campaign, lifecycle.S.SCHEDULED)
     t0 = time.monotonic()
-    campaigns.launch(campaign.id)  # enqueues the row jobs too: no worker runs them here
+    campaign_launch.orchestrate(campaign.id)  # enqueues the row jobs too: no worker runs them here
     launch_s = time.monotonic() - t0
     row = campaign.channels[0]
     provider = loop_provider(db.session.get(Channel, row.channel_id))
@@ -1442,7 +1445,7 @@ def in_process_loop(args, app, campaign, sink_child, procs, header, say) -> int:
     loop_s = time.monotonic() - t1
     cpu_s = time.process_time() - cpu0
     db.session.rollback()
-    counts = campaigns.counters(campaign.id)
+    counts = stats.status_counts(campaign.id)
     accepted = stop_sink(procs, sink_child)
     say()
     say(header)

@@ -1,10 +1,10 @@
-"""Campaign jobs: the orchestrator (launch) and one channel worker per campaign channel row."""
+"""Campaign jobs: the launch orchestrator and one channel worker per campaign channel row."""
 
 from __future__ import annotations
 
 from jobs.runtime import app_job
 from mailer import dispatch
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import launch
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.queue import job_logger
 
@@ -16,8 +16,8 @@ SLICE_SECONDS = 30
 
 
 @app_job
-def launch(campaign_id: int) -> dict:
-    campaign = campaigns.launch(campaign_id)
+def orchestrate_launch(campaign_id: int) -> dict:
+    campaign = launch.orchestrate(campaign_id)
     if campaign is None:
         return {"status": "missing"}
     log.info("campaign %s %s, audience %s", campaign.id, campaign.status, campaign.audience_size)

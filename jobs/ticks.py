@@ -23,23 +23,16 @@ def heartbeat() -> None:
 def campaigns_tick() -> dict:
     """Launch campaigns whose time has come; wake channel rows that wait for a start date,
     a new day's quota or their frequency, or whose worker died."""
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import launch
     from mailer.engine.imports import importer
-    from mailer.extensions import db
-    from mailer.models import Campaign
     from mailer.services import api_keys
 
     with tick_lock("campaigns") as mine:
         if not mine:
             return {"skipped": "another tick is running"}
-        launched = []
-        for campaign_id in campaigns.due_campaigns():
-            campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
-            launched.append(campaign_id)
-        resumed = campaigns.stranded_launches()  # their orchestrator died: launch again
-        for campaign_id in resumed:
-            campaigns.enqueue_launch(db.session.get(Campaign, campaign_id))
-        woken = campaigns.wake_rows()
+        launched = launch.start_due()
+        resumed = launch.restart_stranded()  # their orchestrator died: launch again
+        woken = launch.wake_rows()
         purged = api_keys.purge_idempotency()
         importer.purge_failed_uploads()
         log.info("tick: launched %s, resumed %s, woke rows %s", launched, resumed, woken)

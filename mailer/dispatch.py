@@ -22,7 +22,9 @@ FAILURE_TTL = 86400
 
 
 def launch_campaign(campaign_id: int):
-    return enqueue(SEND, "jobs.campaigns.launch", campaign_id, job_timeout=LAUNCH_SECONDS)
+    return enqueue(
+        SEND, "jobs.campaigns.orchestrate_launch", campaign_id, job_timeout=LAUNCH_SECONDS
+    )
 
 
 def run_channel(row_id: int):

@@ -1,17 +1,10 @@
-"""Campaign documents: the JSON client teams send to schedule a campaign through the API.
+"""Campaign documents: the JSON client teams send to schedule a campaign through the API
+(the CampaignDocument schema in mailer/api/openapi/campaigns.yaml).
 
-A document names the campaign (its own id, a name, the date, a default template, an optional
-subject and channel rows) and its segments: each a list (found by name or created), an optional
-template of its own, and recipients with personalisation fields. See the CampaignDocument schema
-in mailer/api/openapi/campaigns.yaml.
-
-Creating one checks everything first and reports every problem by its field path
-("segments[1].recipients[3].email"), with the same rules as the campaign pages (step 1, step 2
-and launch checks of :mod:`mailer.web.campaign_forms`). Only then, in one transaction, are
-the lists created, the recipients upserted (names to columns, fields merged into attributes,
-an unsubscribed contact stays unsubscribed), the campaign written with one audience entry per
-segment and its channel rows, and the campaign launched the way the pages launch it: scheduled
-for its date, started by the minute tick. Any error rolls everything back: nothing is created.
+:func:`create` checks the whole document with the campaign pages' rules
+(:mod:`mailer.campaigns.rules`), reporting every problem by its field path
+("segments[1].recipients[3].email"), then writes lists, recipients, the campaign, its audience
+entries and channel rows and launches it in one transaction: any error leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -24,8 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from mailer.campaigns import lifecycle as campaigns
-from mailer.campaigns import reports
+from mailer.campaigns import audience, launch, lifecycle, localtime, rules
 from mailer.engine.imports import importer
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
@@ -42,11 +34,9 @@ from mailer.models import (
     Template,
 )
 from mailer.models.base import utcnow
-from mailer.web import campaign_forms
 
 S = CampaignStatus
 UPSERT_BATCH = 2000
-LIST_NAME_MAX = 200
 # Where the launch checks of the campaign pages point, as fields of the document.
 LAUNCH_FIELDS = {"content": "template", "rows": "channels", "audience": "segments"}
 # Channel row fields of the campaign pages, as fields of a document's channel entry.
@@ -129,7 +119,7 @@ def parse_date(text: Any, errors: dict[str, str], key: str, what: str) -> dateti
         )
         return None
     when = when.astimezone(UTC).replace(tzinfo=None)
-    if when < utcnow() - campaign_forms.PAST_GRACE:
+    if when < utcnow() - localtime.PAST_GRACE:
         errors[key] = f"{what} is in the past: choose a later time."
         return None
     return when
@@ -154,16 +144,14 @@ def _check_content(
     campaign's template (key "template": name and subject too) or a segment's own."""
     form = {"name": name, "subject": subject, "template_id": str(template.id)}
     try:
-        campaign_forms.clean_step1(form)
+        rules.clean_step1(form)
     except ValidationError as exc:
         for part, message in exc.errors.items():
             if part == "template_id":
                 errors[key] = message
             elif key == "template" and part in ("name", "subject"):
                 errors[part] = message
-    if key not in errors and not campaign_forms.has_unsubscribe_link(
-        subject, template.html, template.text
-    ):
+    if key not in errors and not rules.has_unsubscribe_link(subject, template.html, template.text):
         errors[key] = (
             f"The template “{template.name}” has no {{{{ unsubscribe_url }}}} link: "
             "recipients must be able to leave. Add one to the template."
@@ -191,8 +179,8 @@ def _check_segments(doc: dict, name: str, subject: str, errors: dict[str, str]) 
         list_name = seg["list"].strip()
         if not list_name:
             errors[f"{key}.list"] = "Give the list's name."
-        elif len(list_name) > LIST_NAME_MAX:
-            errors[f"{key}.list"] = f"Use at most {LIST_NAME_MAX} characters."
+        elif len(list_name) > audience.LIST_NAME_MAX:
+            errors[f"{key}.list"] = f"Use at most {audience.LIST_NAME_MAX} characters."
         elif list_name in seen:
             errors[f"{key}.list"] = (
                 f"The list “{list_name}” is already segment {seen[list_name]}: "
@@ -246,7 +234,7 @@ def _sender(ref: Any) -> tuple[Identity | None, str]:
 def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
     """Channel rows as the campaign pages check them (active channel, limits, start date)."""
     if "channels" not in doc:
-        default = campaign_forms.blank_row()
+        default = rules.blank_row()
         if not (default.channel_id and default.identity_id):
             channels = db.session.scalar(
                 select(func.count()).select_from(Channel).where(Channel.active)
@@ -259,7 +247,7 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
             )
             return []
         return [_Row(int(default.channel_id), int(default.identity_id), None, None, None)]
-    forms: list[campaign_forms.RowForm] = []
+    forms: list[rules.RowForm] = []
     starts: dict[str, datetime | None] = {}
     for k, entry in enumerate(doc["channels"]):
         key = f"channels[{k}]"
@@ -276,7 +264,7 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
         if len(errors) > before:
             continue
         forms.append(
-            campaign_forms.RowForm(
+            rules.RowForm(
                 key=str(k),
                 identity_id=str(sender.id),
                 channel_id=str(channel.id),
@@ -288,7 +276,7 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
     if not forms:
         return []
     try:
-        clean = campaign_forms.clean_setup(campaign_forms.SetupForm(rows=forms))
+        clean = rules.clean_setup(rules.SetupForm(rows=forms))
     except ValidationError as exc:
         for name, message in exc.errors.items():
             _, k, part = name.split("-", 2) if name.startswith("row-") else ("", "", name)
@@ -343,7 +331,7 @@ def create(doc: dict) -> Campaign:
     plan = check(doc)
     try:
         campaign = _write(plan)
-        campaign_forms.launch(campaign)  # the pages' launch checks, then scheduled
+        lifecycle.request_launch(campaign)  # the pages' launch checks, then scheduled
     except ValidationError as exc:
         db.session.rollback()
         raise ValidationError(
@@ -422,7 +410,7 @@ def _upsert(list_id: int, recipients: dict[str, dict[str, Any]]) -> None:
         }
         for email, values in recipients.items()
     ]
-    statement = importer._subscriber_upsert()
+    statement = importer.subscriber_upsert()
     for start in range(0, len(rows), UPSERT_BATCH):
         db.session.execute(statement, rows[start : start + UPSERT_BATCH])
 
@@ -451,7 +439,7 @@ def reschedule(campaign: Campaign, date: Any) -> Campaign:
     if not changed:
         raise NotAllowed(f"The campaign is {campaign.status} now: it cannot be rescheduled.")
     if campaign.status == S.SCHEDULED.value and when <= utcnow():
-        campaigns.enqueue_launch(campaign)
+        launch.enqueue_launch(campaign)
     return campaign
 
 
@@ -462,56 +450,4 @@ def delete(campaign: Campaign) -> None:
             f"The campaign is {campaign.status}: it cannot be deleted once it has started. "
             "Cancel it first."
         )
-    campaign_forms.delete(campaign)
-
-
-# ------------------------------------------------------------------ figures
-
-
-def stats(campaign: Campaign) -> dict[str, Any]:
-    """Where every recipient stands, and what they did, from the campaign report's figures."""
-    counts = campaigns.counters(campaign.id)
-    figures = reports.Figures()
-    for part in reports.figures_by_channel(campaign.id).values():
-        figures.add(part)
-    remaining = sum(counts[s] for s in ("pending", "claimed", "sending"))
-    sent = counts["sent"]
-
-    def rate(count: int, over: int) -> float | None:
-        return round(count / over, 4) if over else None
-
-    return {
-        "campaign_id": campaign.id,
-        "status": campaign.status,
-        "audience": campaign.audience_size,
-        "excluded": campaign.excluded_count,
-        "sent": sent,
-        "failed": counts["failed"],
-        "suppressed": counts["suppressed"],
-        "in_doubt": counts["in_doubt"],
-        "cancelled": counts["cancelled"],
-        "remaining": remaining,
-        "delivered": figures.delivered,
-        "bounced": figures.bounced,
-        "complained": figures.complained,
-        "unsubscribed": figures.unsubscribed,
-        "opens": {
-            "total": figures.opens.total,
-            "unique": figures.opens.unique,
-            "unique_human": figures.opens.unique_human,
-        },
-        "clicks": {
-            "total": figures.clicks.total,
-            "unique": figures.clicks.unique,
-            "unique_human": figures.clicks.unique_human,
-        },
-        "rates": {
-            "delivery": rate(figures.delivered, sent),
-            "open": figures.open_rate,
-            "click": figures.click_rate,
-            "click_to_open": figures.click_to_open,
-            "bounce": rate(figures.bounced, sent),
-            "complaint": rate(figures.complained, figures.base),
-            "unsubscribe": rate(figures.unsubscribed, figures.base),
-        },
-    }
+    lifecycle.delete_campaign(campaign)

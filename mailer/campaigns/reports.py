@@ -1,21 +1,18 @@
-"""Campaign reports: figures, timeline, top links, per-channel breakdown, per-recipient CSV.
-
-Every figure is computed from the rows that record it, so the report matches what happened:
-sent/delivered/bounced/complained/unsubscribed from the send rows, opens and clicks from the
-events (total = every hit, unique = distinct recipients), "human" leaving out hits flagged as
-machine activity (see services/tracking.py). Rates are over delivered messages once provider
-feedback reports deliveries, over sent messages until then.
+"""The campaign report page's read model: figures per channel row (counted by
+:mod:`mailer.campaigns.stats`), the opens and clicks timeline, top links, per-recipient CSV.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, distinct, false, func, literal_column, select
+from sqlalchemy import case, distinct, func, literal_column, select
 
+from mailer.campaigns import stats
+from mailer.campaigns.stats import INTERACTIONS, Figures
 from mailer.extensions import db
 from mailer.lib import csvfiles, dbutil
 from mailer.models import (
@@ -27,84 +24,12 @@ from mailer.models import (
     Identity,
     Link,
     Send,
-    SendStatus,
 )
 from mailer.models.base import utcnow
 
 TIMELINE_DAYS = 7
 TOP_LINKS = 10
 CSV_PAGE = 5000
-_INTERACTIONS = (EventType.OPEN.value, EventType.CLICK.value)
-
-
-@dataclass
-class Interactions:
-    """Opens or clicks: every hit and distinct recipients, all of them and people only."""
-
-    total: int = 0
-    total_human: int = 0
-    unique: int = 0
-    unique_human: int = 0
-
-    def add(self, other: Interactions) -> None:
-        self.total += other.total
-        self.total_human += other.total_human
-        self.unique += other.unique
-        self.unique_human += other.unique_human
-
-
-@dataclass
-class Figures:
-    recipients: int = 0
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    bounced: int = 0
-    complained: int = 0
-    unsubscribed: int = 0
-    opens: Interactions = field(default_factory=Interactions)
-    clicks: Interactions = field(default_factory=Interactions)
-
-    def add(self, other: Figures) -> None:
-        for name in ("recipients", "sent", "delivered", "failed", "bounced", "complained"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.unsubscribed += other.unsubscribed
-        self.opens.add(other.opens)
-        self.clicks.add(other.clicks)
-
-    @property
-    def has_deliveries(self) -> bool:
-        return self.delivered > 0
-
-    @property
-    def base(self) -> int:
-        """What rates are taken over: delivered once feedback exists, else sent."""
-        return self.delivered if self.delivered else self.sent
-
-    def rate(self, count: int, over: int | None = None) -> float | None:
-        over = self.base if over is None else over
-        return count / over if over else None
-
-    @property
-    def open_rate(self) -> float | None:
-        return self.rate(self.opens.unique_human)
-
-    @property
-    def open_rate_all(self) -> float | None:
-        return self.rate(self.opens.unique)
-
-    @property
-    def click_rate(self) -> float | None:
-        """Click-through rate: recipients who clicked over delivered (or sent)."""
-        return self.rate(self.clicks.unique_human)
-
-    @property
-    def click_rate_all(self) -> float | None:
-        return self.rate(self.clicks.unique)
-
-    @property
-    def click_to_open(self) -> float | None:
-        return self.rate(self.clicks.unique_human, self.opens.unique_human)
 
 
 @dataclass
@@ -126,14 +51,6 @@ class Report:
         return {"timeline": self.timeline, "links": self.top_links}
 
 
-def _count_if(condition):
-    return func.sum(case((condition, 1), else_=0))
-
-
-def _human():
-    return Event.machine == false()
-
-
 def channel_labels(campaign_id: int) -> dict[int, str]:
     rows = db.session.execute(
         select(CampaignChannel.id, CampaignChannel.position, Channel.name, Identity.from_email)
@@ -145,56 +62,8 @@ def channel_labels(campaign_id: int) -> dict[int, str]:
     return {r.id: f"{r.name} · {r.from_email}" for r in rows}
 
 
-def figures_by_channel(campaign_id: int) -> dict[int | None, Figures]:
-    out: dict[int | None, Figures] = {}
-    send_rows = db.session.execute(
-        select(
-            Send.campaign_channel_id,
-            func.count().label("recipients"),
-            _count_if(Send.sent_at.is_not(None)).label("sent"),
-            _count_if(Send.delivered_at.is_not(None)).label("delivered"),
-            _count_if(Send.status == SendStatus.FAILED.value).label("failed"),
-            _count_if(Send.bounced_at.is_not(None)).label("bounced"),
-            _count_if(Send.complained_at.is_not(None)).label("complained"),
-            _count_if(Send.unsubscribed_at.is_not(None)).label("unsubscribed"),
-        )
-        .where(Send.campaign_id == campaign_id)
-        .group_by(Send.campaign_channel_id)
-    )
-    for r in send_rows:
-        out[r.campaign_channel_id] = Figures(
-            recipients=r.recipients,
-            sent=int(r.sent or 0),
-            delivered=int(r.delivered or 0),
-            failed=int(r.failed or 0),
-            bounced=int(r.bounced or 0),
-            complained=int(r.complained or 0),
-            unsubscribed=int(r.unsubscribed or 0),
-        )
-    event_rows = db.session.execute(
-        select(
-            Send.campaign_channel_id,
-            Event.type,
-            func.count().label("total"),
-            _count_if(_human()).label("total_human"),
-            func.count(distinct(Event.send_id)).label("unique"),
-            func.count(distinct(case((_human(), Event.send_id)))).label("unique_human"),
-        )
-        .join(Send, Send.id == Event.send_id)
-        .where(Event.campaign_id == campaign_id, Event.type.in_(_INTERACTIONS))
-        .group_by(Send.campaign_channel_id, Event.type)
-    )
-    for r in event_rows:
-        figures = out.setdefault(r.campaign_channel_id, Figures())
-        target = figures.opens if r.type == EventType.OPEN.value else figures.clicks
-        target.add(
-            Interactions(int(r.total), int(r.total_human or 0), int(r.unique), int(r.unique_human))
-        )
-    return out
-
-
 def campaign_report(campaign: Campaign, now: datetime | None = None) -> Report:
-    by_channel = figures_by_channel(campaign.id)
+    by_channel = stats.figures_by_channel(campaign.id)
     labels = channel_labels(campaign.id)
     total = Figures()
     for figures in by_channel.values():
@@ -237,7 +106,7 @@ def timeline(campaign: Campaign, now: datetime | None = None) -> dict:
         select(bucket, Event.type, Event.machine, func.count())
         .where(
             Event.campaign_id == campaign.id,
-            Event.type.in_(_INTERACTIONS),
+            Event.type.in_(INTERACTIONS),
             Event.occurred_at >= start,
             Event.occurred_at < end,
         )
@@ -267,8 +136,8 @@ def top_links(campaign_id: int, limit: int = TOP_LINKS) -> list[dict]:
             Event.link_id,
             Link.url,
             total,
-            _count_if(_human()).label("human"),
-            func.count(distinct(case((_human(), Event.send_id)))).label("unique_human"),
+            stats.count_if(stats.human()).label("human"),
+            func.count(distinct(case((stats.human(), Event.send_id)))).label("unique_human"),
         )
         .join(Link, Link.id == Event.link_id)
         .where(Event.campaign_id == campaign_id, Event.type == EventType.CLICK.value)
@@ -286,35 +155,6 @@ def top_links(campaign_id: int, limit: int = TOP_LINKS) -> list[dict]:
         }
         for r in rows
     ]
-
-
-# ------------------------------------------------------------------ dashboard
-
-
-def rates(campaign_ids: Iterable[int]) -> dict[int, Figures]:
-    """Sent, opens and clicks for a few campaigns at once (dashboard's recent campaigns)."""
-    ids = list(campaign_ids)
-    out = {cid: Figures() for cid in ids}
-    if not ids:
-        return out
-    for cid, sent in db.session.execute(
-        select(CampaignChannel.campaign_id, func.sum(CampaignChannel.sent_count))
-        .where(CampaignChannel.campaign_id.in_(ids))
-        .group_by(CampaignChannel.campaign_id)
-    ):
-        out[cid].sent = int(sent or 0)
-    for cid, kind, unique_human in db.session.execute(
-        select(
-            Event.campaign_id,
-            Event.type,
-            func.count(distinct(case((_human(), Event.send_id)))),
-        )
-        .where(Event.campaign_id.in_(ids), Event.type.in_(_INTERACTIONS))
-        .group_by(Event.campaign_id, Event.type)
-    ):
-        target = out[cid].opens if kind == EventType.OPEN.value else out[cid].clicks
-        target.unique_human = int(unique_human)
-    return out
 
 
 # ------------------------------------------------------------------ CSV export
@@ -407,11 +247,11 @@ def _hit_counts(campaign_id: int, first: int, last: int) -> dict[int, tuple[int,
     """send id → (human opens, all opens, human clicks, all clicks) for a range of sends."""
     out: dict[int, list[int]] = {}
     rows = db.session.execute(
-        select(Event.send_id, Event.type, _count_if(_human()), func.count())
+        select(Event.send_id, Event.type, stats.count_if(stats.human()), func.count())
         .where(
             Event.send_id.between(first, last),
             Event.campaign_id == campaign_id,
-            Event.type.in_(_INTERACTIONS),
+            Event.type.in_(INTERACTIONS),
         )
         .group_by(Event.send_id, Event.type)
     )

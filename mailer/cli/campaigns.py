@@ -21,12 +21,12 @@ def _load(campaign_id: int):
 
 
 def _act(action: str, campaign_id: int) -> None:
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import lifecycle
     from mailer.lib.errors import NotAllowed
 
     campaign = _load(campaign_id)
     try:
-        getattr(campaigns, action)(campaign)
+        getattr(lifecycle, action)(campaign)
     except NotAllowed as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"campaign {campaign.id}: {campaign.status}")
@@ -34,18 +34,18 @@ def _act(action: str, campaign_id: int) -> None:
 
 @campaigns_cli.command("launch")
 @click.argument("campaign_id", type=int)
-def launch(campaign_id: int) -> None:
+def launch_command(campaign_id: int) -> None:
     """Schedule for now (a draft or scheduled campaign) and start the orchestrator job."""
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import launch, lifecycle
     from mailer.lib.errors import NotAllowed
     from mailer.models import CampaignStatus
 
     campaign = _load(campaign_id)
     try:
         if campaign.status == CampaignStatus.SCHEDULED.value:
-            campaigns.enqueue_launch(campaign)
+            launch.enqueue_launch(campaign)
         else:
-            campaigns.schedule(campaign, None)
+            lifecycle.schedule(campaign, None)
     except NotAllowed as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"campaign {campaign.id}: launch queued")
@@ -73,7 +73,7 @@ def cancel(campaign_id: int) -> None:
 @click.argument("campaign_id", type=int)
 def status(campaign_id: int) -> None:
     """Counters as JSON."""
-    from mailer.campaigns import lifecycle as campaigns
+    from mailer.campaigns import stats
 
     campaign = _load(campaign_id)
     click.echo(
@@ -84,7 +84,7 @@ def status(campaign_id: int) -> None:
                 "status": campaign.status,
                 "audience": campaign.audience_size,
                 "excluded": campaign.excluded_count,
-                "sends": campaigns.counters(campaign.id),
+                "sends": stats.status_counts(campaign.id),
             }
         )
     )

@@ -1,7 +1,7 @@
 """Campaign pages: the list, step 1 (what), step 2 (how, to whom), the live campaign page.
 
-Views parse, call :mod:`mailer.web.campaign_forms` (forms) or
-:mod:`mailer.campaigns.lifecycle` (lifecycle), and render. Viewers read; marketers write.
+Views parse (:mod:`mailer.web.campaign_forms`), call the campaigns package (lifecycle, rules,
+audience, stats) and render. Viewers read; marketers write.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import audience, lifecycle, localtime, rules, stats
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import NotAllowed, ValidationError
@@ -25,9 +25,9 @@ guard_blueprint(bp)  # viewers read, marketers write
 @bp.context_processor
 def _helpers():
     return {
-        "local_text": forms.local_text,
+        "local_text": localtime.local_text,
         "duration_text": forms.duration_text,
-        "tz": forms.timezone_name(),
+        "tz": localtime.timezone_name(),
     }
 
 
@@ -68,7 +68,7 @@ def index():
     return render(
         "campaigns/index.html",
         block="table",
-        page=forms.campaign_page(status, request.args.get("page", 1, type=int)),
+        page=stats.campaign_page(status, request.args.get("page", 1, type=int)),
         status_filter=status,
         statuses=list(CampaignStatus),
     )
@@ -97,7 +97,7 @@ def new():
 @bp.post("/")
 def create():
     try:
-        campaign, warnings = forms.save_step1(request.form, user_id=current_user.id)
+        campaign, warnings = rules.save_step1(request.form, user_id=current_user.id)
     except ValidationError as exc:
         return _step1(None, request.form, exc.errors, 422)
     flash(f"Draft “{campaign.name}” saved. Now choose who receives it and how.", "success")
@@ -109,14 +109,14 @@ def create():
 @role_required(Role.MARKETER)
 def edit(campaign_id: int):
     campaign = _get(campaign_id)
-    if not forms.is_editable(campaign):
+    if not lifecycle.is_editable(campaign):
         return _refused(campaign, f"A {campaign.status} campaign cannot be edited: duplicate it.")
     if request.method == "GET":
         return _step1(campaign, forms.step1_form(campaign))
     try:
-        forms.clean_step1(request.form)  # check before unscheduling anything
-        unscheduled = forms.open_for_editing(campaign)
-        campaign, warnings = forms.save_step1(request.form, campaign)
+        rules.clean_step1(request.form)  # check before unscheduling anything
+        unscheduled = lifecycle.open_for_editing(campaign)
+        campaign, warnings = rules.save_step1(request.form, campaign)
     except ValidationError as exc:
         return _step1(campaign, request.form, exc.errors, 422)
     except NotAllowed as exc:
@@ -130,7 +130,7 @@ def edit(campaign_id: int):
 
 @bp.post("/<int:campaign_id>/duplicate")
 def duplicate(campaign_id: int):
-    copy = forms.duplicate(_get(campaign_id), user_id=current_user.id)
+    copy = lifecycle.duplicate(_get(campaign_id), user_id=current_user.id)
     flash(f"“{copy.name}” created as a draft with the same audience and channel rows.", "success")
     return redirect(url_for(".setup", campaign_id=copy.id))
 
@@ -143,7 +143,7 @@ def delete(campaign_id: int):
         return render("campaigns/delete.html", campaign=campaign)
     name = campaign.name
     try:
-        forms.delete(campaign)
+        lifecycle.delete_campaign(campaign)
     except NotAllowed as exc:
         return _refused(campaign, str(exc))
     flash(f"Campaign “{name}” deleted.", "success")
@@ -155,7 +155,7 @@ def delete(campaign_id: int):
 
 def _setup_page(
     campaign: Campaign,
-    setup: forms.SetupForm | None = None,
+    setup: rules.SetupForm | None = None,
     *,
     errors=None,
     status: int = 200,
@@ -170,14 +170,14 @@ def _setup_page(
         campaign=campaign,
         setup=setup or forms.setup_form_of(campaign),
         errors=errors or {},
-        audience=forms.audience_view(campaign),
-        lists=forms.list_choices(),
-        segments_by_list=forms.all_segments(),
+        audience=audience.audience_view(campaign),
+        lists=audience.list_choices(),
+        segments_by_list=audience.all_segments(),
         identities=forms.identities(),
         channels=forms.all_channels(),
         answers=answers,
         refused=refused,
-        content=forms.content_summary(campaign),
+        content=rules.content_summary(campaign),
     )
 
 
@@ -185,7 +185,7 @@ def _setup_page(
 @role_required(Role.MARKETER)
 def setup(campaign_id: int):
     campaign = _get(campaign_id)
-    if not forms.is_editable(campaign):
+    if not lifecycle.is_editable(campaign):
         return _refused(campaign, f"A {campaign.status} campaign cannot be edited: duplicate it.")
     if request.method == "GET":
         return _setup_page(campaign)
@@ -198,26 +198,26 @@ def setup(campaign_id: int):
     if request.form.get("send_test"):
         return _test_reply(campaign, form)
     try:
-        clean = forms.clean_setup(form)
+        clean = rules.clean_setup(form)
     except ValidationError as exc:
         return _setup_page(campaign, form, errors=exc.errors, status=422)
     try:
-        unscheduled = forms.open_for_editing(campaign)
+        unscheduled = lifecycle.open_for_editing(campaign)
     except NotAllowed as exc:
         return _refused(campaign, str(exc))
-    forms.save_setup(campaign, clean)
+    rules.save_setup(campaign, clean)
     if request.form.get("action") != "launch":
         flash("Saved.", "success")
         if unscheduled:
             _unscheduled_notice()
         return redirect(url_for(".setup", campaign_id=campaign.id))
     try:
-        message = forms.launch(campaign)
+        lifecycle.request_launch(campaign)
     except ValidationError as exc:
         return _setup_page(campaign, errors=exc.errors, status=422, refused=True)
     except NotAllowed as exc:
         return _refused(campaign, str(exc))
-    flash(message, "success")
+    flash(forms.launch_message(campaign), "success")
     return redirect(url_for(".show", campaign_id=campaign.id))
 
 
@@ -233,7 +233,7 @@ def rows(campaign_id: int):
     return _setup_page(campaign, form, block="rows")
 
 
-def _test_reply(campaign: Campaign, form: forms.SetupForm):
+def _test_reply(campaign: Campaign, form: rules.SetupForm):
     try:
         answers = forms.send_test(campaign, form)
     except ValidationError as exc:
@@ -258,7 +258,7 @@ def segment_options(campaign_id: int):
     list_id = parse_id(request.args.get("list_id"))
     return render(
         "campaigns/_segment_select.html",
-        segments=forms.segments_of(list_id),
+        segments=audience.segments_of(list_id),
         grouped=None,
         chosen=None,
     )
@@ -271,7 +271,7 @@ def estimate(campaign_id: int):
     if not is_htmx():
         return redirect(url_for(".setup", campaign_id=campaign.id, _anchor="audience"))
     response = _setup_page(campaign, block="estimate")
-    return response if forms.audience_view(campaign).importing else stop_polling(response)
+    return response if audience.audience_view(campaign).importing else stop_polling(response)
 
 
 def _audience_changed(campaign: Campaign, errors=None):
@@ -286,7 +286,7 @@ def _audience_changed(campaign: Campaign, errors=None):
 def _open(campaign: Campaign):
     """None when the campaign may change (unscheduling it if needed), else the refusal."""
     try:
-        if forms.open_for_editing(campaign):
+        if lifecycle.open_for_editing(campaign):
             _unscheduled_notice()
     except NotAllowed as exc:
         return _refused(campaign, str(exc))
@@ -299,7 +299,7 @@ def add_audience(campaign_id: int):
     if refused := _open(campaign):
         return refused
     try:
-        forms.add_list(campaign, request.form.get("list_id"), request.form.get("segment_id"))
+        audience.add_list(campaign, request.form.get("list_id"), request.form.get("segment_id"))
     except ValidationError as exc:
         return _audience_changed(campaign, exc.errors)
     return _audience_changed(campaign)
@@ -310,7 +310,7 @@ def remove_audience(campaign_id: int, audience_id: int):
     campaign = _get(campaign_id)
     if refused := _open(campaign):
         return refused
-    if not forms.remove_audience(campaign, audience_id):
+    if not audience.remove_audience(campaign, audience_id):
         abort(404)
     return _audience_changed(campaign)
 
@@ -322,7 +322,7 @@ def upload(campaign_id: int):
         return refused
     file = request.files.get("file")
     try:
-        record = forms.upload(
+        record = audience.upload(
             campaign, file.stream if file else None, file.filename if file else "", current_user.id
         )
     except ValidationError as exc:
@@ -341,10 +341,10 @@ def _show(campaign: Campaign, block: str | None = None):
         "campaigns/show.html",
         block=block,
         campaign=campaign,
-        progress=forms.progress(campaign),
+        progress=stats.progress(campaign),
         polling=forms.polls(campaign),
-        entries=forms.audience_entries(campaign) if full else [],
-        content=forms.content_summary(campaign) if full else None,
+        entries=audience.audience_entries(campaign) if full else [],
+        content=rules.content_summary(campaign) if full else None,
     )
 
 
@@ -375,23 +375,23 @@ def _act(campaign_id: int, action, done: str):
 
 @bp.post("/<int:campaign_id>/pause")
 def pause(campaign_id: int):
-    return _act(campaign_id, campaigns.pause, "Paused: sending stops after the current chunk.")
+    return _act(campaign_id, lifecycle.pause, "Paused: sending stops after the current chunk.")
 
 
 @bp.post("/<int:campaign_id>/resume")
 def resume(campaign_id: int):
-    return _act(campaign_id, campaigns.resume, "Resumed.")
+    return _act(campaign_id, lifecycle.resume, "Resumed.")
 
 
 @bp.post("/<int:campaign_id>/cancel")
 def cancel(campaign_id: int):
-    return _act(campaign_id, campaigns.cancel, "Cancelled: the emails not sent yet never will be.")
+    return _act(campaign_id, lifecycle.cancel, "Cancelled: the emails not sent yet never will be.")
 
 
 @bp.post("/<int:campaign_id>/retry-in-doubt")
 def retry_in_doubt(campaign_id: int):
     return _act(
         campaign_id,
-        campaigns.retry_in_doubt,
+        lifecycle.retry_in_doubt,
         "{result:,} in-doubt sends are queued again and will be sent once more.",
     )

@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response, abort, stream_with_context, url_for
 from werkzeug.routing import BuildError
 
-from mailer.campaigns import reports
+from mailer.campaigns import reports, stats
 from mailer.extensions import db
 from mailer.models import Campaign, CampaignStatus
 from mailer.web.auth import guard_blueprint
@@ -26,7 +26,7 @@ def _get_campaign(campaign_id: int) -> Campaign:
 @bp.app_template_global()
 def campaign_rates(campaigns) -> dict:
     """Key rates for the dashboard's recent campaigns, in two grouped queries."""
-    return reports.rates(c.id for c in campaigns)
+    return stats.rates(c.id for c in campaigns)
 
 
 @bp.get("/campaigns/<int:campaign_id>")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from rq import SimpleWorker
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import launch as campaign_launch
 from mailer.lib import tokens
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
@@ -37,7 +37,7 @@ def launch_without_sending(db, campaign_id: int) -> None:
     """The orchestrator's part only: sends materialised, channel jobs queued but not run."""
     db.session.execute(db.update(Campaign).values(scheduled_at=utcnow()))
     db.session.commit()
-    campaigns.launch(campaign_id)
+    campaign_launch.orchestrate(campaign_id)
 
 
 # ------------------------------------------------------------------ reading

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from rq import SimpleWorker, Worker
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import lifecycle
 from mailer.engine.transactional import core as transactional
 from mailer.lib import ratelimit, tokens
 from mailer.lib.crypto import encrypt_json
@@ -301,7 +301,7 @@ def test_a_running_campaign_does_not_starve_transactional_mail(
         # Start-up is not what this test measures: on a loaded machine three worker
         # processes can take half a minute to import everything and register.
         wait_for(lambda: len(Worker.all(connection=get_redis())) >= 3, timeout=180)
-        campaigns.schedule(campaign)
+        lifecycle.schedule(campaign)
         wait_for(lambda: server.accepted >= 40, timeout=60)
 
         started = time.monotonic()

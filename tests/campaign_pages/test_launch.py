@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import launch as campaign_launch
+from mailer.campaigns import stats
+from mailer.engine import campaign_state
 from mailer.models import (
     CampaignAudience,
     CampaignChannel,
@@ -33,9 +35,9 @@ def _running(db, identity, channel, emails=("a@example.com", "b@example.com", "c
         CampaignChannel(campaign_id=campaign.id, channel_id=channel.id, identity_id=identity.id)
     )
     db.session.commit()
-    campaigns.transition(campaign, "scheduled")
-    campaigns.transition(campaign, "running")
-    campaigns.materialise(campaign)
+    campaign_state.transition(campaign, "scheduled")
+    campaign_state.transition(campaign, "running")
+    campaign_launch.materialise(campaign)
     db.session.commit()
     return campaign
 
@@ -60,7 +62,7 @@ def test_save_and_launch_sends_to_everyone_through_a_real_worker(
     work(app, SEND)
     campaign = reload(db, campaign)
     assert campaign.status == "completed" and campaign.audience_size == 25
-    assert campaigns.counters(campaign.id)["sent"] == 25
+    assert stats.status_counts(campaign.id)["sent"] == 25
     assert brevo.accepted == 25
     live = client.get(f"/campaigns/{campaign.id}/progress", headers=HX)
     body = live.get_data(as_text=True)
@@ -152,7 +154,7 @@ def test_uploaded_files_make_the_campaign_process_then_send(
     campaign = reload(db, campaign)
     assert campaign.status == "completed"
     assert campaign.audience_size == 4, "de-duplicated across the list and the upload"
-    assert campaigns.counters(campaign.id)["sent"] == 4 and brevo.accepted == 4
+    assert stats.status_counts(campaign.id)["sent"] == 4 and brevo.accepted == 4
 
 
 def test_launch_after_the_upload_imported_schedules_at_once(
@@ -192,7 +194,7 @@ def test_pause_resume_and_cancel_from_the_campaign_page(client, db, marketer, id
 
     client.post(f"/campaigns/{campaign.id}/cancel")
     assert reload(db, campaign).status == "cancelled"
-    assert campaigns.counters(campaign.id)["cancelled"] == 3
+    assert stats.status_counts(campaign.id)["cancelled"] == 3
     done = client.get(f"/campaigns/{campaign.id}/progress", headers=HX)
     assert done.status_code == 286
     assert ">Pause<" not in done.get_data(as_text=True)
@@ -218,8 +220,8 @@ def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer,
     assert '<progress value="3" max="5"' in body
 
     client.post(f"/campaigns/{campaign.id}/retry-in-doubt")
-    assert campaigns.counters(campaign.id)["in_doubt"] == 0
-    assert campaigns.counters(campaign.id)["pending"] == 3
+    assert stats.status_counts(campaign.id)["in_doubt"] == 0
+    assert stats.status_counts(campaign.id)["pending"] == 3
 
     plain = client.get(f"/campaigns/{campaign.id}/progress")
     assert plain.status_code == 200 and "<html" in plain.get_data(as_text=True)
@@ -228,24 +230,24 @@ def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer,
 def test_the_page_says_when_the_launch_is_still_writing_the_audience(
     client, db, marketer, identity, sandbox, monkeypatch
 ):
-    monkeypatch.setattr(campaigns, "HEAD", 2)
+    monkeypatch.setattr(campaign_launch, "HEAD", 2)
     campaign = draft(db)
     _with_audience(db, campaign, make_list(db, "L", [f"u{i}@example.com" for i in range(5)]))
     db.session.add(
         CampaignChannel(campaign_id=campaign.id, channel_id=sandbox.id, identity_id=identity.id)
     )
     db.session.commit()
-    campaigns.transition(campaign, "scheduled")
-    campaigns.transition(campaign, "running")
+    campaign_state.transition(campaign, "scheduled")
+    campaign_state.transition(campaign, "running")
     pages = []
 
     def look():  # the first addresses are written, the rest not yet
         pages.append(client.get(f"/campaigns/{campaign.id}").get_data(as_text=True))
 
-    campaigns.materialise(campaign, then=look)
+    campaign_launch.materialise(campaign, then=look)
     assert "Writing the audience: its first recipients are being mailed meanwhile." in pages[0]
     assert "recipients at launch" not in pages[0]
-    campaigns.launch(campaign.id)  # records what it wrote
+    campaign_launch.orchestrate(campaign.id)  # records what it wrote
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "<strong>5</strong> recipients at launch" in page
     assert "Writing the audience" not in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.engine import campaign_state
 from mailer.models import Campaign, CampaignAudience, CampaignChannel
 from tests.campaign_pages.conftest import GOOD_HTML, draft, make_template, reload
 
@@ -170,6 +170,6 @@ def test_a_scheduled_campaign_can_be_deleted_but_a_running_one_cannot(client, db
     response = client.post(f"/campaigns/{running.id}/delete", follow_redirects=True)
     assert "Pause or cancel the campaign before deleting it." in response.get_data(as_text=True)
     assert reload(db, running).status == "running"
-    campaigns.transition(running, "cancelled")
+    campaign_state.transition(running, "cancelled")
     client.post(f"/campaigns/{running.id}/delete")
     assert db.session.get(Campaign, running.id) is None

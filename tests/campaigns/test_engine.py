@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from rq import SimpleWorker
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import audience, lifecycle, stats
+from mailer.campaigns import launch as campaign_launch
+from mailer.engine import campaign_state
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.engine.campaign_send.state import Clock
 from mailer.lib import tokens
@@ -20,12 +22,12 @@ from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, sm
 
 def statuses(db, campaign_id) -> dict[str, int]:
     db.session.expire_all()
-    return {k: v for k, v in campaigns.counters(campaign_id).items() if v}
+    return {k: v for k, v in stats.status_counts(campaign_id).items() if v}
 
 
 def launch_now(db, campaign):
-    campaigns.transition(campaign, "scheduled")
-    return campaigns.launch(campaign.id)
+    campaign_state.transition(campaign, "scheduled")
+    return campaign_launch.orchestrate(campaign.id)
 
 
 def launched_on_brevo(db, brevo, recipients: int) -> Campaign:
@@ -62,17 +64,17 @@ def test_lifecycle_allows_only_the_documented_moves(db):
     campaign = make_campaign(db, [], [])
     for refused in ("running", "paused", "completed"):
         with pytest.raises(NotAllowed):
-            campaigns.transition(campaign, refused)
-    campaigns.transition(campaign, "scheduled")
-    campaigns.transition(campaign, "running")
-    campaigns.transition(campaign, "paused")
+            campaign_state.transition(campaign, refused)
+    campaign_state.transition(campaign, "scheduled")
+    campaign_state.transition(campaign, "running")
+    campaign_state.transition(campaign, "paused")
     with pytest.raises(NotAllowed):
-        campaigns.transition(campaign, "scheduled")
-    campaigns.transition(campaign, "running")
-    campaigns.transition(campaign, "completed")
+        campaign_state.transition(campaign, "scheduled")
+    campaign_state.transition(campaign, "running")
+    campaign_state.transition(campaign, "completed")
     for refused in ("running", "paused", "cancelled", "draft"):
         with pytest.raises(NotAllowed):
-            campaigns.transition(campaign, refused)
+            campaign_state.transition(campaign, refused)
 
 
 def test_a_stale_status_cannot_win_a_race(db):
@@ -80,7 +82,7 @@ def test_a_stale_status_cannot_win_a_race(db):
     with db.engine.begin() as other_process:  # another worker launched it meanwhile
         other_process.execute(db.update(Campaign).values(status="running"))
     with pytest.raises(NotAllowed, match="is running now"):
-        campaigns.transition(campaign, "running", expect="scheduled")
+        campaign_state.transition(campaign, "running", expect="scheduled")
 
 
 def test_audience_dedupes_across_lists_and_excludes_unsubscribed_and_suppressed(db):
@@ -90,10 +92,10 @@ def test_audience_dedupes_across_lists_and_excludes_unsubscribed_and_suppressed(
     db.session.add(Suppression(email="z@example.com", reason="complaint"))
     db.session.commit()
     campaign = make_campaign(db, [a, b, c], [])
-    estimate = campaigns.estimate(campaign)
+    estimate = audience.estimate(campaign)
     assert (estimate.recipients, estimate.excluded) == (3, 2)
-    assert campaigns.materialise(campaign) == 3
-    assert campaigns.materialise(campaign) == 3, "launch twice creates nothing twice"
+    assert campaign_launch.materialise(campaign) == 3
+    assert campaign_launch.materialise(campaign) == 3, "launch twice creates nothing twice"
     sends = db.session.scalars(db.select(Send.email).filter_by(campaign_id=campaign.id))
     assert sorted(sends) == ["w@example.com", "x@example.com", "y@example.com"]
 
@@ -109,7 +111,7 @@ def test_launch_records_the_audience_and_the_addresses_left_out(app, db, brevo):
     )
     db.session.commit()
     campaign = make_campaign(db, [a, b], [brevo_channel(db, brevo)])
-    campaigns.schedule(campaign)
+    lifecycle.schedule(campaign)
     work(app)
     db.session.refresh(campaign)
     assert (campaign.status, campaign.audience_size, campaign.excluded_count) == ("completed", 2, 2)
@@ -141,8 +143,8 @@ def test_audience_narrowed_by_a_segment(db):
     db.session.add(segment)
     db.session.commit()
     campaign = make_campaign(db, [], [])
-    campaigns.add_audience(campaign, people.id, segment.id)
-    assert campaigns.estimate(campaign).recipients == 1
+    audience.add_audience(campaign, people.id, segment.id)
+    assert audience.estimate(campaign).recipients == 1
 
 
 # ------------------------------------------------------------------ sending
@@ -151,7 +153,7 @@ def test_audience_narrowed_by_a_segment(db):
 def test_campaign_runs_through_a_real_worker_to_the_provider(app, db, brevo):
     emails = [f"user{i}@example.com" for i in range(30)]
     campaign = make_campaign(db, [make_list(db, "L", emails)], [brevo_channel(db, brevo)])
-    campaigns.schedule(campaign)  # enqueues the orchestrator
+    lifecycle.schedule(campaign)  # enqueues the orchestrator
     work(app)
     db.session.refresh(campaign)
     assert campaign.status == "completed"
@@ -254,7 +256,7 @@ def test_a_recipient_over_the_render_budget_fails_with_the_reason_and_the_rest_i
     vip = db.session.scalar(db.select(Subscriber).filter_by(email="vip@example.com"))
     vip.attributes = {"vip": True}
     db.session.commit()
-    campaigns.schedule(campaign)
+    lifecycle.schedule(campaign)
     work(app)
     assert statuses(db, campaign.id) == {"sent": 2, "failed": 1}
     assert sorted(r.json["to"][0]["email"] for r in brevo.requests) == [
@@ -284,7 +286,7 @@ def test_a_burst_of_errors_pauses_the_row_and_says_why(app, db, brevo, monkeypat
     assert ChannelLoop(row.id).run().state == "paused", "stays stopped until resumed"
 
     brevo.clear_faults()
-    campaigns.resume(db.session.get(Campaign, campaign.id))  # the operator fixed the key
+    lifecycle.resume(db.session.get(Campaign, campaign.id))  # the operator fixed the key
     work(app)
     assert db.session.get(CampaignChannel, row.id).paused_reason is None
     assert statuses(db, campaign.id) == {"sent": 6, "failed": 3}
@@ -310,14 +312,14 @@ def test_pause_resume_and_cancel_take_effect_within_a_chunk(app, db, brevo):
     )
     launch_now(db, campaign)
     row_id = campaign.channels[0].id
-    campaigns.pause(campaign)
+    lifecycle.pause(campaign)
     assert ChannelLoop(row_id).run().state == "not_running"
     assert brevo.accepted == 0
-    campaigns.transition(campaign, "running")
+    campaign_state.transition(campaign, "running")
     ChannelLoop(row_id, slice_seconds=0.6).run()
     sent = brevo.accepted
     assert 1 <= sent < 10
-    campaigns.cancel(campaign)
+    lifecycle.cancel(campaign)
     assert ChannelLoop(row_id).run().state == "not_running"
     counts = statuses(db, campaign.id)
     assert counts == {"sent": sent, "cancelled": 10 - sent}
@@ -364,7 +366,7 @@ def test_schedule_in_the_future_is_launched_by_the_tick(app, db, brevo):
     campaign = make_campaign(
         db, [make_list(db, "L", ["a@example.com"])], [brevo_channel(db, brevo)]
     )
-    campaigns.schedule(campaign, utcnow() + timedelta(hours=1))
+    lifecycle.schedule(campaign, utcnow() + timedelta(hours=1))
     tick(app, db)
     assert db.session.get(Campaign, campaign.id).status == "scheduled"
     db.session.execute(
@@ -404,7 +406,7 @@ def test_a_dead_loops_claims_are_recovered_and_handed_over_sends_are_in_doubt(
     assert db.session.get(Send, ids[2]).status == "in_doubt"
     assert statuses(db, campaign.id) == {"sent": 3, "in_doubt": 1}
     assert brevo.accepted == 3
-    assert campaigns.retry_in_doubt(db.session.get(Campaign, campaign.id)) == 1
+    assert lifecycle.retry_in_doubt(db.session.get(Campaign, campaign.id)) == 1
 
 
 def test_only_one_loop_per_row_at_a_time(app, db, brevo):
@@ -469,8 +471,8 @@ def on_brevo(db, brevo, addresses: list[str] = FIVE) -> Campaign:
 def running_to(db, brevo, addresses: list[str] = FIVE) -> Campaign:
     """A campaign that has just turned running, its sends not written yet."""
     campaign = on_brevo(db, brevo, addresses)
-    campaigns.transition(campaign, "scheduled")
-    campaigns.transition(campaign, "running")
+    campaign_state.transition(campaign, "scheduled")
+    campaign_state.transition(campaign, "running")
     return campaign
 
 
@@ -488,7 +490,7 @@ def assert_everyone_mailed_once(db, brevo, campaign: Campaign) -> None:
 def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
     app, db, brevo, monkeypatch
 ):
-    monkeypatch.setattr(campaigns, "HEAD", 2)
+    monkeypatch.setattr(campaign_launch, "HEAD", 2)
     addresses = [f"u{i}@example.com" for i in (3, 0, 4, 1, 2)]
     campaign = running_to(db, brevo, addresses)
     row_id = campaign.channels[0].id
@@ -498,7 +500,7 @@ def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
         seen.append(ChannelLoop(row_id, clock=SteppedClock()).run())
         seen.append(db.session.get(CampaignChannel, row_id).waiting_reason)
 
-    assert campaigns.materialise(campaign, then=a_worker_runs_the_row) == 5
+    assert campaign_launch.materialise(campaign, then=a_worker_runs_the_row) == 5
     outcome, shown = seen
     assert sorted(mailed(brevo)) == ["u0@example.com", "u1@example.com"], "the first two"
     # With nothing more to send it waited for the launch, then left: the campaign was not
@@ -509,7 +511,7 @@ def test_rows_mail_the_first_addresses_while_the_launch_writes_the_rest(
 
 
 def test_a_launch_mails_everyone_once_whatever_its_first_step_wrote(app, db, brevo, monkeypatch):
-    monkeypatch.setattr(campaigns, "HEAD", 2)
+    monkeypatch.setattr(campaign_launch, "HEAD", 2)
     campaign = on_brevo(db, brevo)
     launch_now(db, campaign)
     assert get_redis().llen(f"rq:queue:{SEND}") >= 1, "the rows started with the first step"
@@ -523,7 +525,7 @@ def test_a_launch_that_cannot_start_its_rows_early_starts_them_once_all_is_writt
     from redis.exceptions import ConnectionError as RedisDown
     from rq import Queue
 
-    monkeypatch.setattr(campaigns, "HEAD", 2)
+    monkeypatch.setattr(campaign_launch, "HEAD", 2)
     campaign = on_brevo(db, brevo)
     enqueue, calls = Queue.enqueue, []
 
@@ -543,7 +545,7 @@ def test_a_launch_that_cannot_start_its_rows_early_starts_them_once_all_is_writt
 def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_died(
     app, db, brevo, monkeypatch
 ):
-    monkeypatch.setattr(campaigns, "HEAD", 2)
+    monkeypatch.setattr(campaign_launch, "HEAD", 2)
     campaign = running_to(db, brevo)
     # A row started before the launch wrote anything (a launch can outlast the minute tick)
     # finds nothing to send: it waits, then leaves, and nobody completes the campaign.
@@ -555,7 +557,7 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
 
     # The orchestrator dies after its first step (kill -9 between its two transactions).
     with pytest.raises(OrchestratorKilled):
-        campaigns.materialise(campaign, then=killed)
+        campaign_launch.materialise(campaign, then=killed)
     tick(app, db)  # the launch may still be at work: left alone
     assert brevo.accepted == 0
     assert db.session.get(Campaign, campaign.id).status == "running"
@@ -564,7 +566,7 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
     db.session.execute(
         db.update(Campaign)
         .where(Campaign.id == campaign.id)
-        .values(started_at=utcnow() - campaigns.LAUNCH_GRACE - timedelta(minutes=1))
+        .values(started_at=utcnow() - campaign_launch.LAUNCH_GRACE - timedelta(minutes=1))
     )
     db.session.commit()
     tick(app, db)

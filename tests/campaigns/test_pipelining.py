@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from mailer.campaigns import lifecycle as campaigns
-from mailer.engine import delivery
+from mailer.campaigns import lifecycle
+from mailer.engine import campaign_state, delivery
 from mailer.engine.campaign_send import claims
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.models import Campaign, CampaignChannel, Channel, Send
@@ -64,7 +64,7 @@ def _run(db, brevo, action):
 def test_pause_while_a_chunk_is_with_the_provider_gives_the_next_one_back(
     app, db, brevo, small_chunks
 ):
-    campaign, outcome, provider = _run(db, brevo, campaigns.pause)
+    campaign, outcome, provider = _run(db, brevo, lifecycle.pause)
     assert outcome.state == "not_running"
     assert provider.handed_over == [5], "the prepared second chunk never left"
     assert brevo.accepted == 5
@@ -72,7 +72,7 @@ def test_pause_while_a_chunk_is_with_the_provider_gives_the_next_one_back(
     unsent = db.session.scalars(db.select(Send).where(Send.status == "pending")).all()
     assert all(s.attempts == 0 for s in unsent), "a given-back send keeps its attempts"
 
-    campaigns.transition(db.session.get(Campaign, campaign.id), "running")  # resume
+    campaign_state.transition(db.session.get(Campaign, campaign.id), "running")  # resume
     assert ChannelLoop(campaign.channels[0].id).run().state == "done"
     assert statuses(db, campaign.id) == {"sent": 15}
     assert brevo.accepted == 15
@@ -81,7 +81,7 @@ def test_pause_while_a_chunk_is_with_the_provider_gives_the_next_one_back(
 def test_cancel_while_a_chunk_is_with_the_provider_cancels_the_prepared_one(
     app, db, brevo, small_chunks
 ):
-    campaign, outcome, provider = _run(db, brevo, campaigns.cancel)
+    campaign, outcome, provider = _run(db, brevo, lifecycle.cancel)
     assert outcome.state == "not_running"
     assert provider.handed_over == [5]
     assert brevo.accepted == 5

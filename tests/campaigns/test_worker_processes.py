@@ -17,7 +17,7 @@ import time
 import pytest
 
 from config import TestConfig
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import lifecycle
 from mailer.models import Campaign, Send
 from mailer.queue import TICKS, enqueue
 from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
@@ -125,7 +125,7 @@ def test_kill_9_mid_campaign_then_another_worker_finishes(app, db, spawn_worker,
             db, [make_list(db, "L", [f"k{i}@example.com" for i in range(300)])], [channel]
         )
         first = spawn_worker()
-        campaigns.schedule(campaign)
+        lifecycle.schedule(campaign)
         wait_for(lambda: sent_count(db, campaign.id) >= 60)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -152,7 +152,7 @@ def test_sigterm_finishes_the_chunk_and_leaves_nothing_in_doubt(app, db, spawn_w
             db, [make_list(db, "L", [f"t{i}@example.com" for i in range(250)])], [channel]
         )
         first = spawn_worker()
-        campaigns.schedule(campaign)
+        lifecycle.schedule(campaign)
         wait_for(lambda: sent_count(db, campaign.id) >= 50)
         os.killpg(first.pid, signal.SIGTERM)  # a deploy: the worker and its job child
         assert first.wait(timeout=30) is not None
@@ -175,7 +175,7 @@ def test_two_worker_processes_share_the_channel_rate_limit(app, db, spawn_worker
         campaign = make_campaign(db, [mailing_list], [channel, channel])  # two rows, one channel
         spawn_worker()
         spawn_worker()
-        campaigns.schedule(campaign)
+        lifecycle.schedule(campaign)
         wait_for(
             lambda: (
                 db.session.get(Campaign, campaign.id).status == "completed" or db.session.commit()

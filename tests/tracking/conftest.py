@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import launch as campaign_launch
+from mailer.engine import campaign_state
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
@@ -96,8 +97,8 @@ def send_campaign(db, brevo):  # noqa: F811
         if audience_html is not None:
             campaign.audiences[0].html = audience_html
         db.session.commit()
-        campaigns.transition(campaign, "scheduled")
-        campaigns.launch(campaign.id)
+        campaign_state.transition(campaign, "scheduled")
+        campaign_launch.orchestrate(campaign.id)
         first = len(brevo.requests)
         outcome = ChannelLoop(campaign.channels[0].id).run()
         assert outcome.state == "done", outcome

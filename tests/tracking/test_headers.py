@@ -6,7 +6,8 @@ import email.utils
 
 import pytest
 
-from mailer.campaigns import lifecycle as campaigns
+from mailer.campaigns import launch as campaign_launch
+from mailer.engine import campaign_state
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.lib import tokens
 from mailer.models import Send
@@ -44,8 +45,8 @@ def smtp_sent(db, smtp_sink):  # noqa: F811
         [smtp_channel(db, smtp_sink)],
         html='<p>Hi</p><a href="https://shop.example.com/">Shop</a>',
     )
-    campaigns.transition(campaign, "scheduled")
-    campaigns.launch(campaign.id)
+    campaign_state.transition(campaign, "scheduled")
+    campaign_launch.orchestrate(campaign.id)
     assert ChannelLoop(campaign.channels[0].id).run().state == "done"
     [mail] = smtp_sink.messages
     return campaign, mail.message()

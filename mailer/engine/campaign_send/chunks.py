@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from mailer.campaigns import lifecycle as campaigns_service
 from mailer.engine.campaign_send.state import Chunk, LoopState
 from mailer.engine.delivery import (
     SENT,
@@ -18,6 +17,7 @@ from mailer.engine.delivery import (
     interpret,
     write_outcomes,
 )
+from mailer.engine.rendering import content
 from mailer.engine.rendering.core import RenderError, compile_email, recipient_context
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.extensions import db
@@ -28,7 +28,6 @@ from mailer.models import (
     CampaignStatus,
     Send,
     SendStatus,
-    Template,
 )
 
 ERROR_BURST = 50  # consecutive failed sends that pause a row
@@ -43,13 +42,10 @@ _SUPPRESSED = SendStatus.SUPPRESSED.value
 def compile_campaign(campaign: Campaign) -> dict:
     """The campaign's template compiled once (key None), and each audience's own template
     (campaign documents) by audience id; a send renders with its audience's."""
-    html, text = campaign.html, campaign.text
-    if not html and campaign.template_id:
-        template = db.session.get(Template, campaign.template_id)
-        html, text = template.html, template.text
+    html, text = content.launched_body(campaign)
     name = campaign.name  # quoted in render errors
     compiled = {None: compile_email(campaign.subject, html or "", text or None, name=name)}
-    for audience_id, (html, text) in campaigns_service.audience_contents(campaign).items():
+    for audience_id, (html, text) in content.audience_contents(campaign).items():
         compiled[audience_id] = compile_email(campaign.subject, html or "", text or None, name=name)
     return compiled
 

@@ -11,7 +11,7 @@ from functools import partial
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from mailer.campaigns import lifecycle as campaigns_service
+from mailer.engine import campaign_state
 from mailer.engine.campaign_send import chunks, claims
 from mailer.engine.campaign_send.state import (
     Clock,
@@ -252,7 +252,7 @@ def _finish_if_done(campaign: Campaign) -> bool:
         return False
     completed, running = CampaignStatus.COMPLETED, CampaignStatus.RUNNING
     try:
-        campaigns_service.transition(campaign, completed, expect=running)
+        campaign_state.transition(campaign, completed, expect=running)
     except Exception:  # noqa: BLE001 - another row completed it, or it was paused meanwhile
         db.session.rollback()
     return True

@@ -285,7 +285,7 @@ class _BatchWriter:
         self.source = f"import {record.id}: {record.filename}"[:200]
         self.counters = Counters()
         self.error: BaseException | None = None
-        self.insert = dbutil.BulkInsert(_subscriber_upsert(), _VARYING, _FIXED)
+        self.insert = dbutil.BulkInsert(subscriber_upsert(), _VARYING, _FIXED)
         self.seen: _SeenFilter | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.thread = threading.Thread(target=self._run, name=f"import-{record.id}", daemon=True)
@@ -485,7 +485,7 @@ _VARYING = ("email", "first_name", "last_name", "name", "attributes")
 _FIXED = ("list_id", "status", "import_id", "created_at", "updated_at")
 
 
-def _subscriber_upsert():
+def subscriber_upsert():
     def updates(old, new):
         return {
             "first_name": func.coalesce(new.first_name, old.first_name),

@@ -707,7 +707,7 @@ def _render_send(send_id: int) -> RenderedEmail | None:
 def _compiled_content(campaign: Campaign, audience_id: int | None) -> CompiledEmail:
     """The campaign's content for an audience (its own template, else the campaign's), as
     the send loop compiles it, kept for a few campaigns."""
-    from mailer.campaigns.lifecycle import audience_contents
+    from mailer.engine.rendering.content import audience_contents
     from mailer.engine.rendering.core import compile_email
     from mailer.models import Template
 

@@ -1,0 +1,385 @@
+"""Campaign rules shared by the campaign pages and the API (campaign documents): what a
+campaign sends and the checks on it, its channel rows, and why it cannot launch yet.
+
+Each check raises ValidationError with a message per field, named as the page's inputs are
+(the API maps them to its document's fields).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from mailer.campaigns import audience, localtime
+from mailer.engine.rendering import core as rendering
+from mailer.engine.rendering.content import content_of
+from mailer.extensions import db
+from mailer.lib.dbutil import MAX_INT, parse_id
+from mailer.lib.errors import ValidationError
+from mailer.models import (
+    Campaign,
+    CampaignChannel,
+    CampaignStatus,
+    Channel,
+    Identity,
+    Template,
+)
+from mailer.services import lists as lists_service
+
+S = CampaignStatus
+EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
+NAME_MAX = 200
+SUBJECT_MAX = 500
+FREQUENCY_MAX = 7 * 24 * 60  # minutes: one email a week
+UNSUBSCRIBE_SAMPLE = rendering.sample_context()["unsubscribe_url"]
+
+
+# ------------------------------------------------------------------ content
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def syntax_problems(
+    subject: str, html: str, text: str | None
+) -> list[rendering.TemplateSyntaxProblem]:
+    """Every field's first syntax problem (compile_email stops at the first field)."""
+    problems = []
+    try:
+        rendering.compile_email(subject, "", None)
+    except rendering.TemplateSyntaxProblem as exc:
+        problems.append(exc)
+    try:
+        rendering.compile_email("", html, text)
+    except rendering.TemplateSyntaxProblem as exc:
+        problems.append(exc)
+    return problems
+
+
+def has_unsubscribe_link(subject: str, html: str, text: str | None) -> bool:
+    """Does the email, filled with sample data, carry the recipient's unsubscribe URL?"""
+    try:
+        email = rendering.compile_email(subject, html, text).render(rendering.sample_context())
+    except (rendering.TemplateSyntaxProblem, rendering.RenderError):
+        return "unsubscribe_url" in html or "unsubscribe_url" in (text or "")
+    return UNSUBSCRIBE_SAMPLE in email.html or UNSUBSCRIBE_SAMPLE in email.text
+
+
+NO_UNSUBSCRIBE = (
+    "The email has no {{ unsubscribe_url }} link. Add one, e.g. "
+    '<a href="{{ unsubscribe_url }}">Unsubscribe</a>: recipients must be able to leave.'
+)
+
+
+def content_warnings(subject: str, html: str, text: str | None) -> list[str]:
+    """What does not block saving: unknown variables, a failing sample render. (A missing
+    unsubscribe link blocks the launch; step 2 shows it, see `content_summary`.)"""
+    warnings: list[str] = []
+    unknown = rendering.unknown_variables(subject, html, text, lists_service.attribute_names())
+    if unknown:
+        warnings.append(
+            f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            "No subscriber has such an attribute yet, so it will render empty."
+        )
+    try:
+        rendering.compile_email(subject, html, text).render(rendering.sample_context())
+    except rendering.RenderError as exc:
+        warnings.append(f"With sample data the email does not render: {exc}")
+    except rendering.TemplateSyntaxProblem:
+        pass
+    return warnings
+
+
+def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    name = (form.get("name") or "").strip()
+    subject = (form.get("subject") or "").strip()
+    html = form.get("html") or ""
+    if not name:
+        errors["name"] = "Give the campaign a name (only your team sees it)."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Use at most {NAME_MAX} characters."
+    if not subject:
+        errors["subject"] = "Write a subject line."
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = f"Use at most {SUBJECT_MAX} characters."
+
+    template: Template | None = None
+    raw_template = (form.get("template_id") or "").strip()
+    if raw_template:
+        template_id = parse_id(raw_template)
+        template = db.session.get(Template, template_id) if template_id else None
+        if template is None:
+            errors["template_id"] = "This template no longer exists: choose another one."
+    if template is not None and html.strip():
+        errors["html"] = (
+            "Use either the template chosen above or HTML pasted here, not both: "
+            "clear this box, or choose “No template”."
+        )
+    elif raw_template == "" and not html.strip():
+        errors["template_id"] = "Choose a template from the library, or paste HTML below."
+        errors["html"] = "Paste the HTML of this campaign, or choose a template above."
+
+    if not errors:
+        body, text = (template.html, template.text) if template else (html, None)
+        for problem in syntax_problems(subject, body, text):
+            where = f"line {problem.line}: " if problem.line else ""
+            if problem.field == "subject":
+                errors["subject"] = f"Template error, {where}{problem.message}"
+            elif template is not None:
+                part = "HTML body" if problem.field == "html" else "text body"
+                errors["template_id"] = (
+                    f"The template “{template.name}” has an error in its {part}, "
+                    f"{where}{problem.message}. Fix it in the template library."
+                )
+            else:
+                errors["html"] = f"Template error, {where}{problem.message}"
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "name": name,
+        "subject": subject,
+        "template_id": template.id if template else None,
+        "html": None if template else html,
+        "text": None,
+        "_source": (template.html, template.text) if template else (html, None),
+    }
+
+
+def save_step1(
+    form: Mapping[str, str], campaign: Campaign | None = None, user_id: int | None = None
+) -> tuple[Campaign, list[str]]:
+    """Create a draft (campaign None) or update one; returns it with warnings."""
+    values = clean_step1(form)
+    body, text = values.pop("_source")
+    warnings = content_warnings(values["subject"], body, text)
+    if campaign is None:
+        campaign = Campaign(status=S.DRAFT.value, created_by_id=user_id)
+        db.session.add(campaign)
+    for key, value in values.items():
+        setattr(campaign, key, value)
+    db.session.commit()
+    return campaign, warnings
+
+
+@dataclass(frozen=True)
+class ContentSummary:
+    subject: str
+    template: Template | None
+    source: str  # "template", "html" or "" (nothing yet)
+    warnings: list[str]
+
+
+def content_summary(campaign: Campaign) -> ContentSummary:
+    """What the campaign sends, for the step-2 and campaign pages, with its warnings."""
+    template = db.session.get(Template, campaign.template_id) if campaign.template_id else None
+    subject, html, text = content_of(campaign)
+    source = "template" if template else ("html" if html else "")
+    warnings: list[str] = []
+    if html and CampaignStatus(campaign.status) in EDITABLE:
+        if syntax_problems(subject, html, text):
+            warnings.append("The email has a template error: fix it in step 1.")
+        elif not has_unsubscribe_link(subject, html, text):
+            warnings.append(NO_UNSUBSCRIBE + " Launching is refused until it has one.")
+    return ContentSummary(subject, template, source, warnings)
+
+
+# ------------------------------------------------------------------ channel rows
+
+
+@dataclass
+class RowForm:
+    """One channel row as typed (strings), keyed so errors find their inputs."""
+
+    key: str
+    identity_id: str = ""
+    channel_id: str = ""
+    frequency: str = ""
+    daily_max: str = ""
+    start_at: str = ""
+
+    def name(self, part: str) -> str:
+        return f"row-{self.key}-{part}"
+
+
+@dataclass
+class SetupForm:
+    rows: list[RowForm] = field(default_factory=list)
+    scheduled_at: str = ""
+    track_opens: bool = True
+    track_clicks: bool = True
+    test_to: str = ""
+
+
+def new_row_key() -> str:
+    return "n" + secrets.token_hex(4)
+
+
+def blank_row() -> RowForm:
+    """A new row, with the sender and channel chosen when there is only one of each."""
+    row = RowForm(new_row_key())
+    ids = db.session.scalars(select(Identity.id).limit(2)).all()
+    channel_ids = db.session.scalars(select(Channel.id).where(Channel.active).limit(2)).all()
+    if len(ids) == 1:
+        row.identity_id = str(ids[0])
+    if len(channel_ids) == 1:
+        row.channel_id = str(channel_ids[0])
+    return row
+
+
+@dataclass(frozen=True)
+class CleanRow:
+    key: str
+    identity_id: int
+    channel_id: int
+    frequency_minutes: float | None
+    daily_max: int | None
+    start_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CleanSetup:
+    rows: list[CleanRow]
+    scheduled_at: datetime | None
+    track_opens: bool
+    track_clicks: bool
+
+
+def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
+    before = len(errors)
+    identity_id = parse_id(row.identity_id)
+    if not row.identity_id:
+        errors[row.name("identity_id")] = "Choose a sender."
+    elif identity_id is None or db.session.get(Identity, identity_id) is None:
+        errors[row.name("identity_id")] = "This sender no longer exists: choose another one."
+    channel_id = parse_id(row.channel_id)
+    channel = db.session.get(Channel, channel_id) if channel_id else None
+    if not row.channel_id:
+        errors[row.name("channel_id")] = "Choose a channel."
+    elif channel is None:
+        errors[row.name("channel_id")] = "This channel no longer exists: choose another one."
+    elif not channel.active:
+        errors[row.name("channel_id")] = (
+            f"The channel “{channel.name}” is inactive: activate it or choose another one."
+        )
+    frequency = None
+    if row.frequency:
+        try:
+            frequency = float(row.frequency.replace(",", "."))
+        except ValueError:
+            frequency = math.nan
+        if not math.isfinite(frequency) or frequency <= 0 or frequency > FREQUENCY_MAX:
+            errors[row.name("frequency")] = (
+                "Enter the minutes between two emails (a number above 0, e.g. 0.5), "
+                "or leave blank for as fast as the channel allows."
+            )
+    daily_max = None
+    if row.daily_max:
+        daily_max = _int_or_none(row.daily_max)
+        if daily_max is None or not 1 <= daily_max <= MAX_INT:
+            errors[row.name("daily_max")] = (
+                f"Enter a whole number of emails per day (1 or more, at most {MAX_INT:,}), or "
+                "leave blank for the channel's quota."
+            )
+    start_at = localtime.future_time(row.start_at, errors, row.name("start_at"), "This start")
+    if len(errors) > before:
+        return None
+    assert identity_id is not None and channel_id is not None
+    return CleanRow(row.key, identity_id, channel_id, frequency, daily_max, start_at)
+
+
+def clean_setup(setup: SetupForm) -> CleanSetup:
+    """Check the step-2 form; ValidationError with every field's problem."""
+    errors: dict[str, str] = {}
+    if not setup.rows:
+        errors["rows"] = "Add at least one sending channel row."
+    rows = [_clean_row(row, errors) for row in setup.rows]
+    scheduled_at = localtime.future_time(setup.scheduled_at, errors, "scheduled_at", "This date")
+    if errors:
+        raise ValidationError(errors)
+    return CleanSetup(
+        rows=[r for r in rows if r is not None],
+        scheduled_at=scheduled_at,
+        track_opens=setup.track_opens,
+        track_clicks=setup.track_clicks,
+    )
+
+
+def save_setup(campaign: Campaign, clean: CleanSetup) -> None:
+    """Replace the campaign's channel rows (kept rows keep their id) and options."""
+    existing = {f"r{row.id}": row for row in campaign.channels}
+    kept: set[int] = set()
+    for position, values in enumerate(clean.rows):
+        row = existing.get(values.key)
+        if row is None:
+            row = CampaignChannel(campaign_id=campaign.id)
+            db.session.add(row)
+        else:
+            kept.add(row.id)
+        row.position = position
+        row.identity_id = values.identity_id
+        row.channel_id = values.channel_id
+        row.frequency_minutes = values.frequency_minutes
+        row.daily_max = values.daily_max
+        row.start_at = values.start_at
+    for row in existing.values():
+        if row.id not in kept:
+            db.session.delete(row)
+    campaign.scheduled_at = clean.scheduled_at
+    campaign.track_opens = clean.track_opens
+    campaign.track_clicks = clean.track_clicks
+    db.session.commit()
+    db.session.expire(campaign, ["channels", "audiences"])
+
+
+# ------------------------------------------------------------------ launching
+
+
+def launch_problems(campaign: Campaign) -> dict[str, str]:
+    """Why the campaign cannot launch yet, by the part of the page to fix: empty if none."""
+    errors: dict[str, str] = {}
+    subject, html, text = content_of(campaign)
+    if not html:
+        errors["content"] = "The campaign has no email body: choose a template or paste HTML."
+    else:
+        problems = syntax_problems(subject, html, text)
+        if problems:
+            errors["content"] = "; ".join(str(p) for p in problems) + "."
+        elif not has_unsubscribe_link(subject, html, text):
+            errors["content"] = NO_UNSUBSCRIBE
+    if not campaign.channels:
+        errors["rows"] = "Add at least one sending channel row."
+    else:
+        for row in campaign.channels:
+            channel = db.session.get(Channel, row.channel_id)
+            if channel is None or not channel.active:
+                errors["rows"] = "A channel row uses an inactive channel: choose another one."
+    view = audience.audience_view(campaign)
+    if not view.entries:
+        errors["audience"] = "Add at least one list, or upload a contact file."
+    elif view.failed:
+        names = ", ".join(f"“{i.filename}”" for i in view.failed)
+        errors["audience"] = (
+            f"The upload {names} could not be imported: see its report, then remove the list "
+            "or upload a corrected file."
+        )
+    elif any(i.campaign_id != campaign.id for i in view.pending):
+        errors["audience"] = (
+            "A list in the audience is still importing a file: launch when it has finished."
+        )
+    elif not view.pending and view.estimate.recipients == 0:
+        errors["audience"] = (
+            f"Nobody to send to: the audience has no recipient left "
+            f"({view.estimate.excluded:,} excluded)."
+        )
+    return errors

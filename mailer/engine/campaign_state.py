@@ -1,0 +1,62 @@
+"""A campaign's status machine: which status may follow which, and the one atomic move.
+
+People (pages, API, CLI) and the send loop (completing a campaign) both move statuses
+through :func:`transition`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from mailer.extensions import db
+from mailer.lib.errors import NotAllowed
+from mailer.models import Campaign, CampaignStatus
+from mailer.models.base import utcnow
+
+S = CampaignStatus
+TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
+    S.DRAFT: {S.PROCESSING, S.SCHEDULED, S.CANCELLED},
+    S.PROCESSING: {S.SCHEDULED, S.DRAFT, S.FAILED, S.CANCELLED},
+    S.SCHEDULED: {S.RUNNING, S.DRAFT, S.CANCELLED, S.FAILED},
+    S.RUNNING: {S.PAUSED, S.COMPLETED, S.CANCELLED, S.FAILED},
+    S.PAUSED: {S.RUNNING, S.CANCELLED},
+    S.COMPLETED: set(),
+    S.CANCELLED: set(),
+    S.FAILED: {S.DRAFT},
+}
+
+
+def can_transition(campaign: Campaign, to: CampaignStatus) -> bool:
+    return CampaignStatus(to) in TRANSITIONS[CampaignStatus(campaign.status)]
+
+
+def transition(
+    campaign: Campaign,
+    to: CampaignStatus,
+    *,
+    expect: CampaignStatus | None = None,
+    commit: bool = True,
+) -> Campaign:
+    """Move `campaign` to `to`, atomically against concurrent movers; NotAllowed otherwise."""
+    current = CampaignStatus(expect or campaign.status)
+    to = CampaignStatus(to)
+    if to not in TRANSITIONS[current]:
+        raise NotAllowed(f"A {current.value} campaign cannot become {to.value}.")
+    values = {"status": to.value, "updated_at": utcnow()}
+    if to == S.RUNNING and campaign.started_at is None:
+        values["started_at"] = utcnow()
+    if to in (S.COMPLETED, S.CANCELLED, S.FAILED):
+        values["finished_at"] = utcnow()
+    changed = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == current.value)
+        .values(**values)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        now_status = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))
+        raise NotAllowed(f"The campaign is {now_status} now; it cannot become {to.value}.")
+    if commit:
+        db.session.commit()
+    db.session.refresh(campaign)
+    return campaign

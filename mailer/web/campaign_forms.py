@@ -22,8 +22,8 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from mailer.campaigns import lifecycle as campaigns
+from mailer.engine import rendering
 from mailer.engine.imports import importer
-from mailer.engine.rendering import core as rendering
 from mailer.extensions import db
 from mailer.lib.dbutil import MAX_INT, parse_id
 from mailer.lib.emails import InvalidEmail, normalize_email

@@ -47,7 +47,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from mailer.campaigns import lifecycle as campaigns_service
-from mailer.engine.rendering.core import RenderError, compile_email, recipient_context
+from mailer.engine.rendering import RenderError, compile_email, recipient_context
 from mailer.engine.tracking import core as tracking
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit, tokens

@@ -53,15 +53,15 @@ def _fill_defaults(app: Flask) -> None:
 
     private_files.restrict_process()  # what this process writes is for its user only
     private_files.private_dir(app.instance_path)
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
         path = os.path.join(app.instance_path, "mailer.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    if not (app.config.get("SECRET_KEY") and app.config.get("ENCRYPTION_KEY")):
+    if not (app.config["SECRET_KEY"] and app.config["ENCRYPTION_KEY"]):
         from mailer.lib.secrets import load_or_create
 
         generated = load_or_create(app.instance_path)
         for key, value in generated.items():
-            app.config[key] = app.config.get(key) or value
+            app.config[key] = app.config[key] or value
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -50,10 +50,10 @@ def init_app(app: Flask) -> None:
     Call first in the factory: the request id is set by the app's first before_request hook,
     so it exists even when a later hook answers early (login redirect, 403, 429).
     """
-    fmt = (app.config.get("MAILER_LOG_FORMAT") or "text").lower()
+    fmt = (app.config["MAILER_LOG_FORMAT"] or "text").lower()
     if fmt not in FORMATS:
         raise ValueError(f"MAILER_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    configure(fmt, app.config.get("LOG_LEVEL", "INFO"))
+    configure(fmt, app.config["LOG_LEVEL"])
     # Flask's own handler on the app logger would print every line twice.
     from flask.logging import default_handler
 

@@ -145,7 +145,7 @@ return 1
 
 
 def timezone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("MAILER_TIMEZONE", "UTC"))
+    return ZoneInfo(current_app.config["MAILER_TIMEZONE"])
 
 
 def day_key(now: datetime | None = None) -> str:
@@ -174,7 +174,7 @@ def _keys(channel_id: int) -> list[str]:
 
 
 def transactional_share() -> float:
-    share = float(current_app.config.get("MAILER_TRANSACTIONAL_SHARE", 0.5))
+    share = float(current_app.config["MAILER_TRANSACTIONAL_SHARE"])
     return min(1.0, max(0.0, share))
 
 

@@ -113,7 +113,7 @@ class _MailerCollector(Collector):
 
 def database_figures() -> Figures:
     """The database's figures: from the Redis cache when a recent scrape computed them."""
-    ttl = current_app.config.get("MAILER_METRICS_CACHE_SECONDS", 0)
+    ttl = current_app.config["MAILER_METRICS_CACHE_SECONDS"]
     if ttl > 0:
         try:
             cached = get_redis().get(CACHE_KEY)

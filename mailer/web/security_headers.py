@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
                 headers["Content-Security-Policy"] = app_policy
         for name, value in HEADERS.items():
             headers.setdefault(name, value)
-        if app.config.get("SESSION_COOKIE_SECURE"):
+        if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 

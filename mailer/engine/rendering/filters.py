@@ -205,6 +205,3 @@ def install_filters(env: Environment) -> None:
     for name, func in env.filters.items():
         if name not in UNCHECKED_FILTERS:
             env.filters[name] = checked(func)
-    for name, func in env.filters.items():
-        if name not in UNCHECKED_FILTERS:
-            env.filters[name] = checked(func)

@@ -142,7 +142,7 @@ def _join(eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: A
 
 
 @pass_eval_context
-def concat(eval_ctx: EvalContext, operands: list[Any]) -> str:
+def _concat(eval_ctx: EvalContext, operands: list[Any]) -> str:
     """What Jinja compiles `~` to (markup_join / str_join), with the size checked as each
     operand becomes text."""
     parts = []
@@ -157,15 +157,15 @@ def concat(eval_ctx: EvalContext, operands: list[Any]) -> str:
     return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
 
 
-# Filters not wrapped in `checked`: they return their input or their argument, or they
+# Filters not wrapped in `_checked`: they return their input or their argument, or they
 # check their own result with `check_size`.
-UNCHECKED_FILTERS = frozenset(
+_UNCHECKED_FILTERS = frozenset(
     {"default", "d", "format", "indent", "join", "mailer_loop_guard", "mailer_size_guard"}
     | {"mailer_concat"}
 )
 
 
-def checked(func: Callable[..., Any]) -> Callable[..., Any]:
+def _checked(func: Callable[..., Any]) -> Callable[..., Any]:
     """A filter whose result is checked (size, deadline); keeps Jinja's pass_* marker."""
 
     @functools.wraps(func)
@@ -200,8 +200,8 @@ def install_filters(env: Environment) -> None:
         sum=_sum,
         mailer_loop_guard=loop_guard,
         mailer_size_guard=check_size,
-        mailer_concat=concat,
+        mailer_concat=_concat,
     )
     for name, func in env.filters.items():
-        if name not in UNCHECKED_FILTERS:
-            env.filters[name] = checked(func)
+        if name not in _UNCHECKED_FILTERS:
+            env.filters[name] = _checked(func)

@@ -12,7 +12,7 @@ from jinja2.environment import Environment
 
 # Private-use characters: they never occur in real templates (we check) and survive both the
 # HTML parser and html5ever untouched, so Jinja tags can ride through them as opaque tokens.
-PLACEHOLDER_OPEN, PLACEHOLDER_CLOSE = "\ue000", "\ue001"
+_PH_OPEN, _PH_CLOSE = "\ue000", "\ue001"
 PLACEHOLDER_RE = re.compile("\ue000([es])(\\d+)\ue001")
 PLACEHOLDER_COMMENT_RE = re.compile("<!--\ue000([es])(\\d+)\ue001-->")
 RESERVED_RE = re.compile("[\x01-\x08\x0e-\x1f\ue000-\ue00f]")
@@ -78,16 +78,16 @@ class Placeholders:
                 continue
             if seg.kind == "expr":
                 number = expr_ids.setdefault(seg.key, len(expr_ids))
-                token = f"{PLACEHOLDER_OPEN}e{number}{PLACEHOLDER_CLOSE}"
+                token = f"{_PH_OPEN}e{number}{_PH_CLOSE}"
             else:
                 self.keywords[index] = seg.keyword
-                token = f"{PLACEHOLDER_OPEN}s{index}{PLACEHOLDER_CLOSE}"
+                token = f"{_PH_OPEN}s{index}{_PH_CLOSE}"
             self.sources.setdefault(token, seg.text)
             self.tokens.append(token)
 
     @property
     def statements(self) -> list[str]:
-        return [f"{PLACEHOLDER_OPEN}s{i}{PLACEHOLDER_CLOSE}" for i in self.keywords]
+        return [f"{_PH_OPEN}s{i}{_PH_CLOSE}" for i in self.keywords]
 
     def restore(self, text: str, literal: Callable[[str], str] = str) -> str:
         """Put the Jinja tags back; literal text (after `literal`) is escaped so it cannot

@@ -224,8 +224,8 @@ class _InsertGuards(NodeTransformer):
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        """`a ~ b ~ c` joined by `concat`, which stops at the first operand past the limit
-        instead of joining a chain of one big value whole."""
+        """`a ~ b ~ c` joined by the `mailer_concat` filter, which stops at the first operand
+        past the limit instead of joining a chain of one big value whole."""
         self.generic_visit(node)
         operands = nodes.List(node.nodes, lineno=node.lineno)
         return nodes.Filter(operands, "mailer_concat", [], [], None, None, lineno=node.lineno)

@@ -84,6 +84,8 @@ class Config:
     # The remember cookie also takes SESSION_COOKIE_SECURE and _SAMESITE (mailer/web/auth.py); it
     # ends with logout, a new password or role, like every session (User.session_token).
     REMEMBER_COOKIE_HTTPONLY = True
+    # Flask-Login's default name, set here because web/auth.py reads it too.
+    REMEMBER_COOKIE_NAME = "remember_token"
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("MAILER_REMEMBER_DAYS", 14))
     # "basic": a session seen from another address or browser is marked not fresh. "strong"
     # would drop it, and the remember cookie, whenever a phone or NAT pool changes address;

@@ -23,24 +23,16 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from mailer.engine.rendering.core import (
-    _USER_ENVS,
-    _finish_text,
-    _inline_css,
-    _normalise_html,
-    _Placeholders,
-    _Segment,
-    _segments,
-    _text_template_source,
-    compile_email,
-    html_to_text,
-    recipient_context,
-)
+from mailer.engine.rendering import compile_email, html_to_text, recipient_context
+from mailer.engine.rendering.css import inline_styles, normalise_html
+from mailer.engine.rendering.placeholders import Placeholders, Segment, split_segments
+from mailer.engine.rendering.plaintext import finish_text, text_template_source
+from mailer.engine.rendering.sandbox import USER_ENVS
 
 
-def _placeholders(html: str) -> tuple[list[_Segment], _Placeholders]:
-    segments = _segments(_USER_ENVS["html"], html)
-    return segments, _Placeholders(segments)
+def _placeholders(html: str) -> tuple[list[Segment], Placeholders]:
+    segments = split_segments(USER_ENVS["html"], html)
+    return segments, Placeholders(segments)
 
 
 STYLE = """
@@ -214,7 +206,7 @@ def main() -> None:
     print(f"rendered: html {len(sample.html):,} chars, text {len(sample.text):,} chars")
     reference = per_render_all.render(ctxs[0])
     assert sample.text == reference.text
-    assert _normalise_html(sample.html) == _normalise_html(reference.html)
+    assert normalise_html(sample.html) == normalise_html(reference.html)
 
     print("renders (subject + html + text):")
     timed("no CSS inlining, text template from compile time", plain.render, ctxs)
@@ -226,17 +218,17 @@ def main() -> None:
 
     print("parts, per recipient:")
     rendered_html = [plain.html_template.render(c) for c in ctxs[:2000]]
-    timed("css_inline of the rendered HTML (per-render CSS)", _inline_css, rendered_html)
+    timed("css_inline of the rendered HTML (per-render CSS)", inline_styles, rendered_html)
     timed("html_to_text of the rendered HTML (per-render text)", html_to_text, rendered_html)
     text_template = auto.text_template
     assert text_template is not None
     timed(
         "text template from compile time: render + finish",
-        lambda c: _finish_text(text_template.render(c)),
+        lambda c: finish_text(text_template.render(c)),
         ctxs[:2000],
     )
     start = time.perf_counter()
-    _text_template_source(*_placeholders(html))
+    text_template_source(*_placeholders(html))
     print(
         f"  generating the text template once (compile time): "
         f"{(time.perf_counter() - start) * 1000:.1f} ms"

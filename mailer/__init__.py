@@ -23,7 +23,16 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from mailer import api
     from mailer.cli import commands
     from mailer.extensions import csrf, db, login_manager, migrate
-    from mailer.web import auth, errors, htmx, navigation, routing, security_headers
+    from mailer.web import (
+        auth,
+        errors,
+        htmx,
+        navigation,
+        proxies,
+        routing,
+        rq_dashboard,
+        security_headers,
+    )
 
     routing.init_app(app)  # before any route: bounds every <int:…> id
     db.init_app(app)
@@ -38,12 +47,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     commands.init_app(app)
     _register_blueprints(app)
     api.init_app(app)
-    _mount_rq_dashboard(app)
-    proxies = app.config["MAILER_TRUSTED_PROXIES"]
-    if proxies:  # the client's address, as set by that many proxies in front
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0)
+    rq_dashboard.init_app(app)
+    proxies.init_app(app)  # last: wraps the WSGI app
     return app
 
 
@@ -53,15 +58,15 @@ def _fill_defaults(app: Flask) -> None:
 
     private_files.restrict_process()  # what this process writes is for its user only
     private_files.private_dir(app.instance_path)
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
         path = os.path.join(app.instance_path, "mailer.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    if not (app.config.get("SECRET_KEY") and app.config.get("ENCRYPTION_KEY")):
+    if not (app.config["SECRET_KEY"] and app.config["ENCRYPTION_KEY"]):
         from mailer.lib.secrets import load_or_create
 
         generated = load_or_create(app.instance_path)
         for key, value in generated.items():
-            app.config[key] = app.config.get(key) or value
+            app.config[key] = app.config[key] or value
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -107,26 +112,3 @@ def _register_blueprints(app: Flask) -> None:
         health,
     ):
         app.register_blueprint(module.bp)
-
-
-def _mount_rq_dashboard(app: Flask) -> None:
-    """rq-dashboard at /admin/rq, admins only (guard in auth.py), exempt from CSRF."""
-    import rq_dashboard
-    from rq_dashboard.web import setup_rq_connection
-
-    from mailer.extensions import csrf
-    from mailer.queue import PRIORITY, redis_url
-
-    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", None)
-    app.config["RQ_DASHBOARD_POLL_INTERVAL"] = 2500
-    app.config["RQ_DASHBOARD_QUEUES"] = list(PRIORITY)
-    app.register_blueprint(rq_dashboard.blueprint, url_prefix="/admin/rq")
-    csrf.exempt(rq_dashboard.blueprint)
-
-    @app.before_request
-    def _connect_rq_dashboard() -> None:
-        from flask import request
-
-        if request.blueprint == "rq_dashboard" and not app.config["RQ_DASHBOARD_REDIS_URL"]:
-            app.config["RQ_DASHBOARD_REDIS_URL"] = redis_url(app)
-            setup_rq_connection(app)

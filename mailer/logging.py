@@ -1,16 +1,10 @@
 """Log lines that can be followed: a request id on every line of a request, the job id on every
 line of an RQ job, and JSON lines for production (``MAILER_LOG_FORMAT=json``).
 
-Context travels through a log record factory, so every handler (pytest's caplog too) sees
-``record.mailer_request_id`` and ``record.mailer_job_id``, whichever logger wrote the line. The
-request id is the caller's ``X-Request-ID`` when it looks like an id, else a fresh one; it is
-echoed in the response's ``X-Request-ID``. In JSON mode each request also writes one access
-line. Tracking hits answered by the WSGI fast path (services/tracking.py, ``FastHits``) never
-reach Flask: they get neither an id nor an access line, on purpose (volume).
-
-Nothing logged here carries headers, query strings or request bodies, and path segments of
-routes that take a token (tracking links, webhook URLs) are masked: in the access lines and in
-the development server's request lines (werkzeug's, `make run`), by the same function.
+The request id is the caller's ``X-Request-ID`` when it looks like an id, else a fresh one, and
+is echoed in the response. Nothing logged carries headers, query strings or bodies, and token
+segments of paths (tracking links, webhook URLs) are masked, in access lines and in the
+development server's request lines alike.
 """
 
 from __future__ import annotations
@@ -50,10 +44,10 @@ def init_app(app: Flask) -> None:
     Call first in the factory: the request id is set by the app's first before_request hook,
     so it exists even when a later hook answers early (login redirect, 403, 429).
     """
-    fmt = (app.config.get("MAILER_LOG_FORMAT") or "text").lower()
+    fmt = (app.config["MAILER_LOG_FORMAT"] or "text").lower()
     if fmt not in FORMATS:
         raise ValueError(f"MAILER_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    configure(fmt, app.config.get("LOG_LEVEL", "INFO"))
+    configure(fmt, app.config["LOG_LEVEL"])
     # Flask's own handler on the app logger would print every line twice.
     from flask.logging import default_handler
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailer.campaigns import audience, localtime
-from mailer.engine.rendering import core as rendering
+from mailer.engine import rendering
 from mailer.engine.rendering.content import content_of
 from mailer.extensions import db
 from mailer.lib.dbutil import MAX_INT, parse_id

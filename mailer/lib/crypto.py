@@ -24,7 +24,7 @@ class SecretsUnreadable(Exception):
 
 
 def _fernet() -> MultiFernet:
-    raw = current_app.config.get("ENCRYPTION_KEY") or ""
+    raw = current_app.config["ENCRYPTION_KEY"] or ""
     keys = [k.strip() for k in str(raw).split(",") if k.strip()]
     if not keys:
         raise RuntimeError("ENCRYPTION_KEY is not configured.")

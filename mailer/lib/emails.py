@@ -1,24 +1,10 @@
 """Email address normalisation (syntax only, no DNS).
 
-Imports check millions of addresses, so the common case must cost microseconds: a precompiled
-regex accepts plain ASCII addresses (``jane.doe+tag@mail.example.com``) and everything else —
-non-ASCII, quoted local parts, odd punctuation, special-use domains — goes to email_validator
-(``check_deliverability=False``) so the verdict stays correct. A plain local part with an
-unusual domain (IDN, ``xn--``) has only its domain validated, once per distinct domain (LRU
-cache): IDNA costs ~100 us and a file holds few distinct domains. The fast path accepts a
-strict subset of what email_validator accepts; ``tests/contacts/test_emails.py`` checks on
-20,000 generated addresses that every path gives email_validator's verdict and form.
-
-Normal form: trimmed and lowercased, with an internationalised domain in its ASCII (Punycode)
-form, e.g. ``Jörg@Bücher.DE`` -> ``jörg@xn--bcher-kva.de``. One spelling per mailbox lets the
-unique index de-duplicate ``bücher.de`` and ``xn--bcher-kva.de``, and the ASCII domain is what
-SMTP and provider APIs accept without SMTPUTF8. A non-ASCII local part stays UTF-8 (it has no
-ASCII form). Lowercasing the local part is technically lossy (RFC 5321 lets it be
-case-sensitive) but no real mailbox provider relies on that, and it is what de-duplication needs.
-
-Rejected on purpose (email_validator's defaults, which providers share): quoted local parts
-(``"john doe"@x.com``), IP-literal domains, display names (``Jane <jane@x.com>``), domains without
-a dot and special-use domains (``.local``, ``.localhost``, ``.test``, ``.invalid``, ...).
+Normal form: trimmed and lowercased, an internationalised domain in Punycode (``Jörg@Bücher.DE``
+-> ``jörg@xn--bcher-kva.de``), a non-ASCII local part kept in UTF-8. Refused as
+email_validator refuses them: quoted local parts, IP-literal domains, display names, dotless
+and special-use domains. Plain ASCII addresses take a precompiled regex; the rest goes to
+email_validator.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
 """Where Mailer may connect for an admin-supplied URL: public addresses only (no SSRF).
 
-An outbound webhook URL is written by an admin, and a delivery's answer is shown in the log,
-so without a guard a webhook could read cloud metadata (169.254.169.254), Redis on 127.0.0.1
-or an internal admin service. :func:`check_host` decides for a host (a name is checked by every
-address it resolves to); :class:`GuardedAdapter` makes requests connect only to addresses that
-passed the check, resolved once per connection, and checks the socket's peer again before a
-byte is written: a name re-pointed at an internal address after it was saved (DNS rebinding)
-is refused at delivery too.
-
-``allow_private`` (the ``MAILER_WEBHOOK_ALLOW_PRIVATE`` setting) opens the private and loopback
-ranges for installs whose client apps live on the internal network. Link-local addresses
-(169.254.169.254 is the metadata service of most clouds), the cloud metadata addresses that
-sit in private ranges (AWS's fd00:ec2::254, Alibaba's 100.100.100.200), and the unspecified,
-multicast and reserved ranges stay closed: no client app lives there.
+:func:`check_host` decides for a host (every address it resolves to); :class:`GuardedAdapter`
+makes requests connect only to addresses that passed, and checks the peer again before writing
+(DNS rebinding). ``allow_private`` (``MAILER_WEBHOOK_ALLOW_PRIVATE``) opens private and loopback
+ranges; link-local, cloud metadata, multicast and reserved ranges stay closed.
 """
 
 from __future__ import annotations

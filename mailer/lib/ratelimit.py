@@ -1,20 +1,10 @@
-"""Sending limits shared by every worker process, as atomic Redis operations.
+"""Sending limits shared by every worker process, as atomic Redis operations (one Lua script each).
 
 - rate: a token bucket per channel (messages per second, a quarter second's worth of burst),
-- daily: counters per channel and per campaign channel row, keyed by the day in the configured
-  time zone, so they roll over at local midnight,
+  with a part of it reserved for transactional mail while some is in flight
+  (``MAILER_TRANSACTIONAL_SHARE``);
+- daily: counters per channel and per campaign channel row, rolling over at local midnight;
 - frequency: the earliest time a row may send its next message.
-
-Each operation is one Lua script, so two workers never take the same token.
-
-Transactional reserve. Campaign workers (``take_rate``) and the transactional drain job
-(``take_rate_transactional``) draw from the same channel bucket, so together they never exceed
-the channel's rate. While transactional mail is being sent on a channel (the drain job marks
-the channel for ``TX_ACTIVE_MS`` each time it takes tokens), campaign workers must also take
-each token from a second bucket that fills at ``(1 - MAILER_TRANSACTIONAL_SHARE) x rate``: a
-running campaign can then use at most that part of the rate, and the rest is left for
-transactional mail. With no transactional mail in flight a campaign uses the whole rate; with no
-campaign running transactional mail does.
 """
 
 from __future__ import annotations
@@ -145,7 +135,7 @@ return 1
 
 
 def timezone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("MAILER_TIMEZONE", "UTC"))
+    return ZoneInfo(current_app.config["MAILER_TIMEZONE"])
 
 
 def day_key(now: datetime | None = None) -> str:
@@ -174,7 +164,7 @@ def _keys(channel_id: int) -> list[str]:
 
 
 def transactional_share() -> float:
-    share = float(current_app.config.get("MAILER_TRANSACTIONAL_SHARE", 0.5))
+    share = float(current_app.config["MAILER_TRANSACTIONAL_SHARE"])
     return min(1.0, max(0.0, share))
 
 

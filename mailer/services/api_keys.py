@@ -1,16 +1,9 @@
 """API keys for client apps: created by admins, shown once, stored as SHA-256, revocable.
 
-A key looks like ``mk_3f9a1c2b_<43 url-safe characters>``. Its first 11 characters are the
-visible prefix that tells keys apart in the UI and in logs; only the SHA-256 of the whole key is
-stored, so a leaked database holds no usable key.
-
-Checking a key is on every API request's path, so it costs no database query: the key's few
-facts (:class:`KeyInfo`) are cached in Redis under its SHA-256 for ``CACHE_TTL`` seconds and
-read by the same Redis call (a Lua script) that counts the request against the key's
-per-minute limit. Only a cache miss reads the row (and records ``last_used_at``, at most once
-a minute). Revoking a key writes a "revoked" marker over its cache entry, and a miss only
-ever fills an empty entry (``SET NX``), so a request racing with the revocation cannot put
-the key back.
+A key looks like ``mk_3f9a1c2b_<43 url-safe characters>``; its first 11 characters are the
+visible prefix. Checking a key (every API request) reads a Redis cache entry (:class:`KeyInfo`)
+in the same Lua call that counts the request against the key's per-minute limit; only a miss
+reads the row. Revoking a key overwrites its cache entry.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def _health_engine(app: Flask) -> sa.Engine:
             from mailer.extensions import db
 
             return db.engine  # an in-memory database exists only in the app's own pool
-        timeout = app.config.get("MAILER_HEALTH_TIMEOUT", 2.0)
+        timeout = app.config["MAILER_HEALTH_TIMEOUT"]
         if url.get_backend_name() == "mysql":
             seconds = max(1, round(timeout))
             args = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
@@ -134,7 +134,7 @@ def _check_redis(app: Flask) -> Check:
 def _health_redis(app: Flask) -> redis.Redis:
     conn = app.extensions.get("mailer_health_redis")
     if conn is None:
-        timeout = app.config.get("MAILER_HEALTH_TIMEOUT", 2.0)
+        timeout = app.config["MAILER_HEALTH_TIMEOUT"]
         conn = redis.Redis.from_url(
             redis_url(app),
             socket_connect_timeout=timeout,

@@ -1,26 +1,9 @@
 """Prometheus metrics, computed when scraped (no state kept in the web process).
 
-Database figures, one GROUP BY per table:
-
-* campaign sends by channel and status: ``sends`` grouped by (campaign channel row, status)
-  first, then joined to ``campaign_channels`` → ``channels.name`` (sends not yet claimed have
-  no row: ``channel="unassigned"``),
-* transactional ``messages`` by channel and status, the same way,
-* ``events`` by type and machine flag, split into tracking (open, click, unsubscribe) and
-  feedback (delivery, bounce, complaint, deferred, reject) counters,
-* inbound feedback payloads by provider, source and status,
-* outbound ``webhook_deliveries`` by status (left out while the table does not exist).
-
-Redis figures: per RQ queue the queued jobs and the started and failed registry sizes, the
-worker count, the tracking buffer, seconds since the scheduler's heartbeat, and refused
-feedback webhook requests (the per-channel counters of :mod:`mailer.engine.feedback.intake`).
-
-Cost: the sends and events queries read every row of their table: about 0.35 s per million
-rows each on MariaDB (README, "Health, metrics and logs"). So the database figures are kept in
-Redis for ``MAILER_METRICS_CACHE_SECONDS``: however many web processes and scrapers there are,
-the tables are scanned at most once per period; ``mailer_metrics_database_age_seconds`` says
-how old the figures are. A database or Redis failure drops that source's metrics and sets
-``mailer_metrics_source_up`` to 0 instead of failing the scrape.
+Database figures (sends, messages, events, feedback payloads, webhook deliveries: one GROUP BY
+each) are cached in Redis for ``MAILER_METRICS_CACHE_SECONDS``; Redis figures (queues, workers,
+tracking buffer, scheduler heartbeat, refused feedback webhooks) are read each scrape. A source
+that fails sets ``mailer_metrics_source_up`` to 0 instead of failing the scrape.
 """
 
 from __future__ import annotations
@@ -113,7 +96,7 @@ class _MailerCollector(Collector):
 
 def database_figures() -> Figures:
     """The database's figures: from the Redis cache when a recent scrape computed them."""
-    ttl = current_app.config.get("MAILER_METRICS_CACHE_SECONDS", 0)
+    ttl = current_app.config["MAILER_METRICS_CACHE_SECONDS"]
     if ttl > 0:
         try:
             cached = get_redis().get(CACHE_KEY)

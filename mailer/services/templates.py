@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 
-from mailer.engine.rendering import core as rendering
+from mailer.engine import rendering
 from mailer.extensions import db
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user, login_user
-from flask_login.config import COOKIE_NAME
 
 from mailer.extensions import db, login_manager
 from mailer.models import Role, User
@@ -58,7 +57,7 @@ def _load_user(session_id: str) -> User | None:
 def keep_current_session(user: User) -> None:
     """After rotating the current user's token: this browser stays logged in (with a new
     remember cookie if it had one); every other session of the user has ended."""
-    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    cookie_name = current_app.config["REMEMBER_COOKIE_NAME"]
     login_user(user, remember=cookie_name in request.cookies, fresh=bool(session.get("_fresh")))
 
 

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from mailer.campaigns import localtime, rules
 from mailer.campaigns.rules import RowForm, SetupForm
-from mailer.engine import delivery
-from mailer.engine.rendering import core as rendering
+from mailer.engine import delivery, rendering
 from mailer.engine.rendering.content import content_of
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id

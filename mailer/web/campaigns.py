@@ -16,7 +16,7 @@ from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import Campaign, CampaignStatus, Role
 from mailer.web import campaign_forms as forms
 from mailer.web.auth import guard_blueprint, role_required
-from mailer.web.htmx import is_htmx, render, stop_polling
+from mailer.web.htmx import fragment_requested, render, stop_polling
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 guard_blueprint(bp)  # viewers read, marketers write
@@ -38,7 +38,7 @@ def _get(campaign_id: int) -> Campaign:
 def _to_show(campaign: Campaign):
     """Leave for the campaign page; htmx requests are told to navigate there."""
     url = url_for(".show", campaign_id=campaign.id)
-    if is_htmx():
+    if fragment_requested():
         response = make_response("", 200)
         response.headers["HX-Redirect"] = url
         return response
@@ -253,7 +253,7 @@ def send_test(campaign_id: int):
 def segment_options(campaign_id: int):
     """htmx: the segment picker for the list just chosen."""
     campaign = _get(campaign_id)
-    if not is_htmx():
+    if not fragment_requested():
         return redirect(url_for(".setup", campaign_id=campaign.id))
     list_id = parse_id(request.args.get("list_id"))
     return render(
@@ -268,7 +268,7 @@ def segment_options(campaign_id: int):
 def estimate(campaign_id: int):
     """The live audience estimate; polled while uploaded files import."""
     campaign = _get(campaign_id)
-    if not is_htmx():
+    if not fragment_requested():
         return redirect(url_for(".setup", campaign_id=campaign.id, _anchor="audience"))
     response = _setup_page(campaign, block="estimate")
     return response if audience.audience_view(campaign).importing else stop_polling(response)
@@ -276,7 +276,7 @@ def estimate(campaign_id: int):
 
 def _audience_changed(campaign: Campaign, errors=None):
     status = 422 if errors else 200
-    if is_htmx():
+    if fragment_requested():
         return _setup_page(campaign, errors=errors, status=status, block="audience")
     if errors:
         return _setup_page(campaign, errors=errors, status=status)
@@ -327,7 +327,7 @@ def upload(campaign_id: int):
         )
     except ValidationError as exc:
         return _audience_changed(campaign, exc.errors)
-    if not is_htmx():
+    if not fragment_requested():
         flash(f"Importing {record.filename}: the estimate counts it once it is imported.", "info")
     return _audience_changed(campaign)
 
@@ -336,7 +336,7 @@ def upload(campaign_id: int):
 
 
 def _show(campaign: Campaign, block: str | None = None):
-    full = block is None or not is_htmx()
+    full = block is None or not fragment_requested()
     return render(
         "campaigns/show.html",
         block=block,
@@ -357,7 +357,7 @@ def show(campaign_id: int):
 def progress(campaign_id: int):
     campaign = _get(campaign_id)
     response = _show(campaign, block="live")
-    if is_htmx() and forms.is_final(campaign):
+    if fragment_requested() and forms.is_final(campaign):
         return stop_polling(response)
     return response
 

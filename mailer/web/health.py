@@ -41,7 +41,7 @@ def metrics_view():
 
 
 def _refuse_metrics() -> Response | None:
-    token = current_app.config.get("MAILER_METRICS_TOKEN")
+    token = current_app.config["MAILER_METRICS_TOKEN"]
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(

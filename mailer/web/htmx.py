@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, make_response, render_template, request
-from htmx_flask import Htmx
+from flask import Flask, Response, current_app, make_response, render_template
+from htmx_flask import Htmx, request
 
 htmx_ext = Htmx()
 
@@ -22,17 +22,14 @@ def init_app(app: Flask) -> None:
         return {"ui": module}
 
 
-def is_htmx() -> bool:
-    """A fragment request: HX-Request set and not a history restore (that needs a full page)."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
+def fragment_requested() -> bool:
+    """An htmx request that takes a fragment: not a history restore (that needs a full page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
     """Render `block` of `template` for htmx requests, the full page otherwise."""
-    if block and is_htmx():
+    if block and fragment_requested():
         env = current_app.jinja_env
         tmpl = env.get_template(template)
         current_app.update_template_context(context)

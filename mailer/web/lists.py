@@ -20,7 +20,7 @@ from mailer.lib.errors import ValidationError
 from mailer.models import Import, ImportStatus, MailingList, Subscriber, SubscriberStatus
 from mailer.services import lists as lists_service
 from mailer.web.auth import guard_blueprint
-from mailer.web.htmx import is_htmx, render, stop_polling
+from mailer.web.htmx import fragment_requested, render, stop_polling
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 guard_blueprint(bp)
@@ -140,7 +140,7 @@ def add_subscriber(list_id: int):
     except ValidationError as exc:
         return _show(
             mailing_list,
-            block="add_form" if is_htmx() else None,
+            block="add_form" if fragment_requested() else None,
             status=422,
             errors=exc.errors,
             form=request.form,
@@ -229,7 +229,7 @@ def import_progress(list_id: int, import_id: int):
         rate=importer.rate(record),
     )
     done = record.status in (ImportStatus.COMPLETED, ImportStatus.FAILED)
-    return stop_polling(response) if done and is_htmx() else response
+    return stop_polling(response) if done and fragment_requested() else response
 
 
 @bp.get("/<int:list_id>/imports/<int:import_id>/rejected.csv")

@@ -1,15 +1,9 @@
 """Security headers on every response: a Content-Security-Policy without inline script, no
 framing, no MIME sniffing, a same-origin Referer, and HSTS when cookies are HTTPS-only.
 
-A header a view sets itself wins (the view-online page's sandbox policy, the tracking pages'
-Referrer-Policy). Two kinds of page get a wider policy, never inline script:
-- pages that show emails in sandboxed ``srcdoc`` frames (views marked :func:`email_frames`):
-  such a frame inherits the page's policy, and an email is styled inline and loads images from
-  anywhere;
-- rq-dashboard (/admin/rq), whose pages run inline scripts and compile underscore templates
-  with ``new Function``: their own inline scripts are allowed by hash, computed from the page
-  sent, plus 'unsafe-eval'. Markup injected later into the page (a job's result or exception)
-  still runs no script: no event handler is allowed and injected ``<script>``s have no hash.
+A header a view sets itself wins. Pages showing emails in sandboxed frames
+(:func:`email_frames`) and rq-dashboard (/admin/rq: its inline scripts allowed by hash) get a
+wider policy, still without inline event handlers or injected scripts.
 """
 
 from __future__ import annotations
@@ -83,7 +77,7 @@ def init_app(app: Flask) -> None:
                 headers["Content-Security-Policy"] = app_policy
         for name, value in HEADERS.items():
             headers.setdefault(name, value)
-        if app.config.get("SESSION_COOKIE_SECURE"):
+        if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from mailer.engine.rendering import core as rendering
+from mailer.engine import rendering
 from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import ValidationError
 from mailer.models import Role, Template

@@ -15,7 +15,7 @@ import re
 
 from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request
 
-from mailer.engine.rendering.core import RenderError
+from mailer.engine.rendering import RenderError
 from mailer.engine.tracking import core as tracking
 from mailer.engine.transactional import core as transactional
 from mailer.extensions import csrf

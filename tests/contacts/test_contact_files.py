@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mailer.engine.imports import files as cf
+from mailer.engine.imports import csv_files, json_files, source
+from mailer.engine.imports.fields import RAW_LIMIT
 from mailer.engine.imports.files import (
     ContactReader,
     ContactRow,
@@ -18,6 +19,8 @@ from mailer.engine.imports.files import (
     RejectedRow,
     detect_format,
 )
+from mailer.engine.imports.json_files import MAX_ITEM_BRACKETS
+from mailer.engine.imports.source import MAX_LINE_BYTES
 
 Row = ContactRow | RejectedRow
 
@@ -33,10 +36,11 @@ def _restore_csv_field_limit() -> Iterator[None]:
 @pytest.fixture
 def small_limits(monkeypatch: pytest.MonkeyPatch) -> int:
     """Tiny reads and a 1,000-byte line/item limit, to hit every chunk boundary cheaply."""
-    monkeypatch.setattr(cf, "MAX_LINE_BYTES", 1000)
-    monkeypatch.setattr(cf, "MAX_RECORD_CHARS", 4000)
-    monkeypatch.setattr(cf, "CHUNK_BYTES", 64)
-    monkeypatch.setattr(cf, "JSON_BUF_BYTES", 32)
+    for module in (source, json_files, csv_files):  # each reads its own binding
+        monkeypatch.setattr(module, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(csv_files, "MAX_RECORD_CHARS", 4000)
+    monkeypatch.setattr(source, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(json_files, "JSON_BUF_BYTES", 32)
     return 1000
 
 
@@ -328,7 +332,7 @@ def test_invalid_and_missing_addresses_are_rejected_with_positions() -> None:
     ]
     assert rows[1].raw == "not-an-address"  # type: ignore[union-attr]
     assert rows[3].raw == ",No Email"  # type: ignore[union-attr]
-    assert len(rows[4].raw) == cf.RAW_LIMIT  # type: ignore[union-attr]
+    assert len(rows[4].raw) == RAW_LIMIT  # type: ignore[union-attr]
     assert rows[5].email == "user@xn--bcher-kva.de"  # type: ignore[union-attr]
 
 
@@ -528,10 +532,10 @@ def test_binary_files_are_named(data: bytes, message: str) -> None:
 
 
 def test_over_long_csv_line_at_the_real_limit() -> None:
-    huge = b"x" * (cf.MAX_LINE_BYTES + 10)
+    huge = b"x" * (MAX_LINE_BYTES + 10)
     rows, error = read_until_error(b"email,note\na@x.com,short\nb@x.com," + huge + b"\n")
     assert [r.position for r in rows] == ["line 2"]
-    assert str(error) == f"line 3 is longer than {cf.MAX_LINE_BYTES} bytes"
+    assert str(error) == f"line 3 is longer than {MAX_LINE_BYTES} bytes"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
@@ -574,7 +578,7 @@ def test_json_item_over_the_limit(small_limits: int) -> None:
 
 
 def test_json_item_over_the_real_limit() -> None:
-    note = b"y" * (cf.MAX_LINE_BYTES * 3)
+    note = b"y" * (MAX_LINE_BYTES * 3)
     rows, error = read_until_error(b'[{"email": "a@x.com"}, {"note": "' + note + b'"}]')
     assert len(rows) == 1
     assert error.position == "item 2"
@@ -590,7 +594,7 @@ def test_deeply_nested_json_item_is_refused_cheaply() -> None:
     assert "nests too deeply" in str(error)
 
 
-@pytest.mark.parametrize("containers", [4, 150, cf.MAX_ITEM_BRACKETS - 10])
+@pytest.mark.parametrize("containers", [4, 150, MAX_ITEM_BRACKETS - 10])
 def test_json_items_with_many_small_containers_are_fine(containers: int) -> None:
     """The bracket cap is per item: dense reads of many ordinary items never trip it."""
     inner = ", ".join(["[1]"] * (containers - 1))
@@ -638,8 +642,8 @@ def test_small_reads_give_the_same_rows(fmt: str, monkeypatch: pytest.MonkeyPatc
     assert len(expected) == 400
     assert sum(isinstance(r, RejectedRow) for r in expected) == 8
     for chunk in (7, 64, 1000):
-        monkeypatch.setattr(cf, "CHUNK_BYTES", chunk)
-        monkeypatch.setattr(cf, "JSON_BUF_BYTES", chunk)
+        monkeypatch.setattr(source, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(json_files, "JSON_BUF_BYTES", chunk)
         reader = ContactReader(io.BytesIO(data), size=len(data))
         assert list(reader) == expected
         assert reader.bytes_read == len(data)

@@ -32,7 +32,7 @@ def _random_value(rng: random.Random, depth: int = 0):
 
 def test_attribute_encoder_gives_json_dumps_output_exactly():
     rng = random.Random(3)
-    encode = importer._json_encode
+    encode = importer.json_encode
     for _ in range(5000):
         value = {"a": _random_value(rng), "b": _random_value(rng)}
         assert encode(value) == json.dumps(value, ensure_ascii=False)

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from mailer.engine.rendering.budget import Budget, RenderTooSlow
-from mailer.engine.rendering.core import (
+from mailer.engine.rendering import (
     RenderError,
     RenderLimits,
     TemplateSyntaxProblem,
@@ -18,6 +17,7 @@ from mailer.engine.rendering.core import (
     sample_context,
     unknown_variables,
 )
+from mailer.engine.rendering.budget import Budget, RenderTooSlow
 
 # The two templates of issue 16: string work on a 100k string in nested loops (13-22 s for one
 # preview), and a list of lists sharing one string (hundreds of MB once printed).

@@ -10,8 +10,7 @@ from typing import Any
 import css_inline
 import pytest
 
-from mailer.engine.rendering import core as rendering
-from mailer.engine.rendering.core import (
+from mailer.engine.rendering import (
     BASE_VARIABLES,
     RenderError,
     TemplateSyntaxProblem,
@@ -22,6 +21,9 @@ from mailer.engine.rendering.core import (
     sample_context,
     unknown_variables,
 )
+from mailer.engine.rendering.css import normalise_html
+from mailer.engine.rendering.errors import FIELD_LABELS
+from mailer.engine.rendering.sandbox import MailSandbox
 
 # What per-recipient inlining would do (the same options as the engine).
 INLINER = css_inline.CSSInliner(
@@ -29,7 +31,7 @@ INLINER = css_inline.CSSInliner(
 )
 # Re-serialises HTML without inlining, so two outputs that differ only in how the HTML was
 # written (entities, implied <tbody>, whitespace between tags) compare equal.
-same_html = rendering._normalise_html
+same_html = normalise_html
 
 
 def person(first: str = "Jane", **attributes: Any) -> dict[str, Any]:
@@ -285,7 +287,7 @@ def test_syntax_errors_carry_field_and_line() -> None:
             compile_email(*args)
         assert (info.value.field, info.value.line) == (fld, line)
         assert info.value.message
-        assert str(info.value).startswith(rendering._FIELD_LABELS[fld])
+        assert str(info.value).startswith(FIELD_LABELS[fld])
 
 
 def test_one_bad_recipient_does_not_stop_the_batch() -> None:
@@ -528,8 +530,8 @@ def test_compile_once_render_many(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_parsing(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("render must not parse templates")
 
-    monkeypatch.setattr(rendering._MailSandbox, "parse", no_parsing)
-    monkeypatch.setattr(rendering._MailSandbox, "from_string", no_parsing)
+    monkeypatch.setattr(MailSandbox, "parse", no_parsing)
+    monkeypatch.setattr(MailSandbox, "from_string", no_parsing)
     names = [f"User{i:03d}" for i in range(50)]
     outs = [
         compiled.render(person(n, orders=[{"name": n.lower(), "price": i}]))

@@ -17,8 +17,7 @@ from mailer.engine.delivery import (
     interpret,
     write_outcomes,
 )
-from mailer.engine.rendering import content
-from mailer.engine.rendering.core import RenderError, compile_email, recipient_context
+from mailer.engine.rendering import RenderError, compile_email, content, recipient_context
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.extensions import db
 from mailer.lib import dbutil, tokens

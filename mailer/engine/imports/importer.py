@@ -1,29 +1,10 @@
 """Contact file imports: stream a file into a list (or the suppression list) in batches.
 
-The reader (contact_files.py) yields normalised rows; this module de-duplicates them per batch,
-writes each batch with one dialect upsert (dbutil.BulkInsert: multi-row INSERT … ON DUPLICATE
-KEY UPDATE on MySQL, the statements mysqlclient's executemany would build but rendered at a
-fraction of the CPU; executemany … ON CONFLICT on SQLite) and commits it together with the
-import's counters, so progress is visible live, memory stays flat, and a failure mid-file keeps
-every committed batch. Rejected rows go to a CSV file beside the upload, with position, reason
-and raw value.
-
-Uploads (kept 0600 under instance/imports) are deleted once their import completed; a failed
-import's file is kept MAILER_FAILED_UPLOAD_RETENTION_DAYS to look into, then the minute tick
-removes it (purge_failed_uploads). Files given on the command line are never deleted.
-
-Speed (bench/import.py): the import is CPU-bound on both sides, the Python process (JSON parsing,
-normalising, rendering rows) and the database server (~8 us a row on MariaDB), so per-row Python
-work is kept in C where possible and out of the writer thread.
-
-Modes:
-- upsert: new addresses are inserted; existing ones get their names updated (blank values keep
-  the old ones) and attributes merged. Status is never changed: an unsubscribed contact stays so.
-- skip: existing subscribers are left untouched.
-- blocklist: every address joins the global suppression list instead.
-
-Duplicates inside a file: the last occurrence wins. An earlier batch's row is recognised by the
-`import_id` stamp this import writes, so it is counted as a duplicate, not as an update.
+Rows from the reader (files.ContactReader) are de-duplicated per batch, upserted with one
+dialect statement per batch (dbutil.BulkInsert) and committed with the import's counters;
+rejected rows go to a CSV file beside the upload. Modes: ``upsert`` (new addresses inserted,
+names updated, attributes merged, status never changed), ``skip`` (existing left untouched),
+``blocklist`` (every address joins the suppression list). In a file the last occurrence wins.
 """
 
 from __future__ import annotations
@@ -310,7 +291,7 @@ class _BatchWriter:
         the rows whose text cannot be stored: a lone UTF-16 surrogate, which a JSON file can
         spell as "\\ud800", is no character and has no UTF-8 form."""
         render = self.insert.render
-        encode = _json_encode
+        encode = json_encode
         rendered: dict[str, object] = {}
         unstorable = []
         for email, row in batch.items():
@@ -532,7 +513,7 @@ def _json_encoder():
     return lambda value: "".join(iterencode(value, 0))
 
 
-_json_encode = _json_encoder()
+json_encode = _json_encoder()
 
 
 def _clip(value: str | None, limit: int) -> str | None:

@@ -58,8 +58,8 @@ class RenderLimits:
             return cls()
         config = current_app.config
         return cls(
-            timeout_ms=int(config.get("MAILER_RENDER_TIMEOUT_MS", Config.MAILER_RENDER_TIMEOUT_MS)),
-            max_chars=int(config.get("MAILER_RENDER_MAX_CHARS", Config.MAILER_RENDER_MAX_CHARS)),
+            timeout_ms=int(config["MAILER_RENDER_TIMEOUT_MS"]),
+            max_chars=int(config["MAILER_RENDER_MAX_CHARS"]),
         )
 
 

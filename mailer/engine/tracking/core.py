@@ -71,7 +71,7 @@ from mailer.models import Campaign, Event, EventType, Link, Send
 from mailer.queue import get_redis
 
 if TYPE_CHECKING:
-    from mailer.engine.rendering.core import CompiledEmail, RenderedEmail
+    from mailer.engine.rendering import CompiledEmail, RenderedEmail
 
 log = logging.getLogger(__name__)
 
@@ -651,7 +651,7 @@ def render_online(send_id: int) -> str | None:
 def _urls_of_send(send_id: int) -> set[str]:
     """The trackable URLs of the send's message as rendered again now (empty when it no
     longer renders)."""
-    from mailer.engine.rendering.core import RenderError
+    from mailer.engine.rendering import RenderError
 
     try:
         rendered = _render_send(send_id)
@@ -667,7 +667,7 @@ def _urls_of_send(send_id: int) -> set[str]:
 def _render_send(send_id: int) -> RenderedEmail | None:
     """The send's message rendered again with its recipient's data and its audience's
     content, without tracking (a RenderedEmail), or None for an unknown send."""
-    from mailer.engine.rendering.core import recipient_context
+    from mailer.engine.rendering import recipient_context
     from mailer.models import Subscriber
 
     row = db.session.execute(
@@ -707,8 +707,8 @@ def _render_send(send_id: int) -> RenderedEmail | None:
 def _compiled_content(campaign: Campaign, audience_id: int | None) -> CompiledEmail:
     """The campaign's content for an audience (its own template, else the campaign's), as
     the send loop compiles it, kept for a few campaigns."""
+    from mailer.engine.rendering import compile_email
     from mailer.engine.rendering.content import audience_contents
-    from mailer.engine.rendering.core import compile_email
     from mailer.models import Template
 
     cache: OrderedDict = current_app.extensions.setdefault("mailer_online_cache", OrderedDict())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mailer.engine.rendering.core import (
+from mailer.engine.rendering import (
     CompiledEmail,
     compile_email,
     html_to_text,

@@ -51,7 +51,7 @@ from werkzeug.urls import iri_to_uri
 
 from mailer import dispatch
 from mailer.dispatch import KeyedJob
-from mailer.engine.rendering.core import (
+from mailer.engine.rendering import (
     CompiledEmail,
     RenderError,
     TemplateSyntaxProblem,

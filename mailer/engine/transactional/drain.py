@@ -26,7 +26,7 @@ from mailer.engine.delivery import (
     interpret,
     write_outcomes,
 )
-from mailer.engine.rendering.core import CompiledEmail, RenderError
+from mailer.engine.rendering import CompiledEmail, RenderError
 from mailer.engine.tracking import core as tracking
 from mailer.engine.transactional.content import message_content
 from mailer.engine.transactional.core import drain_job, message_links

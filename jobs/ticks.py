@@ -55,13 +55,14 @@ def campaigns_tick() -> dict:
 def transactional_tick() -> dict:
     """Every few seconds: wake channels with due transactional messages (retries, lost drain
     jobs) and fail messages a dead worker left "sending"."""
+    from mailer.engine.transactional import accept
     from mailer.engine.transactional import core as transactional
 
     with tick_lock("transactional", ttl=30) as mine:
         if not mine:
             return {"skipped": "another tick is running"}
         stale = transactional.recover_stale()
-        woken = transactional.wake(transactional.due_channels())
+        woken = accept.wake(transactional.due_channels())
         if stale or woken:
             log.info("transactional tick: woke %s, failed %s stale messages", woken, stale)
         return {"woken": woken, "stale": stale}

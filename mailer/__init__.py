@@ -24,6 +24,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from mailer.cli import commands
     from mailer.extensions import csrf, db, login_manager, migrate
     from mailer.web import auth, errors, htmx, navigation, routing, security_headers
+    from mailer.web.tracking import FastHits
 
     routing.init_app(app)  # before any route: bounds every <int:…> id
     db.init_app(app)
@@ -39,6 +40,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     _register_blueprints(app)
     api.init_app(app)
     _mount_rq_dashboard(app)
+    app.wsgi_app = FastHits(app, app.wsgi_app)  # pixel and click hits answered before Flask
     proxies = app.config["MAILER_TRUSTED_PROXIES"]
     if proxies:  # the client's address, as set by that many proxies in front
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -72,7 +72,8 @@ def pixel_img(base: str, token: str) -> str:
 
 
 class Instrumenter:
-    """Rewrites a campaign's rendered emails: tracked links, open pixel, unsubscribe footer."""
+    """Rewrites a campaign's rendered emails: tracked links, open pixel, unsubscribe footer.
+    Identical URLs share one ``Link`` row per campaign, kept in ``links`` (url → id)."""
 
     def __init__(
         self, campaign_id: int, base: str, *, opens: bool, clicks: bool, links: dict[str, int]
@@ -203,22 +204,27 @@ class Instrumenter:
         return len(url) <= MAX_URL and not url.startswith(self._own) and is_redirectable(url)
 
     def _ensure(self, urls: list[str]) -> None:
-        """Link rows for new URLs, in their own short transaction (no lock kept meanwhile)."""
+        """Link rows for new URLs, in their own short transaction (no lock kept meanwhile),
+        committed before any message carrying them leaves."""
         by_hash = {url_hash(u): u for u in dict.fromkeys(urls)}
-        rows = [
-            {"campaign_id": self.campaign_id, "url": u, "url_hash": h} for h, u in by_hash.items()
-        ]
         with db.engine.begin() as conn:
-            conn.execute(dbutil.insert_ignore(Link.__table__, ["campaign_id", "url_hash"]), rows)
-            found = conn.execute(
-                select(Link.id, Link.url_hash).where(
-                    Link.campaign_id == self.campaign_id, Link.url_hash.in_(list(by_hash))
-                )
-            ).all()
+            found = self._store(conn, by_hash)
         if len(self.links) + len(found) > CACHE_URLS:
             self.links.clear()  # personalised URLs: keep memory flat, ask the database again
         for link_id, digest in found:
             self.links[by_hash[digest]] = link_id
+
+    def _store(self, conn, by_hash: dict[str, str]) -> list[tuple[int, str]]:
+        """Insert the rows missing for these URLs; (link id, url hash) of each."""
+        rows = [
+            {"campaign_id": self.campaign_id, "url": u, "url_hash": h} for h, u in by_hash.items()
+        ]
+        conn.execute(dbutil.insert_ignore(Link.__table__, ["campaign_id", "url_hash"]), rows)
+        return conn.execute(
+            select(Link.id, Link.url_hash).where(
+                Link.campaign_id == self.campaign_id, Link.url_hash.in_(list(by_hash))
+            )
+        ).all()
 
 
 class _Clicks(dict):
@@ -271,21 +277,14 @@ class MessageLinks(Instrumenter):
     def __init__(self, base: str) -> None:
         super().__init__(0, base, opens=False, clicks=True, links={})
 
-    def _ensure(self, urls: list[str]) -> None:
-        """Rows for new URLs, committed before any message carrying them leaves."""
-        by_hash = {url_hash(u): u for u in dict.fromkeys(urls)}
+    def _store(self, conn, by_hash: dict[str, str]) -> list[tuple[int, str]]:
         rows = [{"url": u, "url_hash": h} for h, u in by_hash.items()]
-        with db.engine.begin() as conn:
-            conn.execute(dbutil.insert_ignore(MessageLink.__table__, ["url_hash"]), rows)
-            found = conn.execute(
-                select(MessageLink.id, MessageLink.url_hash).where(
-                    MessageLink.url_hash.in_(list(by_hash))
-                )
-            ).all()
-        if len(self.links) + len(found) > CACHE_URLS:
-            self.links.clear()  # personalised URLs: keep memory flat, ask the database again
-        for link_id, digest in found:
-            self.links[by_hash[digest]] = link_id
+        conn.execute(dbutil.insert_ignore(MessageLink.__table__, ["url_hash"]), rows)
+        return conn.execute(
+            select(MessageLink.id, MessageLink.url_hash).where(
+                MessageLink.url_hash.in_(list(by_hash))
+            )
+        ).all()
 
 
 def message_links(base: str) -> MessageLinks:

@@ -325,9 +325,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 queued = count_status(db, "queued")
                 sink.accepted = 0
                 started = time.monotonic()
-                from mailer.engine.transactional import core as transactional
+                from mailer.engine.transactional import accept
 
-                transactional.wake([c for c in db.session.scalars(db.select(Channel.id))])
+                accept.wake([c for c in db.session.scalars(db.select(Channel.id))])
                 while count_status(db, "queued") + count_status(db, "sending") > 0:
                     time.sleep(0.5)
                     if time.monotonic() - started > 1800:

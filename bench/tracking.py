@@ -4,7 +4,7 @@ Production mode end to end on loopback: a fresh MariaDB database (schema by
 ``flask_migrate.upgrade()``), a dedicated Redis DB, one sent campaign of N sends with a few
 links, and ``gunicorn wsgi:app`` with 2 workers (gthread, 4 threads: connections kept alive,
 as behind a reverse proxy; ``--worker-class sync`` closes each one) and the production config
-(hits buffered in Redis, answered by the tracking blueprint's WSGI fast path). An async load
+(hits buffered in Redis, answered by the WSGI fast path, web/tracking.py FastHits). An async load
 generator (aiohttp, one process, C connections) drives
 ``/t/o/<token>.gif`` and then ``/t/c/<token>/<link>-<mac>`` for a fixed time each and prints
 requests/s and p50/p90/p99/max latency. Meanwhile a flusher process runs the tracking flush every
@@ -159,7 +159,7 @@ def seed(n: int) -> tuple[int, list[int], list[int]]:
     """A sent campaign: n sends (sent an hour ago), the links of its newsletter."""
     from datetime import timedelta
 
-    from mailer.engine.tracking.core import url_hash
+    from mailer.engine.tracking.links import url_hash
     from mailer.extensions import db
     from mailer.models import Campaign, Link, Send
     from mailer.models.base import utcnow
@@ -377,7 +377,7 @@ def instrument_only(args, workdir: str) -> int:
     """Link rewriting speed on a realistic newsletter (SQLite; links cached after the first)."""
     from config import TestConfig
     from mailer import create_app
-    from mailer.engine.tracking import core as tracking
+    from mailer.engine.tracking import links
     from mailer.extensions import db
     from mailer.models import Campaign
 
@@ -404,7 +404,7 @@ def instrument_only(args, workdir: str) -> int:
             '<p><a href="mailto:help@example.com">help</a> <a href="#top">top</a> '
             f'<a href="{BENCH_BASE_URL}/u/TOKEN">Unsubscribe</a></p></body></html>'
         )
-        instrument = tracking.instrumenter(campaign)
+        instrument = links.instrumenter(campaign)
         instrument.apply(html, "text", "warmup")
         n = args.messages
         t0, cpu0 = time.perf_counter(), time.process_time()
@@ -463,7 +463,7 @@ def main() -> int:
 def run(args, workdir: str, procs: Processes) -> int:
     import redis as redis_lib
 
-    from mailer.engine.tracking import core as tracking
+    from mailer.engine.tracking import flush, links
     from mailer.lib import tokens
 
     say = print
@@ -484,7 +484,7 @@ def run(args, workdir: str, procs: Processes) -> int:
     base = f"http://127.0.0.1:{port}"
     pixel_urls = [f"{base}/t/o/{t}.gif" for t in token_of]
     random.shuffle(pixel_urls)
-    click_urls = [tracking.click_url(base, t, random.choice(link_ids), key) for t in token_of]
+    click_urls = [links.click_url(base, t, random.choice(link_ids), key) for t in token_of]
     random.shuffle(click_urls)
 
     env = child_env(args, workdir)
@@ -528,14 +528,14 @@ def run(args, workdir: str, procs: Processes) -> int:
     if flusher:
         procs.stop(flusher)
     with app.app_context():
-        backlog = tracking.pending()
+        backlog = flush.pending()
         t0 = time.perf_counter()
         flushed = 0
-        while tracking.pending():
-            flushed += tracking.flush().events
+        while flush.pending():
+            flushed += flush.flush().events
         flush_s = time.perf_counter() - t0
         counts = count_rows(campaign_id)
-        left = tracking.pending()
+        left = flush.pending()
 
     say("")
     for phase, cpu in phases:

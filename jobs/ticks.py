@@ -48,14 +48,14 @@ def campaigns_tick() -> dict:
 def transactional_tick() -> dict:
     """Every few seconds: wake channels with due transactional messages (retries, lost drain
     jobs) and fail messages a dead worker left "sending"."""
-    from mailer.engine.transactional import core as transactional
+    from mailer.engine.transactional import accept
     from mailer.engine.transactional import drain as transactional_drain
 
     with tick_lock("transactional", ttl=30) as mine:
         if not mine:
             return {"skipped": "another tick is running"}
         stale = transactional_drain.recover_stale()
-        woken = transactional.wake(transactional_drain.due_channels())
+        woken = accept.wake(transactional_drain.due_channels())
         if stale or woken:
             log.info("transactional tick: woke %s, failed %s stale messages", woken, stale)
         return {"woken": woken, "stale": stale}

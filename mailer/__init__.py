@@ -33,6 +33,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         rq_dashboard,
         security_headers,
     )
+    from mailer.web.tracking import FastHits
 
     routing.init_app(app)  # before any route: bounds every <int:…> id
     db.init_app(app)
@@ -48,6 +49,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     _register_blueprints(app)
     api.init_app(app)
     rq_dashboard.init_app(app)
+    app.wsgi_app = FastHits(app, app.wsgi_app)  # pixel and click hits answered before Flask
     proxies.init_app(app)  # last: wraps the WSGI app
     return app
 

@@ -1,6 +1,6 @@
 """Transactional messages: POST /messages (one or a batch), GET /messages, GET /messages/{id}.
 
-Thin views over :mod:`mailer.engine.transactional.core`, which validates, queues and sends.
+Thin views over :mod:`mailer.engine.transactional` (accept: validates and queues; status: reads).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from mailer.api.core import (
     plainly_valid,
     scope,
 )
-from mailer.engine.transactional import core as transactional
+from mailer.engine.transactional import accept
+from mailer.engine.transactional import status as message_status
 from mailer.extensions import db
 from mailer.models import Identity
 from mailer.models.campaigns import Message
@@ -70,11 +71,11 @@ def _plain_message(body: Any) -> bool:
 def send_messages():
     body = json_body("MessageRequest")
     if "messages" in body:
-        outcomes = transactional.accept(body["messages"], g.api_key.id, prefix="messages")
+        outcomes = accept.accept(body["messages"], g.api_key.id, prefix="messages")
         results = [_item(o) for o in outcomes]
         queued = sum(1 for o in outcomes if o.queued)
         return {"queued": queued, "refused": len(outcomes) - queued, "results": results}, 202
-    (outcome,) = transactional.accept([body], g.api_key.id)
+    (outcome,) = accept.accept([body], g.api_key.id)
     if not outcome.queued:
         raise ApiError(
             422, outcome.code or "refused", outcome.reason or "Refused.", {"to": outcome.to}
@@ -82,7 +83,7 @@ def send_messages():
     return {"id": outcome.id, "status": "queued", "to": outcome.to}, 202
 
 
-def _item(outcome: transactional.Outcome) -> dict:
+def _item(outcome: accept.Outcome) -> dict:
     if outcome.queued:
         return {"index": outcome.index, "id": outcome.id, "status": "queued", "to": outcome.to}
     return {
@@ -100,17 +101,17 @@ def list_messages():
     status = request.args.get("status")
     problems = []
     if status is not None:
-        if status not in transactional.STATUSES:
+        if status not in message_status.STATUSES:
             problems.append(
-                {"path": "status", "message": f"One of: {', '.join(transactional.STATUSES)}."}
+                {"path": "status", "message": f"One of: {', '.join(message_status.STATUSES)}."}
             )
         else:
-            stmt = stmt.where(transactional.status_condition(status))
+            stmt = stmt.where(message_status.status_condition(status))
     tag = request.args.get("tag")
     if tag is not None:
         if len(tag) > 64:
             problems.append({"path": "tag", "message": "A tag is at most 64 characters."})
-        stmt = stmt.where(transactional.tag_condition(tag))
+        stmt = stmt.where(message_status.tag_condition(tag))
     to = request.args.get("to")
     if to is not None:
         if len(to) > 254:
@@ -138,7 +139,7 @@ def get_message(message_id: int):
             "machine": e.machine,
             "data": e.data or {},
         }
-        for e in transactional.events_of(message.id)
+        for e in message_status.events_of(message.id)
     ]
     return body
 
@@ -161,7 +162,7 @@ def _time(value: datetime | None) -> str | None:
 def serialize(m: Message, senders: dict[int, str]) -> dict:
     return {
         "id": m.id,
-        "status": transactional.public_status(m),
+        "status": message_status.public_status(m),
         "delivery_status": m.status,
         "to": m.to_email,
         "from": senders.get(m.identity_id) if m.identity_id else None,

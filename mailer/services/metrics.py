@@ -25,7 +25,7 @@ from rq import Queue, Worker
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from mailer.engine.feedback.intake import REJECTED_KEY
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import flush as tracking_flush
 from mailer.extensions import db
 from mailer.models import CampaignChannel, Channel, Event, EventType, FeedbackPayload, Message, Send
 from mailer.queue import PRIORITY, get_redis
@@ -281,7 +281,7 @@ def _redis_families(channels: dict[int, str]) -> list[Metric]:
         GaugeMetricFamily(
             "mailer_tracking_buffer_pending",
             "Tracking hits waiting in Redis for the flush tick.",
-            value=tracking.pending(),
+            value=tracking_flush.pending(),
         )
     )
     age = queues.seconds_since_heartbeat()

@@ -2,11 +2,10 @@
 
 Public (no login: auth.PUBLIC_ENDPOINT_PREFIXES). Every URL carries a signed send token that is
 checked before anything else. The pixel and click paths do no database write in production
-(services/tracking.py buffers them); the unsubscribe POST writes at once, and is the one route
+(engine/tracking/hits.py buffers them); the unsubscribe POST writes at once, and is the one route
 exempt from CSRF: a mailbox provider's RFC 8058 one-click POST carries no cookie and no token.
-With buffering on, ``FastHits`` (installed around the app's WSGI callable when the blueprint is
-registered) answers pixel and click hits before Flask's request machinery; the views below
-answer them in direct-write mode and every request FastHits leaves to Flask.
+With buffering on, ``FastHits`` (installed by ``create_app``) answers pixel and click hits
+before Flask's request machinery, through the same engine functions as the views below.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ import re
 from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request
 
 from mailer.engine.rendering import RenderError
-from mailer.engine.tracking import core as tracking
-from mailer.engine.transactional import core as transactional
-from mailer.extensions import csrf
+from mailer.engine.tracking import hits, online
+from mailer.extensions import csrf, db
 from mailer.lib import tokens
 from mailer.services import unsubscribe as unsubscribe_service
 
@@ -38,72 +36,27 @@ def _send_id(token: str) -> int | None:
     return parsed[1]
 
 
-def _open_target(token: str) -> tuple[int, bool] | None:
-    """(id, is a transactional message) of a pixel token: sends and messages are tracked."""
-    parsed = tokens.parse(token)
-    if parsed is None:
-        return None
-    return parsed[1], parsed[0] == tokens.MESSAGE
-
-
-def _click_target(token: str, link: str) -> tuple[int, bool, int, str] | None:
-    """(id, is a message, link id, URL) of a click, or None for a bad token, a link whose MAC
-    does not match the token (not written into that message), or a link that is not the
-    send's campaign's (a send) or not recorded for transactional mail (a message)."""
-    target = _open_target(token)
-    if target is None:
-        return None
-    parsed = tokens.parse_link(token, link)
-    if parsed is None:
-        return None
-    (ident, message), (link_id, signed) = target, parsed
-    if message:
-        url = transactional.message_link_url(link_id, ident, signed=signed)
-    else:
-        url = tracking.link_target(ident, link_id, signed=signed)
-    return None if url is None else (ident, message, link_id, url)
-
-
-def _user_agent() -> str:
-    return request.headers.get("User-Agent", "")
-
-
 @bp.get("/t/o/<token>.gif")
 def pixel(token: str):
-    target = _open_target(token)
-    if target is not None:
-        hit = tracking.make_hit(
-            tracking.OPEN,
-            target[0],
-            user_agent=_user_agent(),
-            head=request.method == "HEAD",
-            message=target[1],
-        )
-        tracking.record(hit)
-    return tracking.pixel_response()
+    hits.track_open(token, _user_agent(), head=request.method == "HEAD")
+    return hits.pixel_response()
 
 
 @bp.get("/t/c/<token>/<link>", merge_slashes=False)  # "//" is no link: no redirect to one
 def click(token: str, link: str):
     """A click link: "<link id>-<mac>", or a bare "<link id>" in mail sent before links were
-    signed (resolved only when the URL is provably in the message: see tracking.py)."""
-    target = _click_target(token, link)
-    if target is None:
+    signed (resolved only when the URL is provably in the message: see hits.track_click)."""
+    url = hits.track_click(token, link, _user_agent(), head=request.method == "HEAD")
+    if url is None:
         _invalid()
-    ident, message, link_id, url = target
-    hit = tracking.make_hit(
-        tracking.CLICK,
-        ident,
-        link_id,
-        user_agent=_user_agent(),
-        head=request.method == "HEAD",
-        message=message,
-    )
-    tracking.record(hit)
     response = redirect(url, 302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the token stays with us
     return response
+
+
+def _user_agent() -> str:
+    return request.headers.get("User-Agent", "")
 
 
 def _invalid():
@@ -161,7 +114,7 @@ def resubscribe(token: str):
 def view_online(token: str):
     send_id = _send_id(token)
     try:
-        html = tracking.render_online(send_id) if send_id is not None else None
+        html = online.render_online(send_id) if send_id is not None else None
     except RenderError:
         html = None
     if html is None:
@@ -183,17 +136,17 @@ class FastHits:
     With buffering on (production) a hit is one HMAC check, one Redis push (and for a click one
     indexed read), so Flask's per-request work (request context, session, URL matching, hooks,
     response object) would be most of its cost. This answers exactly the two routes above, the
-    same way, through the same service functions; anything else, and any hit it cannot answer
-    (unknown link, an unsigned link of older mail, direct-write mode), goes on to Flask
-    unchanged.
+    same way, through the same engine functions (``hits.track_open``, ``hits.track_click``);
+    anything else, and any hit it cannot answer (unknown link, an unsigned link of older mail,
+    direct-write mode), goes on to Flask unchanged. ``create_app`` installs it.
     """
 
     PIXEL = re.compile(r"/t/o/([^/]+)\.gif")
     CLICK = re.compile(r"/t/c/([^/]+)/([0-9]{1,19}-[0-9a-f]{16})")  # signed links only
     PIXEL_HEADERS = [
         ("Content-Type", "image/gif"),
-        ("Content-Length", str(len(tracking.PIXEL))),
-        *tracking.PIXEL_HEADERS.items(),
+        ("Content-Length", str(len(hits.PIXEL))),
+        *hits.PIXEL_HEADERS.items(),
     ]
 
     def __init__(self, app: Flask, wsgi_app) -> None:
@@ -206,7 +159,7 @@ class FastHits:
         if (
             path.startswith("/t/")
             and method in ("GET", "HEAD")
-            and self.app.config.get("MAILER_TRACKING_BUFFER")
+            and self.app.config["MAILER_TRACKING_BUFFER"]
         ):
             answer = self._answer(path, environ.get("HTTP_USER_AGENT", ""), method == "HEAD")
             if answer is not None:
@@ -218,37 +171,15 @@ class FastHits:
     def _answer(self, path: str, user_agent: str, head: bool):
         with self.app.app_context():
             if match := self.PIXEL.fullmatch(path):
-                target = _open_target(match[1])
-                if target is not None:
-                    hit = tracking.make_hit(
-                        tracking.OPEN,
-                        target[0],
-                        user_agent=user_agent,
-                        head=head,
-                        message=target[1],
-                    )
-                    tracking.record(hit)
-                return "200 OK", self.PIXEL_HEADERS, tracking.PIXEL
+                hits.track_open(match[1], user_agent, head=head)
+                return "200 OK", self.PIXEL_HEADERS, hits.PIXEL
             if match := self.CLICK.fullmatch(path):
                 try:
-                    target = _click_target(match[1], match[2])
+                    url = hits.track_click(match[1], match[2], user_agent, head=head)
                 finally:
-                    from mailer.extensions import db
-
                     db.session.remove()
-                if target is None:
+                if url is None:
                     return None  # Flask answers with the page for an invalid link
-                ident, message, link_id, url = target
-                tracking.record(
-                    tracking.make_hit(
-                        tracking.CLICK,
-                        ident,
-                        link_id,
-                        user_agent=user_agent,
-                        head=head,
-                        message=message,
-                    )
-                )
                 headers = [
                     ("Location", url),
                     ("Content-Length", "0"),
@@ -257,8 +188,3 @@ class FastHits:
                 ]
                 return "302 Found", headers, b""
         return None
-
-
-@bp.record_once
-def _install_fast_path(state) -> None:
-    state.app.wsgi_app = FastHits(state.app, state.app.wsgi_app)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import flush
+from mailer.engine.tracking import links as tracking_links
 from mailer.lib import tokens
 from mailer.models import Template
 from mailer.models.base import utcnow
@@ -61,7 +62,7 @@ def link_id_of(path: str) -> int:
 
 def click(token: str, link_id: int) -> str:
     """The click path the app signs for this token and link."""
-    return tracking.click_url("", token, link_id, tokens.link_key())
+    return tracking_links.click_url("", token, link_id, tokens.link_key())
 
 
 def sent_a_while_ago(db, message_id: int) -> None:
@@ -74,7 +75,7 @@ def sent_a_while_ago(db, message_id: int) -> None:
 
 def flushed(mode: str) -> None:
     if mode == "buffered":
-        tracking.flush()
+        flush.flush()
 
 
 def test_links_are_rewritten_and_the_rest_is_unchanged(app, db, api, brevo, channel):
@@ -161,7 +162,7 @@ def test_bad_tokens_and_unknown_links_get_no_redirect(app, db, client, api, brev
         if "%2F" not in bad and not bad.endswith("9999"):  # these match no route: the app's 404
             assert "This link is not valid" in response.text, bad
     if mode == "buffered":
-        assert tracking.pending() == 0
+        assert flush.pending() == 0
     assert not [e for e in shown(api, message_id)["events"] if e["type"] == "click"]
 
 

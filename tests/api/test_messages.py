@@ -12,7 +12,7 @@ from rq import SimpleWorker
 
 from mailer.api.messages import _plain_message
 from mailer.api.spec import validator_for
-from mailer.engine.transactional import core as transactional
+from mailer.engine.transactional import accept
 from mailer.models import Identity, Suppression, Template
 from mailer.models.campaigns import Message
 from mailer.queue import TRANSACTIONAL, get_redis, set_worker_app
@@ -281,7 +281,7 @@ def test_sender_and_channel_can_be_named(app, db, api, brevo, channel):
     other = Identity(name="Billing", from_email="billing@example.com")
     db.session.add(other)
     db.session.commit()
-    transactional.forget_lookups()
+    accept.forget_lookups()
     answer = post(api, {**MESSAGE, "from": "billing@example.com", "channel": channel.name})
     assert answer.status_code == 202, answer.json
     answer = post(api, {**MESSAGE, "from": other.id, "channel": channel.id})

@@ -13,7 +13,7 @@ import pytest
 from rq import SimpleWorker, Worker
 
 from mailer.campaigns import lifecycle
-from mailer.engine.transactional import core as transactional
+from mailer.engine.transactional import accept
 from mailer.lib import ratelimit, tokens
 from mailer.lib.crypto import encrypt_json
 from mailer.models import Channel, Identity, Suppression, Template
@@ -225,7 +225,7 @@ def test_the_tick_fails_messages_a_dead_worker_left_sending(app, db, api, channe
         .filter_by(id=message_id)
     )
     db.session.commit()
-    get_redis().delete(transactional.FLAG_KEY.format(channel.id))
+    get_redis().delete(accept.FLAG_KEY.format(channel.id))
     enqueue(TICKS, "jobs.ticks.transactional_tick")
     run(app, db, TICKS, TRANSACTIONAL)
     message = shown(api, message_id)
@@ -238,7 +238,7 @@ def test_many_requests_enqueue_one_drain_job(app, db, api, channel):
     queue = get_redis().llen(f"rq:queue:{TRANSACTIONAL}")
     assert queue == 1
     run(app, db)
-    assert not get_redis().exists(transactional.FLAG_KEY.format(channel.id)), "flag released"
+    assert not get_redis().exists(accept.FLAG_KEY.format(channel.id)), "flag released"
     send(api, to="later@example.com")
     assert get_redis().llen(f"rq:queue:{TRANSACTIONAL}") == 1, "the next request wakes it"
 

@@ -10,7 +10,7 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import event
 
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import flush, hits
 from mailer.extensions import db as _db
 from mailer.models import Event
 from mailer.queue import TICKS, TICKS_REGISTRY, get_queue, get_redis, set_worker_app
@@ -75,14 +75,14 @@ def test_hits_are_buffered_without_a_database_write_then_flushed(
         stop()
     assert writes == []
     assert count_events(db) == 0
-    assert tracking.pending() == 4
-    raw = [json.loads(x) for x in get_redis().lrange(tracking.BUFFER_KEY, 0, -1)]
+    assert flush.pending() == 4
+    raw = [json.loads(x) for x in get_redis().lrange(hits.BUFFER_KEY, 0, -1)]
     assert {h["k"] for h in raw} == {"o", "c"} and len({h["id"] for h in raw}) == 4
 
     job = run_flush_job(client.application)
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value()["events"] == 4
-    assert tracking.pending() == 0
+    assert flush.pending() == 0
     got = events(db)
     assert sorted((e.type, e.send_id, e.machine) for e in got) == sorted(
         [
@@ -107,26 +107,26 @@ def test_buffered_events_survive_a_flush_that_dies_after_the_commit(
     for delivered in sent.received.values():
         get(client, delivered.pixel_path)
         get(client, delivered.click_path(0))
-    assert tracking.pending() == 10
+    assert flush.pending() == 10
 
-    real_clear = tracking._clear_processing
+    real_clear = flush._clear_processing
 
     def crash(redis):
         raise RuntimeError("worker killed between the commit and the Redis cleanup")
 
-    monkeypatch.setattr(tracking, "_clear_processing", crash)
+    monkeypatch.setattr(flush, "_clear_processing", crash)
     job = run_flush_job(client.application)
     assert job.get_status() == JobStatus.FAILED, "the failure is recorded, not swallowed"
     assert count_events(db) == 10, "the batch committed"
-    assert get_redis().llen(tracking.PROCESSING_KEY) == 10, "…and is still in Redis"
+    assert get_redis().llen(flush.PROCESSING_KEY) == 10, "…and is still in Redis"
 
     get(client, sent["user0@example.com"].pixel_path)  # a new hit meanwhile
-    monkeypatch.setattr(tracking, "_clear_processing", real_clear)
+    monkeypatch.setattr(flush, "_clear_processing", real_clear)
     job = run_flush_job(client.application)
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value()["recovered"] == 10
     assert count_events(db) == 11, "the re-run wrote the leftover batch again: no duplicate"
-    assert tracking.pending() == 0
+    assert flush.pending() == 0
     ids = [e.provider_event_id for e in events(db)]
     assert len(ids) == len(set(ids)) == 11
 
@@ -141,22 +141,22 @@ def test_buffered_events_survive_a_flush_that_dies_before_the_commit(
     def broken(hits):
         raise RuntimeError("database went away")
 
-    real_write = tracking.write_hits
-    monkeypatch.setattr(tracking, "write_hits", broken)
+    real_write = flush.write_hits
+    monkeypatch.setattr(flush, "write_hits", broken)
     with pytest.raises(RuntimeError):
-        tracking.flush()
-    assert count_events(db) == 0 and tracking.pending() == 3
-    monkeypatch.setattr(tracking, "write_hits", real_write)
-    result = tracking.flush()
+        flush.flush()
+    assert count_events(db) == 0 and flush.pending() == 3
+    monkeypatch.setattr(flush, "write_hits", real_write)
+    result = flush.flush()
     assert (result.recovered, result.events) == (3, 3)
-    assert count_events(db) == 3 and tracking.pending() == 0
+    assert count_events(db) == 3 and flush.pending() == 0
 
 
 def test_flush_writes_large_backlogs_in_batches(buffered, db, client, send_campaign):
     ann = send_campaign(["ann@example.com"])["ann@example.com"]
     for _ in range(25):
         get(client, ann.pixel_path)
-    result = tracking.flush(batch_size=10)
+    result = flush.flush(batch_size=10)
     assert (result.batches, result.events) == (3, 25)
     assert count_events(db) == 25
 
@@ -167,7 +167,7 @@ def test_two_flushes_at_once_do_not_both_run(buffered, db, client, send_campaign
     get_redis().set("mailer:tick:tracking-flush", "1", ex=60)  # another flush holds the lock
     job = run_flush_job(client.application)
     assert job.return_value() == {"skipped": "another flush is running"}
-    assert count_events(db) == 0 and tracking.pending() == 1
+    assert count_events(db) == 0 and flush.pending() == 1
     get_redis().delete("mailer:tick:tracking-flush")
     run_flush_job(client.application)
     assert count_events(db) == 1
@@ -179,15 +179,15 @@ def test_hits_of_a_deleted_campaign_are_dropped_by_the_flush(buffered, db, clien
     from mailer.campaigns import lifecycle as campaigns
 
     campaigns.delete_campaign(sent.campaign)
-    result = tracking.flush()
+    result = flush.flush()
     assert (result.events, result.dropped) == (0, 1)
-    assert tracking.pending() == 0
+    assert flush.pending() == 0
 
 
 def test_direct_mode_writes_each_hit_at_once(db, client, send_campaign):
     ann = send_campaign(["ann@example.com"])["ann@example.com"]
     get(client, ann.pixel_path)
-    assert count_events(db) == 1 and tracking.pending() == 0
+    assert count_events(db) == 1 and flush.pending() == 0
 
 
 def test_with_redis_down_recipients_still_get_the_pixel_and_the_redirect(
@@ -201,7 +201,7 @@ def test_with_redis_down_recipients_still_get_the_pixel_and_the_redirect(
         raise RedisConnectionError("Redis is down")
 
     monkeypatch.setattr(Redis, "rpush", down)
-    assert get(client, ann.pixel_path).data == tracking.PIXEL
+    assert get(client, ann.pixel_path).data == hits.PIXEL
     assert get(client, ann.click_path(1)).headers["Location"] == "https://shop.example.com/stores"
     lost = [r for r in caplog.records if "tracking hit lost" in r.getMessage()]
     assert len(lost) == 2 and lost[0].levelname == "ERROR"

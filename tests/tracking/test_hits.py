@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import flush, hits
 from mailer.lib import tokens
 from mailer.models import Link, Send
 from mailer.models.base import utcnow
@@ -27,7 +27,7 @@ def test_pixel_records_an_open_and_answers_a_gif_that_is_never_cached(db, client
     response = get(client, ann.pixel_path)
     assert response.status_code == 200
     assert response.mimetype == "image/gif"
-    assert response.data == tracking.PIXEL and response.data.startswith(b"GIF89a")
+    assert response.data == hits.PIXEL and response.data.startswith(b"GIF89a")
     assert "no-store" in response.headers["Cache-Control"]
     assert "Set-Cookie" not in response.headers
     get(client, ann.pixel_path)
@@ -51,7 +51,7 @@ def test_pixel_with_an_invalid_token_answers_the_gif_and_records_nothing(db, cli
     response = get(client, path)
     assert response.status_code in (200, 404)
     if response.status_code == 200:
-        assert response.data == tracking.PIXEL
+        assert response.data == hits.PIXEL
     assert events(db) == []
 
 
@@ -60,9 +60,9 @@ def test_pixel_for_a_token_of_another_kind_or_a_deleted_send_records_nothing(
 ):
     ann = send_campaign(["ann@example.com"])["ann@example.com"]
     message_token = tokens.make(tokens.MESSAGE, ann.send.id)
-    assert get(client, f"/t/o/{message_token}.gif").data == tracking.PIXEL
+    assert get(client, f"/t/o/{message_token}.gif").data == hits.PIXEL
     gone = tokens.make(tokens.CAMPAIGN_SEND, ann.send.id + 1000)
-    assert get(client, f"/t/o/{gone}.gif").data == tracking.PIXEL
+    assert get(client, f"/t/o/{gone}.gif").data == hits.PIXEL
     assert events(db) == []
 
 
@@ -140,8 +140,8 @@ def test_open_redirect_attempts_are_refused(db, client, send_campaign, mode):
         response = get(client, path)
         assert response.headers["Location"].startswith("https://shop.example.com/"), path
     if mode == "buffered":
-        assert tracking.pending() == 2
-        tracking.flush()
+        assert flush.pending() == 2
+        flush.flush()
     assert len(events(db, type="click")) == 2
 
 
@@ -149,8 +149,8 @@ def test_invalid_hits_in_buffered_mode(buffered, db, client, send_campaign):
     ann = send_campaign(["ann@example.com"])["ann@example.com"]
     response = get(client, f"/t/c/{ann.token}/999999")
     assert response.status_code == 404 and "This link is not valid" in response.text
-    assert get(client, "/t/o/nonsense.gif").data == tracking.PIXEL
-    assert tracking.pending() == 0
+    assert get(client, "/t/o/nonsense.gif").data == hits.PIXEL
+    assert flush.pending() == 0
 
 
 def test_head_pixel_in_buffered_mode_has_no_body_and_is_machine(
@@ -160,7 +160,7 @@ def test_head_pixel_in_buffered_mode_has_no_body_and_is_machine(
     response = client.head(ann.pixel_path, headers={"User-Agent": BROWSER})
     assert response.status_code == 200 and response.data == b""
     assert response.headers["Content-Type"] == "image/gif"
-    tracking.flush()
+    flush.flush()
     assert [(e.type, e.machine) for e in events(db)] == [("open", True)]
 
 
@@ -256,7 +256,7 @@ def test_hits_within_seconds_of_sending_are_machine_activity(db, client, send_ca
         ("click", True, "within seconds of sending"),
     ]
     db.session.execute(
-        db.update(Send).values(sent_at=utcnow() - tracking.MACHINE_WINDOW - timedelta(seconds=1))
+        db.update(Send).values(sent_at=utcnow() - hits.MACHINE_WINDOW - timedelta(seconds=1))
     )
     db.session.commit()
     get(client, ann.pixel_path)
@@ -264,8 +264,8 @@ def test_hits_within_seconds_of_sending_are_machine_activity(db, client, send_ca
 
 
 def test_machine_rules_alone():
-    assert tracking.machine_reason(tracking.OPEN, "Mozilla/5.0") == "apple mail privacy protection"
-    assert tracking.machine_reason(tracking.CLICK, "Mozilla/5.0") is None, "proxy rules: opens"
-    assert tracking.machine_reason(tracking.CLICK, BROWSER, head=True) == "HEAD request"
-    assert tracking.machine_reason(tracking.CLICK, "Googlebot/2.1") == "link scanner"
-    assert tracking.machine_reason(tracking.OPEN, BROWSER) is None
+    assert hits.machine_reason(hits.OPEN, "Mozilla/5.0") == "apple mail privacy protection"
+    assert hits.machine_reason(hits.CLICK, "Mozilla/5.0") is None, "proxy rules: opens"
+    assert hits.machine_reason(hits.CLICK, BROWSER, head=True) == "HEAD request"
+    assert hits.machine_reason(hits.CLICK, "Googlebot/2.1") == "link scanner"
+    assert hits.machine_reason(hits.OPEN, BROWSER) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import flush, links
 from mailer.lib import tokens
 from mailer.models import Link, Subscriber
 from tests.tracking.conftest import events
@@ -80,7 +80,7 @@ def test_a_token_never_reaches_another_recipients_personalised_link(
     response = get(client, ann.click_path(0))
     assert response.status_code == 302 and response.headers["Location"] == ANN_ACCOUNT
     if mode == "buffered":
-        tracking.flush()
+        flush.flush()
     clicks = [(e.send_id, e.link_id) for e in events(db, type="click")]
     assert sorted(clicks) == sorted(
         [
@@ -97,7 +97,7 @@ def test_every_click_link_is_signed_for_its_own_recipient(db, send_campaign):
     for person in (sent["ann@example.com"], sent["bob@example.com"]):
         for n, (token, link_id) in enumerate(person.clicks):
             assert token == person.token
-            assert person.click_path(n) == tracking.click_url("", token, link_id, key)
+            assert person.click_path(n) == links.click_url("", token, link_id, key)
         assert f"/t/c/{person.token}/" in person.text and "s3cret" not in person.text
 
 
@@ -148,7 +148,7 @@ def test_a_campaign_token_never_reaches_another_campaigns_link(db, client, send_
     for path in (
         f"/t/c/{ann.token}/{foreign}",
         f"/t/c/{ann.token}/{cy.click_path(0).rsplit('/', 1)[1]}",
-        tracking.click_url("", ann.token, foreign, key),  # even a valid MAC: not her campaign
+        links.click_url("", ann.token, foreign, key),  # even a valid MAC: not her campaign
     ):
         assert_invalid(get(client, path), path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import links as tracking_links
 from mailer.lib import tokens
 from mailer.models import Link
 from tests.tracking.conftest import BASE, NEWSLETTER, PIXEL, TRACKED
@@ -44,7 +44,7 @@ def test_web_addresses_of_the_text_part_are_tracked_with_the_same_links(db, send
     links = {link.url: link.id for link in db.session.scalars(db.select(Link))}
     key = tokens.link_key()
     spring, stores = (
-        tracking.click_url(BASE, ann.token, links[url], key)
+        tracking_links.click_url(BASE, ann.token, links[url], key)
         for url in (
             "https://shop.example.com/spring?utm_source=mail&utm_campaign=spring",
             "https://shop.example.com/stores",
@@ -67,13 +67,13 @@ def test_text_addresses_end_where_a_mail_client_would_end_them(db, client, send_
     links = {link.url: link.id for link in db.session.scalars(db.select(Link))}
     key = tokens.link_key()
     for name, around in (("a", ("picks: ", ". Also")), ("b", ("<", ">,")), ("c", ('"', '"!'))):
-        tracked = tracking.click_url(
+        tracked = tracking_links.click_url(
             BASE, ann.token, links[f"https://shop.example.com/{name}"], key
         )
         assert f"{around[0]}{tracked}{around[1]}" in ann.text
     assert "https://en.wikipedia.org/wiki/Mail_(disambiguation)" in ann.text  # unclear end
     assert "https://en.wikipedia.org/wiki/Mail_" not in links
-    tracked = tracking.click_url(
+    tracked = tracking_links.click_url(
         "", ann.token, links["https://shop.example.com/d?x=1&y=2#top"], key
     )
     assert tracked in ann.text
@@ -121,7 +121,7 @@ def test_a_body_with_its_unsubscribe_link_gets_no_second_one(send_campaign):
 def test_link_rows_are_created_once_whatever_the_number_of_workers(db, send_campaign, app):
     sent = send_campaign(["ann@example.com"])
     app.extensions.pop("mailer_link_cache")  # another worker process: an empty cache
-    other = tracking.instrumenter(sent.campaign)
+    other = tracking_links.instrumenter(sent.campaign)
     html, _ = other.apply(NEWSLETTER.replace("{{ first_name }}", "Cy"), "", "tok")
     assert db.session.scalar(db.select(db.func.count()).select_from(Link)) == 2
     assert [i for _, i in TRACKED.findall(html)] == [
@@ -149,7 +149,7 @@ def test_rewriting_is_fast(app, db, send_campaign):
     body = (
         f"<html><body>{'<p>' + 'Lorem ipsum dolor sit amet. ' * 400 + '</p>'}{links}</body></html>"
     )
-    instrument = tracking.instrumenter(sent.campaign)
+    instrument = tracking_links.instrumenter(sent.campaign)
     instrument.apply(body, "", "warm-up")
     started = time.perf_counter()
     for i in range(200):

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from mailer.campaigns import reports
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import flush
 from mailer.models import Send
 from mailer.models.base import utcnow
 from tests.tracking.conftest import events
@@ -195,7 +195,7 @@ def test_buffered_hits_count_once_flushed(buffered, db, client, send_campaign):
     sent = send_campaign(["ann@example.com"])
     get(client, sent["ann@example.com"].pixel_path)
     assert reports.campaign_report(sent.campaign).figures.opens.total == 0
-    tracking.flush()
+    flush.flush()
     assert reports.campaign_report(sent.campaign).figures.opens.unique_human == 1
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import time
 
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import hits
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.signing import verify_signature
+from mailer.queue import get_redis
 from tests.feedback.conftest import drain, mailgun_body, url
 from tests.feedback.conftest import send_campaign as feedback_campaign
 from tests.tracking.test_buffer import run_flush_job
@@ -27,13 +28,13 @@ def test_an_open_written_by_the_tracking_flush_is_delivered_once(
     assert get(client, ann.pixel_path).status_code == 200
     assert get(client, ann.click_path(1)).status_code == 302
     assert deliveries(db) == [], "buffered in Redis: nothing written yet"
-    raw = [json.loads(x) for x in tracking.get_redis().lrange(tracking.BUFFER_KEY, 0, -1)]
+    raw = [hits.Hit.from_json(x) for x in get_redis().lrange(hits.BUFFER_KEY, 0, -1)]
 
     assert run_flush_job(app).is_finished
     rows = deliveries(db)
     assert sorted(d.event_type for d in rows) == ["clicked", "opened"]
     # A flush that died after committing leaves its batch to be written again: no new delivery.
-    tracking.write_hits(raw)
+    hits.write_hits(raw)
     db.session.commit()
     assert len(deliveries(db)) == 2
 

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from mailer.engine.delivery import Sender, SendOutcome
-from mailer.engine.tracking import core as tracking
+from mailer.engine.tracking import links as tracking_links
 from mailer.extensions import db
 from mailer.lib import tokens
 from mailer.models import Campaign, CampaignChannel, Channel, Identity
@@ -71,7 +71,7 @@ class MessageParts:
     base: str
     mailbox: str | None
     sign: Callable[[str, int], str]
-    instrument: tracking.Instrumenter  # tracked links, pixel, unsubscribe footer
+    instrument: tracking_links.Instrumenter  # tracked links, pixel, unsubscribe footer
 
     @classmethod
     def of(cls, campaign: Campaign, channel: Channel, identity: Identity) -> MessageParts:
@@ -83,7 +83,7 @@ class MessageParts:
             base=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
             mailbox=current_app.config["MAILER_UNSUBSCRIBE_MAILTO"],
             sign=tokens.signer(),
-            instrument=tracking.instrumenter(campaign),
+            instrument=tracking_links.instrumenter(campaign),
         )
 
 

@@ -18,8 +18,8 @@ from flask import current_app
 from sqlalchemy import case, func, select, update
 
 from mailer.engine.feedback.base import FeedbackEvent
-from mailer.engine.tracking import core as tracking
-from mailer.engine.transactional import core as transactional
+from mailer.engine.tracking import hits
+from mailer.engine.transactional import feedback as transactional_feedback
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
@@ -181,8 +181,8 @@ def _machine_reason(e: FeedbackEvent) -> str | None:
     ua = e.data.get("ua")
     if e.kind not in (EventType.OPEN.value, EventType.CLICK.value) or not ua:
         return None  # no user agent: the provider judged it an open, trust it
-    kind = tracking.OPEN if e.kind == EventType.OPEN.value else tracking.CLICK
-    return tracking.machine_reason(kind, ua)
+    kind = hits.OPEN if e.kind == EventType.OPEN.value else hits.CLICK
+    return hits.machine_reason(kind, ua)
 
 
 def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None) -> list[str]:
@@ -284,7 +284,7 @@ def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None
     for column, times in sorted(first.items()):
         _set_first_times(column, times)
     if messages:
-        transactional.apply_feedback(messages)
+        transactional_feedback.apply_feedback(messages)
     for email in _over_soft_limit(soft.keys(), now):
         suppress.setdefault(email, (SuppressionReason.SOFT_BOUNCES.value, "feedback: soft bounces"))
         subscribers[SuppressionReason.SOFT_BOUNCES.value].update(

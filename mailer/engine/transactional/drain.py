@@ -27,9 +27,9 @@ from mailer.engine.delivery import (
     write_outcomes,
 )
 from mailer.engine.rendering import CompiledEmail, RenderError
-from mailer.engine.tracking import core as tracking
-from mailer.engine.transactional.content import message_content
-from mailer.engine.transactional.core import drain_job, message_links
+from mailer.engine.rendering.message import message_content
+from mailer.engine.tracking.links import insert_before_body_end, message_links, pixel_img
+from mailer.engine.transactional.accept import drain_job
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
@@ -257,11 +257,7 @@ def _send_chunk(
                 _put_back(ids)
                 raise
         if html and payload.get("track_opens", True):
-            html = tracking._before_body_end(
-                html,
-                f'<img src="{tracking.pixel_url(base, token)}" width="1" height="1" alt="" '
-                'style="display:block;width:1px;height:1px;border:0">',
-            )
+            html = insert_before_body_end(html, pixel_img(base, token))
         tags = {"message": str(r.id), "token": token}
         messages.append(
             compose(

@@ -1,53 +1,18 @@
-"""Transactional messages: accept them from the API, send them from the drain job, track them.
-
-Accepting (:func:`accept`, the API's hot path): every item is validated first (address, sender,
-channel, content or template and its variables, tags, metadata) and any problem refuses the
-whole request, with each error's path. Suppressed recipients are refused one by one with their
-reason; the rest are inserted in ONE statement, committed, and the sender is woken. Lookups of
-identities, channels and templates come from a small per-process cache (``LOOKUP_TTL``
-seconds). A single message, the commonest request, is one ``INSERT … SELECT … WHERE NOT
-EXISTS (suppressed)`` (the reason is read only when it was refused) and one Redis command; on
-MySQL that statement is the request's only database round trip (``dbutil.OwnPoolStatement``:
-an autocommit pool of its own, no session). A batch reads the suppressions of all its
-addresses, then inserts the others.
-
-Statuses (``MessageStatus``): queued → sending → sent → delivered; or bounced, complained,
-failed (with ``error``). A transient provider error puts the message back to queued with a
-``next_attempt_at`` (exponential backoff, ``MAILER_MAX_ATTEMPTS``). Opens and clicks are
-recorded as ``opened_at``/``clicked_at``; the API shows a sent or delivered message that has
-one as "opened"/"clicked" (:func:`public_status`). At send time an HTML message's http(s)
-links point at ``/t/c/<message token>/<link id>-<mac>`` (unless ``track_clicks`` is false),
-with the same rules as campaigns; link ids come from ``message_links``, one row per distinct URL
-shared by all messages, and a click redirects only to a URL recorded there and only with the
-token of a message it was written into (the MAC binds the two: see tokens.py).
-
-Sending (:func:`drain`, one job per channel on the transactional queue): claim due queued
-messages in chunks (FOR UPDATE SKIP LOCKED on MySQL, one conditional UPDATE … RETURNING on
-SQLite, so two drain jobs never take the same message), take the channel's rate tokens
-(transactional mail may use the whole bucket; campaigns leave it a share, see ratelimit.py),
-render (templates compiled once per version), send with ``provider.send_batch`` and write the
-results back in bulk. Waking is cheap: a Redis ``SET NX`` flag per channel means a thousand
-requests a second enqueue one job, not a thousand; the job holds the flag while it runs,
-lingers a moment for more work, and re-checks after releasing it so no message is left behind.
-A tick (``jobs.transactional.tick``) wakes channels with due messages every few seconds and
-marks messages stuck in "sending" by a dead worker as failed (maybe sent: never resent).
-"""
+"""Accepting transactional messages from the API (its hot path): validate every item, refuse
+suppressed recipients, queue the rest in one statement, and wake the channel's drain job."""
 
 from __future__ import annotations
 
 import json
-import logging
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
 from redis import Redis
-from sqlalchemy import bindparam, case, func, insert, select, update
-from werkzeug.urls import iri_to_uri
+from sqlalchemy import bindparam, insert, select
 
 from mailer import dispatch
 from mailer.dispatch import KeyedJob
@@ -58,18 +23,15 @@ from mailer.engine.rendering import (
     compile_email,
     unknown_variables,
 )
-from mailer.engine.tracking import core as tracking
-from mailer.engine.transactional.content import message_content, message_context
+from mailer.engine.rendering.message import message_context
 from mailer.extensions import db
 from mailer.lib import dbutil
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError
-from mailer.models import Channel, Event, Identity, Suppression, Template
+from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
-from mailer.models.campaigns import Message, MessageLink, MessageStatus
+from mailer.models.campaigns import Message, MessageStatus
 from mailer.queue import thread_redis
-
-log = logging.getLogger(__name__)
 
 MAX_TAGS = 10
 MAX_TAG = 64
@@ -206,7 +168,7 @@ def accept(
     ``prefix`` makes error names JSON paths of the request: "" for a single message,
     "messages" for a batch ("messages[3].to"). Raises ValidationError listing every problem.
     """
-    limit = int(current_app.config.get("MAILER_API_MAX_BATCH", 500))
+    limit = int(current_app.config["MAILER_API_MAX_BATCH"])
     if prefix and len(items) > limit:
         raise ValidationError({prefix: f"At most {limit} messages per request."})
     if prefix and not items:
@@ -318,7 +280,7 @@ def _make_raw_insert() -> dbutil.OwnPoolStatement | None:
         return None
     key = engine.url.render_as_string(hide_password=False)
     if key not in _RAW_INSERTS:  # apps of one process (tests) share the pool
-        options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        options = current_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         size, overflow = options.get("pool_size", 5), options.get("max_overflow", 10)
         _RAW_INSERTS.setdefault(
             key,
@@ -512,259 +474,3 @@ def wake(channel_ids: Iterable[int], client: Redis | None = None) -> list[int]:
 def drain_job(channel_id: int) -> KeyedJob:
     """One drain job per channel is queued or running."""
     return KeyedJob(FLAG_KEY.format(channel_id), FLAG_TTL)
-
-
-# ------------------------------------------------------------------------------ reading
-
-
-def public_status(message: Message) -> str:
-    """The status clients see: opens and clicks show on a sent or delivered message."""
-    if message.status in (MessageStatus.SENT.value, MessageStatus.DELIVERED.value):
-        if message.clicked_at is not None:
-            return "clicked"
-        if message.opened_at is not None:
-            return "opened"
-    return message.status
-
-
-STATUSES = (*(s.value for s in MessageStatus), "opened", "clicked")
-
-
-def status_condition(status: str):
-    """A filter matching :func:`public_status` = status."""
-    shown = Message.status.in_([MessageStatus.SENT.value, MessageStatus.DELIVERED.value])
-    if status == "clicked":
-        return shown & Message.clicked_at.is_not(None)
-    if status == "opened":
-        return shown & Message.opened_at.is_not(None) & Message.clicked_at.is_(None)
-    if status in (MessageStatus.SENT.value, MessageStatus.DELIVERED.value):
-        return (
-            (Message.status == status) & Message.opened_at.is_(None) & Message.clicked_at.is_(None)
-        )
-    return Message.status == status
-
-
-def tag_condition(tag: str):
-    if dbutil.dialect() == "mysql":
-        return func.json_contains(Message.tags, func.json_quote(tag)) == 1
-    each = func.json_each(Message.tags).table_valued("value")
-    return select(each.c.value).where(each.c.value == tag).exists()
-
-
-def events_of(message_id: int, limit: int = 100) -> list[Event]:
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.message_id == message_id)
-            .order_by(Event.occurred_at, Event.id)
-            .limit(limit)
-        )
-    )
-
-
-# ------------------------------------------------------------------------------ feedback
-
-
-_M = Message.__table__
-
-# Which delivery statuses each reported event may replace (a later, stronger report wins:
-# a bounce after "delivered" is an asynchronous bounce; a complaint trumps everything).
-_MOVES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    # event type: (new status, time column, statuses it replaces)
-    "delivery": ("delivered", "delivered_at", ("queued", "sending", "sent")),
-    "reject": ("failed", None, ("queued", "sending", "sent")),
-    "bounce": ("bounced", "bounced_at", ("queued", "sending", "sent", "delivered", "failed")),
-    "complaint": (
-        "complained",
-        "complained_at",
-        ("queued", "sending", "sent", "delivered", "bounced", "failed"),
-    ),
-}
-
-
-def apply_feedback(reports: Mapping[str, Mapping[int, tuple[datetime, str | None]]]) -> None:
-    """Provider feedback and tracking for messages, in the caller's transaction.
-
-    ``reports`` maps an event type (delivery, bounce, complaint, reject, open, click) to
-    {message id: (first time, detail)}; opens and clicks only set their first-time column."""
-    for kind in ("open", "click"):
-        column = f"{'opened' if kind == 'open' else 'clicked'}_at"
-        times = reports.get(kind) or {}
-        for chunk in _chunks(sorted(times)):
-            db.session.execute(
-                update(_M)
-                .where(_M.c.id.in_(chunk), _M.c[column].is_(None))
-                .values({column: case({i: times[i][0] for i in chunk}, value=_M.c.id)})
-            )
-    for kind in ("delivery", "reject", "bounce", "complaint"):
-        status, column, replaces = _MOVES[kind]
-        found = reports.get(kind) or {}
-        for chunk in _chunks(sorted(found)):
-            if column:
-                db.session.execute(
-                    update(_M)
-                    .where(_M.c.id.in_(chunk), _M.c[column].is_(None))
-                    .values({column: case({i: found[i][0] for i in chunk}, value=_M.c.id)})
-                )
-            values: dict[str, Any] = {"status": status}
-            if kind in ("reject", "bounce"):
-                reasons = {i: (found[i][1] or f"provider reported a {kind}")[:500] for i in chunk}
-                values["error"] = case(reasons, value=_M.c.id)
-            db.session.execute(
-                update(_M).where(_M.c.id.in_(chunk), _M.c.status.in_(replaces)).values(values)
-            )
-
-
-def _chunks(values: list, size: int = 500):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def write_hits(hits: Sequence[dict]) -> list[dict]:
-    """Tracking hits on messages (``"mk": "m"``) as event rows; sets first human opens and
-    clicks. Returns the event rows for the caller's INSERT."""
-    OPEN, CLICK = tracking.OPEN, tracking.CLICK  # noqa: N806
-
-    ids = sorted({int(h["s"]) for h in hits})
-    sent = {}
-    for chunk in _chunks(ids):
-        rows = db.session.execute(select(Message.id, Message.sent_at).where(Message.id.in_(chunk)))
-        sent.update({message_id: at for message_id, at in rows})
-    link_ids = sorted({int(h["l"]) for h in hits if h["k"] == CLICK and h.get("l")})
-    urls: dict[int, str] = {}
-    for chunk in _chunks(link_ids):
-        rows = db.session.execute(
-            select(MessageLink.id, MessageLink.url).where(MessageLink.id.in_(chunk))
-        )
-        urls.update({link_id: url for link_id, url in rows})
-    events: list[dict] = []
-    first: dict[str, dict[int, tuple[datetime, None]]] = defaultdict(dict)
-    for hit in hits:
-        message_id = int(hit["s"])
-        if message_id not in sent or hit["k"] not in (OPEN, CLICK):
-            continue
-        at = datetime.fromtimestamp(hit["t"], UTC).replace(tzinfo=None)
-        reason = hit.get("m") or tracking._timing_reason(at, sent[message_id])
-        data: dict[str, Any] = {"ua": hit.get("ua") or ""}
-        if reason:
-            data["machine"] = reason
-        if hit["k"] == CLICK and hit.get("l"):
-            # Event.link_id names a campaign's Link: a message's link goes in data instead.
-            data["link_id"] = int(hit["l"])
-            data["url"] = urls.get(int(hit["l"]))
-        kind = "open" if hit["k"] == OPEN else "click"
-        events.append(
-            {
-                "type": kind,
-                "occurred_at": at,
-                "campaign_id": None,
-                "send_id": None,
-                "message_id": message_id,
-                "link_id": None,
-                "provider_event_id": f"hit:{hit['id']}",
-                "machine": reason is not None,
-                "data": data,
-            }
-        )
-        if reason is None:
-            seen = first[kind].get(message_id)
-            if seen is None or at < seen[0]:
-                first[kind][message_id] = (at, None)
-    apply_feedback(first)
-    return events
-
-
-# ------------------------------------------------------------------------------ click tracking
-
-
-class _MessageLinks(tracking.Instrumenter):
-    """Rewrites a message's links exactly as a campaign's are (same rules for the HTML and the
-    text part, the rest unchanged), with link ids from ``message_links`` instead of a campaign's
-    ``links``."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__(0, base, opens=False, clicks=True, links={})
-
-    def _ensure(self, urls: list[str]) -> None:
-        """Rows for new URLs, committed before any message carrying them leaves."""
-        by_hash = {tracking.url_hash(u): u for u in dict.fromkeys(urls)}
-        rows = [{"url": u, "url_hash": h} for h, u in by_hash.items()]
-        with db.engine.begin() as conn:
-            conn.execute(dbutil.insert_ignore(MessageLink.__table__, ["url_hash"]), rows)
-            found = conn.execute(
-                select(MessageLink.id, MessageLink.url_hash).where(
-                    MessageLink.url_hash.in_(list(by_hash))
-                )
-            ).all()
-        if len(self.links) + len(found) > tracking._CACHE_URLS:
-            self.links.clear()  # personalised URLs: keep memory flat, ask the database again
-        for link_id, digest in found:
-            self.links[by_hash[digest]] = link_id
-
-
-def message_links(base: str) -> _MessageLinks:
-    """The process's rewriter (its URL → link id cache lives as long as the worker)."""
-    found = current_app.extensions.get("mailer_message_links")
-    if found is None or found.base != base:
-        found = current_app.extensions["mailer_message_links"] = _MessageLinks(base)
-    return found
-
-
-def message_link_url(link_id: int, message_id: int, *, signed: bool = True) -> str | None:
-    """Where a message's click link redirects: the URL recorded for it, as an ASCII URI fit
-    for a Location header, or None for an unknown link (never an open redirect). Rows never
-    change, so a URL once read is kept for the life of the process.
-
-    ``signed``: the click link's MAC proved the link was written into this message. An
-    unsigned link (mail sent before links were signed) resolves only when its URL is provably
-    in this message (:func:`_urls_of_message`)."""
-    if not 0 < link_id <= dbutil.MAX_ID:
-        return None
-    cache: dict[int, tuple[str, str]] = current_app.extensions.setdefault(
-        "mailer_message_link_urls", {}
-    )
-    found = cache.get(link_id)
-    if found is None:
-        raw = db.session.scalar(select(MessageLink.url).where(MessageLink.id == link_id))
-        if raw is None or not tracking._is_web_url(raw) or tracking._CONTROL.search(raw):
-            return None
-        found = (raw, iri_to_uri(raw))
-        if len(cache) >= tracking._CACHE_URLS:
-            cache.clear()
-        cache[link_id] = found
-    if not signed and found[0] not in _urls_of_message(message_id):
-        return None
-    return found[1]
-
-
-def _urls_of_message(message_id: int) -> set[str]:
-    """The trackable URLs of a message as sent: its own HTML and text, or its template rendered
-    again with its variables when the template has not changed since (else none: unprovable)."""
-    row = db.session.execute(
-        select(
-            Message.to_email,
-            Message.subject,
-            Message.payload,
-            Message.template_id,
-            Message.sent_at,
-            Message.claimed_at,
-        ).where(Message.id == message_id)
-    ).first()
-    if row is None:
-        return set()
-    payload = row.payload or {}
-    templates = {}
-    if row.template_id is not None:
-        template = db.session.get(Template, row.template_id)
-        sent = row.sent_at or row.claimed_at
-        if template is None or sent is None or template.updated_at > sent:
-            return set()
-        templates[template.id] = template
-    try:
-        _, html, text = message_content(row, payload, templates, {})
-    except (RenderError, LookupError):
-        return set()
-    finder = tracking.Instrumenter(
-        0, current_app.config["PUBLIC_BASE_URL"], opens=False, clicks=True, links={}
-    )
-    return finder.urls_in(html, text)

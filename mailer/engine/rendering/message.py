@@ -1,5 +1,5 @@
-"""A transactional message's content: its template variables, and its subject, HTML and text
-as sent (rendered with the template compiled once per version)."""
+"""What a transactional message sends: its own HTML and text, or its template rendered with
+the caller's variables (the drain sends it; the click path renders it again as proof)."""
 
 from __future__ import annotations
 
@@ -32,21 +32,11 @@ _CALLER_WINS = frozenset(
 )
 
 
-def compiled_template(template: Template | None, subject: str, cache: dict) -> CompiledEmail:
-    key = (template.id, template.updated_at, subject) if template else None
-    found = cache.get(key)
-    if found is None:
-        found = compile_email(
-            subject, template.html or "", template.text or None, name=template.name
-        )
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = found
-    return found
-
-
-def message_content(r, payload: dict, templates: dict, cache: dict) -> tuple[str, str, str]:
-    """(subject, html, text) of one message, rendered when it uses a template."""
+def message_content(
+    r, payload: dict, templates: Mapping[int, Template], cache: dict
+) -> tuple[str, str, str]:
+    """(subject, html, text) of one message (a row with ``template_id``, ``subject`` and
+    ``to_email``), rendered when it uses a template; ``cache``: see :func:`compiled_template`."""
     if r.template_id is None and "template_id" in payload:
         raise LookupError(f"template {payload['template_id']} was deleted before sending")
     if r.template_id is None:
@@ -59,6 +49,19 @@ def message_content(r, payload: dict, templates: dict, cache: dict) -> tuple[str
     if "subject_source" in payload:  # the subject was rendered when the message was accepted
         rendered = compiled_template(template, "", cache).render(context)
         return r.subject, rendered.html, rendered.text
-    # accepted before that: the subject is rendered now
-    rendered = compiled_template(template, r.subject, cache).render(context)
+    rendered = compiled_template(template, r.subject, cache).render(context)  # accepted before that
     return rendered.subject, rendered.html, rendered.text
+
+
+def compiled_template(template: Template | None, subject: str, cache: dict) -> CompiledEmail:
+    """The template compiled with this subject, kept in ``cache`` while it is unchanged."""
+    key = (template.id, template.updated_at, subject) if template else None
+    found = cache.get(key)
+    if found is None:
+        found = compile_email(
+            subject, template.html or "", template.text or None, name=template.name
+        )
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = found
+    return found

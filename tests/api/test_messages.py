@@ -16,8 +16,8 @@ from mailer.engine.transactional import core as transactional
 from mailer.models import Identity, Suppression, Template
 from mailer.models.campaigns import Message
 from mailer.queue import TRANSACTIONAL, get_redis, set_worker_app
-from tests.api.conftest import error_paths
-from tests.campaigns.conftest import brevo_channel
+from tests.factories import brevo_channel
+from tests.fixtures.api import error_paths
 
 pytestmark = pytest.mark.usefixtures("quick_drain")
 

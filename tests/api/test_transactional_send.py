@@ -20,8 +20,8 @@ from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message
 from mailer.queue import FEEDBACK, TICKS, TRANSACTIONAL, enqueue, get_redis, set_worker_app
-from tests.campaigns.conftest import make_campaign, make_list
 from tests.campaigns.test_worker_processes import spawn_worker, wait_for  # noqa: F401
+from tests.factories import make_campaign, make_list
 from tests.servers.brevo import BrevoServer
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"

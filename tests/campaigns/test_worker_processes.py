@@ -20,7 +20,7 @@ from config import TestConfig
 from mailer.campaigns import lifecycle as campaigns
 from mailer.models import Campaign, Send
 from mailer.queue import TICKS, enqueue
-from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
+from tests.factories import brevo_channel, make_campaign, make_list, smtp_channel
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
 

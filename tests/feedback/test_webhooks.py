@@ -11,7 +11,7 @@ import pytest
 from mailer.engine.feedback import core as feedback
 from mailer.engine.feedback import sns
 from mailer.models import FeedbackPayload
-from tests.feedback.conftest import (
+from tests.fixtures.feedback import (
     CERT_URL,
     MAILGUN_KEY,
     REGION,

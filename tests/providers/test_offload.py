@@ -15,7 +15,7 @@ import pytest
 from mailer.providers import make_provider
 from mailer.providers.base import _new_event_loop
 from mailer.providers.offload import ProcessSender, offloadable
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
 
@@ -121,7 +121,7 @@ PARENT = """
 import sys, time
 from mailer.providers import make_provider
 from mailer.providers.offload import ProcessSender
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 provider = make_provider("brevo", {{}}, {{"api_key": "xkeysib-test"}}, endpoint_url={url!r})
 sender = ProcessSender(provider)
 print(sender.pid, flush=True)

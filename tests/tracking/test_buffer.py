@@ -14,7 +14,7 @@ from mailer.engine.tracking import core as tracking
 from mailer.extensions import db as _db
 from mailer.models import Event
 from mailer.queue import TICKS, TICKS_REGISTRY, get_queue, get_redis, set_worker_app
-from tests.tracking.conftest import events
+from tests.fixtures.tracking import events
 from tests.tracking.test_hits import get
 
 

@@ -9,11 +9,11 @@ import time
 from mailer.engine.tracking import core as tracking
 from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.engine.webhooks_out.core import verify_signature
-from tests.feedback.conftest import drain, mailgun_body, url
-from tests.feedback.conftest import send_campaign as feedback_campaign
+from tests.factories import make_sent_campaign
+from tests.fixtures.feedback import drain, mailgun_body, url
+from tests.fixtures.webhooks_out import deliveries, run_tick
 from tests.tracking.test_buffer import run_flush_job
 from tests.tracking.test_hits import get
-from tests.webhooks_out.conftest import deliveries, run_tick
 
 A = "ann@example.com"
 
@@ -52,7 +52,7 @@ def test_an_open_written_by_the_tracking_flush_is_delivered_once(
 def test_a_bounce_from_provider_feedback_is_delivered(app, client, db, channels, make_endpoint):
     make_endpoint(["bounced"])
     channel = channels["mailgun"]
-    sent = feedback_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     event = {
         "event": "failed",
         "severity": "permanent",

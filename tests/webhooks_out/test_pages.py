@@ -12,7 +12,7 @@ import pytest
 from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.engine.webhooks_out.core import verify_signature
 from mailer.models import Role, WebhookDelivery, WebhookEndpoint
-from tests.webhooks_out.conftest import deliveries, endpoint, opened
+from tests.fixtures.webhooks_out import deliveries, endpoint, opened
 
 BASE = "/outbound-webhooks"
 

@@ -15,7 +15,7 @@ import pytest
 from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.lib import netguard
 from mailer.models import Role, WebhookEndpoint
-from tests.webhooks_out.conftest import deliveries, opened, run_tick, time_passes
+from tests.fixtures.webhooks_out import deliveries, opened, run_tick, time_passes
 
 BASE = "/outbound-webhooks"
 OWN_NETWORK = "Mailer does not post webhooks into its own network unless"

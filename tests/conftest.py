@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.feedback",
     "tests.fixtures.tracking",
+    "tests.fixtures.workers",
 ]

@@ -25,7 +25,8 @@ def test_import_contracts_hold():
     )
     report = result.stdout
     broken = report[report.find("Broken contracts") :] if "Broken contracts" in report else report
-    assert result.returncode == 0, f"import contracts broken:\n{broken}\n{result.stderr}"
+    kept = result.returncode == 0
+    assert kept, f"import contracts broken:\n{broken}\n{result.stderr}"
 
 
 # ------------------------------------------------------------------ private names

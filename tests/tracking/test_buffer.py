@@ -6,30 +6,19 @@ import json
 import os
 
 import pytest
-from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import event
 
 from mailer.engine.tracking import core as tracking
 from mailer.extensions import db as _db
 from mailer.models import Event
-from mailer.queue import TICKS, TICKS_REGISTRY, get_queue, get_redis, set_worker_app
-from tests.fixtures.tracking import events
-from tests.tracking.test_hits import get
+from mailer.queue import TICKS_REGISTRY, get_redis
+from tests.fixtures.tracking import events, get, run_flush_job
 
 
 def count_events(db) -> int:
     db.session.commit()  # a fresh snapshot: the job wrote through its own session
     return db.session.scalar(db.select(db.func.count()).select_from(Event))
-
-
-def run_flush_job(app):
-    """The tick's job through a real RQ worker (burst), as the scheduler would run it."""
-    job = get_queue(TICKS).enqueue("jobs.tracking.flush_events")
-    set_worker_app(app)
-    SimpleWorker([TICKS], connection=get_redis()).work(burst=True)
-    job.refresh()
-    return job
 
 
 def no_db_writes():

@@ -11,9 +11,8 @@ from mailer.engine.webhooks_out import core as webhooks_out
 from mailer.engine.webhooks_out.core import verify_signature
 from tests.factories import make_sent_campaign
 from tests.fixtures.feedback import drain, mailgun_body, url
+from tests.fixtures.tracking import get, run_flush_job
 from tests.fixtures.webhooks_out import deliveries, run_tick
-from tests.tracking.test_buffer import run_flush_job
-from tests.tracking.test_hits import get
 
 A = "ann@example.com"
 

@@ -87,7 +87,7 @@ def run_one(n: int, database_url: str | None, workdir: str, server_pid: int | No
         from flask_migrate import upgrade
 
         from mailer.engine.imports import importer
-        from tests.conftest import drop_everything
+        from tests.fixtures.app import drop_everything
 
         drop_everything(db.engine)
         upgrade()

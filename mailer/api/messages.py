@@ -37,7 +37,7 @@ _MAX_ID = 2**31 - 1  # ids of identities, channels and templates (as in messages
 
 
 @plainly_valid("MessageRequest")
-def _plain_message(body: Any) -> bool:
+def plain_message(body: Any) -> bool:
     """A single message that MessageIn (openapi/messages.yaml) surely accepts: the usual
     request skips jsonschema. Anything unusual answers False and is validated in full."""
     if type(body) is not dict or "to" not in body or not body.keys() <= _FIELDS:

@@ -385,7 +385,7 @@ class HttpResponse:
         return json.loads(self.content)
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
+def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's event loop when it is installed (the providers' transports spend about a
     third less CPU per message on it), asyncio's otherwise or with MAILER_EVENT_LOOP=asyncio."""
     if os.environ.get("MAILER_EVENT_LOOP", "uvloop").lower() != "asyncio":
@@ -398,7 +398,7 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-class _Loop:
+class LoopThread:
     """One event loop per process, in a daemon thread, for every HTTP and SMTP provider.
 
     A forked child (an RQ job) gets its own: the parent's thread does not exist there.
@@ -412,7 +412,7 @@ class _Loop:
     def get(cls) -> asyncio.AbstractEventLoop:
         with cls._lock:
             if cls._loop is None or cls._pid != os.getpid():
-                loop = _new_event_loop()
+                loop = new_event_loop()
                 threading.Thread(target=loop.run_forever, name="mailer-http", daemon=True).start()
                 cls._loop, cls._pid = loop, os.getpid()
             return cls._loop
@@ -583,7 +583,7 @@ class HttpProvider(Provider):
                     f"{self.label} channel settings: a credential contains a line break or "
                     "another character HTTP headers can not carry."
                 ) from None
-            self._client, self._client_pid, self._loop = client, pid, _Loop.get()
+            self._client, self._client_pid, self._loop = client, pid, LoopThread.get()
         return self._client
 
     def close(self) -> None:

@@ -33,11 +33,11 @@ from urllib.parse import urlsplit
 
 from mailer.providers.base import (
     ConfigField,
+    LoopThread,
     OutboundMessage,
     Provider,
     ProviderError,
     SendResult,
-    _Loop,
     pack_message,
     short,
     unpack_message,
@@ -183,7 +183,7 @@ class SmtpProvider(Provider):
             raise RuntimeError(f"the {self.label} provider is closed")
         pid = os.getpid()
         if self._loop is None or self._pid != pid:
-            self._loop, self._pid = _Loop.get(), pid
+            self._loop, self._pid = LoopThread.get(), pid
             self._idle, self._slots = [], None
         return self._loop
 

@@ -6,7 +6,6 @@ import pytest
 
 from mailer.engine.transactional import drain as transactional_drain
 from mailer.services import api_keys
-from tests.servers.brevo import BrevoServer
 
 
 class ApiClient:
@@ -60,21 +59,8 @@ def api(api_as):
     return api_as("admin")
 
 
-def error_paths(response) -> list[str]:
-    """The JSON paths a 422 names, in order."""
-    assert response.status_code == 422, response.get_data(as_text=True)
-    return [f["path"] for f in response.json["error"]["details"]["fields"]]
-
-
 @pytest.fixture
 def quick_drain(monkeypatch):
     """Drain jobs end as soon as nothing is due (modules that send mark themselves with it)."""
     monkeypatch.setattr(transactional_drain, "LINGER_SECONDS", 0.0)
     monkeypatch.setattr(transactional_drain, "IDLE_SLEEP", 0.0)
-
-
-@pytest.fixture
-def brevo():
-    """A local server answering like Brevo's transactional API."""
-    with BrevoServer() as server:
-        yield server

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from mailer.lib import dbutil
 from mailer.models import Identity
 from mailer.models.campaigns import Message
-from tests.campaigns.conftest import brevo_channel
+from tests.factories import brevo_channel
 
 pytestmark = pytest.mark.usefixtures("quick_drain")
 

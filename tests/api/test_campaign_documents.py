@@ -19,7 +19,7 @@ from mailer.models import (
 )
 from mailer.queue import SEND, get_redis, set_worker_app
 from mailer.services.channels import parse_stored_message
-from tests.api.conftest import error_paths
+from tests.fixtures.api import error_paths
 
 UNSUBSCRIBE = '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
 

@@ -12,9 +12,9 @@ from mailer.lib import tokens
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
 from mailer.queue import SEND, TICKS, enqueue, get_redis, set_worker_app
-from tests.api.conftest import error_paths
 from tests.api.test_campaign_documents import document, iso, received
 from tests.api.test_campaign_documents import setup as setup  # noqa: F401 - fixture
+from tests.fixtures.api import error_paths
 
 
 def create(api, setup, **changes) -> dict:

@@ -15,7 +15,6 @@ from mailer.lib import tokens
 from mailer.models import Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageLink
-from tests.api.conftest import error_paths
 
 # The sending fixtures are shared with test_transactional_send (brevo, quick_drain: conftest).
 from tests.api.test_transactional_send import (  # noqa: F401
@@ -25,6 +24,7 @@ from tests.api.test_transactional_send import (  # noqa: F401
     send,
     shown,
 )
+from tests.fixtures.api import error_paths
 
 pytestmark = pytest.mark.usefixtures("quick_drain")
 

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rq import SimpleWorker
 
-from mailer.api.messages import _plain_message
+from mailer.api.messages import plain_message
 from mailer.api.spec import validator_for
 from mailer.engine.transactional import accept
 from mailer.models import Identity, Suppression, Template
 from mailer.models.campaigns import Message
 from mailer.queue import TRANSACTIONAL, get_redis, set_worker_app
-from tests.api.conftest import error_paths
-from tests.campaigns.conftest import brevo_channel
+from tests.factories import brevo_channel
+from tests.fixtures.api import error_paths
 
 pytestmark = pytest.mark.usefixtures("quick_drain")
 
@@ -403,7 +403,7 @@ _SOME_FIELDS = st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=3)
 def test_the_quick_body_check_passes_only_what_the_schema_accepts(body):
     """Single messages that look usual skip jsonschema; the schema must accept every one of
     them, so errors always come from the schema itself."""
-    if _plain_message(body):
+    if plain_message(body):
         assert not list(validator_for("MessageRequest").iter_errors(body)), body
 
 
@@ -414,11 +414,11 @@ def test_the_quick_body_check_agrees_with_the_schema_field_by_field():
     for name in _NAMES:
         for value in candidates:
             body = {"to": "a@example.com", "subject": "s", name: value}
-            if _plain_message(body):
+            if plain_message(body):
                 assert not list(schema.iter_errors(body)), body
 
 
 def test_the_usual_single_message_takes_the_quick_check():
     usual = {**MESSAGE, "tags": ["receipt"], "metadata": {"order": 1}, "from": "a@example.com"}
-    assert _plain_message(usual)
-    assert not _plain_message({**usual, "colour": "red"}), "unknown fields go to the schema"
+    assert plain_message(usual)
+    assert not plain_message({**usual, "colour": "red"}), "unknown fields go to the schema"

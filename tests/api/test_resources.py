@@ -22,7 +22,7 @@ from mailer.models import (
     Template,
 )
 from mailer.queue import IMPORTS, get_redis, set_worker_app
-from tests.api.conftest import error_paths
+from tests.fixtures.api import error_paths
 
 HTML = "<p>Hello {{ first_name }}</p>"
 

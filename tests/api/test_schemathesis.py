@@ -31,7 +31,7 @@ from mailer.engine.imports import importer
 from mailer.models import MailingList, Subscriber, Suppression, Template
 from mailer.queue import IMPORTS, get_redis, set_worker_app
 from mailer.services import api_keys
-from tests.conftest import FreshGClient
+from tests.fixtures.app import FreshGClient
 
 MAX_EXAMPLES = 12
 SEED = 20250301

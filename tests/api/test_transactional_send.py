@@ -20,8 +20,8 @@ from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message
 from mailer.queue import FEEDBACK, TICKS, TRANSACTIONAL, enqueue, get_redis, set_worker_app
-from tests.campaigns.conftest import make_campaign, make_list
-from tests.campaigns.test_worker_processes import spawn_worker, wait_for  # noqa: F401
+from tests.factories import make_campaign, make_list
+from tests.fixtures.workers import wait_for
 from tests.servers.brevo import BrevoServer
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
@@ -275,7 +275,7 @@ def test_a_running_campaign_does_not_starve_transactional_mail(
     app,
     db,
     api,
-    spawn_worker,  # noqa: F811
+    spawn_worker,
 ):
     """Real worker processes: a campaign saturates a 20/s channel; 20 transactional messages
     sent meanwhile arrive within about 2 s (half the rate), long before the campaign ends.

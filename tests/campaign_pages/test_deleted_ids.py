@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from mailer.models import CampaignAudience, CampaignChannel, Send
 from mailer.queue import SEND
-from tests.campaign_pages.conftest import draft, make_list, reload, setup_data, work
-from tests.campaigns.conftest import brevo_channel
+from tests.factories import brevo_channel, draft, make_list
+from tests.fixtures.app import work
+from tests.fixtures.campaign_pages import reload, setup_data
 
 
 def test_a_deleted_campaigns_lists_and_channels_never_reach_the_next_campaign(

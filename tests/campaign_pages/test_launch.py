@@ -17,8 +17,9 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 from mailer.queue import IMPORTS, SEND
-from tests.campaign_pages.conftest import HX, draft, make_list, reload, setup_data, work
-from tests.campaigns.conftest import brevo_channel
+from tests.factories import brevo_channel, draft, make_list
+from tests.fixtures.app import work
+from tests.fixtures.campaign_pages import HX, reload, setup_data
 
 
 def _with_audience(db, campaign, *lists):

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from mailer.engine import campaign_state
 from mailer.models import Campaign, CampaignAudience, CampaignChannel
-from tests.campaign_pages.conftest import GOOD_HTML, draft, make_template, reload
-
-
-def _error(body: str, field: str) -> str:
-    """The message shown next to `field` (the macro gives it the id '<field>-error')."""
-    start = body.index(f'id="{field}-error">') + len(f'id="{field}-error">')
-    return body[start : body.index("</small>", start)]
+from tests.factories import GOOD_HTML, draft, make_template
+from tests.fixtures.campaign_pages import error_at, reload
 
 
 def test_every_missing_field_is_explained_next_to_it(client, db, marketer):
     response = client.post("/campaigns/", data={"name": " ", "subject": "", "html": ""})
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "Give the campaign a name" in _error(body, "name")
-    assert "Write a subject line" in _error(body, "subject")
-    assert "Choose a template from the library, or paste HTML" in _error(body, "template_id")
-    assert "Paste the HTML of this campaign" in _error(body, "html")
+    assert "Give the campaign a name" in error_at(body, "name")
+    assert "Write a subject line" in error_at(body, "subject")
+    assert "Choose a template from the library, or paste HTML" in error_at(body, "template_id")
+    assert "Paste the HTML of this campaign" in error_at(body, "html")
     assert db.session.scalar(db.select(Campaign)) is None
 
 
@@ -31,26 +26,26 @@ def test_template_and_pasted_html_together_are_refused(client, db, marketer):
         data={"name": "X", "subject": "Hi", "template_id": str(template.id), "html": GOOD_HTML},
     )
     assert response.status_code == 422
-    assert "not both" in _error(response.get_data(as_text=True), "html")
+    assert "not both" in error_at(response.get_data(as_text=True), "html")
 
 
 def test_a_template_syntax_error_names_the_field_and_line(client, db, marketer):
     html = "<p>Hello</p>\n<p>{{ first_name </p>\n"
     response = client.post("/campaigns/", data={"name": "X", "subject": "Hi", "html": html})
     assert response.status_code == 422
-    message = _error(response.get_data(as_text=True), "html")
+    message = error_at(response.get_data(as_text=True), "html")
     assert message.startswith("Template error, line 2:"), message
 
     subject = client.post(
         "/campaigns/", data={"name": "X", "subject": "Hi {% if %}", "html": GOOD_HTML}
     )
-    assert "Template error, line 1:" in _error(subject.get_data(as_text=True), "subject")
+    assert "Template error, line 1:" in error_at(subject.get_data(as_text=True), "subject")
 
     broken = make_template(db, "Broken", html="<p>ok</p>\n\n{% for x in %}\n")
     chosen = client.post(
         "/campaigns/", data={"name": "X", "subject": "Hi", "template_id": str(broken.id)}
     )
-    message = _error(chosen.get_data(as_text=True), "template_id")
+    message = error_at(chosen.get_data(as_text=True), "template_id")
     assert "“Broken” has an error in its HTML body, line 3:" in message
     assert db.session.scalar(db.select(Campaign)) is None
 
@@ -121,7 +116,7 @@ def test_a_running_campaign_cannot_be_edited(client, db, marketer):
 def test_duplicate_copies_content_audience_and_rows_as_a_draft(
     client, db, marketer, identity, sandbox
 ):
-    from tests.campaign_pages.conftest import make_list
+    from tests.factories import make_list
 
     mailing_list = make_list(db, "Fans", ["a@example.com"])
     campaign = draft(db, status="completed", audience_size=1)

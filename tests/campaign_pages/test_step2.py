@@ -19,15 +19,8 @@ from mailer.models import (
     Suppression,
 )
 from mailer.models.base import utcnow
-from tests.campaign_pages.conftest import (
-    HX,
-    draft,
-    make_list,
-    reload,
-    row_data,
-    setup_data,
-)
-from tests.campaign_pages.test_step1 import _error
+from tests.factories import draft, make_list
+from tests.fixtures.campaign_pages import HX, error_at, reload, row_data, setup_data
 
 
 def _estimate(body: str) -> str:
@@ -85,12 +78,12 @@ def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(cli
 
     again = client.post(url, data={"list_id": str(a.id)}, headers=HX)
     assert again.status_code == 422
-    assert "already in the audience" in _error(again.get_data(as_text=True), "list_id")
+    assert "already in the audience" in error_at(again.get_data(as_text=True), "list_id")
     wrong = client.post(url, data={"list_id": str(a.id), "segment_id": str(segment.id)}, headers=HX)
-    assert "Choose a segment of the chosen list" in _error(
+    assert "Choose a segment of the chosen list" in error_at(
         wrong.get_data(as_text=True), "segment_id"
     )
-    assert "Choose a list." in _error(
+    assert "Choose a list." in error_at(
         client.post(url, data={}, headers=HX).get_data(as_text=True), "list_id"
     )
 
@@ -164,11 +157,11 @@ def test_an_upload_goes_into_a_new_list_made_for_the_campaign(client, db, market
         content_type="multipart/form-data",
     )
     assert refused.status_code == 422
-    assert "no email field" in _error(refused.get_data(as_text=True), "file")
+    assert "no email field" in error_at(refused.get_data(as_text=True), "file")
     missing = client.post(
         f"/campaigns/{campaign.id}/uploads", headers=HX, data={}, content_type="multipart/form-data"
     )
-    assert "Choose a JSON, NDJSON or CSV file" in _error(missing.get_data(as_text=True), "file")
+    assert "Choose a JSON, NDJSON or CSV file" in error_at(missing.get_data(as_text=True), "file")
 
 
 # ------------------------------------------------------------------ channel rows
@@ -267,22 +260,22 @@ def test_every_row_and_schedule_problem_is_explained_next_to_its_field(
     response = client.post(f"/campaigns/{campaign.id}/setup", data=data)
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "Choose a sender." in _error(body, "row-a-identity_id")
-    assert "Choose a channel." in _error(body, "row-a-channel_id")
-    assert "a number above 0" in _error(body, "row-a-frequency")
-    assert "1 or more" in _error(body, "row-a-daily_max")
-    assert "This start is in the past" in _error(body, "row-a-start_at")
-    assert "This sender no longer exists" in _error(body, "row-b-identity_id")
-    assert "“Old relay” is inactive" in _error(body, "row-b-channel_id")
-    assert "a number above 0" in _error(body, "row-b-frequency")
-    assert "whole number" in _error(body, "row-b-daily_max")
-    assert "Enter a date and time" in _error(body, "row-b-start_at")
-    assert "This date is in the past" in _error(body, "scheduled_at")
+    assert "Choose a sender." in error_at(body, "row-a-identity_id")
+    assert "Choose a channel." in error_at(body, "row-a-channel_id")
+    assert "a number above 0" in error_at(body, "row-a-frequency")
+    assert "1 or more" in error_at(body, "row-a-daily_max")
+    assert "This start is in the past" in error_at(body, "row-a-start_at")
+    assert "This sender no longer exists" in error_at(body, "row-b-identity_id")
+    assert "“Old relay” is inactive" in error_at(body, "row-b-channel_id")
+    assert "a number above 0" in error_at(body, "row-b-frequency")
+    assert "whole number" in error_at(body, "row-b-daily_max")
+    assert "Enter a date and time" in error_at(body, "row-b-start_at")
+    assert "This date is in the past" in error_at(body, "scheduled_at")
     assert 'value="often"' in body, "what was typed stays in the form"
     assert db.session.scalar(db.select(CampaignChannel)) is None
 
     none = client.post(f"/campaigns/{campaign.id}/setup", data={"action": "save"})
-    assert "Add at least one sending channel row." in _error(none.get_data(as_text=True), "rows")
+    assert "Add at least one sending channel row." in error_at(none.get_data(as_text=True), "rows")
 
 
 # ------------------------------------------------------------------ test sends
@@ -306,7 +299,7 @@ def test_send_test_renders_sample_data_through_the_first_row(
 
 
 def test_send_test_reports_provider_refusals_in_plain_words(client, db, marketer, identity, brevo):
-    from tests.campaigns.conftest import brevo_channel
+    from tests.factories import brevo_channel
 
     channel = brevo_channel(db, brevo)
     brevo.reject("bad@example.com")
@@ -340,7 +333,7 @@ def test_send_test_of_a_template_over_its_render_budget_says_why_and_sends_nothi
             headers=HX,
         )
         assert response.status_code == 422
-        error = _error(response.get_data(as_text=True), "test_to")
+        error = error_at(response.get_data(as_text=True), "test_to")
         assert f"The email cannot be rendered: HTML body of “Spring sale”: {reason}" in error
     assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 0
 
@@ -359,9 +352,9 @@ def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, 
             url, data={**row_data(identity, sandbox), "test_to": value}, headers=HX
         )
         assert response.status_code == 422
-        assert message in _error(response.get_data(as_text=True), "test_to")
+        assert message in error_at(response.get_data(as_text=True), "test_to")
     no_row = client.post(url, data={"test_to": "me@example.com"}, headers=HX)
-    assert "Choose a sender and a channel" in _error(no_row.get_data(as_text=True), "test_to")
+    assert "Choose a sender and a channel" in error_at(no_row.get_data(as_text=True), "test_to")
     plain = client.post(
         f"/campaigns/{campaign.id}/setup",
         data={**row_data(identity, sandbox), "test_to": "me@example.com", "send_test": "1"},

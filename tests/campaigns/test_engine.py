@@ -17,7 +17,7 @@ from mailer.lib.errors import NotAllowed
 from mailer.models import Campaign, CampaignChannel, Send, Subscriber, Suppression
 from mailer.models.base import utcnow
 from mailer.queue import SEND, get_redis, set_worker_app
-from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
+from tests.factories import brevo_channel, make_campaign, make_list, smtp_channel
 
 
 def statuses(db, campaign_id) -> dict[str, int]:

@@ -10,70 +10,20 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from config import TestConfig
 from mailer.campaigns import lifecycle
 from mailer.models import Campaign, Send
 from mailer.queue import TICKS, enqueue
-from tests.campaigns.conftest import brevo_channel, make_campaign, make_list, smtp_channel
+from tests.factories import brevo_channel, make_campaign, make_list, smtp_channel
+from tests.fixtures.workers import wait_for
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
 
 pytestmark = pytest.mark.slow
 FINAL = {"sent", "failed", "suppressed", "in_doubt"}
-
-
-@pytest.fixture
-def spawn_worker(app, tmp_path):
-    processes: list[subprocess.Popen] = []
-    env = dict(
-        os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=app.config["REDIS_URL"],
-        SECRET_KEY=TestConfig.SECRET_KEY,
-        MAILER_ENCRYPTION_KEY=TestConfig.ENCRYPTION_KEY,
-        PUBLIC_BASE_URL=TestConfig.PUBLIC_BASE_URL,
-        MAILER_INSTANCE_PATH=str(tmp_path / "worker-instance"),
-        MAILER_ROW_LOCK_TTL="2",
-        LOG_LEVEL="WARNING",
-    )
-
-    logs = []
-
-    def spawn(queues: str = "send,ticks") -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(processes)}.log", "wb")  # noqa: SIM115
-        logs.append(log)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "-q", queues],
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        processes.append(process)
-        return process
-
-    yield spawn
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    for log in logs:
-        log.close()
-
-
-def wait_for(predicate, timeout=60.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
 
 
 def sent_count(db, campaign_id) -> int:

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tests.conftest import make_user
 from tests.e2e.crafted import Planted, plant
+from tests.factories import make_user
 
 CHROMIUM = os.environ.get("MAILER_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.conftest import make_user
+from tests.factories import make_user
 
 # Valid addresses that break out of a JavaScript string: the first one is the address that ran
 # script from an inline confirm() handler; the second calls the canary instead of alert().

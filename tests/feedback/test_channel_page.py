@@ -11,8 +11,9 @@ from mailer.engine.feedback.base import FeedbackEvent
 from mailer.engine.feedback.health import Health
 from mailer.models import Role
 from mailer.models.base import utcnow
-from tests.conftest import login_as, make_user
-from tests.feedback.conftest import mailgun_body, send_campaign, url
+from tests.factories import make_sent_campaign, make_user
+from tests.fixtures.app import login_as
+from tests.fixtures.feedback import mailgun_body, url
 
 
 def _page(client, channel) -> str:
@@ -25,7 +26,7 @@ def _page(client, channel) -> str:
 def test_health_numbers_and_complaint_alert(app, client, db, channels):
     channel = channels["mailgun"]
     emails = [f"r{i}@example.com" for i in range(200)]
-    sent = send_campaign(db, channel, emails)
+    sent = make_sent_campaign(db, channel, emails)
     now = utcnow()
     events = [
         FeedbackEvent("mailgun", "bounce", f"h{i}", now, token=sent.token(emails[i]), bounce="hard")

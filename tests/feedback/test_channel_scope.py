@@ -11,15 +11,8 @@ import pytest
 
 from mailer.lib import tokens
 from mailer.models import Event, FeedbackPayload, Message, Subscriber, Suppression
-from tests.feedback.conftest import (
-    count,
-    drain,
-    mailgun_body,
-    make_channel,
-    send_campaign,
-    sendgrid_headers,
-    url,
-)
+from tests.factories import make_channel, make_sent_campaign
+from tests.fixtures.feedback import count, drain, mailgun_body, sendgrid_headers, url
 
 A, B = "ann@example.com", "bob@example.com"
 OTHER_KEY = "key-" + "7" * 32
@@ -56,7 +49,7 @@ def test_a_bounce_posted_to_another_channels_webhook_changes_nothing(
     theirs = make_channel(
         db, "mailgun", {"domain": "mg2.example.com"}, {"webhook_signing_key": OTHER_KEY}
     )
-    sent = send_campaign(db, theirs, [A])
+    sent = make_sent_campaign(db, theirs, [A])
     send = sent.sends[A]
 
     _post(client, ours, mailgun_body(_bounce(sent, A, how)))
@@ -119,7 +112,7 @@ def test_an_event_id_used_on_one_channel_is_no_duplicate_on_another(
 ):
     ours = channels["sendgrid"]
     theirs = make_channel(db, "sendgrid", {"webhook_public_key": sendgrid_key[1]})
-    mine, other = send_campaign(db, ours, [A]), send_campaign(db, theirs, [B])
+    mine, other = make_sent_campaign(db, ours, [A]), make_sent_campaign(db, theirs, [B])
 
     def post(channel, sent, email):
         body = json.dumps(

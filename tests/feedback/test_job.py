@@ -7,7 +7,8 @@ import time
 from mailer.engine.feedback import intake, processing
 from mailer.models import FeedbackPayload
 from mailer.queue import FEEDBACK, get_queue, get_redis
-from tests.feedback.conftest import count, drain, mailgun_body, send_campaign, url
+from tests.factories import make_sent_campaign
+from tests.fixtures.feedback import count, drain, mailgun_body, url
 
 A = "ann@example.com"
 
@@ -28,7 +29,7 @@ def test_webhooks_arriving_while_the_job_lingers_need_no_new_job(
     app, client, db, channels, monkeypatch
 ):
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     assert (
         client.post(
             url(channel), data=_delivered(sent, 1), content_type="application/json"
@@ -72,7 +73,7 @@ def test_a_payload_stored_during_the_last_look_is_not_left_behind(app, db, chann
     """The race the protocol closes: a payload committed just before the flag is cleared is
     found by the job's last drain; one committed after it enqueues a new job."""
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     real_delete = get_redis().delete
     stored = []
 

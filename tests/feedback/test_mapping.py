@@ -7,12 +7,12 @@ import json
 import time
 
 from mailer.models import Event, FeedbackPayload, Send, Subscriber, Suppression
-from tests.feedback.conftest import (
+from tests.factories import make_sent_campaign
+from tests.fixtures.feedback import (
     basic,
     count,
     drain,
     mailgun_body,
-    send_campaign,
     sendgrid_headers,
     sns_headers,
     url,
@@ -82,7 +82,7 @@ def test_ses_event_publishing_bounces_complaint_delivery_open_click(
     app, client, db, channels, aws, sns_signer
 ):
     channel = channels["ses"]
-    sent = send_campaign(db, channel, [A, B, C, D, E])
+    sent = make_sent_campaign(db, channel, [A, B, C, D, E])
     t = "2024-05-01T10:05:00.000Z"
     events = [
         {
@@ -214,7 +214,7 @@ def test_ses_event_publishing_bounces_complaint_delivery_open_click(
 def test_ses_identity_notifications_match_by_message_id(app, client, db, channels, aws, sns_signer):
     """notificationType format: no tags, so the send is found by mail.messageId."""
     channel = channels["ses"]
-    sent = send_campaign(db, channel, [A, B])
+    sent = make_sent_campaign(db, channel, [A, B])
     bounce = {
         "notificationType": "Bounce",
         "bounce": {
@@ -261,7 +261,9 @@ def test_ses_topic_validation_message_is_accepted_and_ignored(
 def test_sendgrid_event_types(app, client, db, channels, sendgrid_key):
     channel = channels["sendgrid"]
     # SendGrid's X-Message-Id is the first part of sg_message_id.
-    sent = send_campaign(db, channel, [A, B, C, D, E], pmid=lambda i: f"14c5d75ce93.dfd.64b469{i}")
+    sent = make_sent_campaign(
+        db, channel, [A, B, C, D, E], pmid=lambda i: f"14c5d75ce93.dfd.64b469{i}"
+    )
 
     def ev(email, name, n, **extra):
         return {
@@ -356,7 +358,7 @@ def _mg(sent, email, event, n, *, token=True, **extra) -> dict:
 def test_mailgun_event_types(app, client, db, channels):
     channel = channels["mailgun"]
     # Mailgun's send API answers the id in angle brackets; its webhooks give it bare.
-    sent = send_campaign(
+    sent = make_sent_campaign(
         db, channel, [A, B, C, D, E], pmid=lambda i: f"<20240501.{i}@mg.example.com>"
     )
     events = [
@@ -435,7 +437,7 @@ def test_mailgun_event_types(app, client, db, channels):
 
 def test_mailjet_single_and_grouped_events(app, client, db, channels):
     channel = channels["mailjet"]
-    sent = send_campaign(
+    sent = make_sent_campaign(
         db, channel, [A, B, C, D, E], pmid=lambda i: f"5b1c2e7a-0000-4000-8000-00000000000{i}"
     )
 
@@ -507,7 +509,7 @@ def test_mailjet_single_and_grouped_events(app, client, db, channels):
 
 def test_brevo_events_and_one_first_open(app, client, db, channels):
     channel = channels["brevo"]
-    sent = send_campaign(
+    sent = make_sent_campaign(
         db, channel, [A, B, C, D, E], pmid=lambda i: f"<20240501{i}.5787683@smtp-relay.mailin.fr>"
     )
     headers = {"Authorization": "Bearer brevo-token", "Content-Type": "application/json"}
@@ -559,7 +561,7 @@ def test_brevo_events_and_one_first_open(app, client, db, channels):
 
 def test_events_for_unknown_messages_go_to_the_unmatched_log(app, client, db, channels):
     channel = channels["mailgun"]
-    send_campaign(db, channel, [A])
+    make_sent_campaign(db, channel, [A])
     stranger = {
         "event": "failed",
         "id": "x1",
@@ -593,7 +595,7 @@ def test_events_for_unknown_messages_go_to_the_unmatched_log(app, client, db, ch
 
 def test_a_forged_token_finds_nothing(app, client, db, channels):
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     forged = _mg(sent, A, "complained", 1)
     forged["user-variables"]["token"] = sent.token(A)[:-2] + "xx"
     forged["message"]["headers"]["message-id"] = "other@mg.example.com"
@@ -611,7 +613,7 @@ def test_provider_opens_from_image_proxies_are_flagged_as_machine(
     app, client, db, channels, sendgrid_key
 ):
     channel = channels["sendgrid"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     proxy = (
         "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
     )

@@ -11,15 +11,8 @@ from mailer.engine.feedback.base import FeedbackEvent
 from mailer.lib import tokens
 from mailer.models import Event, FeedbackPayload, Message, Send, Subscriber, Suppression
 from mailer.models.base import utcnow
-from tests.feedback.conftest import (
-    count,
-    drain,
-    mailgun_body,
-    send_campaign,
-    sendgrid_headers,
-    sns_headers,
-    url,
-)
+from tests.factories import make_sent_campaign
+from tests.fixtures.feedback import count, drain, mailgun_body, sendgrid_headers, sns_headers, url
 
 A, B = "ann@example.com", "bob@example.com"
 
@@ -63,7 +56,7 @@ def _state(db) -> tuple:
 
 def test_a_replayed_sendgrid_batch_changes_nothing(app, client, db, channels, sendgrid_key):
     channel = channels["sendgrid"]
-    sent = send_campaign(db, channel, [A, B])
+    sent = make_sent_campaign(db, channel, [A, B])
     events = [
         {
             "email": A,
@@ -104,7 +97,7 @@ def test_the_same_ses_event_from_the_webhook_and_from_sqs_is_recorded_once(
     app, client, db, channels, aws, sns_signer
 ):
     channel = channels["ses"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     event = {
         "eventType": "Complaint",
         "complaint": {
@@ -138,7 +131,7 @@ def test_the_same_ses_event_from_the_webhook_and_from_sqs_is_recorded_once(
 
 def test_hard_bounce_suppresses_at_once(app, client, db, channels):
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     _post(client, channel, _mailgun_bounce(sent, A, 1, code=550))
     drain(app, db)
     assert db.session.scalar(db.select(Suppression.reason).filter_by(email=A)) == "hard_bounce"
@@ -147,7 +140,7 @@ def test_hard_bounce_suppresses_at_once(app, client, db, channels):
 def test_soft_bounces_suppress_at_the_limit_within_the_window(app, client, db, channels):
     app.config.update(MAILER_SOFT_BOUNCE_LIMIT=3, MAILER_SOFT_BOUNCE_WINDOW_DAYS=7)
     channel = channels["mailgun"]
-    campaigns = [send_campaign(db, channel, [A, B]) for _ in range(4)]
+    campaigns = [make_sent_campaign(db, channel, [A, B]) for _ in range(4)]
     # B: an old soft bounce (outside the window) and two recent ones: not suppressed.
     old = time.time() - 10 * 86400
     _post(client, channel, _mailgun_bounce(campaigns[0], B, 1, code=452, when=old))
@@ -173,7 +166,7 @@ def test_soft_bounces_suppress_at_the_limit_within_the_window(app, client, db, c
 def test_provider_unsubscribe_follows_the_list_scope(app, client, db, channels):
     app.config["MAILER_UNSUBSCRIBE_SCOPE"] = "list"
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     body = mailgun_body(
         {
             "event": "unsubscribed",
@@ -229,7 +222,7 @@ def test_transactional_messages_are_matched_and_suppressed(app, db, channels):
 
 def test_last_feedback_time_is_recorded_on_the_channel(app, client, db, channels):
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     assert channel.last_feedback_at is None
     _post(client, channel, _mailgun_bounce(sent, A, 1))
     drain(app, db)
@@ -264,7 +257,7 @@ def test_a_payload_the_database_refuses_does_not_hold_up_the_others(app, db, cha
     from sqlalchemy.exc import IntegrityError
 
     channel = channels["mailgun"]
-    sent = send_campaign(db, channel, [A, B])
+    sent = make_sent_campaign(db, channel, [A, B])
     good = mailgun_body(
         {
             "event": "delivered",

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from mailer.engine.feedback import intake
 from mailer.models import Channel, FeedbackPayload, Role
-from tests.feedback.conftest import (
+from tests.factories import make_channel
+from tests.fixtures.feedback import (
     CERT_URL,
     REGION,
     TOPIC,
     SnsSigner,
     count,
     drain,
-    make_channel,
     sns_headers,
     url,
 )

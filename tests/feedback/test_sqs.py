@@ -14,7 +14,8 @@ from rq import SimpleWorker
 from mailer.engine.feedback import sqs
 from mailer.models import Event, FeedbackPayload, Suppression
 from mailer.queue import FEEDBACK, TICKS, TICKS_REGISTRY, enqueue, get_redis, set_worker_app
-from tests.feedback.conftest import REGION, TOPIC, count, make_channel, send_campaign
+from tests.factories import make_channel, make_sent_campaign
+from tests.fixtures.feedback import REGION, TOPIC, count
 
 A, B = "ann@example.com", "bob@example.com"
 
@@ -120,7 +121,7 @@ def test_the_tick_is_registered_every_10_seconds():
 
 def test_poll_stores_raw_and_sns_wrapped_messages_then_deletes_them(app, db, queue, channel):
     client, url = queue
-    sent = send_campaign(db, channel, [A, B])
+    sent = make_sent_campaign(db, channel, [A, B])
     client.send_message(QueueUrl=url, MessageBody=json.dumps(_sns_wrapped(_ses_bounce(sent, A))))
     client.send_message(QueueUrl=url, MessageBody=json.dumps(_ses_bounce(sent, B, "Transient")))
     _run_tick(app, db)
@@ -137,13 +138,13 @@ def test_poll_stores_raw_and_sns_wrapped_messages_then_deletes_them(app, db, que
 
 def test_a_message_is_not_deleted_when_storing_it_failed(app, db, queue, channel, monkeypatch):
     client, url = queue
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     client.send_message(QueueUrl=url, MessageBody=json.dumps(_ses_bounce(sent, A)))
 
     def broken_store(channel_id, messages):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(sqs, "_store", broken_store)
+    monkeypatch.setattr(sqs, "store_messages", broken_store)
     _run_tick(app, db)
     assert count(db, FeedbackPayload) == 0
     assert _in_queue(client, url) == 1, "still in the queue for the next poll"
@@ -156,7 +157,7 @@ def test_a_message_is_not_deleted_when_storing_it_failed(app, db, queue, channel
 
 def test_deletion_happens_only_after_the_payloads_committed(app, db, queue, channel):
     client, url = queue
-    sent = send_campaign(db, channel, [A, B])
+    sent = make_sent_campaign(db, channel, [A, B])
     for email in (A, B):
         client.send_message(QueueUrl=url, MessageBody=json.dumps(_ses_bounce(sent, email)))
     seen_at_delete = []
@@ -183,7 +184,7 @@ def test_deletion_happens_only_after_the_payloads_committed(app, db, queue, chan
 
 def test_a_redelivered_message_is_a_duplicate(app, db, queue, channel):
     client, url = queue
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     body = json.dumps(_ses_bounce(sent, A))
     client.send_message(QueueUrl=url, MessageBody=body)
     client.send_message(QueueUrl=url, MessageBody=body)  # e.g. a delete that did not happen
@@ -194,7 +195,7 @@ def test_a_redelivered_message_is_a_duplicate(app, db, queue, channel):
 
 def test_runs_never_overlap(app, db, queue, channel):
     client, url = queue
-    sent = send_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     client.send_message(QueueUrl=url, MessageBody=json.dumps(_ses_bounce(sent, A)))
     get_redis().set("mailer:tick:sqs-poll", "1", ex=60)  # another poll holds the lock
     _run_tick(app, db)
@@ -204,7 +205,7 @@ def test_runs_never_overlap(app, db, queue, channel):
 def test_a_queue_updates_only_its_own_channels_sends(app, db, queue, channel):
     client, url = queue
     other = make_channel(db, "ses", {"region": REGION, "sns_topic_arns": TOPIC})
-    theirs = send_campaign(db, other, [A])
+    theirs = make_sent_campaign(db, other, [A])
     client.send_message(QueueUrl=url, MessageBody=json.dumps(_sns_wrapped(_ses_bounce(theirs, A))))
     _run_tick(app, db)
     payload = db.session.scalar(db.select(FeedbackPayload))
@@ -218,7 +219,7 @@ def test_sns_messages_from_a_topic_not_configured_are_refused_and_deleted(app, d
     from mailer.engine.feedback import intake
 
     client, url = queue
-    sent = send_campaign(db, channel, [A, B])
+    sent = make_sent_campaign(db, channel, [A, B])
     foreign = f"arn:aws:sns:{REGION}:999999999999:someone-else"
     client.send_message(
         QueueUrl=url, MessageBody=json.dumps(_sns_wrapped(_ses_bounce(sent, A), foreign))

@@ -10,7 +10,7 @@ import pytest
 
 from mailer.engine.feedback import intake, sns
 from mailer.models import FeedbackPayload
-from tests.feedback.conftest import (
+from tests.fixtures.feedback import (
     CERT_URL,
     MAILGUN_KEY,
     REGION,

@@ -12,7 +12,7 @@ from mailer import create_app
 from mailer.extensions import db as _db
 from mailer.lib.throttle import IP_FACTOR
 from mailer.models import Role, User
-from tests.conftest import make_user
+from tests.factories import make_user
 
 
 def _login(client, email, password, **extra):

@@ -7,7 +7,8 @@ import pytest
 from config import TestConfig
 from mailer import create_app
 from mailer.models import Role
-from tests.conftest import csrf_token_from, login_as, make_user
+from tests.factories import make_user
+from tests.fixtures.app import csrf_token_from, login_as
 
 
 @pytest.fixture

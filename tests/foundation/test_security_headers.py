@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from mailer.lib import tokens
 from mailer.models import Send
-from tests.conftest import login_as, make_user
 from tests.e2e.crafted import plant
+from tests.factories import make_user
+from tests.fixtures.app import login_as
 
 
 def _directives(response) -> dict[str, list[str]]:

@@ -11,7 +11,8 @@ from config import TestConfig
 from mailer import create_app
 from mailer.extensions import db as _db
 from mailer.models import Role
-from tests.conftest import login_as, make_user
+from tests.factories import make_user
+from tests.fixtures.app import login_as
 
 REMEMBER = "remember_token"
 

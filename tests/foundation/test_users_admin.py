@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from mailer.models import Role, User
-from tests.conftest import login_as, make_user
+from tests.factories import make_user
+from tests.fixtures.app import login_as
 
 
 def test_admin_adds_a_user_and_sees_the_password_once(client, db, as_role):

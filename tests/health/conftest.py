@@ -14,13 +14,6 @@ from mailer import create_app
 from mailer.extensions import db as _db
 
 
-def closed_port() -> int:
-    """A local port nothing listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def make_app(tmp_path, migrated, redis_url) -> Iterator[Callable[..., Flask]]:
     """create_app(TestConfig) on the suite's database and Redis unless told otherwise."""

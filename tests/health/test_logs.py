@@ -13,7 +13,8 @@ from rq import SimpleWorker
 from mailer.extensions import db as _db
 from mailer.logging import JsonFormatter
 from mailer.queue import IMPORTS, enqueue, get_redis
-from tests.conftest import login_as, make_user
+from tests.factories import make_user
+from tests.fixtures.app import login_as
 from tests.health import jobs
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")

@@ -20,7 +20,7 @@ from mailer.models import (
 from mailer.models.base import utcnow
 from mailer.models.webhooks import WebhookDelivery, WebhookEndpoint
 from mailer.queue import IMPORTS, TICKS, enqueue, get_redis
-from tests.campaigns.conftest import make_campaign, make_list
+from tests.factories import make_campaign, make_list
 from tests.jobs_for_tests import create_list, fail_loudly
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from mailer.services.health import migrations_directory
-from tests.health.conftest import closed_port
+from tests.fixtures.servers import closed_port
 
 
 def test_healthz_answers_ok_without_touching_the_database_or_redis(make_app, tmp_path):

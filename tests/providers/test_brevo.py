@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mailer.providers import make_provider
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.brevo import BrevoServer
 
 

@@ -9,7 +9,8 @@ from email.utils import format_datetime
 import pytest
 
 from mailer.providers import make_provider
-from tests.providers.conftest import Case, closed_port_url, message
+from tests.fixtures.providers import Case, message
+from tests.fixtures.servers import closed_port_url
 
 
 def test_every_message_gets_a_result_in_order(connect, server):

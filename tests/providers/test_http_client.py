@@ -17,7 +17,7 @@ import pytest
 
 from mailer.providers import ProviderError, make_provider
 from mailer.providers.http import BadAnswer, HttpClient, encode_multipart
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.tls import self_signed, server_context
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"

@@ -8,7 +8,7 @@ import email.policy
 import pytest
 
 from mailer.providers import ProviderError, make_provider
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.mailgun import MailgunServer
 
 

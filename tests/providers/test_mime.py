@@ -21,7 +21,7 @@ from mailer.providers.mime import (
     render,
     tag_headers,
 )
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 
 
 def roundtrip(msg, eight_bit=False):

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from mailer.providers import make_provider
-from mailer.providers.base import _new_event_loop
+from mailer.providers.base import new_event_loop
 from mailer.providers.offload import ProcessSender, offloadable
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.brevo import BrevoServer
 from tests.servers.smtp import SmtpSink
 
@@ -121,7 +121,7 @@ PARENT = """
 import sys, time
 from mailer.providers import make_provider
 from mailer.providers.offload import ProcessSender
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 provider = make_provider("brevo", {{}}, {{"api_key": "xkeysib-test"}}, endpoint_url={url!r})
 sender = ProcessSender(provider)
 print(sender.pid, flush=True)
@@ -200,7 +200,7 @@ def test_the_providers_event_loop_is_uvloop_unless_asyncio_is_asked_for(monkeypa
         monkeypatch.delenv("MAILER_EVENT_LOOP", raising=False)
     else:
         monkeypatch.setenv("MAILER_EVENT_LOOP", choice)
-    loop = _new_event_loop()
+    loop = new_event_loop()
     try:
         assert f"{type(loop).__module__}.{type(loop).__qualname__}" == kind
     finally:

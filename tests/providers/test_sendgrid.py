@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailer.providers import make_provider
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.sendgrid import SendGridServer
 
 

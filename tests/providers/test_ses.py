@@ -9,7 +9,7 @@ import pytest
 
 from mailer.providers import ProviderError, make_provider
 from mailer.providers.ses import ses_tags
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.ses import SesServer
 
 SETTINGS = {

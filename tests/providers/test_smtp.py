@@ -11,7 +11,7 @@ import pytest
 
 from mailer.providers import ProviderError, make_provider
 from mailer.providers.offload import ProcessSender
-from tests.providers.conftest import message
+from tests.fixtures.providers import message
 from tests.servers.smtp import SmtpSink
 
 

@@ -3,7 +3,7 @@
 HTTP servers (aiohttp, one thread each): BrevoServer, SendGridServer, MailgunServer,
 MailjetServer, SesServer. SMTP: SmtpSink (aiosmtpd). All are context managers with an
 ``endpoint_url`` to hand to the matching provider adapter; pytest fixtures are in
-``tests.servers.fixtures``; ``python -m tests.servers brevo --latency 0.05`` runs one alone.
+``tests.fixtures.servers``; ``python -m tests.servers brevo --latency 0.05`` runs one alone.
 """
 
 from tests.servers.brevo import BrevoServer

@@ -41,6 +41,9 @@ def _not_login_data_notice(record: logging.LogRecord) -> bool:
     return "login_data is deprecated" not in record.getMessage()
 
 
+# aiosmtpd logs every connection and command at INFO, from its own thread: the lines would land
+# between pytest's progress dots (and in a benchmark's output). Warnings and errors still show.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 logging.getLogger("mail.log").addFilter(_not_login_data_notice)
 
 

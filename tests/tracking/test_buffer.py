@@ -6,30 +6,19 @@ import json
 import os
 
 import pytest
-from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import event
 
 from mailer.engine.tracking import flush, hits
 from mailer.extensions import db as _db
 from mailer.models import Event
-from mailer.queue import TICKS, TICKS_REGISTRY, get_queue, get_redis, set_worker_app
-from tests.tracking.conftest import events
-from tests.tracking.test_hits import get
+from mailer.queue import TICKS_REGISTRY, get_redis
+from tests.fixtures.tracking import events, get, run_flush_job
 
 
 def count_events(db) -> int:
     db.session.commit()  # a fresh snapshot: the job wrote through its own session
     return db.session.scalar(db.select(db.func.count()).select_from(Event))
-
-
-def run_flush_job(app):
-    """The tick's job through a real RQ worker (burst), as the scheduler would run it."""
-    job = get_queue(TICKS).enqueue("jobs.tracking.flush_events")
-    set_worker_app(app)
-    SimpleWorker([TICKS], connection=get_redis()).work(burst=True)
-    job.refresh()
-    return job
 
 
 def no_db_writes():
@@ -109,19 +98,19 @@ def test_buffered_events_survive_a_flush_that_dies_after_the_commit(
         get(client, delivered.click_path(0))
     assert flush.pending() == 10
 
-    real_clear = flush._clear_processing
+    real_clear = flush.clear_processing
 
     def crash(redis):
         raise RuntimeError("worker killed between the commit and the Redis cleanup")
 
-    monkeypatch.setattr(flush, "_clear_processing", crash)
+    monkeypatch.setattr(flush, "clear_processing", crash)
     job = run_flush_job(client.application)
     assert job.get_status() == JobStatus.FAILED, "the failure is recorded, not swallowed"
     assert count_events(db) == 10, "the batch committed"
     assert get_redis().llen(flush.PROCESSING_KEY) == 10, "…and is still in Redis"
 
     get(client, sent["user0@example.com"].pixel_path)  # a new hit meanwhile
-    monkeypatch.setattr(flush, "_clear_processing", real_clear)
+    monkeypatch.setattr(flush, "clear_processing", real_clear)
     job = run_flush_job(client.application)
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value()["recovered"] == 10

@@ -11,7 +11,7 @@ from mailer.engine import campaign_state
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.lib import tokens
 from mailer.models import Send
-from tests.campaigns.conftest import make_campaign, make_list, smtp_channel, smtp_sink  # noqa: F401
+from tests.factories import make_campaign, make_list, smtp_channel
 
 
 def test_brevo_messages_carry_one_click_unsubscribe_and_feedback_id(db, send_campaign):

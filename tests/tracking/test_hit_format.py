@@ -8,7 +8,7 @@ import time
 
 from mailer.engine.tracking import flush, hits
 from mailer.queue import get_redis
-from tests.tracking.conftest import events
+from tests.fixtures.tracking import events
 
 
 def test_a_hit_goes_to_redis_with_one_letter_keys_and_comes_back_equal(app):

@@ -10,14 +10,7 @@ from mailer.engine.tracking import flush, hits
 from mailer.lib import tokens
 from mailer.models import Link, Send
 from mailer.models.base import utcnow
-from tests.tracking.conftest import events
-
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-
-
-def get(client, path, ua=BROWSER, **kwargs):
-    return client.get(path, headers={"User-Agent": ua}, **kwargs)
-
+from tests.fixtures.tracking import BROWSER, events, get
 
 # ------------------------------------------------------------------ pixel
 

@@ -9,7 +9,7 @@ import pytest
 from mailer.engine.tracking import flush, links
 from mailer.lib import tokens
 from mailer.models import Link, Subscriber
-from tests.tracking.conftest import events
+from tests.fixtures.tracking import events
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 

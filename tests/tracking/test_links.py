@@ -7,7 +7,7 @@ import time
 from mailer.engine.tracking import links as tracking_links
 from mailer.lib import tokens
 from mailer.models import Link
-from tests.tracking.conftest import BASE, NEWSLETTER, PIXEL, TRACKED
+from tests.fixtures.tracking import BASE, NEWSLETTER, PIXEL, TRACKED
 
 
 def test_every_web_link_is_tracked_except_our_own_and_non_web_ones(db, send_campaign):

@@ -14,8 +14,7 @@ from mailer.campaigns import reports
 from mailer.engine.tracking import flush
 from mailer.models import Send
 from mailer.models.base import utcnow
-from tests.tracking.conftest import events
-from tests.tracking.test_hits import get
+from tests.fixtures.tracking import events, get
 
 SCANNER = "Mozilla/5.0 (compatible; Proofpoint URL Defense)"
 

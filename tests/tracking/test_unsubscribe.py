@@ -7,7 +7,7 @@ import pytest
 from mailer.lib import tokens
 from mailer.models import Subscriber, Suppression
 from mailer.services.unsubscribe import mask_email
-from tests.tracking.conftest import events
+from tests.fixtures.tracking import events
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_posting_twice_records_one_unsubscribe(db, client, send_campaign):
 def test_list_scope_unsubscribes_from_that_list_only(app, db, client, send_campaign):
     app.config["MAILER_UNSUBSCRIBE_SCOPE"] = "list"
     ann = send_campaign(["ann@example.com"], list_name="A")["ann@example.com"]
-    from tests.campaigns.conftest import make_list
+    from tests.factories import make_list
 
     make_list(db, "B", ["ann@example.com"])
     client.post(f"/u/{ann.token}", data={"List-Unsubscribe": "One-Click"})

@@ -15,8 +15,8 @@ from mailer.engine.webhooks_out.signing import verify_signature
 from mailer.models.base import utcnow
 from mailer.queue import TICKS_REGISTRY
 from mailer.services import webhook_endpoints
+from tests.fixtures.webhooks_out import deliveries, endpoint, opened, run_tick, time_passes
 from tests.servers.http_base import Reply
-from tests.webhooks_out.conftest import deliveries, endpoint, opened, run_tick, time_passes
 
 
 def test_the_delivery_tick_is_registered_every_5_seconds():

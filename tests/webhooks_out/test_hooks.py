@@ -10,11 +10,10 @@ from mailer.engine.tracking import hits
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.signing import verify_signature
 from mailer.queue import get_redis
-from tests.feedback.conftest import drain, mailgun_body, url
-from tests.feedback.conftest import send_campaign as feedback_campaign
-from tests.tracking.test_buffer import run_flush_job
-from tests.tracking.test_hits import get
-from tests.webhooks_out.conftest import deliveries, run_tick
+from tests.factories import make_sent_campaign
+from tests.fixtures.feedback import drain, mailgun_body, url
+from tests.fixtures.tracking import get, run_flush_job
+from tests.fixtures.webhooks_out import deliveries, run_tick
 
 A = "ann@example.com"
 
@@ -53,7 +52,7 @@ def test_an_open_written_by_the_tracking_flush_is_delivered_once(
 def test_a_bounce_from_provider_feedback_is_delivered(app, client, db, channels, make_endpoint):
     make_endpoint(["bounced"])
     channel = channels["mailgun"]
-    sent = feedback_campaign(db, channel, [A])
+    sent = make_sent_campaign(db, channel, [A])
     event = {
         "event": "failed",
         "severity": "permanent",

@@ -15,7 +15,7 @@ from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out import signing
 from mailer.engine.webhooks_out.signing import verify_signature
 from mailer.models import Role, WebhookDelivery, WebhookEndpoint
-from tests.webhooks_out.conftest import deliveries, endpoint, opened
+from tests.fixtures.webhooks_out import deliveries, endpoint, opened
 
 BASE = "/outbound-webhooks"
 

@@ -17,7 +17,7 @@ from mailer.engine.webhooks_out import events as webhook_events
 from mailer.lib import netguard
 from mailer.models import Role, WebhookEndpoint
 from mailer.services import webhook_endpoints
-from tests.webhooks_out.conftest import deliveries, opened, run_tick, time_passes
+from tests.fixtures.webhooks_out import deliveries, opened, run_tick, time_passes
 
 BASE = "/outbound-webhooks"
 OWN_NETWORK = "Mailer does not post webhooks into its own network unless"

@@ -132,7 +132,7 @@ def poll(channel_id: int, *, max_seconds: float = POLL_SECONDS, client: Any = No
                 else:
                     mine.append(m)
             if mine:
-                _store(channel_id, mine)
+                store_messages(channel_id, mine)
             result.stored += len(mine)
             _delete(client, queue_url, handles, result)
             if len(batch) < STORE_EVERY:
@@ -157,7 +157,7 @@ def refusal(body: str, topics: set[str]) -> str | None:
     return None
 
 
-def _store(channel_id: int, messages: list[dict]) -> None:
+def store_messages(channel_id: int, messages: list[dict]) -> None:
     rows = [
         FeedbackPayload(
             channel_id=channel_id,

@@ -32,7 +32,7 @@ def flush(*, batch_size: int = FLUSH_BATCH, max_seconds: float = FLUSH_SECONDS) 
     if leftover:
         _write_batch(leftover, result)
         result.recovered = len(leftover)
-        _clear_processing(redis)
+        clear_processing(redis)
     deadline = time.monotonic() + max_seconds
     while time.monotonic() < deadline:
         waiting = redis.llen(BUFFER_KEY)
@@ -45,7 +45,7 @@ def flush(*, batch_size: int = FLUSH_BATCH, max_seconds: float = FLUSH_SECONDS) 
         if not moved:
             break
         _write_batch(moved, result)
-        _clear_processing(redis)
+        clear_processing(redis)
     return result
 
 
@@ -67,7 +67,7 @@ def _write_batch(raw: Iterable[bytes], result: FlushResult) -> None:
     result.dropped += written.dropped
 
 
-def _clear_processing(redis) -> None:
+def clear_processing(redis) -> None:
     """Only after the batch committed: from here on the events live in the database."""
     redis.delete(PROCESSING_KEY)
 

@@ -15,7 +15,7 @@ from mailer.logging import JsonFormatter
 from mailer.queue import IMPORTS, enqueue, get_redis
 from tests.factories import make_user
 from tests.fixtures.app import login_as
-from tests.health import jobs
+from tests.services.health import jobs
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 

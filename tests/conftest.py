@@ -11,6 +11,7 @@ pytest.register_assert_rewrite("tests.factories", "tests.fixtures")
 
 pytest_plugins = [
     "tests.fixtures.app",
+    "tests.fixtures.api",
     "tests.fixtures.servers",
     "tests.fixtures.feedback",
     "tests.fixtures.tracking",

@@ -10,6 +10,9 @@ from datetime import timedelta
 
 from werkzeug.security import generate_password_hash
 
+from mailer.campaigns import launch as campaign_launch
+from mailer.campaigns import stats
+from mailer.engine import campaign_state
 from mailer.extensions import db as _db
 from mailer.lib import tokens
 from mailer.lib.crypto import encrypt_json
@@ -220,3 +223,24 @@ def make_sent_campaign(db, channel: Channel, emails: list[str], pmid=None) -> Se
         sends[sub.email] = send
     db.session.commit()
     return Sent(campaign.id, sends)
+
+
+def statuses(db, campaign_id) -> dict[str, int]:
+    db.session.expire_all()
+    return {k: v for k, v in stats.status_counts(campaign_id).items() if v}
+
+
+def launch_now(db, campaign):
+    campaign_state.transition(campaign, "scheduled")
+    return campaign_launch.orchestrate(campaign.id)
+
+
+def launched_on_brevo(db, brevo, recipients: int) -> Campaign:
+    """A running campaign to u0..u{recipients-1}@example.com on one Brevo-like channel."""
+    campaign = make_campaign(
+        db,
+        [make_list(db, "L", [f"u{i}@example.com" for i in range(recipients)])],
+        [brevo_channel(db, brevo)],
+    )
+    launch_now(db, campaign)
+    return campaign

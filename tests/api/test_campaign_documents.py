@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from rq import SimpleWorker
@@ -10,65 +10,12 @@ from rq import SimpleWorker
 from mailer.models import (
     Campaign,
     Channel,
-    Identity,
     MailingList,
-    OutboxMessage,
     Subscriber,
     Suppression,
-    Template,
 )
 from mailer.queue import SEND, get_redis, set_worker_app
-from mailer.services.channels import parse_stored_message
-from tests.fixtures.api import error_paths
-
-UNSUBSCRIBE = '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
-
-
-def iso(delta: timedelta) -> str:
-    return (datetime.now(UTC) + delta).isoformat()
-
-
-@pytest.fixture
-def setup(db):
-    """One sandbox channel, one sender, a default template and a VIP template."""
-    channel = Channel(name="Brevo main", provider="sandbox", settings={}, rate_per_second=1000)
-    identity = Identity(name="Shop news", from_email="news@shop.example", from_name="Shop")
-    default = Template(
-        name="Spring newsletter",
-        subject="Spring is here, {{ first_name }}",
-        html=f"<p>DEFAULT for {{{{ first_name }}}}</p>{UNSUBSCRIBE}",
-    )
-    vip = Template(
-        name="VIP offer",
-        subject="",
-        html=f"<p>VIP {{{{ tier }}}} {{{{ first_name }}}}</p>{UNSUBSCRIBE}",
-    )
-    db.session.add_all([channel, identity, default, vip])
-    db.session.commit()
-    return {"channel": channel, "identity": identity, "default": default, "vip": vip}
-
-
-def document(setup, **changes) -> dict:
-    doc = {
-        "id": "spring-sale-2027",
-        "name": "Spring sale",
-        "date": "2027-03-01T09:00:00+01:00",
-        "subject": "Hello {{ first_name }}",
-        "template": setup["default"].id,
-        "channels": [{"channel": "Brevo main", "sender": "news@shop.example", "per_day": 50000}],
-        "segments": [
-            {
-                "list": "VIP customers",
-                "template": setup["vip"].id,
-                "recipients": [
-                    {"email": "ana@example.com", "first_name": "Ana", "fields": {"tier": "gold"}}
-                ],
-            },
-            {"list": "Newsletter", "recipients": [{"email": "bo@example.com", "first_name": "Bo"}]},
-        ],
-    }
-    doc.update(changes)
-    return doc
+from tests.fixtures.api import UNSUBSCRIBE, document, error_paths, iso, received
 
 
 def counts(db) -> tuple[int, int, int]:
@@ -82,15 +29,6 @@ def counts(db) -> tuple[int, int, int]:
 def work(app):
     set_worker_app(app)
     SimpleWorker([SEND], connection=get_redis()).work(burst=True)
-
-
-def received(db) -> dict[str, tuple[str, str]]:
-    """The sandbox outbox: address -> (subject, html)."""
-    db.session.commit()  # a fresh snapshot: the worker wrote on its own connection
-    out = {}
-    for message in db.session.scalars(db.select(OutboxMessage)):
-        out[message.to_email] = (message.subject, parse_stored_message(message.raw).html)
-    return out
 
 
 # ------------------------------------------------------------------ creating

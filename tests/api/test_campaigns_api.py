@@ -12,9 +12,7 @@ from mailer.lib import tokens
 from mailer.models import Campaign, Send
 from mailer.models.base import utcnow
 from mailer.queue import SEND, TICKS, enqueue, get_redis, set_worker_app
-from tests.api.test_campaign_documents import document, iso, received
-from tests.api.test_campaign_documents import setup as setup  # noqa: F401 - fixture
-from tests.fixtures.api import error_paths
+from tests.fixtures.api import document, error_paths, iso, received
 
 
 def create(api, setup, **changes) -> dict:

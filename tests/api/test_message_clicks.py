@@ -15,16 +15,7 @@ from mailer.lib import tokens
 from mailer.models import Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageLink
-
-# The sending fixtures are shared with test_transactional_send (brevo, quick_drain: conftest).
-from tests.api.test_transactional_send import (  # noqa: F401
-    BROWSER,
-    channel,
-    run,
-    send,
-    shown,
-)
-from tests.fixtures.api import error_paths
+from tests.fixtures.api import BROWSER, error_paths, run, send, shown
 
 pytestmark = pytest.mark.usefixtures("quick_drain")
 

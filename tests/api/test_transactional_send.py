@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker, Worker
+from rq import Worker
 
 from mailer.campaigns import lifecycle
 from mailer.engine.transactional import accept
@@ -19,50 +19,13 @@ from mailer.lib.crypto import encrypt_json
 from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message
-from mailer.queue import FEEDBACK, TICKS, TRANSACTIONAL, enqueue, get_redis, set_worker_app
+from mailer.queue import FEEDBACK, TICKS, TRANSACTIONAL, enqueue, get_redis
 from tests.factories import make_campaign, make_list
+from tests.fixtures.api import BROWSER, run, send, shown
 from tests.fixtures.workers import wait_for
 from tests.servers.brevo import BrevoServer
 
-BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
-
 pytestmark = pytest.mark.usefixtures("quick_drain")
-
-
-@pytest.fixture
-def channel(db, brevo) -> Channel:
-    db.session.add(Identity(name="App", from_email="app@example.com"))
-    channel = Channel(
-        name="Brevo",
-        provider="brevo",
-        endpoint_url=brevo.endpoint_url,
-        settings={},
-        secrets_encrypted=encrypt_json({"api_key": brevo.api_key, "webhook_bearer_token": "hook"}),
-        rate_per_second=1000,
-    )
-    db.session.add(channel)
-    db.session.commit()
-    return channel
-
-
-def run(app, db, *queues: str) -> None:
-    db.session.commit()
-    set_worker_app(app)
-    SimpleWorker(list(queues or [TRANSACTIONAL]), connection=get_redis()).work(burst=True)
-    db.session.commit()
-
-
-def send(api, to="jane@example.com", **extra) -> int:
-    body = {"to": to, "subject": "Hi", "html": "<html><body><p>Hi</p></body></html>", **extra}
-    answer = api.post("/api/v1/messages", json=body)
-    assert answer.status_code == 202, answer.json
-    return answer.json["id"]
-
-
-def shown(api, message_id: int) -> dict:
-    answer = api.get(f"/api/v1/messages/{message_id}")
-    assert answer.status_code == 200
-    return answer.json
 
 
 def brevo_webhook(client, channel, event: str, message: dict, **fields):

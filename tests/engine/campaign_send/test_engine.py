@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from rq import SimpleWorker
 
-from mailer.campaigns import audience, lifecycle, stats
+from mailer.campaigns import audience, lifecycle
 from mailer.campaigns import launch as campaign_launch
 from mailer.engine import campaign_state
 from mailer.engine.campaign_send.loop import ChannelLoop
@@ -17,28 +17,15 @@ from mailer.lib.errors import NotAllowed
 from mailer.models import Campaign, CampaignChannel, Send, Subscriber, Suppression
 from mailer.models.base import utcnow
 from mailer.queue import SEND, get_redis, set_worker_app
-from tests.factories import brevo_channel, make_campaign, make_list, smtp_channel
-
-
-def statuses(db, campaign_id) -> dict[str, int]:
-    db.session.expire_all()
-    return {k: v for k, v in stats.status_counts(campaign_id).items() if v}
-
-
-def launch_now(db, campaign):
-    campaign_state.transition(campaign, "scheduled")
-    return campaign_launch.orchestrate(campaign.id)
-
-
-def launched_on_brevo(db, brevo, recipients: int) -> Campaign:
-    """A running campaign to u0..u{recipients-1}@example.com on one Brevo-like channel."""
-    campaign = make_campaign(
-        db,
-        [make_list(db, "L", [f"u{i}@example.com" for i in range(recipients)])],
-        [brevo_channel(db, brevo)],
-    )
-    launch_now(db, campaign)
-    return campaign
+from tests.factories import (
+    brevo_channel,
+    launch_now,
+    launched_on_brevo,
+    make_campaign,
+    make_list,
+    smtp_channel,
+    statuses,
+)
 
 
 def work(app):

@@ -11,7 +11,7 @@ from mailer.engine import campaign_state, delivery
 from mailer.engine.campaign_send import claims
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.models import Campaign, CampaignChannel, Channel, Send
-from tests.engine.campaign_send.test_engine import launched_on_brevo, statuses
+from tests.factories import launched_on_brevo, statuses
 
 
 class OperatorActs:

@@ -172,7 +172,9 @@ def test_saving_the_channel_form_keeps_the_confirmed_topics(client, db, channels
 
 
 def test_upgrade_pins_the_topics_existing_channels_had_configured(db, channels):
-    path = Path(__file__).resolve().parents[3] / "migrations" / "versions" / "0009_pin_sns_topics.py"
+    path = (
+        Path(__file__).resolve().parents[3] / "migrations" / "versions" / "0009_pin_sns_topics.py"
+    )
     spec = importlib.util.spec_from_file_location("pin_sns_topics", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

@@ -1,14 +1,5 @@
-"""Feedback jobs: process stored provider payloads, and the SQS poll tick.
-
-``process_feedback`` is enqueued on the feedback queue by the webhook (and by the poll tick)
-through ``intake.kick()``: one job drains every received payload, in batches, and lingers a
-moment for more, holding the kick flag meanwhile so a stream of webhooks costs one job, not
-one each (the protocol is in ``processing.run_job``).
-
-``poll_sqs`` runs every 10 s (mailer.queue.TICKS_REGISTRY) under a Redis lock, so runs never
-overlap: it reads the SQS queue of every SES channel that has one, stores what it read, and
-deletes it from the queue only after the store committed. It also re-kicks payloads whose job
-was lost, and prunes old processed payloads about once an hour.
+"""Feedback jobs: process stored provider payloads (``process_feedback``), and the SQS poll
+tick (``poll_sqs``).
 """
 
 from __future__ import annotations
@@ -34,8 +25,13 @@ PRUNE_BATCH = 5000
 
 @app_job
 def process_feedback(helper: bool = False) -> dict:
-    """Drain received payloads (see processing.run_job); a helper, enqueued during a backlog,
-    only drains and leaves the kick flag alone."""
+    """Drain received payloads; a helper, enqueued during a backlog, only drains and leaves
+    the kick flag alone.
+
+    Enqueued on the feedback queue by the webhook (and by the poll tick) through
+    ``intake.kick()``: one job drains every received payload, in batches, and lingers a moment
+    for more, holding the kick flag meanwhile so a stream of webhooks costs one job, not one
+    each (the protocol is in ``processing.run_job``)."""
     if helper:
         result = processing.process_pending()
         if result.more:
@@ -55,6 +51,10 @@ def process_feedback(helper: bool = False) -> dict:
 
 @app_job
 def poll_sqs() -> dict:
+    """The "sqs-poll" tick, every 10 s, under a Redis lock so runs never overlap: reads the
+    SQS queue of every SES channel that has one, stores what it read, and deletes it from the
+    queue only after the store committed. It also re-kicks payloads whose job was lost, and
+    prunes old processed payloads about once an hour."""
     with tick_lock("sqs-poll", ttl=60) as mine:
         if not mine:
             return {"skipped": "another poll is running"}

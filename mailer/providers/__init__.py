@@ -1,13 +1,8 @@
 """Sending providers behind one interface; see :mod:`mailer.providers.base` for the contract.
 
 ``registry`` maps a channel's provider name to its class; ``make_provider`` builds one from a
-channel's settings and decrypted secrets. A provider defined elsewhere (the database-backed
-``sandbox``) joins with ``register``::
-
-    @register
-    class SandboxProvider(Provider):
-        name = "sandbox"
-        ...
+channel's settings and decrypted secrets; ``register`` adds a provider defined elsewhere (the
+database-backed ``sandbox``).
 """
 
 from __future__ import annotations
@@ -56,7 +51,8 @@ registry: dict[str, type[Provider]] = {
 
 
 def register(cls: P) -> P:
-    """Add a provider class to the registry (usable as a class decorator)."""
+    """Add a provider class to the registry; usable as a class decorator, as the sandbox does
+    (``@register`` above ``class SandboxProvider(Provider)`` with ``name = "sandbox"``)."""
     registry[cls.name] = cls
     return cls
 

@@ -1,14 +1,8 @@
-"""The provider interface: one small contract every sending channel implements.
+"""The provider interface: the contract every sending channel implements (:class:`Provider`),
+and the plumbing the HTTP API providers share (:class:`HttpProvider`, :class:`LoopThread`).
 
-A channel worker hands a provider a chunk of fully rendered messages and gets one result per
-message back, in the same order. Providers never raise for a per-message or provider-side
-failure; they classify it instead: *transient* (retry later, maybe after ``retry_after``
-seconds) or *permanent* (mark the send failed with ``error``). Only configuration problems
-raise, as :class:`ProviderError`, when the provider is built.
-
-Each provider declares its configuration as ``FIELDS`` so the UI can build the channel form.
-Secret fields (API keys, passwords) arrive in a separate ``secrets`` dict, which the app stores
-encrypted; nothing here logs them or puts them in an error text or a repr.
+A provider takes a chunk of rendered messages and gives one result per message back, in order;
+the design is in docs/architecture.md, "Providers".
 """
 
 from __future__ import annotations
@@ -182,6 +176,16 @@ def short(text: str | None, limit: int = MAX_DETAIL) -> str:
 
 class Provider(ABC):
     """Base class: configuration, a bounded thread pool, and the result helpers.
+
+    A caller hands ``send_batch`` a chunk of fully rendered messages and gets one result per
+    message back, in the same order. A provider never raises for a per-message or
+    provider-side failure; it classifies it instead: *transient* (retry later, maybe after
+    ``retry_after`` seconds) or *permanent* (mark the send failed with ``error``). Only
+    configuration problems raise, as :class:`ProviderError`, when the provider is built.
+
+    ``FIELDS`` declares the configuration, so the UI can build the channel form. Secret fields
+    (API keys, passwords) arrive in a separate ``secrets`` dict, which the app stores
+    encrypted; nothing here logs them or puts them in an error text or a repr.
 
     ``max_batch`` is the chunk size a caller should hand to ``send_batch``: enough to keep
     ``concurrency`` requests (or the provider's batch calls) busy, small enough that a crash

@@ -1,13 +1,7 @@
 """Brevo (ex-Sendinblue) transactional API: ``POST /v3/smtp/email`` with the ``api-key`` header.
 
-Batching: Brevo's ``messageVersions`` carry a per-version recipient, subject, htmlContent,
-textContent and replyTo (up to 1000 versions a call) but *not* headers or tags, which stay
-per request. So messages are grouped by everything a version can not override (sender,
-headers, tags, which body parts exist); each group of two or more goes out as one
-``messageVersions`` call, the rest one call per message. Campaign mail with a per-recipient
-List-Unsubscribe header or token therefore goes out one call per message, concurrently.
-
-Tags travel in Brevo's ``X-Mailin-custom`` header (JSON), which Brevo echoes in its webhooks.
+Messages that only differ in what a ``messageVersions`` entry can carry share one call
+(``BrevoProvider._group``); the tags travel in Brevo's ``X-Mailin-custom`` header.
 """
 
 from __future__ import annotations
@@ -27,6 +21,7 @@ from mailer.providers.base import (
 from mailer.providers.http import compact_json
 
 MAX_VERSIONS = 1000  # documented limit of message versions per call
+# The tags as JSON in this header: Brevo echoes it in its webhooks (the send token).
 CUSTOM_HEADER = "X-Mailin-custom"
 
 
@@ -71,6 +66,16 @@ class BrevoProvider(HttpProvider):
         self.url = f"{self.base_url}/smtp/email"
 
     def _group(self, messages: Sequence[OutboundMessage]) -> list[list[int]]:
+        """Messages that may share one call, at most ``MAX_VERSIONS`` (1000) a call.
+
+        Brevo's ``messageVersions`` carry a per-version recipient, subject, htmlContent,
+        textContent and replyTo but *not* headers or tags, which stay per request. So messages
+        are grouped by everything a version can not override (``_shared_key``: sender, headers,
+        tags, which body parts exist); each group of two or more goes out as one
+        ``messageVersions`` call, the rest one call per message. Campaign mail with a
+        per-recipient List-Unsubscribe header or token therefore goes out one call per message,
+        concurrently.
+        """
         groups: dict[tuple[Any, ...], list[int]] = {}
         for i, m in enumerate(messages):
             groups.setdefault(self._shared_key(m), []).append(i)

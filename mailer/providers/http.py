@@ -1,26 +1,8 @@
 """A lean HTTP/1.1 client on asyncio for the HTTP API providers.
 
-The providers POST one small request per message (or per batch) to one host, hundreds in flight,
-and read a small answer. A general-purpose client (aiohttp) spends ~0.3 ms of CPU per request
-on things this traffic never needs (cookie jars, redirects, tracing hooks, a task and a timer
-handle per read, multidict headers). This one does only what the providers need:
-
-* one connection pool per scheme/host/port with at most ``concurrency`` connections, reused
-  with keep-alive (the most recently used idle connection first, so an idle server-side timeout
-  closes the spare ones rather than the busy ones);
-* a request head built once per method/path/content type (Host, User-Agent, Accept, auth and
-  the provider's static headers), plus Content-Length;
-* answers parsed in an :class:`asyncio.Protocol`: status line, headers (case-insensitive),
-  a body delimited by Content-Length, chunked transfer coding or the end of the connection;
-  HTTP/1.0 answers, ``Connection: close`` and 1xx interim answers are handled;
-* one deadline per request, counted from when it has a connection slot (waiting for a free
-  connection is not the provider's slowness) over connect, send and answer.
-
-Errors surface as exceptions the provider maps to transient results: :class:`TimeoutError`
-when the deadline passes (the connection is dropped, never reused), :class:`OSError`
-(:class:`ConnectionError` and its subclasses, :class:`ssl.SSLError`) when the connection fails,
-and :class:`BadAnswer` (a ``ConnectionError``) for something that is not HTTP/1.x.
-Everything runs on one event loop; a client must be used from that loop's thread only.
+:class:`HttpClient` keeps a keep-alive pool per host and reads each answer in full, with one
+deadline per request; it does only what the providers need (why not aiohttp:
+docs/architecture.md, "Providers"). Also the request body encoders the providers use.
 """
 
 from __future__ import annotations
@@ -153,7 +135,12 @@ def _header_block(headers: Mapping[str, str]) -> bytes:
 
 
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection and the parser of the answer to its current request."""
+    """One keep-alive connection and the parser of the answer to its current request.
+
+    The parser reads the status line, the headers (case-insensitive) and a body delimited by
+    Content-Length, chunked transfer coding or the end of the connection; HTTP/1.0 answers,
+    ``Connection: close`` and 1xx interim answers are handled.
+    """
 
     def __init__(self, pool: _Pool) -> None:
         self.pool = pool
@@ -371,7 +358,9 @@ def _content_length(value: str) -> int:
 
 
 class _Pool:
-    """The connections to one scheme/host/port: at most ``limit`` open, idle ones LIFO."""
+    """The connections to one scheme/host/port: at most ``concurrency`` open, reused with
+    keep-alive, idle ones LIFO (the most recently used first, so an idle server-side timeout
+    closes the spare ones rather than the busy ones)."""
 
     def __init__(self, client: HttpClient, scheme: str, host: str, port: int) -> None:
         self.client = client
@@ -387,7 +376,8 @@ class _Pool:
         self.heads: dict[tuple[str, str, str], bytes] = {}
 
     def head(self, method: str, target: str, content_type: str) -> bytes:
-        """The request head up to (not including) Content-Length, built once per shape."""
+        """The request head up to (not including) Content-Length, built once per method, path
+        and content type: Host, User-Agent, Accept, auth and the provider's static headers."""
         key = (method, target, content_type)
         head = self.heads.get(key)
         if head is None:
@@ -455,8 +445,10 @@ class HttpClient:
 
     ``headers`` are sent with every request (User-Agent, Accept, authentication, ...).
     ``timeout`` covers connect, send and the whole answer, from when the request has a
-    connection slot. ``ssl_context`` replaces the default verifying context (tests pass one
-    that trusts their self-signed certificate).
+    connection slot (waiting for a free connection is not the provider's slowness).
+    ``ssl_context`` replaces the default verifying context (tests pass one that trusts their
+    self-signed certificate). Everything runs on one event loop; a client must be used from
+    that loop's thread only.
     """
 
     def __init__(
@@ -502,7 +494,14 @@ class HttpClient:
     async def request(
         self, method: str, url: str, body: bytes = b"", content_type: str = "application/json"
     ) -> Response:
-        """Send one request and read its answer in full."""
+        """Send one request and read its answer in full.
+
+        Errors, which the provider maps to transient results: :class:`TimeoutError` when the
+        deadline passes (the connection is dropped, never reused), :class:`OSError`
+        (:class:`ConnectionError` and its subclasses, :class:`ssl.SSLError`) when the
+        connection fails, and :class:`BadAnswer` (a ``ConnectionError``) for something that
+        is not HTTP/1.x.
+        """
         if self.closed:
             raise ConnectionAbortedError("the HTTP client is closed")
         pool, target = self._target(url)

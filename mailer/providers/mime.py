@@ -1,23 +1,8 @@
 """Build the RFC 5322 message for providers that take raw MIME (SMTP, SES raw, the sandbox).
 
-``render`` writes the wire bytes directly: a campaign renders millions of messages, and the
-stdlib's ``EmailMessage`` spends ~2 ms of CPU per message on header objects (measured here),
-more than the SMTP round trip. The output is deliberately simple and always the same shape:
-
-* headers are ASCII: non-ASCII display names, subjects and header values become RFC 2047
-  base64 encoded-words of at most 75 characters, never splitting a character; long ASCII
-  values are folded at spaces. Only an address whose local part is not ASCII (``jörg@...``)
-  is written raw in UTF-8, which needs an SMTPUTF8 transport (see ``needs_smtputf8``);
-* bodies are UTF-8, 7-bit clean: ASCII with short lines as is, anything else
-  quoted-printable. For a transport that offers 8BITMIME (``eight_bit=True``) they go as they
-  are, in lines of up to 998 bytes (RFC 5322's limit): no ``=3D`` for every attribute and no
-  soft line breaks, so a message is smaller and has a third fewer lines for the server to read.
-  Text and HTML together make a multipart/alternative;
-* tags travel as ``X-Mailer-Tag-<Name>`` headers, so a bounce or complaint that quotes our
-  headers maps back to the send.
-
-``build_mime`` returns the same message as an ``email.message.EmailMessage`` (parsed back from
-those bytes), for callers that want an object; tests check both against the stdlib parser.
+``render`` writes the wire bytes directly, always in the same simple shape (why not the
+stdlib's ``EmailMessage``: docs/architecture.md, "Providers"); ``build_mime`` returns the same
+message as an ``email.message.EmailMessage``.
 """
 
 from __future__ import annotations
@@ -220,7 +205,16 @@ def _part(subtype: str, content: str, eight_bit: bool = False) -> str:
 def render(msg: OutboundMessage, eight_bit: bool = False) -> tuple[bytes, str]:
     """The wire form (CRLF line ends) and its Message-ID. ValueError for unusable input.
 
-    ``eight_bit``: the transport offers 8BITMIME, so bodies may carry raw UTF-8 in long lines.
+    * headers are ASCII: non-ASCII display names, subjects and header values become RFC 2047
+      base64 encoded-words of at most 75 characters, never splitting a character; long ASCII
+      values are folded at spaces. Only an address whose local part is not ASCII (``jörg@...``)
+      is written raw in UTF-8, which needs an SMTPUTF8 transport (see ``needs_smtputf8``);
+    * bodies are UTF-8, 7-bit clean: ASCII with short lines as is, anything else
+      quoted-printable. With ``eight_bit=True`` (the transport offers 8BITMIME) they go as
+      they are, in lines of up to 998 bytes (RFC 5322's limit): no ``=3D`` for every attribute
+      and no soft line breaks. Text and HTML together make a multipart/alternative;
+    * tags travel as ``X-Mailer-Tag-<Name>`` headers, so a bounce or complaint that quotes our
+      headers maps back to the send.
     """
     if msg.text is None and msg.html is None:
         raise ValueError("the message has neither a text nor an HTML body")
@@ -261,7 +255,9 @@ def render(msg: OutboundMessage, eight_bit: bool = False) -> tuple[bytes, str]:
 
 
 def build_mime(msg: OutboundMessage) -> EmailMessage:
-    """The rendered message as an EmailMessage (``policy=email.policy.default``)."""
+    """The rendered message as an EmailMessage (``policy=email.policy.default``), parsed back
+    from ``render``'s bytes, for callers that want an object; tests check both against the
+    stdlib parser."""
     data, _ = render(msg)
     # Raw UTF-8 (SMTPUTF8) headers only parse right from text.
     parsed = email.message_from_string(data.decode("utf-8"), policy=email.policy.default)

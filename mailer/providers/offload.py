@@ -1,27 +1,8 @@
 """Send a provider's batches from a child process, so sending gets a core of its own.
 
-A channel loop spends a good part of its CPU in the provider's transport (the HTTP client's
-event loop, SMTP/MIME) besides preparing messages (database, rendering). In one process both
-share one GIL; ``ProcessSender`` moves the transport into a forked child fed through a pipe,
-with the same ``submit_batch``/``send_batch`` contract as the provider it wraps.
-
-It can also take a batch in two steps: ``stage`` hands it over without sending it (prepared by
-the provider's ``prepare_batch``: in the caller for a provider that says ``prepare_in_caller``,
-as SMTP does, since preparing in the child stalls its sending; in the child otherwise), then
-``go`` sends it or ``discard`` drops it. The channel loop stages its next chunk before
-recording the current one, so the preparing is off the path between two chunks, and says
-``go`` only once the chunk is recorded as handed over.
-
-Rules the channel loop's crash safety relies on:
-
-* one batch at a time: ``go`` (and ``submit_batch``) refuses a second batch before the first
-  one's result was read; a staged batch is never sent without ``go``;
-* the child ignores SIGTERM and SIGINT (a stop request is the parent's to handle: it finishes
-  its chunk and records it), and exits when the parent says so, when the pipe closes, or when
-  the parent is gone (killed with -9): it never sends another batch for a dead parent.
-
-Only self-contained providers (HTTP APIs, SMTP) can be wrapped; the database-backed sandbox
-needs the caller's application context and keeps sending in-process.
+:class:`ProcessSender` wraps an HTTP or SMTP provider with the same ``submit_batch``/
+``send_batch`` contract, plus ``stage``/``go``/``discard`` for the campaign channel loop; the
+reasoning is in docs/architecture.md, "Providers".
 """
 
 from __future__ import annotations
@@ -99,7 +80,26 @@ class _PipeFuture(Future):
 
 
 class ProcessSender:
-    """A provider sending from a forked child process; see the module docstring."""
+    """A provider sending from a forked child process fed through a pipe.
+
+    A batch can also go in two steps: ``stage`` hands it over without sending it (prepared by
+    the provider's ``prepare_batch``: in the caller for a provider that says
+    ``prepare_in_caller``, as SMTP does, since preparing in the child stalls its sending; in
+    the child otherwise), then ``go`` sends it or ``discard`` drops it.
+
+    Rules the channel loop's crash safety relies on:
+
+    * one batch at a time: ``go`` (and ``submit_batch``) refuses a second batch before the
+      first one's result was read; a staged batch is never sent without ``go``;
+    * the child ignores SIGTERM and SIGINT (a stop request is the parent's to handle: it
+      finishes its chunk and records it), and exits when the parent says so, when the pipe
+      closes, or when the parent is gone (killed with -9): it never sends another batch for a
+      dead parent.
+
+    Only self-contained providers (HTTP APIs, SMTP) can be wrapped (:func:`offloadable`); the
+    database-backed sandbox needs the caller's application context and keeps sending
+    in-process.
+    """
 
     def __init__(self, provider: Provider) -> None:
         if not offloadable(provider):

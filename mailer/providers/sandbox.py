@@ -2,12 +2,6 @@
 
 Lets anyone try Mailer without a provider account: campaigns and test sends run through the
 real pipeline, and the Outbox page shows exactly what would have gone out (raw MIME included).
-
-Rows are written with one bulk INSERT per batch on a connection of its own
-(``db.engine.begin()``), so they are committed whatever the caller later does with its session,
-and the caller's pending work is never committed by us. Needs an app context (the worker has
-one). The channel id comes from ``settings["channel_id"]`` (set by
-:func:`mailer.engine.delivery.build_provider`), the campaign from ``tags["campaign"]``.
 """
 
 from __future__ import annotations
@@ -45,6 +39,12 @@ class SandboxProvider(Provider):
     FIELDS: ClassVar[list[ConfigField]] = []
 
     def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        """Store the batch as Outbox rows: one bulk INSERT on a connection of its own
+        (``db.engine.begin()``), so they are committed whatever the caller later does with its
+        session, and the caller's pending work is never committed by us. Needs an app context
+        (the worker has one). The channel id comes from ``settings["channel_id"]`` (set by
+        :func:`mailer.engine.delivery.build_provider`), the campaign from ``tags["campaign"]``.
+        """
         channel_id = _int_or_none(self.settings.get("channel_id"))
         results: list[SendResult] = []
         rows: list[dict[str, Any]] = []

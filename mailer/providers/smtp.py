@@ -1,18 +1,6 @@
 """SMTP relay (any MTA or a provider's SMTP endpoint) through the asyncio client of
-``smtp_client``.
-
-Connections stay open across batches: up to ``concurrency`` authenticated connections, each
-carrying one message at a time, so a campaign pays the TCP/TLS/AUTH handshake once per
-connection, not once per message. They live on the process's event loop thread (the one the
-HTTP providers use), so the caller's thread only writes the MIME. A pooled connection the
-server has meanwhile dropped (idle timeout) fails before the server answered anything, and the
-message is retried once on a fresh connection. SMTP 4xx replies are transient, 5xx permanent.
-
-Bodies are written as raw UTF-8 in long lines (8BITMIME, see ``mime.render``) unless a server
-of this provider has said it does not take them; a message prepared 8-bit for a connection
-whose server does not offer 8BITMIME is written again, quoted-printable, before it goes. The
-batches are prepared in the caller when sending from a child process (``prepare_in_caller``),
-so the child's event loop is never stalled by MIME work.
+``smtp_client``: a pool of authenticated connections on the process's event loop, one message
+at a time on each; the design is in docs/architecture.md, "Providers".
 """
 
 from __future__ import annotations
@@ -91,6 +79,15 @@ class _Wire(NamedTuple):
 
 
 class SmtpProvider(Provider):
+    """Sends each message in its own transaction on a pooled connection.
+
+    Connections stay open across batches: up to ``concurrency`` authenticated connections,
+    each carrying one message at a time, so a campaign pays the TCP/TLS/AUTH handshake once per
+    connection, not once per message. They live on the process's event loop thread (the one
+    the HTTP providers use), so the caller's thread only writes the MIME. SMTP 4xx replies are
+    transient, 5xx permanent.
+    """
+
     name = "smtp"
     label = "SMTP server"
     # A chunk's fixed costs (claiming, recording, handing over) are paid per chunk: 500, as for
@@ -98,6 +95,8 @@ class SmtpProvider(Provider):
     # second of sending in doubt (measured: 0.62 ms of CPU per email in all against 0.78 with
     # chunks of 250, and 2,158 emails/s against 1,801, `bench/send.py --sink smtp`).
     max_batch = 500
+    # Prepared in the caller when sending from a child process: MIME work would stall the
+    # child's event loop.
     prepare_in_caller = True
     FIELDS: ClassVar[list[ConfigField]] = [
         ConfigField("host", "Host", required=True, help="e.g. smtp.example.com"),
@@ -240,7 +239,11 @@ class SmtpProvider(Provider):
         return self.send_prepared(self.prepare_batch(messages))
 
     def prepare_batch(self, messages: Sequence[OutboundMessage]) -> list[_Wire | SendResult]:
-        """Each message's wire form and envelope, or its result when it can not be sent."""
+        """Each message's wire form and envelope, or its result when it can not be sent.
+
+        Bodies are written as raw UTF-8 in long lines (8BITMIME, see ``mime.render``) unless a
+        server of this provider has said it does not take them (``_deliver`` writes a message
+        again, quoted-printable, for a connection whose server does not offer 8BITMIME)."""
         eight_bit = self._eight_bit is not False
         return [self._wire(m, eight_bit) for m in messages]
 
@@ -327,7 +330,12 @@ class SmtpProvider(Provider):
         self, conn: Connection | None, wire: _Wire
     ) -> tuple[Connection | None, SendResult]:
         """Send one message on ``conn`` (or a pooled or new connection): the connection to
-        go on with (None when it is gone) and the result."""
+        go on with (None when it is gone) and the result.
+
+        A pooled connection the server has meanwhile dropped (idle timeout) fails before the
+        server answered anything (``conn.replies == 0``); the message is then retried once on
+        a fresh connection. A message prepared 8-bit for a connection whose server does not
+        offer 8BITMIME is written again, quoted-printable, before it goes."""
         ref = wire.ref
         if conn is None or conn.closed:
             conn = self._take_idle()

@@ -1,27 +1,8 @@
 """A small SMTP client on asyncio for the SMTP provider.
 
-smtplib blocks a thread per connection: a campaign that keeps a relay busy over several
-connections pays for the threads, the GIL handing over between them and line-by-line socket
-reads. Here every connection is an :class:`asyncio.Protocol` on the process's event loop and a
-message costs one or two writes and a parse of four short replies. It does what a bulk sender
-needs and no more:
-
-* plain TCP, TLS from the first byte, or STARTTLS (the certificate verified unless the caller's
-  context says otherwise); EHLO, falling back to HELO for an old server;
-* AUTH PLAIN, or LOGIN when PLAIN is not offered;
-* one transaction per message (one sender, one recipient), with MAIL FROM, RCPT TO and DATA
-  sent in one write when the server offers PIPELINING (RFC 2920), so a relay far away costs two
-  round trips per message instead of four;
-* the message body is sent as given: the caller passes it dot-stuffed and terminated
-  (:func:`wire_data`).
-
-Errors: :class:`Refused` for an error reply (the connection stays usable after the RSET this
-module sends, unless the code was 421 or it is closed), :class:`Unsupported` for a missing
-extension the configuration needs, :class:`AuthFailed` for refused credentials, ``TimeoutError``
-when the deadline passed (the connection is dropped) and ``OSError`` (``ConnectionError``,
-``ssl.SSLError``) when the connection failed. :attr:`Connection.replies` counts the replies of
-the current transaction, so a caller can tell a connection that was dead before anything was
-accepted (safe to retry) from one that failed mid-message.
+A :class:`Connection` opens with TLS or STARTTLS and AUTH as configured and carries one
+transaction per message, pipelined when the server allows; it does what a bulk sender needs
+and no more (why not smtplib: docs/architecture.md, "Providers").
 """
 
 from __future__ import annotations
@@ -44,7 +25,8 @@ class BadReply(ConnectionError):
 
 class Refused(Exception):
     """The server answered with an error reply at ``stage`` (sender, recipient, message,
-    connection)."""
+    connection). The connection stays usable after the RSET this module sends, unless the
+    code was 421 or it is closed."""
 
     def __init__(self, code: int, text: str, stage: str) -> None:
         super().__init__(code, text, stage)
@@ -131,7 +113,15 @@ class _Protocol(asyncio.Protocol):
 
 
 class Connection:
-    """One SMTP connection, one transaction at a time; made by :meth:`open`."""
+    """One SMTP connection, one transaction at a time; made by :meth:`open`.
+
+    Errors: :class:`Refused` for an error reply, :class:`Unsupported` for a missing extension
+    the configuration needs, :class:`AuthFailed` for refused credentials, ``TimeoutError``
+    when the deadline passed (the connection is dropped) and ``OSError`` (``ConnectionError``,
+    ``ssl.SSLError``) when the connection failed. :attr:`replies` counts the replies of the
+    current transaction, so a caller can tell a connection that was dead before anything was
+    accepted (safe to retry) from one that failed mid-message.
+    """
 
     def __init__(self, protocol: _Protocol, host: str, timeout: float) -> None:
         self._protocol = protocol
@@ -170,7 +160,11 @@ class Connection:
         timeout: float = 30.0,
     ) -> Connection:
         """Connect, read the greeting, EHLO, STARTTLS and AUTH as configured, within
-        ``timeout`` seconds in all."""
+        ``timeout`` seconds in all.
+
+        ``security``: "none" (plain TCP), "ssl" (TLS from the first byte) or "starttls"; the
+        certificate is verified unless ``tls`` says otherwise. EHLO falls back to HELO for an
+        old server; AUTH is PLAIN, or LOGIN when PLAIN is not offered."""
         loop = asyncio.get_running_loop()
         protocol = _Protocol()
         # The greeting is awaited before connecting: it can arrive before this coroutine
@@ -282,9 +276,13 @@ class Connection:
         return await self._read(waiter)
 
     async def send(self, sender: str, recipient: str, data: bytes, options: str = "") -> int:
-        """One transaction: the reply code of the accepted message. ``data`` comes from
-        :func:`wire_data`; ``options`` are MAIL FROM parameters (``" BODY=8BITMIME"``). The
-        whole transaction has one deadline, ``timeout`` seconds."""
+        """One transaction (one sender, one recipient): the reply code of the accepted
+        message. ``data`` is sent as given: the caller passes it dot-stuffed and terminated
+        (:func:`wire_data`); ``options`` are MAIL FROM parameters (``" BODY=8BITMIME"``). The
+        whole transaction has one deadline, ``timeout`` seconds.
+
+        When the server offers PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go in one
+        write, so a relay far away costs two round trips per message instead of four."""
         self.replies = 0
         timer = self._loop.call_later(self.timeout, self._expire)
         try:

@@ -1,15 +1,7 @@
 """Mailgun webhooks: one JSON event per request, ``{"signature": {...}, "event-data": {...}}``.
 
-The signature is HMAC-SHA256 of ``timestamp + token`` with the domain's HTTP webhook signing
-key (configured on the channel), in hex. A timestamp more than
-``MAILER_FEEDBACK_SIGNATURE_MAX_AGE`` away from now is refused, and so is a token seen before
-(kept in Redis for twice that long): a captured request can not be replayed.
-
-``event-data.user-variables`` holds our ``v:`` variables (the send token);
-``message.headers.message-id`` the id the send stored (without the angle brackets Mailgun's
-send API answered with). ``failed`` with severity "temporary" is a deferral (Mailgun retries);
-"permanent" is a bounce, hard unless the delivery status says soft or Mailgun gave up retrying
-("old"); a "suppress-*" reason means the address is on Mailgun's own suppression lists.
+``verify`` checks the request's HMAC signature and freshness; ``parse`` turns the event into a
+:class:`FeedbackEvent`.
 """
 
 from __future__ import annotations
@@ -58,6 +50,10 @@ def signature_of(key: str, timestamp: str, token: str) -> str:
 
 
 def verify(incoming: Incoming, config: ChannelConfig, *, now: float | None = None) -> dict:
+    """The signature is HMAC-SHA256 of ``timestamp + token`` with the domain's HTTP webhook
+    signing key (configured on the channel), in hex. A timestamp more than
+    ``MAILER_FEEDBACK_SIGNATURE_MAX_AGE`` away from now is refused, and so is a token seen
+    before (kept in Redis for twice that long): a captured request can not be replayed."""
     doc = incoming.doc
     if not isinstance(doc, dict) or not isinstance(doc.get("event-data"), dict):
         raise Malformed("a Mailgun webhook posts {signature, event-data}")
@@ -79,6 +75,12 @@ def verify(incoming: Incoming, config: ChannelConfig, *, now: float | None = Non
 
 
 def parse(doc: Any) -> list[FeedbackEvent]:
+    """``event-data.user-variables`` holds our ``v:`` variables (the send token);
+    ``message.headers.message-id`` the id the send stored (without the angle brackets Mailgun's
+    send API answered with). ``failed`` with severity "temporary" is a deferral (Mailgun
+    retries); "permanent" is a bounce, hard unless the delivery status says soft or Mailgun
+    gave up retrying ("old"); a "suppress-*" reason means the address is on Mailgun's own
+    suppression lists."""
     if not isinstance(doc, dict) or not isinstance(doc.get("event-data"), dict):
         raise Malformed("a Mailgun webhook posts {signature, event-data}")
     e = doc["event-data"]

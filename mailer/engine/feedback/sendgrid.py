@@ -1,15 +1,7 @@
 """Twilio SendGrid Event Webhook: ECDSA-signed JSON arrays of events.
 
-With "Signed Event Webhook Requests" on, SendGrid signs ``timestamp + raw body`` with ECDSA
-P-256 / SHA-256 and sends the base64 DER signature in ``X-Twilio-Email-Event-Webhook-Signature``
-and the timestamp in ``X-Twilio-Email-Event-Webhook-Timestamp``; the verification key (base64
-DER SubjectPublicKeyInfo, shown in SendGrid's Mail Settings) is configured on the channel. A
-timestamp more than ``MAILER_FEEDBACK_SIGNATURE_MAX_AGE`` from now is refused, and so is a
-signature seen before (a captured request replayed while its timestamp is still fresh).
-
-Events carry our ``custom_args`` at the top level (the send token), ``sg_event_id`` (unique,
-the idempotency key) and ``sg_message_id``: the ``X-Message-Id`` the send stored, followed by
-".filter…"/".recvd…" and more.
+``verify`` checks the request's signature and freshness; ``parse`` turns each event into a
+:class:`FeedbackEvent`.
 """
 
 from __future__ import annotations
@@ -75,6 +67,12 @@ def _public_key(value: str) -> ec.EllipticCurvePublicKey:
 
 
 def verify(incoming: Incoming, config: ChannelConfig, *, now: float | None = None) -> dict:
+    """With "Signed Event Webhook Requests" on, SendGrid signs ``timestamp + raw body`` with
+    ECDSA P-256 / SHA-256 and sends the base64 DER signature in ``SIGNATURE_HEADER`` and the
+    timestamp in ``TIMESTAMP_HEADER``; the verification key (base64 DER SubjectPublicKeyInfo,
+    shown in SendGrid's Mail Settings) is configured on the channel. A timestamp more than
+    ``MAILER_FEEDBACK_SIGNATURE_MAX_AGE`` from now is refused, and so is a signature seen
+    before (a captured request replayed while its timestamp is still fresh)."""
     configured = config.get(KEY_SETTING)
     if not configured:
         raise Rejected("no Event Webhook verification key configured on the channel")
@@ -111,6 +109,9 @@ def message_ids(sg_message_id: Any) -> tuple[str, ...]:
 
 
 def parse(doc: Any) -> list[FeedbackEvent]:
+    """Events carry our ``custom_args`` at the top level (the send token), ``sg_event_id``
+    (unique, the idempotency key) and ``sg_message_id``: the ``X-Message-Id`` the send stored,
+    followed by ".filter…"/".recvd…" and more."""
     if not isinstance(doc, list):
         raise Malformed("the Event Webhook posts a JSON array")
     return [_event(e) for e in doc if isinstance(e, dict)]

@@ -1,21 +1,6 @@
-"""Amazon SNS HTTPS deliveries: signature verification and subscription confirmation.
-
-SNS signs every message with the private key of a certificate it names in ``SigningCertURL``:
-SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA, over a string made of fixed fields in a
-fixed order, each as ``Name\\nValue\\n`` (Notification: Message, MessageId, Subject if present,
-Timestamp, TopicArn, Type; SubscriptionConfirmation and UnsubscribeConfirmation: Message,
-MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type).
-
-The certificate URL comes from the (untrusted) body, so it is checked against the pattern of
-SNS's own hosts — https, ``sns.<region>.amazonaws.com``, no port, no credentials, a ``.pem``
-path — before anything is fetched; the same for ``SubscribeURL``, which is fetched only after
-the signature verified and the topic matched the channel's configured topics. Certificates are
-cached per process (they change rarely; a verification does not cost a fetch).
-
-Topics are pinned: the job that confirms a subscription records its topic on the channel
-(``sns_confirmed_topics``), and the webhook accepts notifications only from a topic both
-configured and confirmed there (anyone's SNS topic signs its messages as genuinely as ours).
-A message whose signed ``Timestamp`` is further from now than the freshness window is refused.
+"""Amazon SNS HTTPS deliveries: signature verification and subscription confirmation
+(:class:`Verifier`), and the webhook check that a message comes from a topic configured and
+confirmed on the channel (:func:`verify`).
 """
 
 from __future__ import annotations
@@ -101,7 +86,10 @@ def http_get(url: str) -> bytes:
 
 class Verifier:
     """Checks SNS signatures; holds the certificate cache. One per app (``verifier()``);
-    tests give it a fetcher serving their own certificates (the host checks stay real)."""
+    tests give it a fetcher serving their own certificates (the host checks stay real).
+
+    Certificates are cached per process: they change rarely, and a verification does not cost
+    a fetch."""
 
     def __init__(self, fetch: Fetch = http_get, *, clock: Callable[[], float] = time.monotonic):
         self.fetch = fetch
@@ -111,6 +99,10 @@ class Verifier:
         self.fetches = 0
 
     def public_key(self, url: str) -> rsa.RSAPublicKey:
+        """The key of the certificate at ``SigningCertURL``. The URL comes from the (untrusted)
+        body, so it is checked against the pattern of SNS's own hosts (https,
+        ``sns.<region>.amazonaws.com``, no port, no credentials, a ``.pem`` path) before
+        anything is fetched."""
         if not is_sns_url(url, path_suffix=".pem"):
             raise Rejected("signing certificate URL is not an SNS https URL")
         now = self.clock()
@@ -140,7 +132,9 @@ class Verifier:
         return key
 
     def verify(self, message: dict) -> None:
-        """Raise Rejected unless ``message`` is signed by SNS."""
+        """Raise Rejected unless ``message`` is signed by SNS: with the private key of the
+        certificate it names in ``SigningCertURL``; SignatureVersion 1 is SHA1withRSA, 2 is
+        SHA256withRSA, over :func:`string_to_sign`."""
         kind = message.get("Type")
         if kind not in TYPES:
             raise Rejected("not an SNS message type")
@@ -160,7 +154,9 @@ class Verifier:
             raise Rejected("SNS signature does not verify") from None
 
     def confirm(self, message: dict) -> None:
-        """Visit SubscribeURL (pattern-checked here again, before the fetch)."""
+        """Visit SubscribeURL (pattern-checked here again, before the fetch, like the
+        certificate URL). Called only after the signature verified and the topic matched the
+        channel's configured topics."""
         url = message.get("SubscribeURL")
         if not is_subscribe_url(url):
             raise Rejected("SubscribeURL is not an SNS ConfirmSubscription URL")
@@ -168,6 +164,10 @@ class Verifier:
 
 
 def string_to_sign(message: dict) -> bytes:
+    """Fixed fields in a fixed order, each as ``Name\\nValue\\n``: for a Notification
+    Message, MessageId, Subject if present, Timestamp, TopicArn, Type; for a
+    SubscriptionConfirmation and UnsubscribeConfirmation Message, MessageId, SubscribeURL,
+    Timestamp, Token, TopicArn, Type."""
     names = NOTIFICATION_FIELDS if message.get("Type") == "Notification" else CONFIRMATION_FIELDS
     out = []
     for name in names:
@@ -219,7 +219,13 @@ def topics_of(value: object) -> set[str]:
 
 
 def verify(incoming: Incoming, config: ChannelConfig) -> dict:
-    """The webhook check: signed by SNS, from a configured topic. Returns payload meta."""
+    """The webhook check: signed by SNS, from a configured topic. Returns payload meta.
+
+    Topics are pinned: the job that confirms a subscription records its topic on the channel
+    (``sns_confirmed_topics``), and notifications are accepted only from a topic both
+    configured and confirmed there (anyone's SNS topic signs its messages as genuinely as
+    ours). A message whose signed ``Timestamp`` is further from now than the freshness window
+    is refused."""
     message = incoming.doc
     if not isinstance(message, dict):
         raise Malformed("an SNS message is a JSON object")

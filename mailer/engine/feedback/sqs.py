@@ -1,17 +1,7 @@
 """SES feedback read from an SQS queue, the alternative to the SNS webhook.
 
-SES publishes to an SNS topic and the topic delivers to an SQS queue: each SQS message is the
-SNS envelope (JSON with ``Type`` and ``Message``), or the SES event itself when the
-subscription has raw message delivery on. Both are stored as they are, as ``FeedbackPayload``
-rows (source "sqs"), and processed like webhook payloads.
-
-A message is deleted from the queue only after its payload row committed: a crash in between
-leaves it in the queue, it is read again after its visibility timeout, stored again, and the
-event ids (derived from the SES report itself) make the second copy a duplicate that changes
-nothing. The queue is read with the channel's own AWS credentials (IAM grants the trust, so
-the SNS signature is not re-checked here). An SNS envelope must still name a topic configured
-or confirmed on the channel: one from any other topic is not stored, only counted as refused
-(like a refused webhook), and deleted. What is stored only ever matches this channel's sends.
+``poll`` reads a channel's queue, stores each message as a ``FeedbackPayload`` (source "sqs")
+that the feedback job processes like a webhook payload, then deletes it from the queue.
 """
 
 from __future__ import annotations
@@ -90,7 +80,21 @@ def client_for(channel: Channel) -> tuple[Any, str]:
 
 
 def poll(channel_id: int, *, max_seconds: float = POLL_SECONDS, client: Any = None) -> PollResult:
-    """Read what the queue holds (for up to ``max_seconds``), store it, then delete it."""
+    """Read what the queue holds (for up to ``max_seconds``), store it, then delete it.
+
+    SES publishes to an SNS topic and the topic delivers to an SQS queue: each SQS message is
+    the SNS envelope (JSON with ``Type`` and ``Message``), or the SES event itself when the
+    subscription has raw message delivery on. Both are stored as they are.
+
+    A message is deleted from the queue only after its payload row committed: a crash in
+    between leaves it in the queue, it is read again after its visibility timeout, stored
+    again, and the event ids (derived from the SES report itself) make the second copy a
+    duplicate that changes nothing. The queue is read with the channel's own AWS credentials
+    (IAM grants the trust, so the SNS signature is not re-checked here). An SNS envelope must
+    still name a topic configured or confirmed on the channel: one from any other topic is not
+    stored, only counted as refused (like a refused webhook), and deleted (:func:`refusal`).
+    What is stored only ever matches this channel's sends.
+    """
     result = PollResult(channel_id)
     channel = db.session.get(Channel, channel_id)
     if channel is None or not (channel.settings or {}).get(QUEUE_SETTING):

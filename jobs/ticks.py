@@ -1,4 +1,4 @@
-"""Periodic jobs run by rq-scheduler (registered in mailer.queue.TICKS_REGISTRY).
+"""Periodic jobs run by rq-scheduler (registered in mailer.dispatch.TICKS_REGISTRY).
 
 Each is safe to run twice at once: it takes a Redis lock, and what it starts is itself guarded
 (a campaign launches once; a channel row runs in one loop at a time).

@@ -1,6 +1,6 @@
 """The tracking flush tick: buffered opens and clicks from Redis into the database.
 
-Runs every 5 s (mailer.queue.TICKS_REGISTRY). Safe to run twice at once: the second run finds
+Runs every 5 s (mailer.dispatch.TICKS_REGISTRY). Safe to run twice at once: the second run finds
 the lock taken and does nothing; a run that dies leaves its batch in Redis for the next one
 (see mailer/engine/tracking/flush.py: events leave Redis only after their batch committed).
 """

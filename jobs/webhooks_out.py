@@ -1,6 +1,6 @@
 """The outbound webhooks tick: post due deliveries to client apps' endpoints.
 
-Runs every 5 s (mailer.queue.TICKS_REGISTRY) under a Redis lock, so runs never overlap; the
+Runs every 5 s (mailer.dispatch.TICKS_REGISTRY) under a Redis lock, so runs never overlap; the
 claim in mailer/engine/webhooks_out/delivery.py keeps even overlapping workers from posting
 one attempt twice. A run stops starting batches after delivery.RUN_SECONDS (a batch in flight
 ends within the 10 s request timeout), well inside the tick's 60 s job timeout. About once an

@@ -21,6 +21,25 @@ SHORT_RESULT_TTL = 300  # seconds RQ keeps the result of a frequent job
 FAILURE_TTL = 86400
 
 
+@dataclass(frozen=True)
+class Tick:
+    """A periodic job run by rq-scheduler; `func` is a dotted path to an app_job."""
+
+    name: str
+    func: str
+    interval: int  # seconds
+
+
+TICKS_REGISTRY: list[Tick] = [  # run by rq-scheduler on the ticks queue (scheduling.py)
+    Tick("heartbeat", "jobs.ticks.heartbeat", 60),
+    Tick("campaigns", "jobs.ticks.campaigns_tick", 60),
+    Tick("tracking-flush", "jobs.tracking.flush_events", 5),
+    Tick("sqs-poll", "jobs.feedback.poll_sqs", 10),
+    Tick("transactional", "jobs.ticks.transactional_tick", 5),
+    Tick("webhooks-deliver", "jobs.webhooks_out.deliver_webhooks", 5),  # outbound webhooks
+]
+
+
 def launch_campaign(campaign_id: int):
     return enqueue(
         SEND, "jobs.campaigns.orchestrate_launch", campaign_id, job_timeout=LAUNCH_SECONDS

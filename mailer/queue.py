@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -33,7 +32,7 @@ _log = logging.getLogger(__name__)
 
 def redis_url(app: Flask) -> str:
     """The configured Redis URL, or the embedded server's (started on first use)."""
-    url = app.config.get("REDIS_URL")
+    url = app.config["REDIS_URL"]
     if url:
         return url
     from mailer import redis_embedded
@@ -115,25 +114,3 @@ def job_logger(name: str) -> logging.Logger:
     record factory of :mod:`mailer.logging` stamps it (``[job …]`` in text, ``job_id`` in
     JSON), on these lines and on those of the services the job calls."""
     return logging.getLogger(name)
-
-
-# ---------------------------------------------------------------- periodic ticks
-
-
-@dataclass(frozen=True)
-class Tick:
-    """A periodic job run by rq-scheduler; `func` is a dotted path to an app_job."""
-
-    name: str
-    func: str
-    interval: int  # seconds
-
-
-TICKS_REGISTRY: list[Tick] = [
-    Tick("heartbeat", "jobs.ticks.heartbeat", 60),
-    Tick("campaigns", "jobs.ticks.campaigns_tick", 60),
-    Tick("tracking-flush", "jobs.tracking.flush_events", 5),
-    Tick("sqs-poll", "jobs.feedback.poll_sqs", 10),
-    Tick("transactional", "jobs.ticks.transactional_tick", 5),
-    Tick("webhooks-deliver", "jobs.webhooks_out.deliver_webhooks", 5),  # outbound webhooks
-]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from redis import Redis
 from rq_scheduler import Scheduler
 
-from mailer.queue import TICKS, TICKS_REGISTRY
+from mailer.dispatch import TICKS_REGISTRY
+from mailer.queue import TICKS
 
 JOB_PREFIX = "tick-"
 

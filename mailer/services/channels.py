@@ -42,9 +42,6 @@ from mailer.providers.sandbox import SandboxProvider
 
 log = logging.getLogger(__name__)
 
-# Also registered by the module's own @register; kept explicit so importing this service is
-# enough for make_provider("sandbox", ...) to work in views and workers.
-registry.setdefault("sandbox", SandboxProvider)
 
 DEFAULT_RATE = 14.0
 NAME_MAX = 120
@@ -174,7 +171,7 @@ def stored_secret_names(channel: Channel | None) -> set[str]:
 def webhook_url(channel: Channel) -> str:
     """Where the provider posts delivery feedback for this channel. Its token is what tells
     our webhook the call is genuine, so the URL is only shown on the admin-only pages."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    base = (current_app.config["PUBLIC_BASE_URL"] or "").rstrip("/")
     return f"{base}/webhooks/{channel.provider}/{channel.webhook_token}"
 
 

@@ -62,7 +62,7 @@ class Target:
 
 
 def scope() -> str:
-    value = current_app.config.get("MAILER_UNSUBSCRIBE_SCOPE", "global")
+    value = current_app.config["MAILER_UNSUBSCRIBE_SCOPE"]
     if value not in SCOPES:
         raise ValueError(f"MAILER_UNSUBSCRIBE_SCOPE must be one of {SCOPES}, not {value!r}")
     return value

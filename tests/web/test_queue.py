@@ -70,7 +70,7 @@ def test_heartbeat_tick_runs_and_shows_on_the_queues_page(app, client, as_role):
 def test_scheduler_registers_each_tick_once(app):
     from rq_scheduler import Scheduler
 
-    from mailer.queue import TICKS_REGISTRY
+    from mailer.dispatch import TICKS_REGISTRY
     from mailer.scheduling import register_ticks
 
     register_ticks(get_redis())

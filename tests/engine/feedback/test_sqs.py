@@ -11,9 +11,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 from rq import SimpleWorker
 
+from mailer.dispatch import TICKS_REGISTRY
 from mailer.engine.feedback import sqs
 from mailer.models import Event, FeedbackPayload, Suppression
-from mailer.queue import FEEDBACK, TICKS, TICKS_REGISTRY, enqueue, get_redis, set_worker_app
+from mailer.queue import FEEDBACK, TICKS, enqueue, get_redis, set_worker_app
 from tests.factories import make_channel, make_sent_campaign
 from tests.fixtures.feedback import REGION, TOPIC, count
 

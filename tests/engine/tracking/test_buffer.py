@@ -9,10 +9,11 @@ import pytest
 from rq.job import JobStatus
 from sqlalchemy import event
 
+from mailer.dispatch import TICKS_REGISTRY
 from mailer.engine.tracking import flush, hits
 from mailer.extensions import db as _db
 from mailer.models import Event
-from mailer.queue import TICKS_REGISTRY, get_redis
+from mailer.queue import get_redis
 from tests.fixtures.tracking import events, get, run_flush_job
 
 

@@ -9,11 +9,11 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
+from mailer.dispatch import TICKS_REGISTRY
 from mailer.engine.webhooks_out import delivery as webhook_delivery
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.signing import verify_signature
 from mailer.models.base import utcnow
-from mailer.queue import TICKS_REGISTRY
 from mailer.services import webhook_endpoints
 from tests.fixtures.webhooks_out import deliveries, endpoint, opened, run_tick, time_passes
 from tests.servers.http_base import Reply

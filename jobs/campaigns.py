@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobs.runtime import app_job
 from mailer import dispatch
-from mailer.campaigns import launch
+from mailer.campaigns import launch as campaign_launch
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.queue import job_logger
 
@@ -17,11 +17,15 @@ SLICE_SECONDS = 30
 
 @app_job
 def orchestrate_launch(campaign_id: int) -> dict:
-    campaign = launch.orchestrate(campaign_id)
+    campaign = campaign_launch.orchestrate(campaign_id)
     if campaign is None:
         return {"status": "missing"}
     log.info("campaign %s %s, audience %s", campaign.id, campaign.status, campaign.audience_size)
     return {"status": campaign.status, "audience": campaign.audience_size}
+
+
+# Jobs queued by the release before this one name the orchestrator by its old name.
+launch = orchestrate_launch
 
 
 @app_job

@@ -94,7 +94,7 @@ class CampaignChannel(db.Model):
     paused_reason: Mapped[str | None] = mapped_column(String(500))
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
-    # The send loop's record of its chunks (sending.py), each left by a loop that died:
+    # The send loop's record of its chunks (engine/campaign_send/chunks.py), each left by a loop that died:
     # the ids of the sends with the provider (JSON), cleared once their results are written;
     handed: Mapped[str | None] = mapped_column(Text)
     # the results of the chunk before, journaled when that one was handed over and cleared
@@ -175,7 +175,7 @@ class MessageLink(db.Model):
 class MessageStatus(StrEnum):
     """A transactional message's delivery status. Opens and clicks are not statuses of their
     own: ``opened_at``/``clicked_at`` record them, and the API reports "opened"/"clicked"
-    for a sent or delivered message that has them (see services/transactional.py)."""
+    for a sent or delivered message that has them (see engine/transactional/status.py)."""
 
     QUEUED = "queued"  # accepted, waiting for the drain job (or for a retry: next_attempt_at)
     SENDING = "sending"  # claimed by a drain job and handed to the provider

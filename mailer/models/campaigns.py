@@ -95,7 +95,8 @@ class CampaignChannel(db.Model):
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
     # The send loop's record of its chunks (engine/campaign_send/chunks.py), each left by a
-    # loop that died: the ids of the sends with the provider (JSON), cleared once their results are written;
+    # loop that died: the ids of the sends with the provider (JSON), cleared once their
+    # results are written;
     handed: Mapped[str | None] = mapped_column(Text)
     # the results of the chunk before, journaled when that one was handed over and cleared
     # once written to its sends.

@@ -48,6 +48,7 @@ from mailer.private_files import open_private, private_dir
 
 MODES = ("upsert", "skip", "blocklist")
 BATCH_SIZE = 2000
+SKIP_HEARTBEAT_SECONDS = 10.0  # while a resumed run reads past the committed rows
 
 
 # ------------------------------------------------------------------ starting
@@ -373,6 +374,7 @@ class _BatchWriter:
         self.mode = record.mode
         self.source = f"import {record.id}: {record.filename}"[:200]
         self.attempt = record.attempts
+        self.beaten = time.monotonic()
         self.counters = Counters(  # an earlier run's committed counters, when resuming
             record.rows_read,
             record.inserted,
@@ -401,10 +403,14 @@ class _BatchWriter:
         self.queue.put((batch, bytes_read, read, rejected, duplicates))
 
     def skip(self, batch, rejects) -> None:
-        """A batch an earlier run committed: report its unstorable rows again, write nothing."""
+        """A batch an earlier run committed: report its unstorable rows again, write nothing
+        but a heartbeat now and then (skipping a big file's head takes a while)."""
         if self.mode != "blocklist":
             for row, reason in self._render(batch)[1]:
                 rejects.writerow([row.position, reason, _raw_row(row)])
+        if time.monotonic() - self.beaten > SKIP_HEARTBEAT_SECONDS:
+            self.beaten = time.monotonic()
+            self.queue.put(({}, None, 0, 0, 0))  # counters and position as committed
 
     def _render(
         self, batch: dict[str, ContactRow]
@@ -471,7 +477,7 @@ class _BatchWriter:
             .where(table.c.id == self.import_id, table.c.attempts == self.attempt)
             .values(
                 heartbeat_at=utcnow(),
-                bytes_read=bytes_read,
+                bytes_read=table.c.bytes_read if bytes_read is None else bytes_read,
                 rows_read=c.rows_read,
                 inserted=c.inserted,
                 updated=c.updated,

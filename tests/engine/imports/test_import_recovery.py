@@ -160,7 +160,9 @@ def test_a_stalled_import_started_too_often_fails_with_the_reason(app, db, tmp_p
     assert "its job ended 3 times without finishing" in record.error
 
 
-def test_a_run_resumes_after_the_committed_batches_of_an_earlier_one(app, db, tmp_path):
+def test_a_run_resumes_after_the_committed_batches_of_an_earlier_one(
+    app, db, tmp_path, monkeypatch
+):
     """The in-process half of the recovery: a run that stopped after its first batches (here
     a failure) is started again and ends with a clean import's counters."""
     path = tmp_path / "contacts.csv"
@@ -179,6 +181,7 @@ def test_a_run_resumes_after_the_committed_batches_of_an_earlier_one(app, db, tm
     assert first.status == ImportStatus.FAILED.value and 0 < first.rows_read < 9000
     first.path = str(path)
     db.session.commit()
+    monkeypatch.setattr(importer, "SKIP_HEARTBEAT_SECONDS", -1)  # a heartbeat per skipped batch
 
     again = importer.run_import(record.id)
 

@@ -95,6 +95,11 @@ class Config:
     # An uploaded contact file is deleted once its import completed; a failed import's file is
     # kept this many days (to look into), then removed by the minute tick.
     MAILER_FAILED_UPLOAD_RETENTION_DAYS = _int("MAILER_FAILED_UPLOAD_RETENTION_DAYS", 7)
+    # A running import with no committed batch (heartbeat) for this many seconds has lost its
+    # job: the minute tick resumes it after its last committed row, or fails it once the file
+    # is gone or it has been started MAILER_IMPORT_MAX_ATTEMPTS times.
+    MAILER_IMPORT_STALL_SECONDS = _int("MAILER_IMPORT_STALL_SECONDS", 600)
+    MAILER_IMPORT_MAX_ATTEMPTS = _int("MAILER_IMPORT_MAX_ATTEMPTS", 3)
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     # Health, metrics and logs: "json" (one object per line, for production log shippers) or
     # "text"; the bearer token /metrics asks for (unset: only loopback, unproxied requests

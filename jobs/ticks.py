@@ -23,7 +23,7 @@ def heartbeat() -> None:
 def campaigns_tick() -> dict:
     """Launch campaigns whose time has come; wake channel rows that wait for a start date,
     a new day's quota or their frequency, or whose worker died."""
-    from mailer.campaigns import launch
+    from mailer.campaigns import launch, lifecycle
     from mailer.engine.imports import importer
     from mailer.services import api_keys
 
@@ -35,12 +35,17 @@ def campaigns_tick() -> dict:
         woken = launch.wake_rows()
         purged = api_keys.purge_idempotency()
         importer.purge_failed_uploads()
+        imports = importer.recover_stalled()  # their job died: resume them, or fail them
+        for campaign_id in imports.campaign_ids:
+            lifecycle.on_import_finished(campaign_id)
         log.info("tick: launched %s, resumed %s, woke rows %s", launched, resumed, woken)
         return {
             "launched": launched,
             "resumed": resumed,
             "woken": woken,
             "idempotency_purged": purged,
+            "imports_resumed": len(imports.resumed),
+            "imports_failed": len(imports.failed),
         }
 
 

@@ -14,7 +14,13 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
-__all__ = ["InvalidEmail", "MAX_EMAIL_LENGTH", "is_valid_email", "normalize_email"]
+__all__ = [
+    "InvalidEmail",
+    "MAX_EMAIL_LENGTH",
+    "address_problem",
+    "is_valid_email",
+    "normalize_email",
+]
 
 #: RFC 5321 limit on a forward path, minus the angle brackets.
 MAX_EMAIL_LENGTH = 254
@@ -87,6 +93,20 @@ def is_valid_email(raw: str) -> bool:
     except InvalidEmail:
         return False
     return True
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` (as stored, about to be handed to a provider) cannot be sent to, or
+    None. The send path's check on rows other tools may have written: the same verdict as
+    normalize_email, and no surrounding whitespace (a stored CR or LF would reach a header).
+    A plain address costs the fast path, about a microsecond."""
+    if address.strip() != address:
+        return "surrounding whitespace or line break"
+    try:
+        normalize_email(address)
+    except InvalidEmail as exc:
+        return exc.reason
+    return None
 
 
 def _normalize_slow(s: str) -> str:

@@ -180,6 +180,19 @@ def test_a_message_over_the_render_budget_fails_with_the_reason(
     assert [r.json["to"][0]["email"] for r in brevo.requests] == ["false@example.com"]
 
 
+def test_a_malformed_address_in_the_messages_table_fails_and_never_reaches_the_provider(
+    app, db, api, brevo, channel
+):
+    bad, good = send(api, to="bad@example.com"), send(api, to="good@example.com")
+    malformed = "bad@example.com\r\nBcc: victim@example.com"  # written by another tool
+    db.session.execute(db.update(Message).filter_by(id=bad).values(to_email=malformed))
+    run(app, db)
+    failed = shown(api, bad)
+    assert (failed["status"], failed["error"]) == ("failed", "invalid address: contains spaces")
+    assert shown(api, good)["status"] == "sent"
+    assert [r.json["to"][0]["email"] for r in brevo.requests] == ["good@example.com"]
+
+
 def test_the_tick_fails_messages_a_dead_worker_left_sending(app, db, api, channel):
     message_id = send(api)
     db.session.execute(

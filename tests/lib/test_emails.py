@@ -7,7 +7,7 @@ import random
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from mailer.lib.emails import InvalidEmail, is_valid_email, normalize_email
+from mailer.lib.emails import InvalidEmail, address_problem, is_valid_email, normalize_email
 
 
 @pytest.mark.parametrize(
@@ -169,3 +169,21 @@ def test_fast_path_agrees_with_email_validator() -> None:
         assert got == expected, raw
         accepted += got is not None
     assert accepted > 3_000  # the corpus really tests acceptance, not only rejection
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("jane@example.com", None),
+        ("Jane.Doe@Example.COM", None),  # not in normal form, but deliverable as it is
+        ("jörg@xn--bcher-kva.de", None),
+        ("nobody.example.com", "missing @"),
+        ("a b@example.com", "contains spaces"),
+        ("x@example.com\r\nBcc: v@example.com", "contains spaces"),
+        (" jane@example.com", "surrounding whitespace or line break"),
+        ("jane@example.com\n", "surrounding whitespace or line break"),
+        ("jane@localhost", "invalid domain"),
+    ],
+)
+def test_address_problem_at_send_time(address, problem):
+    assert address_problem(address) == problem

@@ -20,7 +20,7 @@ from mailer.engine.delivery import (
 from mailer.engine.rendering import RenderError, compile_email, content, recipient_context
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.extensions import db
-from mailer.lib import dbutil, tokens
+from mailer.lib import dbutil, emails, tokens
 from mailer.models import (
     Campaign,
     CampaignChannel,
@@ -65,9 +65,13 @@ def prepare(loop: LoopState, compiled: dict, ids: list[int], rows=None) -> Chunk
     feedback_id, campaign_tag, sender = parts.feedback_id, parts.campaign_tag, parts.sender
     outcomes, messages, attempts = chunk.outcomes, chunk.messages, chunk.attempts
     default = compiled[None]
+    address_problem = emails.address_problem
     for r in rows:
         if r.suppressed:
             outcomes.append(decided(r.id, _SUPPRESSED, "suppressed after launch"))
+            continue
+        if (problem := address_problem(r.email)) is not None:  # a row another tool wrote
+            outcomes.append(decided(r.id, _FAILED, f"invalid address: {problem}"))
             continue
         token = sign(tokens.CAMPAIGN_SEND, r.id)
         unsubscribe = f"{base}/u/{token}"

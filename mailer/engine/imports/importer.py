@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.utils import secure_filename
 
 from mailer import dispatch
@@ -48,6 +48,7 @@ from mailer.private_files import open_private, private_dir
 
 MODES = ("upsert", "skip", "blocklist")
 BATCH_SIZE = 2000
+SKIP_HEARTBEAT_SECONDS = 10.0  # while a resumed run reads past the committed rows
 
 
 # ------------------------------------------------------------------ starting
@@ -130,24 +131,53 @@ def rejected_path(record: Import) -> Path:
     return uploads_dir() / f"import-{record.id}-rejected.csv"
 
 
+class Superseded(Exception):
+    """A newer run of the same import took over (its attempt count moved on)."""
+
+
 def run_import(import_id: int) -> Import:
     """Run one import to the end; the import row records success or the failure message.
 
     The reading thread parses and batches; a writer thread writes each batch while the next
     one is parsed (the DB driver releases the GIL), with at most two batches in flight.
+    A run continues after the last committed batch of an earlier one (its rows are read again
+    but not written or counted), so a resumed import ends with a clean import's counters.
     """
     record = db.session.get(Import, import_id)
     if record is None:
         raise LookupError(f"import {import_id} does not exist")
     if record.status == ImportStatus.COMPLETED:
         return record
-    record.status = ImportStatus.RUNNING.value
-    record.started_at = utcnow()
-    record.error = None
+    now = utcnow()
+    db.session.execute(
+        update(Import)
+        .where(Import.id == import_id)
+        .values(
+            status=ImportStatus.RUNNING.value,
+            started_at=func.coalesce(Import.started_at, now),
+            heartbeat_at=now,
+            attempts=Import.attempts + 1,
+            error=None,
+        )
+    )
     db.session.commit()
+    db.session.refresh(record)
+    attempt, resume_after = record.attempts, record.rows_read
     started = time.monotonic()
     writer = _BatchWriter(current_app._get_current_object(), record)
     failure: tuple[str, BaseException | None] | None = None
+    position = 0  # rows of the file read up to the current batch
+
+    def submit(batch, bytes_read, read, rejected, duplicates, rejects) -> None:
+        nonlocal position
+        position += read
+        if position <= resume_after:  # committed by an earlier run
+            writer.skip(batch, rejects)
+        elif position - read < resume_after:
+            raise ImportFileError("The file changed since the import started.")
+        else:
+            writer.submit(batch, bytes_read, read, rejected, duplicates, rejects)
+
     try:
         with (
             open(record.path, "rb") as fh,
@@ -170,9 +200,9 @@ def run_import(import_id: int) -> Import:
                     duplicates += 1  # the last occurrence wins, and keeps its place
                 batch[row.email] = row
                 if len(batch) >= BATCH_SIZE:
-                    writer.submit(batch, reader.bytes_read, read, rejected, duplicates, rejects)
+                    submit(batch, reader.bytes_read, read, rejected, duplicates, rejects)
                     batch, read, rejected, duplicates = {}, 0, 0, 0
-            writer.submit(batch, reader.bytes_read, read, rejected, duplicates, rejects)
+            submit(batch, reader.bytes_read, read, rejected, duplicates, rejects)
     except ImportFileError as exc:
         failure = (str(exc), None)
     except Exception as exc:
@@ -184,12 +214,17 @@ def run_import(import_id: int) -> Import:
             writer_error,
         )
     db.session.rollback()
+    if isinstance(writer_error, Superseded):
+        current_app.logger.warning("import %s: a newer run took over", import_id)
+        return db.session.get(Import, import_id)
     _finish(
         record.id,
+        attempt,
         ImportStatus.FAILED if failure else ImportStatus.COMPLETED,
         failure[0] if failure else None,
     )
     record = db.session.get(Import, import_id)
+    db.session.refresh(record)
     if failure and failure[1] is not None:
         raise failure[1]
     current_app.logger.info(
@@ -202,17 +237,91 @@ def run_import(import_id: int) -> Import:
     return record
 
 
-def _finish(import_id: int, status: ImportStatus, error: str | None) -> None:
-    """Record the outcome; counters are those of the batches that were committed."""
-    record = db.session.get(Import, import_id)
-    db.session.refresh(record)
-    record.status = status.value
-    record.error = error
-    record.finished_at = utcnow()
+def _finish(import_id: int, attempt: int, status: ImportStatus, error: str | None) -> None:
+    """Record the outcome unless a newer run took over; counters are those of the batches
+    that were committed."""
+    values = {"status": status.value, "error": error, "finished_at": utcnow()}
     if status == ImportStatus.COMPLETED:
-        record.bytes_read = record.size_bytes
+        values["bytes_read"] = Import.size_bytes
+    done = db.session.execute(
+        update(Import).where(Import.id == import_id, Import.attempts == attempt).values(**values)
+    )
+    if done.rowcount and status == ImportStatus.COMPLETED:
+        record = db.session.get(Import, import_id)
+        db.session.refresh(record)
         _delete_upload(record)
     db.session.commit()
+
+
+@dataclass
+class Recovery:
+    """What recover_stalled did: imports queued again, and failed ones with their campaigns."""
+
+    resumed: list[int]
+    failed: list[int]
+    campaign_ids: list[int]  # campaigns of failed imports: they may go on (on_import_finished)
+
+
+def recover_stalled(now: datetime | None = None) -> Recovery:
+    """Find running imports whose job died (no heartbeat for MAILER_IMPORT_STALL_SECONDS):
+    queue each again to resume after its last committed batch, or fail it with the reason
+    when its file is gone or it was started MAILER_IMPORT_MAX_ATTEMPTS times. Run by the
+    minute tick; safe twice (each move is a conditional UPDATE)."""
+    config = current_app.config
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=config["MAILER_IMPORT_STALL_SECONDS"])
+    last_sign = func.coalesce(Import.heartbeat_at, Import.started_at, Import.created_at)
+    stalled = db.session.execute(
+        select(Import.id, Import.path, Import.attempts, Import.rows_read, Import.campaign_id)
+        .where(Import.status == ImportStatus.RUNNING.value, last_sign < cutoff)
+        .order_by(Import.id)
+    ).all()
+    done = Recovery([], [], [])
+    for import_id, path, attempts, rows_read, campaign_id in stalled:
+        mine = (Import.id == import_id, Import.status == ImportStatus.RUNNING.value)
+        mine += (Import.attempts == attempts,)
+        if not path or not os.path.isfile(path):
+            error = (
+                f"The import stopped after {rows_read} rows and cannot resume: its file is gone."
+            )
+        elif attempts >= config["MAILER_IMPORT_MAX_ATTEMPTS"]:
+            error = (
+                f"The import stopped after {rows_read} rows: its job ended {attempts} times "
+                "without finishing (MAILER_IMPORT_MAX_ATTEMPTS), so it is not resumed again."
+            )
+        else:
+            moved = db.session.execute(
+                update(Import).where(*mine).values(status=ImportStatus.QUEUED.value)
+            )
+            db.session.commit()
+            if moved.rowcount:
+                try:
+                    dispatch.run_import(import_id)
+                except Exception:
+                    db.session.execute(  # the next tick tries again
+                        update(Import)
+                        .where(Import.id == import_id, Import.attempts == attempts)
+                        .values(status=ImportStatus.RUNNING.value)
+                    )
+                    db.session.commit()
+                    raise
+                done.resumed.append(import_id)
+            continue
+        moved = db.session.execute(
+            update(Import)
+            .where(*mine)
+            .values(status=ImportStatus.FAILED.value, error=error, finished_at=now)
+        )
+        db.session.commit()
+        if moved.rowcount:
+            done.failed.append(import_id)
+            if campaign_id:
+                done.campaign_ids.append(campaign_id)
+    if done.resumed or done.failed:
+        current_app.logger.warning(
+            "imports whose job died: resumed %s, failed %s", done.resumed, done.failed
+        )
+    return done
 
 
 def _is_upload(path: str) -> bool:
@@ -264,7 +373,16 @@ class _BatchWriter:
         self.list_id = record.list_id
         self.mode = record.mode
         self.source = f"import {record.id}: {record.filename}"[:200]
-        self.counters = Counters()
+        self.attempt = record.attempts
+        self.beaten = time.monotonic()
+        self.counters = Counters(  # an earlier run's committed counters, when resuming
+            record.rows_read,
+            record.inserted,
+            record.updated,
+            record.skipped,
+            record.duplicates,
+            record.rejected,
+        )
         self.error: BaseException | None = None
         self.insert = dbutil.BulkInsert(subscriber_upsert(), _VARYING, _FIXED)
         self.seen: _SeenFilter | None = None
@@ -283,6 +401,16 @@ class _BatchWriter:
                 rejects.writerow([row.position, reason, _raw_row(row)])
             rejected += len(unstorable)
         self.queue.put((batch, bytes_read, read, rejected, duplicates))
+
+    def skip(self, batch, rejects) -> None:
+        """A batch an earlier run committed: report its unstorable rows again, write nothing
+        but a heartbeat now and then (skipping a big file's head takes a while)."""
+        if self.mode != "blocklist":
+            for row, reason in self._render(batch)[1]:
+                rejects.writerow([row.position, reason, _raw_row(row)])
+        if time.monotonic() - self.beaten > SKIP_HEARTBEAT_SECONDS:
+            self.beaten = time.monotonic()
+            self.queue.put(({}, None, 0, 0, 0))  # counters and position as committed
 
     def _render(
         self, batch: dict[str, ContactRow]
@@ -343,11 +471,13 @@ class _BatchWriter:
                 self._write_suppressions(batch)
             else:
                 self._write_subscribers(batch)
-        self.conn.execute(
-            Import.__table__.update()
-            .where(Import.__table__.c.id == self.import_id)
+        table = Import.__table__
+        done = self.conn.execute(
+            table.update()
+            .where(table.c.id == self.import_id, table.c.attempts == self.attempt)
             .values(
-                bytes_read=bytes_read,
+                heartbeat_at=utcnow(),
+                bytes_read=table.c.bytes_read if bytes_read is None else bytes_read,
                 rows_read=c.rows_read,
                 inserted=c.inserted,
                 updated=c.updated,
@@ -356,6 +486,8 @@ class _BatchWriter:
                 rejected=c.rejected,
             )
         )
+        if not done.rowcount:
+            raise Superseded(f"import {self.import_id}: attempt {self.attempt} was superseded")
         self.conn.commit()
 
     def _existing(self, emails: list[str]) -> dict[str, int | None]:

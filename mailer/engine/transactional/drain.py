@@ -34,6 +34,7 @@ from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit, tokens
+from mailer.lib.emails import address_problem
 from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageStatus
@@ -233,6 +234,9 @@ def _send_chunk(
             continue
         if r.from_email is None:
             outcomes.append(decided(r.id, FAILED, "the sender identity was deleted"))
+            continue
+        if (problem := address_problem(r.to_email)) is not None:  # written elsewhere
+            outcomes.append(decided(r.id, FAILED, f"invalid address: {problem}"))
             continue
         try:
             contents.append((r, payload, *message_content(r, payload, templates, cache)))

@@ -558,3 +558,33 @@ def test_no_row_completes_a_launch_in_progress_and_the_tick_resumes_one_that_die
     db.session.commit()
     tick(app, db)
     assert_everyone_mailed_once(db, brevo, campaign)
+
+
+MALFORMED = {  # as another tool might write them to the sends or messages table
+    "nobody.example.com": "invalid address: missing @",
+    "two@@example.com": "invalid address: more than one @",
+    "x@example.com\r\nBcc: victim@example.com": "invalid address: contains spaces",
+    "padded@example.com\n": "invalid address: surrounding whitespace or line break",
+}
+
+
+def test_a_malformed_address_in_the_sends_table_fails_and_never_reaches_the_provider(
+    app, db, brevo
+):
+    campaign = launched_on_brevo(db, brevo, len(MALFORMED) + 2)
+    ids = sorted(db.session.scalars(db.select(Send.id).filter_by(campaign_id=campaign.id)))
+    for send_id, address in zip(ids, MALFORMED, strict=False):
+        db.session.execute(db.update(Send).where(Send.id == send_id).values(email=address))
+    db.session.commit()
+
+    assert ChannelLoop(campaign.channels[0].id).run().state == "done"
+
+    received = [r.json["to"][0]["email"] for r in brevo.requests]
+    assert sorted(received) == sorted(
+        db.session.scalars(db.select(Send.email).where(Send.id.in_(ids[len(MALFORMED) :])))
+    )
+    db.session.expire_all()
+    for send_id, address in zip(ids, MALFORMED, strict=False):
+        send = db.session.get(Send, send_id)
+        assert (send.status, send.error) == ("failed", MALFORMED[address])
+    assert statuses(db, campaign.id) == {"sent": 2, "failed": len(MALFORMED)}

@@ -250,20 +250,18 @@ def pause_on_burst(loop: LoopState) -> None:
         int(config["MAILER_ROW_PROBE_COOLDOWN"]) * 2 ** min(loop.self_pauses, 30),
         int(config["MAILER_ROW_PROBE_COOLDOWN_MAX"]),
     )
-    reason = (f"Paused after {loop.consecutive_errors} failed sends in a row: {loop.last_error}")[
-        :500
-    ]
+    reason = f"Paused after {loop.consecutive_errors} failed sends in a row: {loop.last_error}"
     db.session.execute(
         update(CampaignChannel)
         .where(CampaignChannel.id == loop.row_id)
         .values(
-            paused_reason=reason,
+            paused_reason=reason[:500],
             retry_at=loop.clock.now() + timedelta(seconds=cooldown),
             self_pauses=CampaignChannel.self_pauses + 1,
         )
     )
     db.session.commit()
-    loop.row_paused = reason
+    loop.row_paused = reason[:500]
 
 
 def end_probe(loop: LoopState) -> None:

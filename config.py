@@ -115,6 +115,12 @@ class Config:
     MAILER_TIMEZONE = _env("MAILER_TIMEZONE", "UTC")
     MAILER_MAX_ATTEMPTS = _int("MAILER_MAX_ATTEMPTS", 5)
     MAILER_ROW_LOCK_TTL = _int("MAILER_ROW_LOCK_TTL", 60)
+    # A channel row that paused itself after a burst of provider errors is tried again with
+    # this many sends after a cool-down (seconds) doubling with each pause in a row, up to the
+    # cap; success resumes it, failure pauses it again. The minute tick starts the probe.
+    MAILER_ROW_PROBE_SENDS = _int("MAILER_ROW_PROBE_SENDS", 5)
+    MAILER_ROW_PROBE_COOLDOWN = _int("MAILER_ROW_PROBE_COOLDOWN", 60)
+    MAILER_ROW_PROBE_COOLDOWN_MAX = _int("MAILER_ROW_PROBE_COOLDOWN_MAX", 3600)
     # Requests in flight per channel worker (and messages per chunk for HTTP APIs, which are
     # latency-bound: a chunk goes out in one wave; at 50 ms an answer, 500 in flight is what
     # 2,500 emails/s needs), SMTP servers usually accept only a few connections per client.

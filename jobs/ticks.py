@@ -24,6 +24,7 @@ def campaigns_tick() -> dict:
     """Launch campaigns whose time has come; wake channel rows that wait for a start date,
     a new day's quota or their frequency, or whose worker died."""
     from mailer.campaigns import launch, lifecycle
+    from mailer.engine.campaign_send import retry
     from mailer.engine.imports import importer
     from mailer.services import api_keys
 
@@ -33,16 +34,24 @@ def campaigns_tick() -> dict:
         launched = launch.start_due()
         resumed = launch.restart_stranded()  # their orchestrator died: launch again
         woken = launch.wake_rows()
+        probed = retry.probe_due()  # rows paused on provider errors, cool-down over
         purged = api_keys.purge_idempotency()
         importer.purge_failed_uploads()
         imports = importer.recover_stalled()  # their job died: resume them, or fail them
         for campaign_id in imports.campaign_ids:
             lifecycle.on_import_finished(campaign_id)
-        log.info("tick: launched %s, resumed %s, woke rows %s", launched, resumed, woken)
+        log.info(
+            "tick: launched %s, resumed %s, woke rows %s, probing rows %s",
+            launched,
+            resumed,
+            woken,
+            probed,
+        )
         return {
             "launched": launched,
             "resumed": resumed,
             "woken": woken,
+            "probing": probed,
             "idempotency_purged": purged,
             "imports_resumed": len(imports.resumed),
             "imports_failed": len(imports.failed),

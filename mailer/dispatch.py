@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
+from rq import Retry
 
 from mailer.queue import FEEDBACK, IMPORTS, SEND, TRANSACTIONAL, enqueue, get_redis
 
@@ -19,6 +20,7 @@ IMPORT_SECONDS = 6 * 3600
 DRAIN_SECONDS = 30.0  # a transactional drain job hands over to a fresh one after this
 SHORT_RESULT_TTL = 300  # seconds RQ keeps the result of a frequent job
 FAILURE_TTL = 86400
+CHANNEL_RETRIES = 3  # a channel job whose child died (or that raised) is enqueued again
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,12 @@ def launch_campaign(campaign_id: int):
 
 
 def run_channel(row_id: int):
-    """A campaign channel row's long-running loop (it hands over to itself every slice)."""
-    return enqueue(SEND, "jobs.campaigns.run_channel", row_id, job_timeout=-1)
+    """A campaign channel row's long-running loop (it hands over to itself every slice).
+    RQ enqueues it again at once when its job child dies (kill -9, out of memory): the next
+    loop takes the row over from the dead process (campaign_send.loop)."""
+    return enqueue(
+        SEND, "jobs.campaigns.run_channel", row_id, job_timeout=-1, retry=Retry(max=CHANNEL_RETRIES)
+    )
 
 
 def run_import(import_id: int):

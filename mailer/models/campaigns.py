@@ -92,6 +92,12 @@ class CampaignChannel(db.Model):
     waiting_reason: Mapped[str | None] = mapped_column(String(200))
     # Set when the row stopped itself (a burst of provider errors); cleared on resume.
     paused_reason: Mapped[str | None] = mapped_column(String(500))
+    # A row that paused itself is tried again with a few sends at ``retry_at`` (the cool-down
+    # doubles with each of its ``self_pauses`` in a row); ``resumed_at``: when it last resumed
+    # by itself. While ``retry_at`` is set and the row is not paused, the loop is probing.
+    retry_at: Mapped[datetime | None]
+    self_pauses: Mapped[int] = mapped_column(default=0, server_default="0")
+    resumed_at: Mapped[datetime | None]
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
     # The send loop's record of its chunks (engine/campaign_send/chunks.py), each left by a

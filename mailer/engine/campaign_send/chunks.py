@@ -4,8 +4,9 @@ row, handed to the provider, and landed (the provider's answers written to the s
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import update
 
 from mailer.engine.campaign_send.state import Chunk, LoopState
@@ -28,6 +29,7 @@ from mailer.models import (
     Send,
     SendStatus,
 )
+from mailer.queue import get_redis
 
 ERROR_BURST = 50  # consecutive failed sends that pause a row
 _PENDING = SendStatus.PENDING.value
@@ -66,7 +68,14 @@ def prepare(loop: LoopState, compiled: dict, ids: list[int], rows=None) -> Chunk
     outcomes, messages, attempts = chunk.outcomes, chunk.messages, chunk.attempts
     default = compiled[None]
     address_problem = emails.address_problem
-    for r in rows:
+    monotonic, renewed = loop.clock.monotonic, loop.clock.monotonic()
+    every = loop.lock_ttl / 3
+    for n, r in enumerate(rows):
+        # A slow (but allowed) template over a big chunk: keep the row lock alive, else another
+        # loop could take the row over and recover sends this one is still preparing.
+        if not n & 31 and monotonic() - renewed > every:
+            get_redis().expire(loop.lock_key, loop.lock_ttl)
+            renewed = monotonic()
         if r.suppressed:
             outcomes.append(decided(r.id, _SUPPRESSED, "suppressed after launch"))
             continue
@@ -182,6 +191,7 @@ def land(loop: LoopState) -> list[SendOutcome] | None:
             outcomes.append(interpret(result, send_id, tries, now, queued=_PENDING))
             if result.ok:
                 loop.consecutive_errors = 0
+                loop.recovered = loop.probing
             else:
                 loop.consecutive_errors += 1
                 loop.last_error = result.error
@@ -202,6 +212,8 @@ def record(loop: LoopState, outcomes: list[SendOutcome] | None, *, journaled: bo
         sent, failed = dbutil.commit_retrying(lambda: write(loop, outcomes, journaled))
         loop.outcome.sent += sent
         loop.outcome.failed += failed
+    if loop.recovered:
+        end_probe(loop)
 
 
 def write(loop: LoopState, outcomes: list[SendOutcome], journaled: bool = False) -> tuple[int, int]:
@@ -222,24 +234,49 @@ def write(loop: LoopState, outcomes: list[SendOutcome], journaled: bool = False)
 
 
 def bursting(loop: LoopState) -> bool:
+    """A burst of failed sends in a row (while probing: as many as the probe's sends)."""
+    if loop.probing:
+        return loop.consecutive_errors >= probe_sends()
     return loop.consecutive_errors >= ERROR_BURST
 
 
+def probe_sends() -> int:
+    return max(1, int(current_app.config["MAILER_ROW_PROBE_SENDS"]))
+
+
 def pause_on_burst(loop: LoopState) -> None:
-    """A burst of consecutive failed sends pauses the row, with the last error."""
+    """A burst of consecutive failed sends pauses the row, with the last error, until the
+    tick tries it again after a cool-down doubling with each pause in a row."""
     if not bursting(loop):
         return
-    reason = (
-        f"Stopped after {loop.consecutive_errors} failed sends in a row; "
-        f"last error: {loop.last_error}"
-    )[:500]
+    config = current_app.config
+    cooldown = min(
+        int(config["MAILER_ROW_PROBE_COOLDOWN"]) * 2 ** min(loop.self_pauses, 30),
+        int(config["MAILER_ROW_PROBE_COOLDOWN_MAX"]),
+    )
+    reason = f"Paused after {loop.consecutive_errors} failed sends in a row: {loop.last_error}"
     db.session.execute(
         update(CampaignChannel)
         .where(CampaignChannel.id == loop.row_id)
-        .values(paused_reason=reason)
+        .values(
+            paused_reason=reason[:500],
+            retry_at=loop.clock.now() + timedelta(seconds=cooldown),
+            self_pauses=CampaignChannel.self_pauses + 1,
+        )
     )
     db.session.commit()
-    loop.row_paused = reason
+    loop.row_paused = reason[:500]
+
+
+def end_probe(loop: LoopState) -> None:
+    """A probe send went through: the row resumed for good (shown on the campaign page)."""
+    db.session.execute(
+        update(CampaignChannel)
+        .where(CampaignChannel.id == loop.row_id, CampaignChannel.paused_reason.is_(None))
+        .values(retry_at=None, self_pauses=0, resumed_at=loop.clock.now())
+    )
+    db.session.commit()
+    loop.probing = loop.recovered = False
 
 
 # -------------------------------------------------------------- the journal

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from mailer.engine.campaign_send.chunks import recipients, unjournal, write
+from mailer.engine.campaign_send.chunks import probe_sends, recipients, unjournal, write
 from mailer.engine.campaign_send.state import LoopState, RowState, read_row
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit
@@ -34,6 +34,8 @@ def chunk_size(provider) -> int:
 def allowance(loop: LoopState, row: RowState, now: datetime) -> tuple[int, Wait | None]:
     """(how many to claim, or a wait)."""
     wanted = chunk_size(loop.provider)
+    if row.probing:  # testing the provider after pausing on errors: a few sends first
+        wanted = min(wanted, probe_sends())
     if row.frequency_minutes:
         wait = ratelimit.frequency_gate(row.row_id, row.frequency_minutes)
         if wait > 0:
@@ -99,7 +101,7 @@ def claim_ahead(loop: LoopState, row: RowState) -> None:
     chunk is about to go, not a chunk early (a faster limit's bucket holds a quarter second,
     a whole chunk, of burst)."""
     # SQLite has one writer at a time: there a second claiming thread would only wait.
-    if dbutil.dialect() != "mysql" or row.frequency_minutes:
+    if dbutil.dialect() != "mysql" or row.frequency_minutes or row.probing:
         return
     rate = row.rate_per_second
     if rate and rate < 4 * chunk_size(loop.provider):

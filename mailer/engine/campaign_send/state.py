@@ -3,6 +3,8 @@ shares), and what it re-reads every turn."""
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -58,6 +60,13 @@ class RowState:
     frequency_minutes: int | None
     rate_per_second: float | None
     daily_quota: int | None
+    retry_at: datetime | None  # set while the row paused itself or probes the provider
+    self_pauses: int
+
+    @property
+    def probing(self) -> bool:
+        """Resumed by the tick after pausing itself: a few sends test the provider."""
+        return self.retry_at is not None and self.paused_reason is None
 
 
 @dataclass
@@ -111,7 +120,8 @@ class LoopState:
     clock: Clock
     provider: Any = None  # the channel's adapter (or a test's), closed when the loop ends
     lock_key: str = ""
-    lock_value: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lock_value: str = field(default_factory=lambda: lock_value())
+    lock_ttl: int = 60  # seconds (MAILER_ROW_LOCK_TTL), renewed every turn and while preparing
     outcome: Outcome = field(default_factory=lambda: Outcome("sliced"))
     campaign_id: int = 0
     channel_id: int = 0
@@ -120,10 +130,41 @@ class LoopState:
     app: Any = None  # the Flask app, for the claim-ahead thread's app context
     row_paused: str | None = None  # the row's paused reason as last read or set
     consecutive_errors: int = 0
+    probing: bool = False  # testing the provider with a few sends (RowState.probing)
+    self_pauses: int = 0  # the row's pauses on errors in a row, as last read
+    recovered: bool = False  # a probe send went through: the row resumes for good
     last_error: str | None = None
     flight: Chunk | None = None  # the chunk with the provider
     ahead: Future | None = None  # the next chunk's claim, running on a thread
     ahead_pool: ThreadPoolExecutor | None = None
+
+
+def lock_value() -> str:
+    """The row lock's value: this process's host and pid (so a loop on the same host can tell
+    the holder died), and a unique part."""
+    return f"{socket.gethostname()} {os.getpid()} {uuid.uuid4().hex}"
+
+
+def holder_is_dead(value: bytes | str | None) -> bool:
+    """Whether a row lock's value names a process of this host that no longer exists (an
+    older value without host and pid, or one of another host, tells nothing: False)."""
+    if value is None:
+        return False
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    parts = value.split(" ")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid <= 1 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, another user's
+        return False
+    return False
 
 
 def read_row(loop: LoopState) -> RowState:
@@ -140,10 +181,14 @@ def read_row(loop: LoopState) -> RowState:
             CampaignChannel.frequency_minutes,
             Channel.rate_per_second,
             Channel.daily_quota,
+            CampaignChannel.retry_at,
+            CampaignChannel.self_pauses,
         )
         .join(Campaign, Campaign.id == CampaignChannel.campaign_id)
         .join(Channel, Channel.id == CampaignChannel.channel_id)
         .where(CampaignChannel.id == loop.row_id)
     ).one()
     loop.row_paused = r.paused_reason
-    return RowState(loop.row_id, loop.channel_id, *r)
+    state = RowState(loop.row_id, loop.channel_id, *r)
+    loop.probing, loop.self_pauses = state.probing, state.self_pauses
+    return state

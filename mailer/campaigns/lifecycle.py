@@ -205,7 +205,7 @@ def resume_rows(campaign: Campaign) -> None:
     db.session.execute(
         update(CampaignChannel)
         .where(CampaignChannel.campaign_id == campaign.id)
-        .values(paused_reason=None)
+        .values(paused_reason=None, retry_at=None, self_pauses=0)  # a person's resume is whole
     )
     db.session.commit()
     launch.start_channel_workers(campaign)

@@ -165,3 +165,24 @@ def test_a_lock_held_by_a_dead_process_of_this_host_is_taken_over(app, db, brevo
     ]
     get_redis().set(f"mailer:lock:cc:{row_id}", alive, ex=600)
     assert ChannelLoop(row_id).run().state == "busy", "a live holder keeps its row"
+
+
+def test_a_person_resuming_a_self_paused_row_resumes_it_fully(app, db, brevo, client, as_role):
+    from mailer.models.base import utcnow
+
+    campaign = make_campaign(
+        db, [make_list(db, "L", ["ann@example.com"])], [brevo_channel(db, brevo)]
+    )
+    launch_now(db, campaign)
+    row = campaign.channels[0]
+    row.paused_reason = "Paused after 50 failed sends in a row: HTTP 500"
+    row.retry_at, row.self_pauses = utcnow(), 3
+    db.session.commit()
+
+    lifecycle.resume(db.session.get(Campaign, campaign.id))
+
+    row = fresh_row(db, row.id)
+    assert row.paused_reason is None and row.retry_at is None and row.self_pauses == 0
+    as_role("admin")
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "Trying again at" not in page and "testing" not in page.lower()

@@ -110,6 +110,9 @@ class Config:
     MAILER_TIMEZONE = _env("MAILER_TIMEZONE", "UTC")
     MAILER_MAX_ATTEMPTS = _int("MAILER_MAX_ATTEMPTS", 5)
     MAILER_ROW_LOCK_TTL = _int("MAILER_ROW_LOCK_TTL", 60)
+    # The worker and scheduler processes ride out a Redis outage, retrying the connection
+    # after 0.5 s, doubling up to this many seconds.
+    MAILER_REDIS_RETRY_MAX_SECONDS = float(_env("MAILER_REDIS_RETRY_MAX_SECONDS", "10"))
     # Requests in flight per channel worker (and messages per chunk for HTTP APIs, which are
     # latency-bound: a chunk goes out in one wave; at 50 ms an answer, 500 in flight is what
     # 2,500 emails/s needs), SMTP servers usually accept only a few connections per client.

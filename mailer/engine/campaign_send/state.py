@@ -36,7 +36,8 @@ class Clock:
 class Outcome:
     """How a loop ended, and what it sent meanwhile."""
 
-    state: str  # done | stopped | waiting | paused | sliced | busy | not_running
+    state: str  # done | stopped | waiting | paused | sliced | busy | not_running | lost_lock
+    # | redis_down
     sent: int = 0
     failed: int = 0
     reason: str | None = None

@@ -159,9 +159,9 @@ class RedisOutage:
         time.sleep(self.wait)
         self.wait = min(self.wait * 2, self.max_wait)
 
-    def wait_until_up(self, conn: redis.Redis, stop: Callable[[], bool] = lambda: False) -> bool:
-        """Ping until Redis answers (True), or until ``stop()`` (False)."""
-        while not stop():
+    def wait_until_up(self, conn: redis.Redis) -> None:
+        """Ping until Redis answers, pausing between attempts."""
+        while True:
             try:
                 conn.ping()
             except REDIS_DOWN as exc:
@@ -169,5 +169,4 @@ class RedisOutage:
                 self.pause()
                 continue
             self.back()
-            return True
-        return False
+            return

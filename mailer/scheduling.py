@@ -4,6 +4,7 @@ a Redis outage instead of exiting."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -68,6 +69,15 @@ class TickScheduler(Scheduler):
     def enqueue_jobs(self):
         ensure_ticks(self)
         return super().enqueue_jobs()
+
+    # Run on SIGTERM too: a stop during an outage still exits cleanly.
+    def register_death(self):
+        with contextlib.suppress(*REDIS_DOWN):
+            super().register_death()
+
+    def remove_lock(self):
+        with contextlib.suppress(*REDIS_DOWN):
+            super().remove_lock()
 
 
 def run_scheduler(conn: Redis, interval: int, max_wait: float) -> None:

@@ -7,11 +7,13 @@ outage, and a worker that quit on a Redis error starts again once Redis answers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
 from redis import Redis
 from rq import Worker
+from rq.exceptions import StopRequested
 
 from mailer.queue import REDIS_DOWN, RedisOutage
 
@@ -43,7 +45,8 @@ class MailerWorker(Worker):
 
     def request_stop(self, signum, frame):
         self.stop_asked = True
-        return super().request_stop(signum, frame)
+        with contextlib.suppress(*REDIS_DOWN):  # noting the request in Redis is a nicety
+            super().request_stop(signum, frame)
 
     def heartbeat(self, timeout=None, pipeline=None):
         super().heartbeat(timeout, pipeline=pipeline)
@@ -92,6 +95,9 @@ def run_worker(
         if worker.stop_asked:
             return
         incarnation += 1
-        if time.monotonic() - started < HEALTHY_RUN:
-            outage.pause()  # a worker quitting at once, again and again, does not spin
-        outage.wait_until_up(conn)
+        try:
+            if time.monotonic() - started < HEALTHY_RUN:
+                outage.pause()  # a worker quitting at once, again and again, does not spin
+            outage.wait_until_up(conn)
+        except StopRequested:  # SIGTERM meanwhile (RQ's handler raises it when idle)
+            return

@@ -130,7 +130,8 @@ class ChannelLoop:
             raise
         finally:
             with contextlib.suppress(Exception):
-                claims.give_back_ahead(loop)
+                if not loop.lock_lost:
+                    claims.give_back_ahead(loop)
             if loop.ahead_pool is not None:
                 loop.ahead_pool.shutdown(wait=True)
 
@@ -150,6 +151,7 @@ class ChannelLoop:
             if leave is None and not held:
                 # Expired, or Redis restarted empty: another loop may start for the row, so
                 # this one leaves (a successor takes the lock if nobody else has it).
+                loop.lock_lost = True
                 leave = ("lost_lock", None)
             if leave is None and turns and clock.monotonic() - started >= self.slice_seconds:
                 leave = ("sliced", None)  # the job hands over to a fresh one of itself

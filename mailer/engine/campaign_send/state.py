@@ -125,6 +125,9 @@ class LoopState:
     flight: Chunk | None = None  # the chunk with the provider
     ahead: Future | None = None  # the next chunk's claim, running on a thread
     ahead_pool: ThreadPoolExecutor | None = None
+    # The row lock vanished (expired, Redis restarted empty): another loop may have recovered
+    # this one's claims, so what it still has claimed is left to the next loop's recovery.
+    lock_lost: bool = False
 
 
 def read_row(loop: LoopState) -> RowState:

@@ -121,6 +121,9 @@ class Config:
     MAILER_ROW_PROBE_SENDS = _int("MAILER_ROW_PROBE_SENDS", 5)
     MAILER_ROW_PROBE_COOLDOWN = _int("MAILER_ROW_PROBE_COOLDOWN", 60)
     MAILER_ROW_PROBE_COOLDOWN_MAX = _int("MAILER_ROW_PROBE_COOLDOWN_MAX", 3600)
+    # The worker and scheduler processes ride out a Redis outage, retrying the connection
+    # after 0.5 s, doubling up to this many seconds.
+    MAILER_REDIS_RETRY_MAX_SECONDS = float(_env("MAILER_REDIS_RETRY_MAX_SECONDS", "10"))
     # Requests in flight per channel worker (and messages per chunk for HTTP APIs, which are
     # latency-bound: a chunk goes out in one wave; at 50 ms an answer, 500 in flight is what
     # 2,500 emails/s needs), SMTP servers usually accept only a few connections per client.

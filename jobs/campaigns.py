@@ -39,7 +39,8 @@ def run_channel(row_id: int) -> dict:
         outcome.failed,
         outcome.reason or "",
     )
-    if outcome.state in ("sliced", "stopped"):
+    # Not after "redis_down": the minute tick wakes the row once Redis is back.
+    if outcome.state in ("sliced", "stopped", "lost_lock"):
         dispatch.run_channel(row_id)
     # No reason: a pause's reason quotes the provider's last error (the row has it).
     return {

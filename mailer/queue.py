@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -114,3 +115,58 @@ def job_logger(name: str) -> logging.Logger:
     record factory of :mod:`mailer.logging` stamps it (``[job …]`` in text, ``job_id`` in
     JSON), on these lines and on those of the services the job calls."""
     return logging.getLogger(name)
+
+
+# ---------------------------------------------------------------- riding out a Redis outage
+
+# What a lost or refused connection raises (redis-py's own retries have given up by then).
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+class RedisOutage:
+    """A long-running process's view of Redis: one log line when it goes away and one when it
+    is back (never one per attempt), and a capped exponential backoff between attempts."""
+
+    FIRST_WAIT = 0.5
+
+    def __init__(self, who: str, max_wait: float, log: logging.Logger | None = None) -> None:
+        self.who, self.max_wait, self.log = who, max_wait, log or _log
+        self.down_since: float | None = None
+        self.wait = self.FIRST_WAIT
+
+    def lost(self, exc: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.log.error(
+                "%s: Redis unreachable (%s); retrying every %g s at most",
+                self.who,
+                type(exc).__name__,
+                self.max_wait,
+            )
+
+    def back(self) -> None:
+        if self.down_since is not None:
+            self.log.warning(
+                "%s: Redis reachable again after %.0f s",
+                self.who,
+                time.monotonic() - self.down_since,
+            )
+            self.down_since = None
+        self.wait = self.FIRST_WAIT
+
+    def pause(self) -> None:
+        """Sleep before the next attempt: 0.5 s, doubling up to ``max_wait``."""
+        time.sleep(self.wait)
+        self.wait = min(self.wait * 2, self.max_wait)
+
+    def wait_until_up(self, conn: redis.Redis) -> None:
+        """Ping until Redis answers, pausing between attempts."""
+        while True:
+            try:
+                conn.ping()
+            except REDIS_DOWN as exc:
+                self.lost(exc)
+                self.pause()
+                continue
+            self.back()
+            return

@@ -47,9 +47,8 @@ def create_user(email: str, role: str, name: str, password: str | None) -> None:
 @click.option("--name", default=None)
 def worker(queues: str | None, burst: bool, name: str | None) -> None:
     """Run an RQ worker with this app's settings (the app is loaded once, before forking)."""
-    from rq import Worker
-
     from mailer.queue import PRIORITY, get_redis, set_worker_app
+    from mailer.workers import run_worker
 
     app = current_app._get_current_object()
     set_worker_app(app)
@@ -65,7 +64,8 @@ def worker(queues: str | None, burst: bool, name: str | None) -> None:
     # 125 ms at the start of each job (a channel job starts every 30 s slice).
     configure_mappers()
     db.engine.dispose()  # children open their own connections
-    Worker(names, connection=get_redis(), name=name).work(burst=burst, with_scheduler=False)
+    max_wait = current_app.config["MAILER_REDIS_RETRY_MAX_SECONDS"]
+    run_worker(names, get_redis(), name, burst, max_wait)
 
 
 @click.command()
@@ -73,10 +73,9 @@ def worker(queues: str | None, burst: bool, name: str | None) -> None:
 def scheduler(interval: int) -> None:
     """Register the periodic ticks and run rq-scheduler."""
     from mailer.queue import get_redis
-    from mailer.scheduling import register_ticks, run_scheduler
+    from mailer.scheduling import run_scheduler
 
-    register_ticks(get_redis())
-    run_scheduler(get_redis(), interval)
+    run_scheduler(get_redis(), interval, current_app.config["MAILER_REDIS_RETRY_MAX_SECONDS"])
 
 
 @click.command()

@@ -77,3 +77,21 @@ def test_scheduler_registers_each_tick_once(app):
     register_ticks(get_redis())
     jobs = Scheduler(queue_name=TICKS, connection=get_redis()).get_jobs()
     assert sorted(j.id for j in jobs) == sorted(f"tick-{t.name}" for t in TICKS_REGISTRY)
+
+
+def test_scheduler_registers_missing_ticks_again(app):
+    from rq_scheduler import Scheduler
+
+    from mailer.dispatch import TICKS_REGISTRY
+    from mailer.scheduling import ensure_ticks, register_ticks
+
+    scheduler = Scheduler(queue_name=TICKS, connection=get_redis())
+    register_ticks(get_redis())
+    assert ensure_ticks(scheduler) == []  # all there: nothing touched
+    get_redis().flushdb()  # Redis restarted empty
+    assert sorted(ensure_ticks(scheduler)) == sorted(f"tick-{t.name}" for t in TICKS_REGISTRY)
+    get_redis().delete("rq:job:tick-campaigns")  # scheduled, but its job hash is gone
+    assert ensure_ticks(scheduler) == ["tick-campaigns"]
+    assert sorted(j.id for j in scheduler.get_jobs()) == sorted(
+        f"tick-{t.name}" for t in TICKS_REGISTRY
+    )

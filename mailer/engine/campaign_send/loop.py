@@ -34,7 +34,7 @@ from mailer.models import (
     Send,
     SendStatus,
 )
-from mailer.queue import get_redis
+from mailer.queue import REDIS_DOWN, get_redis
 
 # A row that has mailed what its campaign's launch wrote so far waits for the rest until this
 # long (seconds) after its job started, then leaves; the launch wakes it once it wrote them all.
@@ -76,6 +76,19 @@ class ChannelLoop:
         )
 
     def run(self) -> Outcome:
+        """Redis going away stops the loop like a crash would, minus the doubt: the chunk with
+        the provider is landed and recorded first, and the minute tick wakes the row again."""
+        try:
+            return self._run_locked()
+        except REDIS_DOWN as exc:
+            outcome = self.state.outcome
+            outcome.state, outcome.reason = (
+                "redis_down",
+                f"Redis unreachable ({type(exc).__name__})",
+            )
+            return outcome
+
+    def _run_locked(self) -> Outcome:
         loop = self.state
         lock_ttl = loop.lock_ttl = int(current_app.config["MAILER_ROW_LOCK_TTL"])
         if not _take_lock(loop.lock_key, loop.lock_value, lock_ttl):
@@ -86,9 +99,10 @@ class ChannelLoop:
         finally:
             if loop.provider is not None:
                 loop.provider.close()
-            redis = get_redis()
-            if redis.get(loop.lock_key) == loop.lock_value.encode():
-                redis.delete(loop.lock_key)
+            with contextlib.suppress(*REDIS_DOWN):
+                redis = get_redis()
+                if redis.get(loop.lock_key) == loop.lock_value.encode():
+                    redis.delete(loop.lock_key)
 
     def _start(self, stop: StopFlag, lock_ttl: int) -> Outcome:
         loop = self.state
@@ -117,7 +131,8 @@ class ChannelLoop:
             raise
         finally:
             with contextlib.suppress(Exception):
-                claims.give_back_ahead(loop)
+                if not loop.lock_lost:
+                    claims.give_back_ahead(loop)
             if loop.ahead_pool is not None:
                 loop.ahead_pool.shutdown(wait=True)
 
@@ -131,9 +146,14 @@ class ChannelLoop:
         started = clock.monotonic()
         turns = 0
         while True:
-            get_redis().expire(loop.lock_key, lock_ttl)
+            held = get_redis().expire(loop.lock_key, lock_ttl)
             state = read_row(loop)
             leave = _reason_to_leave(state, stop)
+            if leave is None and not held:
+                # Expired, or Redis restarted empty: another loop may start for the row, so
+                # this one leaves (a successor takes the lock if nobody else has it).
+                loop.lock_lost = True
+                leave = ("lost_lock", None)
             if leave is None and turns and clock.monotonic() - started >= self.slice_seconds:
                 leave = ("sliced", None)  # the job hands over to a fresh one of itself
             if leave is not None:

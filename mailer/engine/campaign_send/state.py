@@ -38,7 +38,8 @@ class Clock:
 class Outcome:
     """How a loop ended, and what it sent meanwhile."""
 
-    state: str  # done | stopped | waiting | paused | sliced | busy | not_running
+    state: str  # done | stopped | waiting | paused | sliced | busy | not_running | lost_lock
+    # | redis_down
     sent: int = 0
     failed: int = 0
     reason: str | None = None
@@ -137,6 +138,9 @@ class LoopState:
     flight: Chunk | None = None  # the chunk with the provider
     ahead: Future | None = None  # the next chunk's claim, running on a thread
     ahead_pool: ThreadPoolExecutor | None = None
+    # The row lock vanished (expired, Redis restarted empty): another loop may have recovered
+    # this one's claims, so what it still has claimed is left to the next loop's recovery.
+    lock_lost: bool = False
 
 
 def lock_value() -> str:

@@ -34,7 +34,7 @@ from mailer.models import (
     Send,
     SendStatus,
 )
-from mailer.queue import REDIS_DOWN, get_redis
+from mailer.queue import REDIS_DOWN, get_redis, lua_script
 
 # A row that has mailed what its campaign's launch wrote so far waits for the rest until this
 # long (seconds) after its job started, then leaves; the launch wakes it once it wrote them all.
@@ -251,7 +251,8 @@ def _take_lock(key: str, value: str, ttl: int) -> bool:
     held = redis.get(key)
     if held is None:
         return bool(redis.set(key, value, nx=True, ex=ttl))
-    return holder_is_dead(held) and bool(redis.eval(_TAKE_OVER, 1, key, held, value, ttl))
+    take_over = lua_script(_TAKE_OVER)
+    return holder_is_dead(held) and bool(take_over(keys=[key], args=[held, value, ttl]))
 
 
 def _reason_to_leave(state: RowState, stop: StopFlag) -> tuple[str, str | None] | None:

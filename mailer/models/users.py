@@ -46,6 +46,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The UI language this person picked ("en", "fr"); empty: the browser's.
+    locale: Mapped[str] = mapped_column(String(8), default="", server_default="")
     # Part of every session and remember cookie (get_id): a new value ends them all. The
     # server default only covers rows written outside the app (their login sets a token).
     session_token: Mapped[str] = mapped_column(

@@ -27,6 +27,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         auth,
         errors,
         htmx,
+        i18n,
         navigation,
         proxies,
         routing,
@@ -39,6 +40,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     login_manager.init_app(app)
+    i18n.init_app(app)
     csrf.init_app(app)
     security_headers.init_app(app)
     htmx.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import TooManyRequests
@@ -38,7 +39,10 @@ def login():
         )
         if result.retry_after:
             raise TooManyRequests(
-                f"Too many failed logins. Try again in {result.retry_after} seconds.",
+                _(
+                    "Too many failed logins. Try again in %(seconds)s seconds.",
+                    seconds=result.retry_after,
+                ),
                 retry_after=result.retry_after,
             )
         if result.user is not None:
@@ -54,7 +58,7 @@ def login():
                 samesite="Lax",
             )
             return response
-        form.password.errors.append("Wrong email or password.")
+        form.password.errors.append(_("Wrong email or password."))
     return render_template("auth/login.html", form=form)
 
 
@@ -63,5 +67,5 @@ def logout():
     if current_user.is_authenticated:
         users_service.end_sessions(current_user)  # every browser of this user, not only this one
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -5,31 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
 
 from mailer.models import Role
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str  # lazy: translated when the page renders
     endpoint: str
     role: Role = Role.VIEWER
     settings: bool = False  # under the "Settings" menu instead of the top bar
 
 
 NAV = (
-    NavItem("Dashboard", "dashboard.index"),
-    NavItem("Campaigns", "campaigns.index"),
-    NavItem("Lists", "lists.index"),
-    NavItem("Templates", "templates.index"),
-    NavItem("Senders", "identities.index"),
-    NavItem("Suppressions", "suppressions.index"),
-    NavItem("Outbox", "outbox.index"),
-    NavItem("Channels", "channels.index", Role.ADMIN, settings=True),
-    NavItem("Users", "users.index", Role.ADMIN, settings=True),
-    NavItem("API keys", "api_keys.index", Role.ADMIN, settings=True),
-    NavItem("Webhooks", "webhook_endpoints.index", Role.ADMIN, settings=True),
-    NavItem("Queues", "queues.index", Role.ADMIN, settings=True),
+    NavItem(_l("Dashboard"), "dashboard.index"),
+    NavItem(_l("Campaigns"), "campaigns.index"),
+    NavItem(_l("Lists"), "lists.index"),
+    NavItem(_l("Templates"), "templates.index"),
+    NavItem(_l("Senders"), "identities.index"),
+    NavItem(_l("Suppressions"), "suppressions.index"),
+    NavItem(_l("Outbox"), "outbox.index"),
+    NavItem(_l("Channels"), "channels.index", Role.ADMIN, settings=True),
+    NavItem(_l("Users"), "users.index", Role.ADMIN, settings=True),
+    NavItem(_l("API keys"), "api_keys.index", Role.ADMIN, settings=True),
+    NavItem(_l("Webhooks"), "webhook_endpoints.index", Role.ADMIN, settings=True),
+    NavItem(_l("Queues"), "queues.index", Role.ADMIN, settings=True),
 )
 
 

@@ -92,6 +92,12 @@ class Config:
     # sessions are revoked by their token instead.
     SESSION_PROTECTION = "basic"
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
+    # Where uploaded files live: empty for the instance folder, a folder every host mounts, or
+    # s3://bucket/prefix (credentials from boto3's usual chain: AWS_* variables, a role, ...), so
+    # web and worker hosts need no shared disk. The endpoint is for S3-compatible stores (MinIO).
+    MAILER_STORAGE = _env("MAILER_STORAGE", "")
+    MAILER_S3_REGION = _env("MAILER_S3_REGION", "")
+    MAILER_S3_ENDPOINT_URL = _env("MAILER_S3_ENDPOINT_URL", "")
     # An uploaded contact file is deleted once its import completed; a failed import's file is
     # kept this many days (to look into), then removed by the minute tick.
     MAILER_FAILED_UPLOAD_RETENTION_DAYS = _int("MAILER_FAILED_UPLOAD_RETENTION_DAYS", 7)

@@ -316,7 +316,7 @@ def _import_json(record: Import) -> dict[str, Any]:
     progress = 1.0 if done else (record.bytes_read / record.size_bytes if record.size_bytes else 0)
     rate = importer.rate(record)
     rejected_url = None
-    if record.status in ("completed", "failed") and importer.rejected_path(record).exists():
+    if record.status in ("completed", "failed") and importer.has_rejected(record):
         rejected_url = url_for("api.import_rejected_rows", import_id=record.id)
     return {
         "id": record.id,
@@ -363,18 +363,13 @@ def start_import(list_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError({"file": "Attach the file to import (a file part named 'file')."})
-    path = importer.save_upload(upload.stream, upload.filename)
-    try:
-        record = importer.create_import(
-            path,
-            list_id=list_id,
-            mode=request.form.get("mode") or "upsert",
-            fmt=request.form.get("format") or None,
-            filename=upload.filename,
-        )
-    except ValidationError:
-        path.unlink(missing_ok=True)
-        raise
+    record = importer.import_upload(
+        upload.stream,
+        upload.filename,
+        list_id=list_id,
+        mode=request.form.get("mode") or "upsert",
+        fmt=request.form.get("format") or None,
+    )
     importer.enqueue_import(record)
     body = _import_json(record)
     return body, 202, {"Location": body["links"]["self"]}
@@ -388,11 +383,11 @@ def get_import(import_id: int):
 @bp.get("/imports/<int:import_id>/rejected.csv")
 def import_rejected_rows(import_id: int):
     record = get_or_404(Import, import_id, "import")
-    path = importer.rejected_path(record)
-    if not path.exists():
+    report = importer.open_rejected(record)
+    if report is None:
         raise ApiError(404, "not_found", "This import has no rejected-rows report (yet).")
     return send_file(
-        path,
+        report,
         mimetype="text/csv",
         as_attachment=True,
         download_name=f"import-{record.id}-rejected.csv",

@@ -259,21 +259,15 @@ def upload(campaign: Campaign, stream, filename: str, user_id: int | None) -> Im
     audience); the import runs in a worker at once."""
     if stream is None or not filename:
         raise ValidationError({"file": "Choose a JSON, NDJSON or CSV file to upload."})
-    path = importer.save_upload(stream, filename)
     mailing_list = _upload_list(campaign)
-    try:
-        record = importer.create_import(
-            path,
-            list_id=mailing_list.id,
-            mode="upsert",
-            filename=filename,
-            user_id=user_id,
-            campaign_id=campaign.id,
-        )
-    except ValidationError:
-        db.session.rollback()
-        path.unlink(missing_ok=True)
-        raise
+    record = importer.import_upload(
+        stream,
+        filename,
+        list_id=mailing_list.id,
+        mode="upsert",
+        user_id=user_id,
+        campaign_id=campaign.id,
+    )
     if not any(a.list_id == mailing_list.id and a.segment_id is None for a in campaign.audiences):
         db.session.add(CampaignAudience(campaign_id=campaign.id, list_id=mailing_list.id))
         db.session.commit()

@@ -27,6 +27,7 @@ def import_file(path: str, list_name: str | None, fmt: str | None, mode: str) ->
     """Import PATH into a list; prints one summary line; exits non-zero if the import failed."""
     from mailer.engine.imports import importer
     from mailer.lib.errors import ValidationError
+    from mailer.lib.storage import storage
 
     if mode != "blocklist" and not list_name:
         raise click.UsageError("--list is required unless --mode blocklist")
@@ -44,6 +45,6 @@ def import_file(path: str, list_name: str | None, fmt: str | None, mode: str) ->
         f"rejected {record.rejected}, {seconds:.1f} s"
     )
     if record.rejected:
-        click.echo(f"rejected rows: {importer.rejected_path(record)}")
+        click.echo(f"rejected rows: {storage().location(importer.rejected_key(record))}")
     if record.status != "completed":
         raise click.ClickException(record.error or "import failed")

@@ -199,18 +199,16 @@ def start_import(list_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _show(mailing_list, status=422, errors={"file": "Choose a file to import."})
-    path = importer.save_upload(upload.stream, upload.filename)
     try:
-        record = importer.create_import(
-            path,
+        record = importer.import_upload(
+            upload.stream,
+            upload.filename,
             list_id=list_id,
             mode=request.form.get("mode", "upsert"),
             fmt=request.form.get("format") or None,
-            filename=upload.filename,
             user_id=current_user.id,
         )
     except ValidationError as exc:
-        path.unlink(missing_ok=True)
         return _show(mailing_list, status=422, errors=exc.errors, form=request.form)
     importer.enqueue_import(record)
     flash(f"Importing {record.filename}: progress below.", "info")
@@ -235,11 +233,11 @@ def import_progress(list_id: int, import_id: int):
 @bp.get("/<int:list_id>/imports/<int:import_id>/rejected.csv")
 def rejected_rows(list_id: int, import_id: int):
     record = _get_import(_get_list(list_id), import_id)
-    path = importer.rejected_path(record)
-    if not path.exists():
+    report = importer.open_rejected(record)
+    if report is None:
         abort(404)
     return send_file(
-        path,
+        report,
         mimetype="text/csv",
         as_attachment=True,
         download_name=f"import-{record.id}-rejected.csv",

@@ -69,13 +69,11 @@ def import_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(errors={"file": "Choose a file to import."}, status=422)
-    path = importer.save_upload(upload.stream, upload.filename)
     try:
-        record = importer.create_import(
-            path, list_id=None, mode="blocklist", filename=upload.filename, user_id=current_user.id
+        record = importer.import_upload(
+            upload.stream, upload.filename, list_id=None, mode="blocklist", user_id=current_user.id
         )
     except ValidationError as exc:
-        path.unlink(missing_ok=True)
         return _page(errors=exc.errors, status=422)
     importer.enqueue_import(record)
     flash(f"Importing {record.filename} into the suppression list (import {record.id}).", "info")

@@ -17,6 +17,7 @@ from jobs.ticks import campaigns_tick
 from mailer import create_app
 from mailer.engine.imports import importer
 from mailer.extensions import db as _db
+from mailer.lib.storage import storage
 from mailer.models import Import
 from mailer.models.base import utcnow
 from mailer.queue import IMPORTS, get_redis, set_worker_app
@@ -76,14 +77,14 @@ def test_an_upload_is_private_and_deleted_once_imported(app, client, db, as_role
     as_role("marketer")
     mailing_list = lists.create_list("People")
     record = _upload(client, mailing_list, GOOD, "people.csv")
-    upload = Path(record.path)
-    assert upload.parent == importer.uploads_dir()
+    upload = storage().path(record.path)
+    assert upload.parent == Path(app.instance_path, "imports")
     assert mode(upload) == 0o600 and mode(upload.parent) == 0o700
     _work(app)
     db.session.refresh(record)
     assert record.status == "completed" and record.rejected == 1
     assert not upload.exists() and record.path == ""
-    report = importer.rejected_path(record)
+    report = storage().path(importer.rejected_key(record))
     assert mode(report) == 0o600
     download = client.get(f"/lists/{mailing_list.id}/imports/{record.id}/rejected.csv")
     assert download.status_code == 200
@@ -99,7 +100,7 @@ def test_a_failed_upload_is_kept_for_the_retention_then_removed_by_the_tick(
     _work(app)
     db.session.refresh(record)
     assert record.status == "failed" and "unterminated quote" in record.error
-    upload = Path(record.path)
+    upload = storage().path(record.path)
     assert upload.exists(), "kept to look into"
     days = app.config["MAILER_FAILED_UPLOAD_RETENTION_DAYS"]
     assert days == 7
@@ -124,7 +125,7 @@ def test_the_retention_is_a_setting(app, client, db, as_role):
     record = _upload(client, mailing_list, BROKEN, "people.csv")
     _work(app)
     db.session.refresh(record)
-    upload = Path(record.path)
+    upload = storage().path(record.path)
     app.config["MAILER_FAILED_UPLOAD_RETENTION_DAYS"] = 1
     assert importer.purge_failed_uploads(now=utcnow() + timedelta(hours=23)) == 0
     assert importer.purge_failed_uploads(now=utcnow() + timedelta(hours=25)) == 1

@@ -2,9 +2,10 @@
 
 Rows from the reader (files.ContactReader) are de-duplicated per batch, upserted with one
 dialect statement per batch (dbutil.BulkInsert) and committed with the import's counters;
-rejected rows go to a CSV file beside the upload. Modes: ``upsert`` (new addresses inserted,
-names updated, attributes merged, status never changed), ``skip`` (existing left untouched),
-``blocklist`` (every address joins the suppression list). In a file the last occurrence wins.
+rejected rows go to a CSV file beside the upload (both in mailer.lib.storage). Modes:
+``upsert`` (new addresses inserted, names updated, attributes merged, status never changed),
+``skip`` (existing left untouched), ``blocklist`` (every address joins the suppression
+list). In a file the last occurrence wins.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import queue
 import threading
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from werkzeug.utils import secure_filename
 
 from mailer import dispatch
@@ -35,6 +37,7 @@ from mailer.engine.imports.files import (
 from mailer.extensions import db
 from mailer.lib import csvfiles, dbutil
 from mailer.lib.errors import ValidationError
+from mailer.lib.storage import storage
 from mailer.models import (
     Import,
     ImportStatus,
@@ -44,7 +47,6 @@ from mailer.models import (
     Suppression,
 )
 from mailer.models.base import utcnow
-from mailer.private_files import open_private, private_dir
 
 MODES = ("upsert", "skip", "blocklist")
 BATCH_SIZE = 2000
@@ -54,22 +56,31 @@ SKIP_HEARTBEAT_SECONDS = 10.0  # while a resumed run reads past the committed ro
 # ------------------------------------------------------------------ starting
 
 
-def uploads_dir() -> Path:
-    return private_dir(Path(current_app.instance_path) / "imports")
+UPLOADS = "imports"  # storage folder of uploaded contact files and their rejected rows
 
 
-def save_upload(stream: BinaryIO, filename: str) -> Path:
-    """Copy an uploaded file to instance/imports in chunks (never whole in memory)."""
+def save_upload(stream: BinaryIO, filename: str) -> str:
+    """Store an uploaded file (streamed, never whole in memory); returns its storage key."""
     name = secure_filename(filename) or "contacts"
-    path = uploads_dir() / f"{uuid.uuid4().hex}-{name}"
-    with open_private(path) as out:
-        while chunk := stream.read(1 << 20):
-            out.write(chunk)
-    return path
+    key = f"{UPLOADS}/{uuid.uuid4().hex}-{name}"
+    storage().save(key, stream)
+    return key
+
+
+def import_upload(stream: BinaryIO, filename: str, **options) -> Import:
+    """Store an uploaded file and record its import (``create_import``'s options); a refused
+    file or option (ValidationError) leaves nothing stored."""
+    key = save_upload(stream, filename)
+    try:
+        return create_import(key, filename=filename, **options)
+    except ValidationError:
+        db.session.rollback()
+        storage().delete(key)
+        raise
 
 
 def create_import(
-    path: str | os.PathLike,
+    source: str | os.PathLike,
     *,
     list_id: int | None,
     mode: str = "upsert",
@@ -78,7 +89,8 @@ def create_import(
     user_id: int | None = None,
     campaign_id: int | None = None,
 ) -> Import:
-    """Validate the options and the file's head, then record a queued import."""
+    """Validate the options and the file's head, then record a queued import. ``source`` is a
+    storage key (``save_upload``) or a local file (a Path: the command line's, never deleted)."""
     errors = {}
     if mode not in MODES:
         errors["mode"] = f"Choose one of: {', '.join(MODES)}."
@@ -88,21 +100,22 @@ def create_import(
         errors["list"] = "Choose a list to import into."
     if errors:
         raise ValidationError(errors)
-    path = Path(path)
+    path = os.path.abspath(source) if isinstance(source, os.PathLike) else source
+    filename = filename or os.path.basename(path)
     try:
-        with open(path, "rb") as fh:
-            reader = ContactReader(fh, fmt or None, filename=filename or path.name)
+        with closing(_open(path)) as fh:
+            reader = ContactReader(fh, fmt or None, filename=filename)
             detected = reader.fmt
     except ImportFileError as exc:
         raise ValidationError({"file": str(exc)}) from exc
     record = Import(
         list_id=list_id,
         campaign_id=campaign_id,
-        filename=filename or path.name,
-        path=str(path),
+        filename=filename,
+        path=path,
         format=detected,
         mode=mode,
-        size_bytes=path.stat().st_size,
+        size_bytes=os.path.getsize(path) if os.path.isabs(path) else storage().size(path),
         created_by_id=user_id,
     )
     db.session.add(record)
@@ -127,8 +140,20 @@ class Counters:
     rejected: int = 0
 
 
-def rejected_path(record: Import) -> Path:
-    return uploads_dir() / f"import-{record.id}-rejected.csv"
+def rejected_key(record: Import) -> str:
+    return f"{UPLOADS}/import-{record.id}-rejected.csv"
+
+
+def open_rejected(record: Import) -> IO[bytes] | None:
+    """The CSV of the rows an import refused (position, reason, raw row), or None."""
+    try:
+        return storage().open(rejected_key(record))
+    except FileNotFoundError:
+        return None
+
+
+def has_rejected(record: Import) -> bool:
+    return storage().exists(rejected_key(record))
 
 
 class Superseded(Exception):
@@ -180,8 +205,8 @@ def run_import(import_id: int) -> Import:
 
     try:
         with (
-            open(record.path, "rb") as fh,
-            open_private(rejected_path(record), "w", newline="") as bad,
+            closing(_open(record.path)) as fh,
+            storage().writer(rejected_key(record), text=True) as bad,
         ):
             rejects = csvfiles.writer(bad)
             rejects.writerow(["position", "reason", "raw"])
@@ -280,7 +305,7 @@ def recover_stalled(now: datetime | None = None) -> Recovery:
     for import_id, path, attempts, rows_read, campaign_id in stalled:
         mine = (Import.id == import_id, Import.status == ImportStatus.RUNNING.value)
         mine += (Import.attempts == attempts,)
-        if not path or not os.path.isfile(path):
+        if not path or not _upload_exists(path):
             error = (
                 f"The import stopped after {rows_read} rows and cannot resume: its file is gone."
             )
@@ -324,9 +349,20 @@ def recover_stalled(now: datetime | None = None) -> Recovery:
     return done
 
 
+def _open(path: str) -> IO[bytes]:
+    """An import's file: a storage key, or the absolute path of a local file."""
+    return open(path, "rb") if os.path.isabs(path) else storage().open(path)
+
+
+def _upload_exists(path: str) -> bool:
+    return os.path.isfile(path) if os.path.isabs(path) else storage().exists(path)
+
+
 def _is_upload(path: str) -> bool:
-    """A file Mailer received (under instance/imports), not one named on the command line."""
-    return bool(path) and Path(path).resolve().parent == uploads_dir().resolve()
+    """A file Mailer received and stored, not one named on the command line. (Uploads made
+    before storage keys have their absolute path under instance/imports.)"""
+    legacy = Path(current_app.instance_path, UPLOADS)
+    return bool(path) and (path.startswith(f"{UPLOADS}/") or Path(path).parent == legacy)
 
 
 def _delete_upload(record: Import) -> bool:
@@ -334,8 +370,11 @@ def _delete_upload(record: Import) -> bool:
     if not _is_upload(record.path):
         return False
     try:
-        Path(record.path).unlink(missing_ok=True)
-    except OSError as exc:
+        if os.path.isabs(record.path):
+            Path(record.path).unlink(missing_ok=True)
+        else:
+            storage().delete(record.path)
+    except Exception as exc:  # a file system or S3 error: kept, the next purge tries again
         current_app.logger.warning("import %s: cannot delete its upload: %s", record.id, exc)
         return False
     record.path = ""
@@ -351,7 +390,12 @@ def purge_failed_uploads(now: datetime | None = None) -> int:
         select(Import).where(
             Import.status == ImportStatus.FAILED.value,
             Import.finished_at < cutoff,
-            Import.path.startswith(f"{uploads_dir()}{os.sep}", autoescape=True),
+            or_(
+                Import.path.startswith(f"{UPLOADS}/", autoescape=True),
+                Import.path.startswith(
+                    f"{Path(current_app.instance_path, UPLOADS)}{os.sep}", autoescape=True
+                ),
+            ),
         )
     ).all()
     deleted = sum(_delete_upload(record) for record in stale)

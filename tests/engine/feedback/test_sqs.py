@@ -8,7 +8,6 @@ import uuid
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from rq import SimpleWorker
 
 from mailer.dispatch import TICKS_REGISTRY
@@ -21,13 +20,9 @@ from tests.fixtures.feedback import REGION, TOPIC, count
 A, B = "ann@example.com", "bob@example.com"
 
 
-@pytest.fixture(scope="module")
-def sqs_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def sqs_endpoint(aws_endpoint):
+    return aws_endpoint
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from mailer.engine.imports import importer
 from mailer.lib.errors import ValidationError
+from mailer.lib.storage import storage
 from mailer.models import Import, MailingList, Subscriber, Suppression
 from mailer.services import lists
 
@@ -75,7 +76,7 @@ def test_invalid_rows_are_rejected_with_position_reason_and_raw_value(tmp_path, 
     ]
     record = run(tmp_path, json.dumps(data), mailing_list.id)
     assert (record.inserted, record.rejected, record.rows_read) == (1, 3, 4)
-    with open(importer.rejected_path(record)) as fh:
+    with open(storage().path(importer.rejected_key(record)), encoding="utf-8") as fh:
         report = list(csv.DictReader(fh))
     assert [r["position"] for r in report] == ["item 2", "item 3", "item 4"]
     assert "missing @" in report[0]["reason"] and "not-an-address" in report[0]["raw"]
@@ -96,7 +97,7 @@ def test_ndjson_text_with_a_lone_surrogate_is_rejected_not_fatal(tmp_path, db, m
     rows = subscribers(db, mailing_list.id)
     assert set(rows) == {"a@example.com", "d@example.com"}
     assert rows["d@example.com"].first_name == "D\u00e9e \U0001f600"
-    with open(importer.rejected_path(record)) as fh:
+    with open(storage().path(importer.rejected_key(record)), encoding="utf-8") as fh:
         report = list(csv.DictReader(fh))
     assert [r["position"] for r in report] == ["line 2", "line 3"]
     assert report[0]["reason"] == "invalid text: lone surrogate U+D800"

@@ -12,7 +12,7 @@ import pytest
 from flask.cli import FlaskGroup, ScriptInfo
 from gunicorn.config import Config as GunicornConfig
 
-from config import TestConfig
+from config import Config, TestConfig
 from mailer import create_app
 from mailer.queue import PRIORITY
 
@@ -83,4 +83,4 @@ def test_web_unit_runs_gunicorn_with_valid_options():
     assert parsed.args == ["wsgi:app"]
     assert "\napp = create_app()" in (ROOT / "wsgi.py").read_text()
     # Each of gunicorn's threads needs a pooled database connection (README, Processes).
-    assert parsed.threads <= TestConfig.__base__.SQLALCHEMY_ENGINE_OPTIONS["pool_size"]
+    assert parsed.threads <= Config.SQLALCHEMY_ENGINE_OPTIONS["pool_size"]

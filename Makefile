@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format clean-instance servers
+.PHONY: run test lint format check-deploy clean-instance servers
 
 $(VENV)/.installed-run: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+
+# deploy/: systemd units and nginx site (needs the Debian packages systemd, nginx, openssl).
+check-deploy: $(VENV)/.installed-run
+	scripts/check-deploy.sh
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

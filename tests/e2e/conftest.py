@@ -6,13 +6,20 @@ this package: a running Playwright keeps an event loop on the main thread, which
 downloaded: MAILER_E2E_CHROMIUM (default /usr/bin/chromium, apt package ``chromium``) is used.
 Without it the browser tests are skipped, so `make test` runs on a machine with only Python,
 except where MAILER_E2E_REQUIRED=1 (.ci/run sets it): there a missing browser fails the run.
+
+The journeys (test_journeys.py) run against real processes instead (``served``: `flask run`
+and `flask worker` on the test's database), and check every page they visit with ``Layout``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 import threading
+import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -20,6 +27,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.e2e.crafted import Planted, plant
 from tests.factories import make_user
+from tests.fixtures.workers import wait_for
 
 CHROMIUM = os.environ.get("MAILER_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -166,3 +174,115 @@ def admin_page(db, page, watch) -> Page:
 @pytest.fixture
 def planted(db) -> Planted:
     return plant(db)
+
+
+# ------------------------------------------------------------------ journeys on real processes
+
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots of failed checks (gitignored)
+WIDTHS = (1400, 390)  # a desktop, a phone
+
+
+@pytest.fixture
+def served(app, spawn_process) -> str:
+    """Mailer as in production: `flask run` and a worker (every queue) as processes of their own
+    on the test's database and Redis; links in the emails it sends point at this server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = spawn_process("run", "--port", str(port), "--no-reload", PUBLIC_BASE_URL=url)
+    spawn_process("worker", PUBLIC_BASE_URL=url)
+
+    def answers() -> bool:
+        assert server.poll() is None, "the server stopped: see its log in the test's tmp_path"
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_for(answers, timeout=60)
+    return url
+
+
+class Layout:
+    """Checks each page a journey visits, at a desktop's and a phone's width: nothing wider
+    than the window (the page does not scroll sideways) and nothing reported by ``watch`` (a
+    console error, a failed request, a policy violation). A failed check keeps a screenshot
+    under ARTIFACTS/<test>/ and names it in the failure message, with the elements that stick
+    out; MAILER_E2E_SCREENSHOTS=1 keeps one of every page checked. The page is left at the
+    desktop width."""
+
+    def __init__(self, page: Page, watch: Watch, name: str) -> None:
+        self.page = page
+        self.watch = watch
+        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
+        self.checked: list[str] = []
+
+    def check(self) -> None:
+        page = self.page
+        path = page.url.split("://", 1)[-1].split("/", 1)[-1]
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            widths = page.evaluate(_WIDTHS)
+            problems = []
+            if widths["page"] > widths["window"]:
+                problems.append(f"{widths['page']} px wide in a {widths['window']} px window")
+                problems += [f"  sticks out: {culprit}" for culprit in widths["culprits"]]
+            problems += self.watch.errors + self.watch.violations
+            if os.environ.get("MAILER_E2E_SCREENSHOTS") == "1":  # to look at every page
+                self._screenshot(f"/{path}", width)
+            if problems:
+                shot = self._screenshot(f"/{path}", width)
+                pytest.fail(f"/{path} at {width} px:\n" + "\n".join(problems) + f"\nsee {shot}")
+        page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+        self.checked.append(f"/{path}")
+
+    def _screenshot(self, path: str, width: int) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", path).strip("_") or "root"
+        shot = self.folder / f"{len(self.checked):02d}-{name}-{width}.png"
+        self.page.screenshot(path=shot, full_page=True)
+        return shot
+
+
+# The page's width against the window's, and the innermost elements that stick out of it
+# (outside any box that scrolls or clips them); measured a few frames after the window changed,
+# once scripts that follow its size (charts) have redrawn.
+_WIDTHS = """async () => {
+  for (let i = 0; i < 3; i++) await new Promise((done) => requestAnimationFrame(done));
+  const window_ = document.documentElement.clientWidth;
+  const culprits = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right <= window_ + 0.5 || !el.checkVisibility()) continue;
+    let clipped = false;
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") { clipped = true; break; }
+    }
+    const child = [...el.children].some((c) => c.getBoundingClientRect().right > window_ + 0.5);
+    if (!clipped && !child) culprits.push(el.outerHTML.slice(0, 120));
+  }
+  return {page: document.documentElement.scrollWidth, window: window.innerWidth,
+          culprits: culprits.slice(0, 5)};
+}"""
+
+
+@pytest.fixture
+def journey(browser, served, request):
+    """new_page() -> (page, layout): a fresh browser (its own cookies) on ``served``, its page
+    watched (see Watch) and checked by a Layout."""
+    contexts = []
+
+    def new_page() -> tuple[Page, Layout]:
+        context = browser.new_context(base_url=served, viewport={"width": WIDTHS[0], "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        watcher = Watch()
+        watcher.attach(page)
+        return page, Layout(page, watcher, f"{request.node.name}-{len(contexts)}")
+
+    yield new_page
+    for context in contexts:
+        context.close()

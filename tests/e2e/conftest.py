@@ -14,18 +14,17 @@ and `flask worker` on the test's database), and check every page they visit with
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.e2e.crafted import Planted, plant
+from tests.e2e.pages import WIDTHS, Layout, log_in
 from tests.factories import make_user
 from tests.fixtures.workers import wait_for
 
@@ -38,7 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PASSWORD = "correct horse"
 
 
 @pytest.fixture(scope="package")
@@ -154,16 +152,6 @@ def watch(page) -> Watch:
     return watcher
 
 
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Through the real login form."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    assert not page.url.endswith("/login"), page.inner_text("main")
-
-
 @pytest.fixture
 def admin_page(db, page, watch) -> Page:
     """A page logged in as a fresh admin, watched (see Watch)."""
@@ -177,9 +165,6 @@ def planted(db) -> Planted:
 
 
 # ------------------------------------------------------------------ journeys on real processes
-
-ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots of failed checks (gitignored)
-WIDTHS = (1400, 390)  # a desktop, a phone
 
 
 @pytest.fixture
@@ -203,69 +188,6 @@ def served(app, spawn_process) -> str:
 
     wait_for(answers, timeout=60)
     return url
-
-
-class Layout:
-    """Checks each page a journey visits, at a desktop's and a phone's width: nothing wider
-    than the window (the page does not scroll sideways) and nothing reported by ``watch`` (a
-    console error, a failed request, a policy violation). A failed check keeps a screenshot
-    under ARTIFACTS/<test>/ and names it in the failure message, with the elements that stick
-    out; MAILER_E2E_SCREENSHOTS=1 keeps one of every page checked. The page is left at the
-    desktop width."""
-
-    def __init__(self, page: Page, watch: Watch, name: str) -> None:
-        self.page = page
-        self.watch = watch
-        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
-        self.checked: list[str] = []
-
-    def check(self) -> None:
-        page = self.page
-        path = page.url.split("://", 1)[-1].split("/", 1)[-1]
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 900})
-            widths = page.evaluate(_WIDTHS)
-            problems = []
-            if widths["page"] > widths["window"]:
-                problems.append(f"{widths['page']} px wide in a {widths['window']} px window")
-                problems += [f"  sticks out: {culprit}" for culprit in widths["culprits"]]
-            problems += self.watch.errors + self.watch.violations
-            if os.environ.get("MAILER_E2E_SCREENSHOTS") == "1":  # to look at every page
-                self._screenshot(f"/{path}", width)
-            if problems:
-                shot = self._screenshot(f"/{path}", width)
-                pytest.fail(f"/{path} at {width} px:\n" + "\n".join(problems) + f"\nsee {shot}")
-        page.set_viewport_size({"width": WIDTHS[0], "height": 900})
-        self.checked.append(f"/{path}")
-
-    def _screenshot(self, path: str, width: int) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", path).strip("_") or "root"
-        shot = self.folder / f"{len(self.checked):02d}-{name}-{width}.png"
-        self.page.screenshot(path=shot, full_page=True)
-        return shot
-
-
-# The page's width against the window's, and the innermost elements that stick out of it
-# (outside any box that scrolls or clips them); measured a few frames after the window changed,
-# once scripts that follow its size (charts) have redrawn.
-_WIDTHS = """async () => {
-  for (let i = 0; i < 3; i++) await new Promise((done) => requestAnimationFrame(done));
-  const window_ = document.documentElement.clientWidth;
-  const culprits = [];
-  for (const el of document.body.querySelectorAll("*")) {
-    const box = el.getBoundingClientRect();
-    if (box.right <= window_ + 0.5 || !el.checkVisibility()) continue;
-    let clipped = false;
-    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      if (getComputedStyle(up).overflowX !== "visible") { clipped = true; break; }
-    }
-    const child = [...el.children].some((c) => c.getBoundingClientRect().right > window_ + 0.5);
-    if (!clipped && !child) culprits.push(el.outerHTML.slice(0, 120));
-  }
-  return {page: document.documentElement.scrollWidth, window: window.innerWidth,
-          culprits: culprits.slice(0, 5)};
-}"""
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mailer.models import Channel, Identity, OutboxMessage, Segment, Subscriber
-from tests.e2e.conftest import log_in
+from tests.e2e.pages import log_in
 from tests.factories import GOOD_HTML, make_list, make_sent_campaign, make_template, make_user
 from tests.factories import smtp_channel as make_smtp_channel
 
@@ -182,6 +182,7 @@ def test_newcomer_sends_a_first_campaign(journey, db, smtp_sink):
         page.locator("header nav a[href='/outbox/']").click()
     expect(page.locator("main")).to_contain_text("[Test]")
     layout.check()
+    db.session.commit()  # a fresh snapshot (MariaDB reads are repeatable within a transaction)
     in_outbox = db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage))
     assert in_outbox == 2, "the test, and the sandbox row's one email"
     page.locator("main a[href^='/outbox/']").first.click()

@@ -259,12 +259,16 @@ def test_viewer_reads_every_page_and_is_offered_no_change(journey, db, smtp_sink
     page, layout = journey()
     log_in(page, make_user("viewer").email)
     layout.check()
-    offered = {}
-    for path in VIEWER_PAGES:
-        page.goto(path.format(**ids))
-        layout.check()
-        offered[path] = page.evaluate(_CHANGES)
-    assert offered == {path: [] for path in VIEWER_PAGES}
+    # In English, then in French (longer words: the phone layout must hold them too).
+    for language in ("en", "fr"):
+        page.set_extra_http_headers({"Accept-Language": language})
+        offered = {}
+        for path in VIEWER_PAGES:
+            page.goto(path.format(**ids))
+            assert page.locator("html").get_attribute("lang") == language
+            layout.check()
+            offered[path] = page.evaluate(_CHANGES)
+        assert offered == {path: [] for path in VIEWER_PAGES}, language
     # Settings are for admins: not in the menu, and refused when asked for directly.
     expect(page.locator("header .settings-menu")).to_have_count(0)
     assert page.goto("/channels/").status == 403

@@ -6,12 +6,17 @@ this package: a running Playwright keeps an event loop on the main thread, which
 downloaded: MAILER_E2E_CHROMIUM (default /usr/bin/chromium, apt package ``chromium``) is used.
 Without it the browser tests are skipped, so `make test` runs on a machine with only Python,
 except where MAILER_E2E_REQUIRED=1 (.ci/run sets it): there a missing browser fails the run.
+
+The journeys (test_journeys.py) run against real processes instead (``served``: `flask run`
+and `flask worker` on the test's database), and check every page they visit with ``Layout``.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,7 +24,9 @@ from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.e2e.crafted import Planted, plant
+from tests.e2e.pages import WIDTHS, Layout, log_in
 from tests.factories import make_user
+from tests.fixtures.workers import wait_for
 
 CHROMIUM = os.environ.get("MAILER_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,7 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PASSWORD = "correct horse"
 
 
 @pytest.fixture(scope="package")
@@ -146,16 +152,6 @@ def watch(page) -> Watch:
     return watcher
 
 
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Through the real login form."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    assert not page.url.endswith("/login"), page.inner_text("main")
-
-
 @pytest.fixture
 def admin_page(db, page, watch) -> Page:
     """A page logged in as a fresh admin, watched (see Watch)."""
@@ -166,3 +162,49 @@ def admin_page(db, page, watch) -> Page:
 @pytest.fixture
 def planted(db) -> Planted:
     return plant(db)
+
+
+# ------------------------------------------------------------------ journeys on real processes
+
+
+@pytest.fixture
+def served(app, spawn_process) -> str:
+    """Mailer as in production: `flask run` and a worker (every queue) as processes of their own
+    on the test's database and Redis; links in the emails it sends point at this server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = spawn_process("run", "--port", str(port), "--no-reload", PUBLIC_BASE_URL=url)
+    spawn_process("worker", PUBLIC_BASE_URL=url)
+
+    def answers() -> bool:
+        assert server.poll() is None, "the server stopped: see its log in the test's tmp_path"
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_for(answers, timeout=60)
+    return url
+
+
+@pytest.fixture
+def journey(browser, served, request):
+    """new_page() -> (page, layout): a fresh browser (its own cookies) on ``served``, its page
+    watched (see Watch) and checked by a Layout."""
+    contexts = []
+
+    def new_page() -> tuple[Page, Layout]:
+        context = browser.new_context(base_url=served, viewport={"width": WIDTHS[0], "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        watcher = Watch()
+        watcher.attach(page)
+        return page, Layout(page, watcher, f"{request.node.name}-{len(contexts)}")
+
+    yield new_page
+    for context in contexts:
+        context.close()

@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from mailer.api.spec import document, validator_for
 from mailer.engine.webhooks_out import events as webhook_events
+from mailer.models.webhooks import TEST_EVENT, WEBHOOK_EVENT_TYPES
+from mailer.services import webhook_endpoints
 from tests.fixtures.api import error_paths, run, send
 from tests.fixtures.webhooks_out import opened, run_tick
 
@@ -52,6 +55,7 @@ def test_an_endpoint_made_through_the_api_gets_signed_events_with_tags_and_metad
     assert event["metadata"] == {"order": 42, "plan": "pro"}
     assert event["message_id"] and event["campaign_id"] is None
     assert headers["webhook-id"] == event["id"]
+    validator_for("WebhookEvent").validate(event)  # the body is the one documented
 
     log = api.get(f"{BASE}/{hook['id']}/deliveries")
     assert log.status_code == 200
@@ -165,3 +169,17 @@ def test_bad_input_is_refused_with_each_problem_named(api, app):
     assert error_paths(private) == ["$.url"]
     assert "loopback" in private.json["error"]["details"]["fields"][0]["message"]
     assert api.get(BASE).json["data"] == []
+
+
+def test_the_document_describes_every_event_type_a_receiver_can_get(app, db, receiver):
+    doc = document()
+    assert set(doc["webhooks"]) == {*WEBHOOK_EVENT_TYPES, TEST_EVENT}
+    for name, item in doc["webhooks"].items():
+        headers = {p["$ref"].rsplit("/", 1)[-1] for p in item["post"]["parameters"]}
+        assert headers == {"WebhookId", "WebhookTimestamp", "WebhookSignature"}, name
+    schema = doc["components"]["schemas"]["WebhookEvent"]
+    assert schema["properties"]["type"]["enum"] == [*WEBHOOK_EVENT_TYPES, TEST_EVENT]
+    hook, _ = webhook_endpoints.create_endpoint(receiver.hook_url, "", ["clicked"])
+    test_event = webhook_endpoints.send_test_event(hook)
+    validator_for("WebhookEvent").validate(test_event.payload)
+    assert set(test_event.payload) == set(schema["required"]), "every field is documented"

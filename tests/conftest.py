@@ -15,5 +15,6 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.feedback",
     "tests.fixtures.tracking",
+    "tests.fixtures.webhooks_out",
     "tests.fixtures.workers",
 ]

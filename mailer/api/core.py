@@ -15,6 +15,7 @@ import base64
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -182,6 +183,7 @@ def _authenticate():
     if key is None:
         raise ApiError(401, "unauthorized", "This API key is unknown or revoked.", None, _CHALLENGE)
     g.api_key = key
+    g.api_access = access
     needed = getattr(view, "api_scopes", None) or (
         ("read",) if request.method in READ_METHODS else ()
     )
@@ -201,6 +203,32 @@ def _authenticate():
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mailer"'}
+
+
+@bp.before_app_request
+def _count_unrouted() -> None:
+    """A request with a key to an API path or method that does not exist (no blueprint runs
+    for it) still counts against the key's limit and gets its rate headers; its answer stays
+    the 404 or 405."""
+    if request.blueprint is not None or not request.path.startswith(_PREFIX):
+        return
+    kind, _, token = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() == "bearer" and token.strip():
+        access = api_keys.check_request(token.strip())
+        if access.key is not None:
+            g.api_access = access
+
+
+@bp.after_app_request
+def _rate_limit_headers(response: Response) -> Response:
+    """The key's limit, what is left of it and when it resets, on every answer to a request
+    with a known key (errors and 429 included; spec.py documents them on every operation)."""
+    access = g.get("api_access")
+    if access is not None:
+        response.headers["RateLimit-Limit"] = str(access.limit)
+        response.headers["RateLimit-Remaining"] = str(access.remaining)
+        response.headers["RateLimit-Reset"] = str(max(1, math.ceil(access.reset)))
+    return response
 
 
 def _token_from_header() -> str:

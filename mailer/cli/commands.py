@@ -16,11 +16,13 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
     app.cli.add_command(bootstrap)
+    from mailer.cli.api_keys import api_keys_cli
     from mailer.cli.campaigns import campaigns_cli
     from mailer.cli.contacts import contacts_cli
 
     app.cli.add_command(contacts_cli)
     app.cli.add_command(campaigns_cli)
+    app.cli.add_command(api_keys_cli)
 
 
 @users_cli.command("create")

@@ -118,10 +118,14 @@ class KeyInfo:
 @dataclass(frozen=True)
 class Access:
     """A request's key (None: unknown or revoked) and, when over its limit, the seconds until
-    the current minute ends (for Retry-After)."""
+    the current minute ends (for Retry-After). ``limit``, ``remaining`` and ``reset`` (seconds
+    until the minute ends) are the key's RateLimit headers."""
 
     key: KeyInfo | None
     retry_after: float | None = None
+    limit: int = 0
+    remaining: int = 0
+    reset: float = 0.0
 
 
 def check_request(plaintext: str) -> Access:
@@ -139,10 +143,12 @@ def check_request(plaintext: str) -> Access:
     key = _from_cache(cached) if cached else _load(digest)
     if key is None:
         return Access(None)
-    limit = key.rate_limit_per_minute or current_app.config["MAILER_API_RATE_LIMIT"]
+    limit = int(key.rate_limit_per_minute or current_app.config["MAILER_API_RATE_LIMIT"])
+    reset = (window + 1) * 60 - now
+    counts = {"limit": limit, "remaining": max(0, limit - used), "reset": reset}
     if used <= limit:
-        return Access(key)
-    return Access(key, max(1.0, (window + 1) * 60 - now))
+        return Access(key, **counts)
+    return Access(key, max(1.0, reset), **counts)
 
 
 def _from_cache(raw: bytes) -> KeyInfo:

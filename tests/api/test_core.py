@@ -4,9 +4,11 @@ where keys are made and revoked."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 
+from mailer.api.spec import document
 from mailer.models import ApiKey
 from mailer.services import api_keys
 
@@ -79,6 +81,65 @@ def test_the_rate_limit_is_per_key_and_answers_429_with_retry_after(api_as):
     retry_after = int(refused.headers["Retry-After"])
     assert 1 <= retry_after <= 60 and error["details"]["retry_after"] == retry_after
     assert other.get("/api/v1/lists").status_code == 200, "another key has its own budget"
+
+
+@pytest.fixture
+def twenty_seconds_into_a_minute(monkeypatch):
+    """The key's minute is pinned: 40 seconds are left of it, whenever the test runs."""
+    monkeypatch.setattr(api_keys, "utcnow", lambda: datetime(2026, 3, 2, 9, 15, 20))
+
+
+def rate_headers(response) -> tuple[int, int, int]:
+    h = response.headers
+    return int(h["RateLimit-Limit"]), int(h["RateLimit-Remaining"]), int(h["RateLimit-Reset"])
+
+
+@pytest.mark.usefixtures("twenty_seconds_into_a_minute")
+def test_every_answer_tells_the_key_its_limit_what_is_left_and_when_it_resets(api_as):
+    limited = api_as("read", rate_limit=4)
+    assert rate_headers(limited.get("/api/v1/lists")) == (4, 3, 40)
+    forbidden = limited.post("/api/v1/lists", json={"name": "x"})
+    assert forbidden.status_code == 403 and rate_headers(forbidden) == (4, 2, 40)
+    missing = limited.get("/api/v1/templates/999")
+    assert missing.status_code == 404 and rate_headers(missing) == (4, 1, 40)
+    no_route = limited.get("/api/v1/nothing-here")
+    assert no_route.status_code == 404 and rate_headers(no_route) == (4, 0, 40)
+    refused = limited.get("/api/v1/lists")
+    assert refused.status_code == 429
+    assert rate_headers(refused) == (4, 0, 40) and refused.headers["Retry-After"] == "40"
+
+
+@pytest.mark.usefixtures("twenty_seconds_into_a_minute")
+def test_the_default_limit_shows_for_keys_without_their_own(api, app):
+    assert rate_headers(api.get("/api/v1/lists"))[:2] == (
+        app.config["MAILER_API_RATE_LIMIT"],
+        app.config["MAILER_API_RATE_LIMIT"] - 1,
+    )
+
+
+def test_answers_without_a_known_key_carry_no_rate_headers(client):
+    for headers in ({}, {"Authorization": "Bearer mk_00000000_not-a-real-key"}):
+        answer = client.get("/api/v1/lists", headers=headers)
+        assert answer.status_code == 401 and "RateLimit-Limit" not in answer.headers
+    assert "RateLimit-Limit" not in client.get("/api/v1/openapi.json").headers
+
+
+def test_the_document_lists_the_rate_headers_on_every_answer_to_a_keyed_request():
+    doc = document()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or op.get("security") == []:
+                continue
+            for code, response in op["responses"].items():
+                headers = _resolve(doc, response).get("headers", {})
+                has = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(headers)
+                assert has == (code != "401"), (method, path, code)
+
+
+def _resolve(doc, node):
+    if "$ref" in node:
+        return doc["components"]["responses"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
 
 
 def test_last_used_time_is_recorded(api, db):

@@ -28,9 +28,10 @@ from schemathesis.specs.openapi.checks import (
 
 from mailer.api.spec import document
 from mailer.engine.imports import importer
-from mailer.models import MailingList, Subscriber, Suppression, Template
+from mailer.engine.webhooks_out.events import delivery_of_test_event
+from mailer.models import MailingList, Subscriber, Suppression, Template, WebhookDelivery
 from mailer.queue import IMPORTS, get_redis, set_worker_app
-from mailer.services import api_keys
+from mailer.services import api_keys, webhook_endpoints
 from tests.fixtures.app import FreshGClient
 
 MAX_EXAMPLES = 12
@@ -75,7 +76,8 @@ def _plausible(value: Any, seeded: Any) -> bool:
 
 @pytest.fixture
 def seeded(app, db):
-    """A template, a list with a subscriber, a finished import and a suppression."""
+    """A template, a list with a subscriber, a finished import, a suppression, and a webhook
+    endpoint with a delivery."""
     template = Template(name="Seeded", subject="Hi {{ first_name }}", html="<p>Hi</p>")
     mailing_list = MailingList(name="Seeded list")
     db.session.add_all(
@@ -90,12 +92,16 @@ def seeded(app, db):
     importer.enqueue_import(record)
     set_worker_app(app)
     SimpleWorker([IMPORTS], connection=get_redis()).work(burst=True)
+    endpoint, _ = webhook_endpoints.create_endpoint("https://hooks.example.com/in", "", ["opened"])
+    db.session.add(WebhookDelivery(**delivery_of_test_event(endpoint.id)))
+    db.session.commit()
     SEEDED.clear()
     SEEDED.update(
         template_id=template.id,
         list_id=mailing_list.id,
         subscriber_id=subscriber.id,
         import_id=record.id,
+        endpoint_id=endpoint.id,
         email="x@example.com",
     )
     yield SEEDED

@@ -18,12 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, select, update
 
 from mailer.engine.webhooks_out.events import invalidate_cache
-from mailer.engine.webhooks_out.signing import (
-    SIGNATURE_HEADER,
-    body_bytes,
-    endpoint_secret,
-    signature_header,
-)
+from mailer.engine.webhooks_out.signing import body_bytes, endpoint_secret, signed_headers
 from mailer.extensions import db
 from mailer.lib import dbutil, netguard
 from mailer.lib.crypto import SecretsUnreadable
@@ -253,7 +248,7 @@ def _post(http: requests.Session, a: _Attempt) -> _Outcome:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: signature_header(a.secret, a.body),
+        **signed_headers(a.secret, a.event_id, a.body),
         "Mailer-Event": a.event_type,
         "Mailer-Event-Id": a.event_id,
         "Mailer-Delivery": str(a.id),

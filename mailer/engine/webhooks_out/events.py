@@ -5,8 +5,12 @@ type) in the caller's transaction.
 The body a receiver gets (stable; documented in the README, section "Outbound webhooks")::
 
     {"id": "evt_…", "type": "opened", "occurred_at": "2025-01-31T12:00:00Z",
-     "email": "ann@example.com", "campaign_id": 7, "send_id": 123, "message_id": null,
-     "machine": false, "data": {...}}
+     "email": "ann@example.com", "campaign_id": 7, "campaign_name": "March news",
+     "campaign_external_id": null, "send_id": 123, "message_id": null,
+     "tags": [], "metadata": {}, "machine": false, "data": {...}}
+
+``tags`` and ``metadata`` are a transactional message's own (as sent through the API);
+the OpenAPI document's ``webhooks`` section describes every type's ``data``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +29,7 @@ from sqlalchemy import select
 from mailer.engine.delivery import SendOutcome
 from mailer.extensions import db
 from mailer.lib import dbutil
-from mailer.models import Link, Message, Send
+from mailer.models import Campaign, Link, Message, Send
 from mailer.models.base import utcnow
 from mailer.models.webhooks import (
     TEST_EVENT,
@@ -133,13 +137,13 @@ def emit(events: Iterable[WebhookEvent]) -> int:
             wanted.append((kind, event))
     if not wanted:
         return 0
-    emails = _emails([e for _, e in wanted if not e.email])
+    facts = _lookup([e for _, e in wanted])
     links = _link_urls([e for k, e in wanted if k == "clicked" and e.link_id])
     now = utcnow()
     rows = []
     for kind, event in wanted:
         event_id = _event_id(event)
-        payload = _payload(event_id, kind, event, emails, links)
+        payload = _payload(event_id, kind, event, facts, links)
         for endpoint_id in targets[kind]:
             rows.append(_row(endpoint_id, event_id, kind, payload, now))
     keys = ["endpoint_id", "event_id"]
@@ -176,9 +180,8 @@ def delivery_of_test_event(endpoint_id: int) -> dict[str, Any]:
         data={"message": "A test event from Mailer: the signature can be checked."},
     )
     event_id = _event_id(event)
-    row = _row(
-        endpoint_id, event_id, TEST_EVENT, _payload(event_id, TEST_EVENT, event, {}, {}), now
-    )
+    payload = _payload(event_id, TEST_EVENT, event, _Facts(), {})
+    row = _row(endpoint_id, event_id, TEST_EVENT, payload, now)
     row["expires_at"] = now  # one attempt, no retries
     return row
 
@@ -206,7 +209,7 @@ def _payload(
     event_id: str,
     kind: str,
     event: WebhookEvent,
-    emails: Mapping[tuple[str, int], str],
+    facts: _Facts,
     links: Mapping[int, str],
 ) -> dict[str, Any]:
     """The body posted to the endpoint (see the module docstring)."""
@@ -217,15 +220,23 @@ def _payload(
         if link_id in links:
             data.setdefault("url", links[link_id])
     send_id, message_id = event.send_id, event.message_id
-    email = event.email or emails.get(("s", send_id)) or emails.get(("m", message_id))
+    send = facts.sends.get(send_id) if send_id else None
+    message = facts.messages.get(message_id) if message_id else None
+    email = event.email or (send and send[0]) or (message and message[0]) or None
+    campaign_id = event.campaign_id or (send and send[1]) or None
+    campaign = facts.campaigns.get(campaign_id) if campaign_id else None
     return {
         "id": event_id,
         "type": kind,
         "occurred_at": _iso(event.occurred_at or utcnow()),
         "email": email,
-        "campaign_id": event.campaign_id,
+        "campaign_id": campaign_id,
+        "campaign_name": campaign[0] if campaign else None,
+        "campaign_external_id": campaign[1] if campaign else None,
         "send_id": send_id,
         "message_id": message_id,
+        "tags": list(message[1] or []) if message else [],
+        "metadata": dict(message[2] or {}) if message else {},
         "machine": bool(event.machine or data.get("machine")),
         "data": data,
     }
@@ -239,20 +250,43 @@ def _iso(value: datetime | str) -> str:
     return value.isoformat(timespec="seconds") + "Z"
 
 
-def _emails(events: list[WebhookEvent]) -> dict[tuple[str, int], str]:
-    send_ids = sorted({e.send_id for e in events if e.send_id})
+@dataclass
+class _Facts:
+    """What the payloads of a batch of events need from the database, read once per batch."""
+
+    sends: dict[int, tuple[str, int]] = field(default_factory=dict)  # email, campaign
+    messages: dict[int, tuple[str, list, dict]] = field(default_factory=dict)  # to, tags, meta
+    campaigns: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # name, ext. id
+
+
+def _lookup(events: list[WebhookEvent]) -> _Facts:
+    facts = _Facts()
+    send_ids = sorted({e.send_id for e in events if e.send_id and not (e.email and e.campaign_id)})
     message_ids = sorted({e.message_id for e in events if e.message_id})
-    found: dict[tuple[str, int], str] = {}
-    for start in range(0, len(send_ids), 500):
-        chunk = send_ids[start : start + 500]
-        for sid, email in db.session.execute(select(Send.id, Send.email).where(Send.id.in_(chunk))):
-            found[("s", sid)] = email
-    for start in range(0, len(message_ids), 500):
-        chunk = message_ids[start : start + 500]
-        query = select(Message.id, Message.to_email).where(Message.id.in_(chunk))
-        for mid, email in db.session.execute(query):
-            found[("m", mid)] = email
-    return found
+    for chunk in _chunks(send_ids):
+        query = select(Send.id, Send.email, Send.campaign_id).where(Send.id.in_(chunk))
+        for sid, email, campaign_id in db.session.execute(query):
+            facts.sends[sid] = (email, campaign_id)
+    for chunk in _chunks(message_ids):
+        query = select(Message.id, Message.to_email, Message.tags, Message.meta).where(
+            Message.id.in_(chunk)
+        )
+        for mid, email, tags, meta in db.session.execute(query):
+            facts.messages[mid] = (email, tags, meta)
+    campaign_ids = {e.campaign_id for e in events if e.campaign_id}
+    campaign_ids.update(campaign for _, campaign in facts.sends.values())
+    for chunk in _chunks(sorted(campaign_ids)):
+        query = select(Campaign.id, Campaign.name, Campaign.external_id).where(
+            Campaign.id.in_(chunk)
+        )
+        for cid, name, external_id in db.session.execute(query):
+            facts.campaigns[cid] = (name, external_id)
+    return facts
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def _link_urls(events: list[WebhookEvent]) -> dict[int, str]:

@@ -1,30 +1,52 @@
-"""Outbound webhook signing: endpoint secrets, the exact body posted, and the
-``Mailer-Signature`` header that signs it.
+"""Outbound webhook signing: endpoint secrets, the exact body posted, and the headers that
+sign it.
 
-``Mailer-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``; receivers
-check it with :func:`verify_signature` (or the same few lines in their language).
+Deliveries are signed as Standard Webhooks (https://www.standardwebhooks.com) with the
+``standardwebhooks`` package: ``webhook-id`` (the event id), ``webhook-timestamp`` (unix
+seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>``,
+where the key is the base64 after ``whsec_`` in the secret. Receivers verify with any Standard
+Webhooks library. The older ``Mailer-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+"<t>.<body>")>`` is still sent (deprecated) so receivers written for it keep working.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import secrets as pysecrets
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+
+from standardwebhooks import Webhook
 
 from mailer.lib.crypto import decrypt_json
 from mailer.models.webhooks import WebhookEndpoint
 
-SIGNATURE_HEADER = "Mailer-Signature"
+SIGNATURE_HEADER = "Mailer-Signature"  # deprecated: Standard Webhooks' headers replace it
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+SECRET_BYTES = 32
 
 
 def new_secret() -> str:
-    """A fresh signing secret, shown to the operator once."""
-    return SECRET_PREFIX + pysecrets.token_urlsafe(32)
+    """A fresh signing secret, shown to the operator once: ``whsec_`` and 32 random bytes in
+    standard base64, as Standard Webhooks libraries read it."""
+    return SECRET_PREFIX + base64.b64encode(pysecrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The key bytes a secret stands for. Secrets made before Standard Webhooks signing are
+    URL-safe base64 ("-" and "_"); both alphabets decode to the same 32 random bytes."""
+    raw = secret.removeprefix(SECRET_PREFIX)
+    text = raw.replace("+", "-").replace("/", "_").rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return raw.encode()  # not base64 at all (never made by Mailer): the text itself
 
 
 def body_bytes(payload: Mapping[str, Any]) -> bytes:
@@ -32,8 +54,24 @@ def body_bytes(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("ascii")
 
 
+def signed_headers(
+    secret: str, event_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """The signature headers of one attempt: Standard Webhooks' three and the deprecated
+    Mailer-Signature, stamped now unless ``timestamp`` is given."""
+    stamp = int(time.time()) if timestamp is None else int(timestamp)
+    when = datetime.fromtimestamp(stamp, UTC)
+    standard = Webhook(signing_key(secret)).sign(event_id, when, body.decode("ascii"))
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": standard,
+        SIGNATURE_HEADER: signature_header(secret, body, stamp),
+    }
+
+
 def signature(secret: str, body: bytes, timestamp: int) -> str:
-    """The hex HMAC-SHA256 of "<timestamp>.<body>" under ``secret``."""
+    """The hex HMAC-SHA256 of "<timestamp>.<body>" under ``secret`` (Mailer-Signature)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return mac.hexdigest()
 

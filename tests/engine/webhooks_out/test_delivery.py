@@ -9,6 +9,8 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
+from standardwebhooks import Webhook
+
 from mailer.dispatch import TICKS_REGISTRY
 from mailer.engine.webhooks_out import delivery as webhook_delivery
 from mailer.engine.webhooks_out import events as webhook_events
@@ -36,21 +38,28 @@ def test_the_tick_posts_the_exact_signed_body_with_event_headers(app, db, receiv
     [req] = receiver.requests
     assert req.method == "POST" and req.path == "/hooks/mailer"
     assert req.headers["Content-Type"] == "application/json"
+    # Standard Webhooks, checked by the package's own verifier; the older header still works.
+    body = Webhook(secret).verify(req.body, req.headers)
     assert verify_signature(secret, req.headers["Mailer-Signature"], req.body)
     assert not verify_signature("whsec_wrong", req.headers["Mailer-Signature"], req.body)
-    body = json.loads(req.body)
     assert body == {
         "id": body["id"],
         "type": "opened",
         "occurred_at": at.isoformat() + "Z",
         "email": "ann@example.com",
         "campaign_id": None,
+        "campaign_name": None,
+        "campaign_external_id": None,
         "send_id": None,
         "message_id": None,
+        "tags": [],
+        "metadata": {},
         "machine": False,
         "data": {"ua": "Mozilla/5.0"},
     }
     assert body["id"].startswith("evt_")
+    assert req.headers["webhook-id"] == body["id"]
+    assert req.headers["webhook-signature"].startswith("v1,")
     [delivery] = deliveries(db)
     assert req.headers["Mailer-Event"] == "opened"
     assert req.headers["Mailer-Delivery"] == str(delivery.id)

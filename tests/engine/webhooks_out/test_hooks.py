@@ -43,6 +43,8 @@ def test_an_open_written_by_the_tracking_flush_is_delivered_once(
     opened = bodies["opened"]
     assert opened["email"] == A
     assert opened["campaign_id"] == sent.campaign.id and opened["send_id"] == ann.send.id
+    assert opened["campaign_name"] == sent.campaign.name
+    assert (opened["tags"], opened["metadata"]) == ([], {}), "a transactional message's own"
     assert opened["machine"] is False
     assert bodies["clicked"]["data"]["url"] == "https://shop.example.com/stores"
     for r in receiver.requests:

@@ -183,7 +183,7 @@ class MessageLink(db.Model):
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
     # Last written into a message (at most a day old: the link caches are dropped daily);
     # retention prunes links unused for MAILER_RETENTION_MESSAGE_LINKS_DAYS.
-    used_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
 
 class MessageStatus(StrEnum):

@@ -195,9 +195,13 @@ def _check_keys(app: Flask) -> Check:
     mine = secrets.fingerprint(app.config["SECRET_KEY"], app.config["ENCRYPTION_KEY"])
     try:
         with _health_engine(app).connect() as conn:
-            if not sa.inspect(conn).has_table(InstallationValue.__tablename__):
+            try:
+                stored = _stored_fingerprint(conn, mine)
+            except sa.exc.DBAPIError:
+                conn.rollback()
+                if sa.inspect(conn).has_table(InstallationValue.__tablename__):
+                    raise
                 return Check(False, _ms(started), "not checked: run `flask db upgrade`")
-            stored = _stored_fingerprint(conn, mine)
     except Exception as exc:  # noqa: BLE001
         return Check(False, _ms(started), safe_error(exc))
     if stored == mine:

@@ -95,6 +95,7 @@ def test_readyz_with_migrations_behind_is_503_with_both_revisions(make_app, data
         ScriptDirectory(migrations_directory(app)).get_current_head()
     ]
     assert "flask db upgrade" in migrations["error"]
+    assert body["checks"]["keys"]["error"] == "not checked: run `flask db upgrade`"
 
 
 def test_readyz_on_an_empty_database_says_no_migration_was_applied(make_app, tmp_path):

@@ -99,8 +99,23 @@ class Config:
     MAILER_S3_REGION = _env("MAILER_S3_REGION", "")
     MAILER_S3_ENDPOINT_URL = _env("MAILER_S3_ENDPOINT_URL", "")
     # An uploaded contact file is deleted once its import completed; a failed import's file is
-    # kept this many days (to look into), then removed by the minute tick.
+    # kept this many days (to look into), then removed by the minute tick (0: kept forever).
     MAILER_FAILED_UPLOAD_RETENTION_DAYS = _int("MAILER_FAILED_UPLOAD_RETENTION_DAYS", 7)
+    # Retention: days each kind of data is kept, 0 keeping it forever; the nightly retention
+    # tick prunes older rows in batches of MAILER_RETENTION_BATCH (campaigns/retention.py).
+    # Provider feedback as received (webhook bodies, SQS messages), once processed or failed:
+    MAILER_RETENTION_FEEDBACK_DAYS = _int("MAILER_RETENTION_FEEDBACK_DAYS", 30)
+    # Tracking and provider events (opens, clicks, bounces, ...); a campaign's once its figures
+    # are archived; never less than MAILER_SOFT_BOUNCE_WINDOW_DAYS:
+    MAILER_RETENTION_EVENTS_DAYS = _int("MAILER_RETENTION_EVENTS_DAYS", 365)
+    # Per-recipient sends of campaigns completed or cancelled this long ago (their figures are
+    # archived first; unsubscribe and click links of that mail stop working):
+    MAILER_RETENTION_SENDS_DAYS = _int("MAILER_RETENTION_SENDS_DAYS", 365)
+    # The content and variables of transactional messages sent or failed this long ago:
+    MAILER_RETENTION_MESSAGE_BODIES_DAYS = _int("MAILER_RETENTION_MESSAGE_BODIES_DAYS", 30)
+    # Click links of transactional mail not written into any message for this long:
+    MAILER_RETENTION_MESSAGE_LINKS_DAYS = _int("MAILER_RETENTION_MESSAGE_LINKS_DAYS", 365)
+    MAILER_RETENTION_BATCH = _int("MAILER_RETENTION_BATCH", 1000)  # rows per delete and commit
     # A running import with no committed batch (heartbeat) for this many seconds has lost its
     # job: the minute tick resumes it after its last committed row, or fails it once the file
     # is gone or it has been started MAILER_IMPORT_MAX_ATTEMPTS times.

@@ -70,6 +70,8 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 
 def run_one(n: int, database_url: str | None, workdir: str, server_pid: int | None) -> dict:
+    from cryptography.fernet import Fernet
+
     from config import Config
     from mailer import create_app
     from mailer.extensions import db
@@ -81,6 +83,8 @@ def run_one(n: int, database_url: str | None, workdir: str, server_pid: int | No
         SQLALCHEMY_DATABASE_URI = database_url or f"sqlite:///{workdir}/bench-{n}.db"
         INSTANCE_PATH = workdir
         LOG_LEVEL = "WARNING"
+        SECRET_KEY = "bench-" + os.urandom(16).hex()  # a shared database needs its keys given
+        ENCRYPTION_KEY = Fernet.generate_key().decode()
 
     app = create_app(BenchConfig)
     with app.app_context():

@@ -73,3 +73,14 @@ def transactional_tick() -> dict:
         if stale or woken:
             log.info("transactional tick: woke %s, failed %s stale messages", woken, stale)
         return {"woken": woken, "stale": stale}
+
+
+@app_job
+def retention_tick() -> dict:
+    """Daily: prune what the retention settings no longer keep (campaigns/retention.py)."""
+    from mailer.campaigns import retention
+
+    with tick_lock("retention", ttl=retention.RUN_SECONDS + 600) as mine:
+        if not mine:
+            return {"skipped": "another run is pruning"}
+        return retention.prune().as_dict()

@@ -57,7 +57,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 
 def _fill_defaults(app: Flask) -> None:
-    """SQLite file and generated secrets under instance/ when the environment gives none."""
+    """SQLite file and generated secrets under instance/ when the environment gives none
+    (secrets only for SQLite: hosts sharing a database must share keys)."""
     from mailer import private_files
 
     private_files.restrict_process()  # what this process writes is for its user only
@@ -66,8 +67,9 @@ def _fill_defaults(app: Flask) -> None:
         path = os.path.join(app.instance_path, "mailer.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     if not (app.config["SECRET_KEY"] and app.config["ENCRYPTION_KEY"]):
-        from mailer.lib.secrets import load_or_create
+        from mailer.lib.secrets import load_or_create, refuse_missing
 
+        refuse_missing(app.config, app.instance_path)  # a shared database: keys must be given
         generated = load_or_create(app.instance_path)
         for key, value in generated.items():
             app.config[key] = app.config[key] or value

@@ -39,6 +39,7 @@ TICKS_REGISTRY: list[Tick] = [  # run by rq-scheduler on the ticks queue (schedu
     Tick("sqs-poll", "jobs.feedback.poll_sqs", 10),
     Tick("transactional", "jobs.ticks.transactional_tick", 5),
     Tick("webhooks-deliver", "jobs.webhooks_out.deliver_webhooks", 5),  # outbound webhooks
+    Tick("retention", "jobs.ticks.retention_tick", 86400),  # prunes old data: daily
 ]
 
 

@@ -224,6 +224,8 @@ def cancel(campaign: Campaign) -> Campaign:
 
 def retry_in_doubt(campaign: Campaign) -> int:
     """The operator checked the provider: send the in-doubt ones again."""
+    if campaign.archived_at is not None:
+        raise NotAllowed("This campaign's figures are archived: it cannot send again.")
     n = db.session.execute(
         update(Send)
         .where(Send.campaign_id == campaign.id, Send.status == SendStatus.IN_DOUBT.value)

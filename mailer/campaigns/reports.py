@@ -1,5 +1,6 @@
 """The campaign report page's read model: figures per channel row (counted by
 :mod:`mailer.campaigns.stats`), the opens and clicks timeline, top links, per-recipient CSV.
+An archived campaign's timeline and top links are read from its archive (:func:`snapshot`).
 """
 
 from __future__ import annotations
@@ -91,8 +92,21 @@ def _hour_bucket(column):
     return func.strftime(fmt, column)
 
 
+def archived(campaign_id: int) -> dict | None:
+    found = db.session.scalar(select(Campaign.archived_figures).where(Campaign.id == campaign_id))
+    return found["report"] if found else None
+
+
+def snapshot(campaign: Campaign) -> dict:
+    """The timeline and top links as JSON, for the campaign's archive."""
+    return {"timeline": timeline(campaign), "top_links": top_links(campaign.id)}
+
+
 def timeline(campaign: Campaign, now: datetime | None = None) -> dict:
     """Opens and clicks per hour from the first send, over the first days (people/machines)."""
+    frozen = archived(campaign.id)
+    if frozen is not None:
+        return frozen["timeline"]
     start = campaign.started_at or db.session.scalar(
         select(func.min(Send.sent_at)).where(Send.campaign_id == campaign.id)
     )
@@ -130,6 +144,9 @@ def timeline(campaign: Campaign, now: datetime | None = None) -> dict:
 
 
 def top_links(campaign_id: int, limit: int = TOP_LINKS) -> list[dict]:
+    frozen = archived(campaign_id)
+    if frozen is not None:
+        return frozen["top_links"][:limit]
     total = func.count().label("total")
     rows = db.session.execute(
         select(

@@ -3,13 +3,15 @@ channel row), report figures per channel row (sends and tracked interactions), t
 and the dashboard's figures, and the live progress block.
 
 "Human" figures leave out hits flagged as machine activity; rates are over delivered messages
-once provider feedback reports deliveries, over sent messages until then.
+once provider feedback reports deliveries, over sent messages until then. A campaign whose
+figures were archived (retention prunes its sends and events afterwards) is read from
+``Campaign.archived_figures``: :func:`snapshot` wrote them with these same functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import case, distinct, false, func, select
@@ -37,7 +39,25 @@ INTERACTIONS = (EventType.OPEN.value, EventType.CLICK.value)
 # ------------------------------------------------------------------ sends per status
 
 
+def archived(campaign_id: int) -> dict | None:
+    """A campaign's archived figures (this module's part), None while it is not archived."""
+    found = db.session.scalar(select(Campaign.archived_figures).where(Campaign.id == campaign_id))
+    return found["stats"] if found else None
+
+
+def archived_many(campaign_ids: list[int]) -> dict[int, dict]:
+    rows = db.session.execute(
+        select(Campaign.id, Campaign.archived_figures).where(
+            Campaign.id.in_(campaign_ids), Campaign.archived_at.is_not(None)
+        )
+    )
+    return {cid: found["stats"] for cid, found in rows if found}
+
+
 def status_counts(campaign_id: int) -> dict[str, int]:
+    frozen = archived(campaign_id)
+    if frozen is not None:
+        return dict(frozen["status"])
     rows = db.session.execute(
         select(Send.status, func.count())
         .where(Send.campaign_id == campaign_id)
@@ -49,6 +69,9 @@ def status_counts(campaign_id: int) -> dict[str, int]:
 
 
 def status_counts_by_row(campaign_id: int) -> dict[int, dict[str, int]]:
+    frozen = archived(campaign_id)
+    if frozen is not None:
+        return {int(row_id): dict(counts) for row_id, counts in frozen["by_row"]}
     rows = db.session.execute(
         select(Send.campaign_channel_id, Send.status, func.count())
         .where(Send.campaign_id == campaign_id, Send.campaign_channel_id.is_not(None))
@@ -157,6 +180,9 @@ def human():
 
 
 def figures_by_channel(campaign_id: int) -> dict[int | None, Figures]:
+    frozen = archived(campaign_id)
+    if frozen is not None:
+        return {row_id: figures_from(values) for row_id, values in frozen["by_channel"]}
     out: dict[int | None, Figures] = {}
     send_rows = db.session.execute(
         select(
@@ -204,6 +230,11 @@ def figures_by_channel(campaign_id: int) -> dict[int | None, Figures]:
     return out
 
 
+def figures_from(values: dict) -> Figures:
+    opens, clicks = Interactions(**values["opens"]), Interactions(**values["clicks"])
+    return Figures(**{**values, "opens": opens, "clicks": clicks})
+
+
 def campaign_figures(campaign_id: int) -> Figures:
     """The whole campaign's figures (every channel row's added up)."""
     total = Figures()
@@ -216,6 +247,11 @@ def rates(campaign_ids: Iterable[int]) -> dict[int, Figures]:
     """Sent, opens and clicks for a few campaigns at once (dashboard's recent campaigns)."""
     ids = list(campaign_ids)
     out = {cid: Figures() for cid in ids}
+    if not ids:
+        return out
+    for cid, frozen in archived_many(ids).items():
+        out[cid] = figures_from(frozen["rates"])
+        ids.remove(cid)
     if not ids:
         return out
     for cid, sent in db.session.execute(
@@ -299,6 +335,10 @@ def list_figures(campaign_ids: list[int]) -> dict[int, tuple[int, int, int, int,
     """(sent, failed, opened, clicked, processed) per campaign, for the list page."""
     if not campaign_ids:
         return {}
+    frozen = {cid: tuple(found["list"]) for cid, found in archived_many(campaign_ids).items()}
+    campaign_ids = [cid for cid in campaign_ids if cid not in frozen]
+    if not campaign_ids:
+        return frozen
     open_states = [SendStatus.PENDING.value, SendStatus.CLAIMED.value, SendStatus.SENDING.value]
     rows = db.session.execute(
         select(
@@ -312,7 +352,20 @@ def list_figures(campaign_ids: list[int]) -> dict[int, tuple[int, int, int, int,
         .where(Send.campaign_id.in_(campaign_ids))
         .group_by(Send.campaign_id)
     )
-    return {r[0]: tuple(int(v or 0) for v in r[1:]) for r in rows}
+    return {**frozen, **{r[0]: tuple(int(v or 0) for v in r[1:]) for r in rows}}
+
+
+def snapshot(campaign_id: int) -> dict:
+    """Every figure this module counts for a campaign, as JSON, for its archive: read back
+    by the functions above once the campaign is archived (JSON keys are strings, hence the
+    lists of pairs)."""
+    return {
+        "status": status_counts(campaign_id),
+        "by_row": [[k, v] for k, v in status_counts_by_row(campaign_id).items()],
+        "by_channel": [[k, asdict(v)] for k, v in figures_by_channel(campaign_id).items()],
+        "rates": asdict(rates([campaign_id])[campaign_id]),
+        "list": list(list_figures([campaign_id]).get(campaign_id, (0, 0, 0, 0, 0))),
+    }
 
 
 # ------------------------------------------------------------------ live progress

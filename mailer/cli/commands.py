@@ -9,10 +9,12 @@ from flask.cli import AppGroup
 from mailer.models import Role
 
 users_cli = AppGroup("users", help="Manage users.")
+keys_cli = AppGroup("keys", help="The keys every host shares.")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(keys_cli)
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
     app.cli.add_command(bootstrap)
@@ -41,6 +43,16 @@ def create_user(email: str, role: str, name: str, password: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {user.role} {user.email}")
     click.echo(f"Password: {password}")
+
+
+@keys_cli.command("record")
+def record_keys() -> None:
+    """Store this host's key fingerprint as the one every host must match (/readyz reports
+    hosts that differ). Run it once after changing the keys on every host."""
+    from mailer.services.health import record_fingerprint
+
+    record_fingerprint(current_app._get_current_object())
+    click.echo("Recorded this host's key fingerprint; hosts with other keys are not ready.")
 
 
 @click.command()

@@ -26,6 +26,7 @@ from mailer.models.contacts import (
     SuppressionReason,
 )
 from mailer.models.feedback import FeedbackPayload
+from mailer.models.installation import InstallationValue
 from mailer.models.templates import Template
 from mailer.models.users import ROLE_RANK, ApiIdempotency, ApiKey, Role, User
 from mailer.models.webhooks import (  # outbound webhooks (issue 8)
@@ -55,6 +56,7 @@ __all__ = [
     "FeedbackPayload",
     "Identity",
     "Import",
+    "InstallationValue",
     "ImportStatus",
     "Link",
     "MailingList",

@@ -50,6 +50,10 @@ class Campaign(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A finished campaign's report figures, kept before retention prunes its sends and events
+    # (engine/retention.py); from then on its figures are read from here (campaigns/stats.py).
+    archived_at: Mapped[datetime | None]
+    archived_figures: Mapped[dict | None] = mapped_column(JSON)
 
     audiences: Mapped[list[CampaignAudience]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
@@ -177,6 +181,9 @@ class MessageLink(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    # Last written into a message (at most a day old: the link caches are dropped daily);
+    # retention prunes links unused for MAILER_RETENTION_MESSAGE_LINKS_DAYS.
+    used_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
 
 class MessageStatus(StrEnum):

@@ -1,5 +1,7 @@
-"""Readiness: can this process serve? The database answers, Redis answers, and the database
-schema is at the migration scripts' head.
+"""Readiness: can this process serve? The database answers, Redis answers, the database
+schema is at the migration scripts' head, and this host's keys are the ones the other hosts use
+(a fingerprint stored in the database by the first host). In production (neither debug nor
+``MAILER_EMBEDDED``) a Redis that keeps nothing on disk is a warning, not a failure.
 
 Each check runs on a connection of its own with short timeouts (``MAILER_HEALTH_TIMEOUT``), so
 a dead or black-holed server makes /readyz answer 503 within seconds instead of hanging the
@@ -20,6 +22,9 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 
+from mailer.lib import secrets
+from mailer.models.base import utcnow
+from mailer.models.installation import KEY_FINGERPRINT, InstallationValue
 from mailer.queue import redis_url
 
 MAX_ERROR = 300
@@ -32,6 +37,7 @@ class Check:
     ms: float
     error: str | None = None
     detail: dict | None = None
+    warning: str | None = None  # worth an operator's look, but the process can serve
 
 
 @dataclass
@@ -46,6 +52,10 @@ class Readiness:
     def failed(self) -> list[str]:
         return [name for name, check in self.checks.items() if not check.ok]
 
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{name}: {c.warning}" for name, c in self.checks.items() if c.warning]
+
     def as_dict(self) -> dict:
         checks = {
             name: {k: v for k, v in asdict(check).items() if v is not None}
@@ -54,6 +64,8 @@ class Readiness:
         body: dict = {"status": "ok" if self.ok else "unavailable", "checks": checks}
         if not self.ok:
             body["failed"] = self.failed
+        if self.warnings:
+            body["warnings"] = self.warnings
         return body
 
 
@@ -63,9 +75,16 @@ def readiness(app: Flask | None = None) -> Readiness:
     checks = {"database": database, "redis": _check_redis(app)}
     if versions is None:
         checks["migrations"] = Check(False, 0.0, "not checked: the database is unreachable")
+        checks["keys"] = Check(False, 0.0, "not checked: the database is unreachable")
     else:
         checks["migrations"] = _check_migrations(app, versions)
+        checks["keys"] = _check_keys(app)
     return Readiness(checks)
+
+
+def production(app: Flask) -> bool:
+    """Neither the debug server nor embedded mode (`make run` sets MAILER_EMBEDDED=1)."""
+    return not (app.debug or app.config["EMBEDDED"])
 
 
 # ---------------------------------------------------------------- database
@@ -124,11 +143,33 @@ def _health_engine(app: Flask) -> sa.Engine:
 
 def _check_redis(app: Flask) -> Check:
     started = time.perf_counter()
+    conn = _health_redis(app)
     try:
-        _health_redis(app).ping()
+        conn.ping()
     except Exception as exc:  # noqa: BLE001
         return Check(False, _ms(started), safe_error(exc))
-    return Check(True, _ms(started))
+    ms = _ms(started)
+    warning = _persistence_warning(conn) if production(app) else None
+    return Check(True, ms, warning=warning)
+
+
+def _persistence_warning(conn: redis.Redis) -> str | None:
+    """Redis holds the queues, the tick schedule and buffered tracking hits: without RDB
+    snapshots or an append-only file a restart loses them."""
+    try:
+        save = conn.config_get("save").get("save", "")
+        appendonly = conn.config_get("appendonly").get("appendonly", "no")
+    except Exception as exc:  # noqa: BLE001 - managed services may refuse CONFIG
+        return (
+            "could not read Redis's persistence settings (" + safe_error(exc) + "); make sure "
+            "it saves to disk (appendonly yes, or RDB snapshots)"
+        )
+    if not save.strip() and appendonly != "yes":
+        return (
+            "Redis keeps nothing on disk (save is empty, appendonly is no): a restart loses "
+            "queued jobs and buffered tracking hits. Set appendonly yes (or RDB snapshots)."
+        )
+    return None
 
 
 def _health_redis(app: Flask) -> redis.Redis:
@@ -143,6 +184,70 @@ def _health_redis(app: Flask) -> redis.Redis:
         )
         app.extensions["mailer_health_redis"] = conn
     return conn
+
+
+# ---------------------------------------------------------------- keys
+
+
+def _check_keys(app: Flask) -> Check:
+    """This host's key fingerprint against the one stored by the first host that checked."""
+    started = time.perf_counter()
+    mine = secrets.fingerprint(app.config["SECRET_KEY"], app.config["ENCRYPTION_KEY"])
+    try:
+        with _health_engine(app).connect() as conn:
+            try:
+                stored = _stored_fingerprint(conn, mine)
+            except sa.exc.DBAPIError:
+                conn.rollback()
+                if sa.inspect(conn).has_table(InstallationValue.__tablename__):
+                    raise
+                return Check(False, _ms(started), "not checked: run `flask db upgrade`")
+    except Exception as exc:  # noqa: BLE001
+        return Check(False, _ms(started), safe_error(exc))
+    if stored == mine:
+        return Check(True, _ms(started))
+    names = " and ".join(secrets.differing_keys(mine, stored))
+    return Check(
+        False,
+        _ms(started),
+        f"this host's {names} differ from the other hosts' (a fingerprint stored in the "
+        "database): give every host the same values. If you changed the keys on every host "
+        "on purpose, run `flask keys record` once.",
+    )
+
+
+def _stored_fingerprint(conn: sa.Connection, mine: str) -> str:
+    """The stored fingerprint; the first host to ask stores its own."""
+    table = InstallationValue.__table__
+    query = sa.select(table.c.value).where(table.c.name == KEY_FINGERPRINT)
+    stored = conn.scalar(query)
+    if stored is None:
+        insert = table.insert().values(name=KEY_FINGERPRINT, value=mine, updated_at=utcnow())
+        if conn.dialect.name == "mysql":
+            insert = insert.prefix_with("IGNORE")
+        else:
+            insert = insert.prefix_with("OR IGNORE")
+        conn.execute(insert)
+        conn.commit()
+        stored = conn.scalar(query)
+    return stored
+
+
+def record_fingerprint(app: Flask) -> None:
+    """Store this host's key fingerprint as the one every host must match (after the keys
+    were changed on every host on purpose)."""
+    mine = secrets.fingerprint(app.config["SECRET_KEY"], app.config["ENCRYPTION_KEY"])
+    table = InstallationValue.__table__
+    with _health_engine(app).begin() as conn:
+        done = conn.execute(
+            table.update()
+            .where(table.c.name == KEY_FINGERPRINT)
+            .values(value=mine, updated_at=utcnow())
+        )
+        if not done.rowcount:
+            conn.execute(
+                table.insert().values(name=KEY_FINGERPRINT, value=mine, updated_at=utcnow())
+            )
 
 
 # ---------------------------------------------------------------- migrations

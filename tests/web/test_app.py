@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet
 
 from config import Config, TestConfig
 from mailer import create_app
 from mailer.extensions import db
+from mailer.lib.secrets import MissingKeys
 
 
 def test_defaults_use_sqlite_and_generated_secrets_under_instance(tmp_path, monkeypatch):
@@ -34,6 +41,86 @@ def test_defaults_use_sqlite_and_generated_secrets_under_instance(tmp_path, monk
 
     again = create_app(Fresh, INSTANCE_PATH=str(tmp_path))
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"], "generated once, then reused"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shared_database_url() -> str:
+    """The suite's MariaDB when it runs on one, else a MySQL URL (nothing connects at start)."""
+    pytest.importorskip("MySQLdb", reason="mysqlclient is installed for the MariaDB run")
+    url = os.environ.get("MAILER_TEST_DATABASE_URL", "")
+    return url if url.startswith("mysql") else "mysql+mysqldb://mailer:pw@127.0.0.1:1/mailer"
+
+
+def start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Import wsgi.py in a fresh process, as gunicorn, `flask` and the workers do."""
+    return subprocess.run(
+        [sys.executable, "-c", "import wsgi; print('started')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_shared_database_without_keys_refuses_to_start_saying_what_to_set(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MAILER_ENCRYPTION_KEY")}
+    env.update(DATABASE_URL=shared_database_url(), MAILER_INSTANCE_PATH=str(tmp_path))
+    refused = start(env)
+    assert refused.returncode != 0
+    assert "started" not in refused.stdout
+    message = refused.stderr
+    assert "Missing: SECRET_KEY, MAILER_ENCRYPTION_KEY." in message
+    assert not (tmp_path / "secrets.json").exists(), "no per-host key was generated"
+
+    # The message's one-line commands give values the app starts with.
+    commands = dict(re.findall(r"^  (SECRET_KEY|MAILER_ENCRYPTION_KEY): (.+)$", message, re.M))
+    assert set(commands) == {"SECRET_KEY", "MAILER_ENCRYPTION_KEY"}
+    path = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"  # the virtualenv's python3
+    for name, command in commands.items():
+        made = subprocess.run(  # noqa: S602 - the command a person would paste
+            command,
+            shell=True,
+            env={**env, "PATH": path},
+            capture_output=True,
+            text=True,
+        )
+        assert made.returncode == 0, made.stderr
+        env[name] = made.stdout.strip()
+    Fernet(env["MAILER_ENCRYPTION_KEY"])  # a valid key
+    assert len(env["SECRET_KEY"]) >= 32
+    started = start(env)
+    assert started.returncode == 0, started.stderr
+    assert "started" in started.stdout
+
+
+def test_a_shared_database_with_one_key_missing_names_only_that_one(tmp_path):
+    class OneKey(TestConfig):
+        ENCRYPTION_KEY = None
+
+    with pytest.raises(MissingKeys) as refused:
+        create_app(
+            OneKey, INSTANCE_PATH=str(tmp_path), SQLALCHEMY_DATABASE_URI=shared_database_url()
+        )
+    assert "Missing: MAILER_ENCRYPTION_KEY." in str(refused.value)
+    assert "SECRET_KEY:" not in str(refused.value)
+
+
+def test_keys_generated_earlier_on_this_host_are_pointed_at(tmp_path):
+    """An install that ran on MariaDB with generated keys: reuse them, never new ones."""
+    (tmp_path / "secrets.json").write_text(json.dumps({"SECRET_KEY": "a", "ENCRYPTION_KEY": "b"}))
+
+    class NoKeys(TestConfig):
+        SECRET_KEY = None
+        ENCRYPTION_KEY = None
+
+    with pytest.raises(MissingKeys) as refused:
+        create_app(
+            NoKeys, INSTANCE_PATH=str(tmp_path), SQLALCHEMY_DATABASE_URI=shared_database_url()
+        )
+    assert f"into {tmp_path / 'secrets.json'}: set those values on every host" in str(refused.value)
 
 
 def test_given_settings_win_and_nothing_is_generated(tmp_path):

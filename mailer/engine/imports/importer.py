@@ -385,6 +385,8 @@ def purge_failed_uploads(now: datetime | None = None) -> int:
     """Delete the uploads of imports that failed over MAILER_FAILED_UPLOAD_RETENTION_DAYS ago;
     returns how many. Run by the minute tick."""
     days = current_app.config["MAILER_FAILED_UPLOAD_RETENTION_DAYS"]
+    if not days:
+        return 0  # kept forever
     cutoff = (now or utcnow()) - timedelta(days=days)
     stale = db.session.scalars(
         select(Import).where(

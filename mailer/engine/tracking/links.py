@@ -10,11 +10,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailer.extensions import db
 from mailer.lib import dbutil, tokens
 from mailer.models import Campaign, Link
+from mailer.models.base import utcnow
 from mailer.models.campaigns import MessageLink
 
 # An <a>/<area> tag up to its href value, then the value: "…", '…' or bare.
@@ -276,10 +277,23 @@ class MessageLinks(Instrumenter):
 
     def __init__(self, base: str) -> None:
         super().__init__(0, base, opens=False, clicks=True, links={})
+        self.day = utcnow().date()
 
     def _store(self, conn, by_hash: dict[str, str]) -> list[tuple[int, str]]:
+        """Insert the missing rows; mark existing ones used today (retention prunes links
+        unused for long, and this process's cache is dropped daily, so a link in use is
+        marked at least once a day)."""
         rows = [{"url": u, "url_hash": h} for h, u in by_hash.items()]
         conn.execute(dbutil.insert_ignore(MessageLink.__table__, ["url_hash"]), rows)
+        now = utcnow()
+        conn.execute(
+            update(MessageLink)
+            .where(
+                MessageLink.url_hash.in_(list(by_hash)),
+                MessageLink.used_at < now.replace(hour=0, minute=0, second=0, microsecond=0),
+            )
+            .values(used_at=now)
+        )
         return conn.execute(
             select(MessageLink.id, MessageLink.url_hash).where(
                 MessageLink.url_hash.in_(list(by_hash))
@@ -288,8 +302,8 @@ class MessageLinks(Instrumenter):
 
 
 def message_links(base: str) -> MessageLinks:
-    """The process's rewriter (its URL → link id cache lives as long as the worker)."""
+    """The process's rewriter (its URL → link id cache lives for the day)."""
     found = current_app.extensions.get("mailer_message_links")
-    if found is None or found.base != base:
+    if found is None or found.base != base or found.day != utcnow().date():
         found = current_app.extensions["mailer_message_links"] = MessageLinks(base)
     return found

@@ -28,7 +28,7 @@ def test_readyz_ok_reports_each_check_and_the_migration_head(app, client):
     assert response.status_code == 200, response.json
     body = response.json
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "redis", "migrations"}
+    assert set(body["checks"]) == {"database", "redis", "migrations", "keys"}
     assert all(check["ok"] for check in body["checks"].values())
     head = ScriptDirectory(migrations_directory(app)).get_current_head()
     assert body["checks"]["migrations"]["detail"] == {"current": [head], "head": [head]}
@@ -40,7 +40,7 @@ def test_readyz_with_the_sqlite_file_unreachable_is_503_naming_the_database(make
     assert response.status_code == 503
     body = response.json
     assert body["status"] == "unavailable"
-    assert body["failed"] == ["database", "migrations"]
+    assert body["failed"] == ["database", "migrations", "keys"]
     assert "unable to open database file" in body["checks"]["database"]["error"]
     assert body["checks"]["migrations"]["error"] == "not checked: the database is unreachable"
     assert body["checks"]["redis"]["ok"] is True
@@ -88,13 +88,14 @@ def test_readyz_with_migrations_behind_is_503_with_both_revisions(make_app, data
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     body = response.json
-    assert body["failed"] == ["migrations"]
+    assert body["failed"] == ["migrations", "keys"]
     migrations = body["checks"]["migrations"]
     assert migrations["detail"]["current"] == ["0003"]
     assert migrations["detail"]["head"] == [
         ScriptDirectory(migrations_directory(app)).get_current_head()
     ]
     assert "flask db upgrade" in migrations["error"]
+    assert body["checks"]["keys"]["error"] == "not checked: run `flask db upgrade`"
 
 
 def test_readyz_on_an_empty_database_says_no_migration_was_applied(make_app, tmp_path):
@@ -106,7 +107,7 @@ def test_readyz_on_an_empty_database_says_no_migration_was_applied(make_app, tmp
     app = make_app(SQLALCHEMY_DATABASE_URI=url)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.json["failed"] == ["migrations"]
+    assert response.json["failed"] == ["migrations", "keys"]
     assert "no migration applied" in response.json["checks"]["migrations"]["error"]
 
 
@@ -123,6 +124,6 @@ def test_readyz_gives_up_on_hung_servers_within_the_timeout(make_app, silent_por
     response = app.test_client().get("/readyz")
     elapsed = time.monotonic() - started
     assert response.status_code == 503
-    assert response.json["failed"] == ["database", "redis", "migrations"]
+    assert response.json["failed"] == ["database", "redis", "migrations", "keys"]
     assert elapsed < 4, f"took {elapsed:.1f}s"
     assert "Timeout" in response.json["checks"]["redis"]["error"]

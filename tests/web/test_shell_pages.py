@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from mailer.models import Role
-from tests.factories import draft, make_list
+from tests.factories import draft, make_list, make_user
 
 
 def test_the_favicon_answers_and_every_page_links_it(client, as_role):
@@ -114,3 +114,19 @@ def test_admin_pages_and_their_links_stay_out_of_reach_below_admin(client, as_ro
     for url in ("/users/", "/settings/api-keys/", "/queues/"):
         assert f'href="{url}"' not in page
         assert client.get(url).status_code == 403
+
+
+def test_an_admin_is_not_offered_to_demote_or_deactivate_themselves(client, as_role):
+    admin = as_role(Role.ADMIN)
+    other = make_user(Role.VIEWER)
+    page = client.get("/users/").text
+    assert f'aria-label="Role of {other.email}"' in page
+    assert f'aria-label="{other.email} can log in"' in page
+    assert f'aria-label="Role of {admin.email}"' not in page
+    assert f'aria-label="{admin.email} can log in"' not in page
+    saved = client.post(
+        f"/users/{admin.id}",
+        data={"role": "admin", "active": "on", "name": "Me"},
+        follow_redirects=True,
+    )
+    assert f"{admin.email} is saved." in saved.text

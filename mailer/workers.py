@@ -42,12 +42,14 @@ class _LostConnection(logging.Filter):
 
 class _QuietTicks(logging.Filter):
     """RQ writes four INFO lines per job; the periodic ticks run every few seconds and would
-    flood the terminal. Their lines become DEBUG (shown with LOG_LEVEL=DEBUG); a tick that did
-    something says so itself, at INFO."""
+    flood the terminal. Their INFO lines become DEBUG (shown with LOG_LEVEL=DEBUG); a tick
+    that did something says so itself, at INFO; failures stay errors."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
-        if any(isinstance(a, str) and (a.startswith(JOB_PREFIX) or TICK_JOBS in a) for a in args):
+        if record.levelno == logging.INFO and any(
+            isinstance(a, str) and (a.startswith(JOB_PREFIX) or TICK_JOBS in a) for a in args
+        ):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger().isEnabledFor(logging.DEBUG)
         return True

@@ -6,7 +6,7 @@ import pytest
 
 from mailer.queue import TICKS, enqueue
 from mailer.scheduling import JOB_PREFIX
-from tests.jobs_for_tests import echo
+from tests.jobs_for_tests import echo, fail_loudly
 
 
 def _run_worker_burst(spawn_process, tmp_path, level: str) -> str:
@@ -32,3 +32,10 @@ def test_tick_lines_come_back_with_log_level_debug(spawn_process, tmp_path):
     log = _run_worker_burst(spawn_process, tmp_path, "DEBUG")
     assert f"{JOB_PREFIX}campaigns" in log
     assert "tick: launched [], resumed [], woke rows [], probing rows []" in log
+
+
+@pytest.mark.usefixtures("app")
+def test_a_failing_tick_still_shows_at_info(spawn_process, tmp_path):
+    enqueue(TICKS, fail_loudly, job_id=f"{JOB_PREFIX}broken")
+    log = _run_worker_burst(spawn_process, tmp_path, "INFO")
+    assert f"{JOB_PREFIX}broken" in log and "Traceback" in log

@@ -6,6 +6,8 @@ Each is safe to run twice at once: it takes a Redis lock, and what it starts is 
 
 from __future__ import annotations
 
+import logging
+
 from jobs.runtime import app_job, tick_lock
 from mailer.queue import job_logger
 from mailer.services import queues
@@ -40,7 +42,11 @@ def campaigns_tick() -> dict:
         imports = importer.recover_stalled()  # their job died: resume them, or fail them
         for campaign_id in imports.campaign_ids:
             lifecycle.on_import_finished(campaign_id)
-        log.info(
+        did_something = any(
+            (launched, resumed, woken, probed, purged, imports.resumed, imports.failed)
+        )
+        log.log(
+            logging.INFO if did_something else logging.DEBUG,  # an idle minute is not news
             "tick: launched %s, resumed %s, woke rows %s, probing rows %s",
             launched,
             resumed,

@@ -16,6 +16,9 @@ from rq import Worker
 from rq.exceptions import StopRequested
 
 from mailer.queue import REDIS_DOWN, RedisOutage
+from mailer.scheduling import JOB_PREFIX
+
+TICK_JOBS = "jobs.ticks."  # in a tick job's description, e.g. "jobs.ticks.heartbeat()"
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,21 @@ class _LostConnection(logging.Filter):
         if "could not connect to Redis instance" in str(record.msg):
             self.outage.lost(ConnectionError("connection lost"))
             return False
+        return True
+
+
+class _QuietTicks(logging.Filter):
+    """RQ writes four INFO lines per job; the periodic ticks run every few seconds and would
+    flood the terminal. Their INFO lines become DEBUG (shown with LOG_LEVEL=DEBUG); a tick
+    that did something says so itself, at INFO; failures stay errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.levelno == logging.INFO and any(
+            isinstance(a, str) and (a.startswith(JOB_PREFIX) or TICK_JOBS in a) for a in args
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
         return True
 
 
@@ -75,8 +93,10 @@ def run_worker(
     """Work until a signal or, with ``burst``, until the queues are empty; a Redis outage
     pauses the worker, which starts again (a fresh registration) once Redis answers."""
     outage = RedisOutage(f"worker {name or ''}".strip(), max_wait, log)
-    quiet = _LostConnection(outage)
-    logging.getLogger("rq.worker").addFilter(quiet)
+    rq_log = logging.getLogger("rq.worker")
+    rq_log.addFilter(_LostConnection(outage))
+    if not any(isinstance(f, _QuietTicks) for f in rq_log.filters):
+        rq_log.addFilter(_QuietTicks())
     incarnation = 0
     while True:
         # A name is registered until it expires: a worker starting again takes a new one.

@@ -173,6 +173,8 @@ def untranslated_text(source: str) -> list[str]:
     env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only lexes
     html, in_trans, after_block_begin = [], False, False
     for _, kind, value in env.lex(source):
+        if kind == "whitespace":  # inside {% %}: "{% trans" lexes as begin, space, name
+            continue
         if kind == "data":
             html.append("\x00" if in_trans else value)
         elif kind in ("variable_begin", "block_begin"):

@@ -16,19 +16,22 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_number
+from flask_babel import gettext as _
 
 from mailer.extensions import db
 from mailer.lib.dbutil import MAX_INT
 from mailer.lib.errors import ValidationError
+from mailer.lib.i18n import N_
 from mailer.models import ApiIdempotency, ApiKey, User
 from mailer.models.base import utcnow
 from mailer.queue import get_redis, lua_script, thread_redis
 
 SCOPES = {
-    "send": "Send transactional messages and read their status",
-    "campaigns": "Create and run campaigns; manage templates, lists, subscribers, suppressions",
-    "read": "Read everything: campaigns, messages, lists, events, stats",
-    "admin": "Everything above",
+    "send": N_("Send transactional messages and read their status"),
+    "campaigns": N_("Create and run campaigns; manage templates, lists, subscribers, suppressions"),
+    "read": N_("Read everything: campaigns, messages, lists, events, stats"),
+    "admin": N_("Everything above"),
 }
 PREFIX_LENGTH = 11  # "mk_" + 8 hex characters
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute
@@ -66,17 +69,18 @@ def create(
     errors = {}
     name = name.strip()
     if not name:
-        errors["name"] = "Give the key a name, e.g. the app that will use it."
+        errors["name"] = _("Give the key a name, e.g. the app that will use it.")
     elif len(name) > 120:
-        errors["name"] = "Keep the name under 120 characters."
+        errors["name"] = _("Keep the name under 120 characters.")
     unknown = sorted(set(scopes) - SCOPES.keys())
     if unknown:
-        errors["scopes"] = f"Unknown scope: {', '.join(unknown)}."
+        errors["scopes"] = _("Unknown scope: %(scopes)s.", scopes=", ".join(unknown))
     elif not scopes:
-        errors["scopes"] = "Choose at least one scope."
+        errors["scopes"] = _("Choose at least one scope.")
     if rate_limit is not None and not 1 <= rate_limit <= MAX_INT:
-        errors["rate_limit"] = (
-            f"The rate limit is a number of requests per minute, from 1 to {MAX_INT:,}."
+        errors["rate_limit"] = _(
+            "The limit is a number of requests per minute, from 1 to %(max)s.",
+            max=format_number(MAX_INT),
         )
     if errors:
         raise ValidationError(errors)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import gettext as _
+
 from mailer.extensions import db
 from mailer.lib.emails import is_valid_email
 from mailer.lib.errors import NotAllowed, ValidationError
@@ -23,13 +25,13 @@ def create_user(
     email = (email or "").strip().lower()
     errors: dict[str, str] = {}
     if not is_valid_email(email):
-        errors["email"] = "Enter a valid email address."
+        errors["email"] = _("Enter a valid email address.")
     elif db.session.scalar(db.select(User.id).filter_by(email=email)):
-        errors["email"] = "A user with this email already exists."
+        errors["email"] = _("A user with this email already exists.")
     if role not in {r.value for r in Role}:
-        errors["role"] = "Choose admin, marketer or viewer."
+        errors["role"] = _("Choose admin, marketer or viewer.")
     if password is not None and len(password) < MIN_PASSWORD:
-        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+        errors["password"] = _("Use at least %(n)s characters.", n=MIN_PASSWORD)
     if errors:
         raise ValidationError(errors)
     password = password or generate_password()
@@ -42,9 +44,9 @@ def create_user(
 
 def update_user(user: User, *, acting: User, role: str, active: bool, name: str) -> None:
     if role not in {r.value for r in Role}:
-        raise ValidationError({"role": "Choose admin, marketer or viewer."})
+        raise ValidationError({"role": _("Choose admin, marketer or viewer.")})
     if user.id == acting.id and (role != Role.ADMIN or not active):
-        raise NotAllowed("You cannot remove your own admin role or deactivate yourself.")
+        raise NotAllowed(_("You cannot remove your own admin role or deactivate yourself."))
     if role != user.role or not active:
         user.rotate_session_token()  # its sessions end: the next login gets the new role
     user.role, user.active, user.name = role, active, name.strip()
@@ -59,6 +61,30 @@ def reset_password(user: User) -> str:
     return password
 
 
+def change_password(user: User, current: str, new: str, repeat: str) -> None:
+    """A person's own new password, checked against their current one; every session and
+    remember cookie of theirs ends (the caller keeps the current browser logged in)."""
+    errors: dict[str, str] = {}
+    if not user.check_password(current or ""):
+        errors["current"] = _("This is not your current password.")
+    if len(new or "") < MIN_PASSWORD:
+        errors["new"] = _("Use at least %(n)s characters.", n=MIN_PASSWORD)
+    elif new != repeat:
+        errors["repeat"] = _("The two new passwords are not the same.")
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(new)
+    db.session.commit()
+
+
+def set_language(user: User, language: str, languages: tuple[str, ...]) -> None:
+    """The UI language a person picked among ``languages``; empty: their browser's."""
+    if language not in ("", *languages):
+        raise ValidationError({"language": _("Choose one of the languages in the list.")})
+    user.locale = language
+    db.session.commit()
+
+
 def end_sessions(user: User) -> None:
     """Log the user out everywhere: every session and remember cookie stops working."""
     user.rotate_session_token()
@@ -68,7 +94,7 @@ def end_sessions(user: User) -> None:
 def delete_user(user: User, *, acting: User) -> None:
     """Its sessions end with it: a later user given the same id has another session token."""
     if user.id == acting.id:
-        raise NotAllowed("You cannot delete yourself.")
+        raise NotAllowed(_("You cannot delete yourself."))
     db.session.delete(user)
     db.session.commit()
 
@@ -78,3 +104,13 @@ def ensure_first_admin() -> tuple[User, str] | None:
     if db.session.scalar(db.select(User.id).filter_by(role=Role.ADMIN.value).limit(1)):
         return None
     return create_user("admin@example.com", Role.ADMIN.value, name="Admin")
+
+
+def admin_emails(limit: int = 3) -> list[str]:
+    """Whom to ask for a wider role: a few active admins."""
+    return db.session.scalars(
+        db.select(User.email)
+        .filter_by(role=Role.ADMIN.value, active=True)
+        .order_by(User.email)
+        .limit(limit)
+    ).all()

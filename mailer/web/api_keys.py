@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.extensions import db
@@ -40,7 +41,7 @@ def create():
     rate = form.get("rate_limit", "").strip()
     try:
         if rate and not (rate.isascii() and rate.isdigit() and len(rate) <= 10):
-            raise ValidationError({"rate_limit": "A whole number of requests per minute."})
+            raise ValidationError({"rate_limit": _("Enter a whole number of requests per minute.")})
         created = api_keys.create(
             form.get("name", ""),
             form.getlist("scopes"),
@@ -56,5 +57,12 @@ def create():
 def revoke(key_id: int):
     key = db.session.get(ApiKey, key_id) or abort(404)
     api_keys.revoke(key)
-    flash(f"Key “{key.name}” ({key.prefix}…) is revoked: requests with it now get 401.", "success")
+    flash(
+        _(
+            "The key “%(name)s” (%(prefix)s…) is revoked: apps using it are now refused.",
+            name=key.name,
+            prefix=key.prefix,
+        ),
+        "success",
+    )
     return redirect(url_for(".index"))

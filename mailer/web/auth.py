@@ -8,9 +8,11 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user
 
 from mailer.extensions import db, login_manager
+from mailer.lib.i18n import N_
 from mailer.models import Role, User
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -22,7 +24,8 @@ PUBLIC_ENDPOINT_PREFIXES = ("auth.", "rq_dashboard.", "tracking.", "api.", "webh
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = N_("Please log in to continue.")  # shown through gettext
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     # The remember cookie follows the session cookie: Secure behind TLS, same SameSite.
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
@@ -65,7 +68,7 @@ def _require_same_origin() -> None:
     """rq-dashboard's forms carry no CSRF token; accept its POSTs only from our own pages."""
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if origin is None or urlsplit(origin).netloc != request.host:
-        abort(403, "Cross-site request refused.")
+        abort(403, gettext("Refused: this request did not come from Mailer's own pages."))
 
 
 def _require(role: Role):

@@ -1,18 +1,23 @@
-"""Login and logout."""
+"""Login, logout, and each person's own profile (language, password); the favicon, which
+browsers ask for on the login page too."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_babel import refresh
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import TooManyRequests
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email
 
+from mailer.lib.errors import ValidationError
 from mailer.services import login as login_service
 from mailer.services import users as users_service
-from mailer.web.auth import redirect_back
+from mailer.web.auth import keep_current_session, redirect_back
+from mailer.web.htmx import render
+from mailer.web.i18n import LANGUAGE_NAMES, LANGUAGES
 
 bp = Blueprint("auth", __name__)
 
@@ -69,3 +74,56 @@ def logout():
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def _profile(errors=None, status=200):
+    return render(
+        "auth/profile.html",
+        block="page",
+        status=status,
+        errors=errors or {},
+        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        min_password=users_service.MIN_PASSWORD,
+    )
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return _profile()
+
+
+@bp.post("/profile/language")
+@login_required
+def language():
+    try:
+        users_service.set_language(current_user, request.form.get("language", ""), LANGUAGES)
+    except ValidationError as exc:
+        return _profile(errors=exc.errors, status=422)
+    refresh()  # this very answer already speaks the new language
+    flash(_("Mailer now speaks to you in this language."), "success")
+    return redirect(url_for(".profile"))
+
+
+@bp.post("/profile/password")
+@login_required
+def password():
+    form = request.form
+    user = current_user._get_current_object()  # login_user() needs the user, not the proxy
+    try:
+        users_service.change_password(
+            user, form.get("current", ""), form.get("new", ""), form.get("repeat", "")
+        )
+    except ValidationError as exc:
+        return _profile(errors=exc.errors, status=422)
+    keep_current_session(user)  # this browser stays logged in; every other one ends
+    flash(
+        _("Your password is changed. You stay logged in here; other browsers must log in again."),
+        "success",
+    )
+    return redirect(url_for(".profile"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel import Locale
 from babel.dates import format_skeleton
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, refresh
@@ -52,16 +53,24 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def when(value: datetime | None, skeleton: str = "yMMMdHm") -> str:
-    """A moment in the reader's language: "Dec 6, 2026, 14:05", "6 déc. 2026, 14:05" (UTC)."""
+def when(value: datetime | None) -> str:
+    """A moment in the reader's language: "Dec 6, 2026, 14:05", "6 déc. 2026, 14:05" (UTC).
+
+    CLDR has no date-and-time skeleton: the date's and the time's are joined by the
+    language's own pattern."""
     if value is None:
         return ""
-    return format_skeleton(skeleton, value, tzinfo=get_timezone(), locale=get_locale() or "en")
+    locale = Locale.parse(get_locale() or "en")
+    date = format_skeleton("yMMMd", value, tzinfo=get_timezone(), locale=locale)
+    time = format_skeleton("Hm", value, tzinfo=get_timezone(), locale=locale)
+    return locale.datetime_formats["medium"].format(time, date)
 
 
 def day(value: datetime | None) -> str:
     """A date in the reader's language: "Dec 6, 2026", "6 déc. 2026"."""
-    return when(value, "yMMMd")
+    if value is None:
+        return ""
+    return format_skeleton("yMMMd", value, tzinfo=get_timezone(), locale=get_locale() or "en")
 
 
 def role_name(role: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.extensions import db
@@ -64,7 +65,7 @@ def update(user_id: int):
             active=request.form.get("active") == "on",
             name=request.form.get("name", user.name),
         )
-        flash(f"{user.email} updated.", "success")
+        flash(_("%(email)s is saved.", email=user.email), "success")
     except (ValidationError, NotAllowed) as exc:
         flash(str(exc), "error")
     return redirect(url_for(".index"))
@@ -84,7 +85,7 @@ def delete(user_id: int):
     user = _get_user(user_id)
     try:
         users_service.delete_user(user, acting=current_user)
-        flash(f"{user.email} deleted.", "success")
+        flash(_("%(email)s is deleted.", email=user.email), "success")
     except NotAllowed as exc:
         flash(str(exc), "error")
     return redirect(url_for(".index"))

@@ -189,7 +189,7 @@ CONFIRMS = [
         "user-password",
         "/users/",
         _in_row(EVIL_EMAIL, "New password"),
-        f"Generate a new password for {EVIL_EMAIL}?",
+        f"Make a new password for {EVIL_EMAIL}? The old one stops working.",
         lambda db, planted: (
             not db.session.get(User, planted.user_id).check_password("correct horse")
         ),

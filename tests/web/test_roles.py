@@ -6,6 +6,7 @@ from werkzeug.routing import IntegerConverter
 
 from mailer.models import Role
 from mailer.web.auth import PUBLIC_ENDPOINT_PREFIXES
+from tests.factories import make_user
 
 
 def _routes(app, methods):
@@ -74,6 +75,21 @@ def test_navigation_shows_admin_items_only_to_admins(client, as_role):
 def test_error_pages_are_friendly(client, as_role):
     as_role(Role.VIEWER)
     response = client.get("/no/such/page")
-    assert response.status_code == 404 and b"Page not found" in response.data
+    assert response.status_code == 404 and "Page not found" in response.text
+    assert "the link may be old" in response.text
     forbidden = client.get("/users/")
-    assert b"Not allowed" in forbidden.data
+    assert "Your role does not allow this" in forbidden.text
+    assert "As a viewer you can look at everything" in forbidden.text
+
+
+def test_the_403_page_says_what_the_role_allows_and_whom_to_ask(client, as_role):
+    make_user(Role.ADMIN, email="boss@example.com")
+    as_role(Role.MARKETER)
+    forbidden = client.get("/users/", headers={"Accept-Language": "fr"})
+    assert forbidden.status_code == 403
+    assert "Votre rôle ne permet pas cela" in forbidden.text
+    assert "Avec le rôle marketing" in forbidden.text
+    assert "boss@example.com" in forbidden.text
+    assert (
+        "Forbidden" not in forbidden.text and "You don't have the permission" not in forbidden.text
+    )

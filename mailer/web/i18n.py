@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_datetime_format
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, refresh
 from flask_babel import lazy_gettext as _l
@@ -56,7 +56,16 @@ def when(value: datetime | None, skeleton: str = "yMMMdHm") -> str:
     """A moment in the reader's language: "Dec 6, 2026, 14:05", "6 déc. 2026, 14:05" (UTC)."""
     if value is None:
         return ""
-    return format_skeleton(skeleton, value, tzinfo=get_timezone(), locale=get_locale() or "en")
+    locale = get_locale() or "en"
+    # CLDR has skeletons for a date or a time, not both: format each, join them the
+    # locale's way ("{1}, {0}").
+    date = "".join(c for c in skeleton if c not in "HhjmsaB")
+    time = skeleton[len(date) :] if skeleton.startswith(date) else ""
+    if not date or not time:
+        return format_skeleton(skeleton, value, tzinfo=get_timezone(), locale=locale)
+    parts = [format_skeleton(p, value, tzinfo=get_timezone(), locale=locale) for p in (date, time)]
+    glue = get_datetime_format("medium", locale=locale)
+    return glue.replace("{1}", parts[0]).replace("{0}", parts[1])
 
 
 def day(value: datetime | None) -> str:

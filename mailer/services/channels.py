@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import delete, func
 
@@ -59,12 +60,14 @@ SANDBOX_IDENTITY = {
     "from_name": "Mailer Sandbox",
 }
 
-# What a blank endpoint URL means, where the class has no single default_endpoint.
+# What an empty endpoint URL means, where the class has no single default_endpoint.
 ENDPOINT_HINTS = {
-    "smtp": "blank: the host and port below (or smtp://host:port)",
-    "ses": "blank: the AWS endpoint of the region",
-    "sandbox": "not used: messages stay in the Outbox",
+    "smtp": _l("empty: the server and port below (or smtp://host:port)"),
+    "ses": _l("empty: the AWS address of the region"),
+    "sandbox": _l("not used: emails stay in the Outbox"),
 }
+# Provider names people read in their language (the others are brand names).
+PROVIDER_LABELS = {"sandbox": _l("Sandbox (local outbox)"), "smtp": _l("SMTP server")}
 
 
 # ---------------------------------------------------------------- providers and their fields
@@ -77,6 +80,8 @@ def providers() -> list[tuple[str, str]]:
 
 
 def provider_label(name: str) -> str:
+    if name in PROVIDER_LABELS:
+        return str(PROVIDER_LABELS[name])
     cls = registry.get(name)
     return getattr(cls, "label", None) or name
 
@@ -84,7 +89,9 @@ def provider_label(name: str) -> str:
 def endpoint_placeholder(name: str) -> str:
     cls = registry.get(name)
     default = getattr(cls, "default_endpoint", None)
-    return ENDPOINT_HINTS.get(name) or (f"blank: {default}" if default else "blank: default")
+    if name in ENDPOINT_HINTS:
+        return str(ENDPOINT_HINTS[name])
+    return _("empty: %(address)s", address=default) if default else _("empty: the usual address")
 
 
 def input_name(f: ConfigField) -> str:

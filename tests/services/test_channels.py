@@ -74,10 +74,10 @@ def test_choosing_a_provider_swaps_in_its_fields(client, admin):
     assert "<html" not in text
     assert 'name="cfg-host"' in text and 'name="cfg-password"' in text
     assert 'type="password"' in text
-    assert 'placeholder="blank: the host and port below' in text
+    assert 'placeholder="empty: the server and port below' in text
     brevo = client.get("/channels/new?provider=brevo", headers={"HX-Request": "true"})
     assert 'name="cfg-api_key"' in brevo.get_data(as_text=True)
-    assert 'placeholder="blank: https://api.brevo.com/v3"' in brevo.get_data(as_text=True)
+    assert 'placeholder="empty: https://api.brevo.com/v3"' in brevo.get_data(as_text=True)
     full = client.get("/channels/new?provider=smtp").get_data(as_text=True)
     assert "<html" in full and 'name="cfg-host"' in full
     assert client.get("/channels/new?provider=nope").status_code == 404

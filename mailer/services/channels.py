@@ -108,16 +108,29 @@ class FieldView:
     stored: bool = False  # secret only: a value is stored (never which)
 
     @property
+    def label(self) -> str:
+        """The provider's label, in the reader's language once the catalogue has it."""
+        return _(self.field.label)
+
+    @property
+    def help(self) -> str:
+        return _(self.field.help) if self.field.help else ""
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(value, _(text)) for value, text in self.field.choices or ()]
+
+    @property
     def display(self) -> str:
         """The value as the channel page shows it."""
         f = self.field
         if f.secret:
-            return "•••• stored (encrypted)" if self.stored else "not set"
+            return _("•••• stored (encrypted)") if self.stored else _("not set")
         if f.kind == "bool":
-            return "yes" if self.value else "no"
+            return _("yes") if self.value else _("no")
         if self.value in (None, ""):
             return "—"
-        return dict(f.choices or ()).get(self.value, str(self.value))
+        return dict(self.choices).get(self.value, str(self.value))
 
 
 def field_views(

@@ -181,3 +181,16 @@ def test_admins_see_the_channel_actions(client, db):
     page = client.get(f"/channels/{channel.id}").get_data(as_text=True)
     assert f"/channels/{channel.id}/edit" in page and f"/channels/{channel.id}/delete" in page
     assert "Send test email" in page
+
+
+def test_a_channels_stored_settings_read_in_french(client, db):
+    login_as(client, make_user(Role.ADMIN))
+    channel = make_channel(
+        db, "smtp", {"host": "smtp.example.com", "verify_tls": True}, {"password": "s3cret"}
+    )
+    page = client.get(f"/channels/{channel.id}", headers=FRENCH).get_data(as_text=True)
+    assert "Serveur SMTP" in page
+    assert "<dd>•••• enregistré (chiffré)</dd>" in page and "<dd>oui</dd>" in page
+    assert "s3cret" not in page
+    english = client.get(f"/channels/{channel.id}", headers=ENGLISH).get_data(as_text=True)
+    assert "<dd>•••• stored (encrypted)</dd>" in english and "<dd>yes</dd>" in english

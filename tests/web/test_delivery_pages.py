@@ -194,3 +194,15 @@ def test_a_channels_stored_settings_read_in_french(client, db):
     assert "s3cret" not in page
     english = client.get(f"/channels/{channel.id}", headers=ENGLISH).get_data(as_text=True)
     assert "<dd>•••• stored (encrypted)</dd>" in english and "<dd>yes</dd>" in english
+
+
+def test_webhook_events_are_named_in_the_readers_language(client, db):
+    login_as(client, make_user(Role.ADMIN))
+    client.post(
+        "/outbound-webhooks/",
+        data={"url": "https://93.184.215.14/hook", "event_types": ["opened", "complained"]},
+    )
+    page = client.get("/outbound-webhooks/", headers=FRENCH).get_data(as_text=True)
+    assert "Ouvert, Signalé comme indésirable" in page
+    english = client.get("/outbound-webhooks/", headers=ENGLISH).get_data(as_text=True)
+    assert "Opened, Marked as spam" in english

@@ -14,10 +14,13 @@ import email.policy
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import delete, func
 
@@ -29,7 +32,7 @@ from mailer.lib.crypto import SecretsUnreadable, encrypt_json
 from mailer.lib.dbutil import MAX_INT, parse_id
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import NotAllowed, ValidationError
-from mailer.models import CampaignChannel, Channel, Identity, OutboxMessage
+from mailer.models import Campaign, CampaignChannel, Channel, Identity, OutboxMessage
 from mailer.providers import (
     ConfigField,
     OutboundMessage,
@@ -57,12 +60,14 @@ SANDBOX_IDENTITY = {
     "from_name": "Mailer Sandbox",
 }
 
-# What a blank endpoint URL means, where the class has no single default_endpoint.
+# What an empty endpoint URL means, where the class has no single default_endpoint.
 ENDPOINT_HINTS = {
-    "smtp": "blank: the host and port below (or smtp://host:port)",
-    "ses": "blank: the AWS endpoint of the region",
-    "sandbox": "not used: messages stay in the Outbox",
+    "smtp": _l("empty: the server and port below (or smtp://host:port)"),
+    "ses": _l("empty: the AWS address of the region"),
+    "sandbox": _l("not used: emails stay in the Outbox"),
 }
+# Provider names people read in their language (the others are brand names).
+PROVIDER_LABELS = {"sandbox": _l("Sandbox (local outbox)"), "smtp": _l("SMTP server")}
 
 
 # ---------------------------------------------------------------- providers and their fields
@@ -75,6 +80,8 @@ def providers() -> list[tuple[str, str]]:
 
 
 def provider_label(name: str) -> str:
+    if name in PROVIDER_LABELS:
+        return str(PROVIDER_LABELS[name])
     cls = registry.get(name)
     return getattr(cls, "label", None) or name
 
@@ -82,7 +89,9 @@ def provider_label(name: str) -> str:
 def endpoint_placeholder(name: str) -> str:
     cls = registry.get(name)
     default = getattr(cls, "default_endpoint", None)
-    return ENDPOINT_HINTS.get(name) or (f"blank: {default}" if default else "blank: default")
+    if name in ENDPOINT_HINTS:
+        return str(ENDPOINT_HINTS[name])
+    return _("empty: %(address)s", address=default) if default else _("empty: the usual address")
 
 
 def input_name(f: ConfigField) -> str:
@@ -99,16 +108,29 @@ class FieldView:
     stored: bool = False  # secret only: a value is stored (never which)
 
     @property
+    def label(self) -> str:
+        """The provider's label, in the reader's language once the catalogue has it."""
+        return _(self.field.label)
+
+    @property
+    def help(self) -> str:
+        return _(self.field.help) if self.field.help else ""
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(value, _(text)) for value, text in self.field.choices or ()]
+
+    @property
     def display(self) -> str:
         """The value as the channel page shows it."""
         f = self.field
         if f.secret:
-            return "•••• stored (encrypted)" if self.stored else "not set"
+            return _("•••• stored (encrypted)") if self.stored else _("not set")
         if f.kind == "bool":
-            return "yes" if self.value else "no"
+            return _("yes") if self.value else _("no")
         if self.value in (None, ""):
             return "—"
-        return dict(f.choices or ()).get(self.value, str(self.value))
+        return dict(self.choices).get(self.value, str(self.value))
 
 
 def field_views(
@@ -150,13 +172,11 @@ def get_channel(channel_id: int) -> Channel | None:
 
 
 def usage_count(channel: Channel) -> int:
-    """How many campaign channel rows send through this channel."""
-    return (
-        db.session.scalar(
-            db.select(func.count()).select_from(CampaignChannel).filter_by(channel_id=channel.id)
-        )
-        or 0
+    """How many campaigns send through this channel."""
+    query = db.select(func.count(func.distinct(CampaignChannel.campaign_id))).filter_by(
+        channel_id=channel.id
     )
+    return db.session.scalar(query) or 0
 
 
 def stored_secret_names(channel: Channel | None) -> set[str]:
@@ -183,21 +203,23 @@ def _clean_common(
 ) -> dict[str, Any]:
     name = (form.get("name") or "").strip()
     if not name:
-        errors["name"] = "Give the channel a name, e.g. “SES production”."
+        errors["name"] = _("Give the channel a name, e.g. “SES production”.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Use at most {NAME_MAX} characters."
+        errors["name"] = _("Use at most %(num)s characters.", num=NAME_MAX)
     else:
         query = db.select(Channel.id).filter_by(name=name)
         if channel is not None:
             query = query.where(Channel.id != channel.id)
         if db.session.scalar(query.limit(1)):
-            errors["name"] = "Another channel already has this name."
+            errors["name"] = _("Another channel already has this name.")
 
     endpoint = (form.get("endpoint_url") or "").strip()
     if len(endpoint) > ENDPOINT_MAX:
-        errors["endpoint_url"] = f"Use at most {ENDPOINT_MAX} characters."
+        errors["endpoint_url"] = _("Use at most %(num)s characters.", num=ENDPOINT_MAX)
     elif endpoint and (any(c.isspace() for c in endpoint) or "://" not in endpoint):
-        errors["endpoint_url"] = "Enter a full URL such as https://api.example.com, or leave empty."
+        errors["endpoint_url"] = _(
+            "Enter a full address such as https://api.example.com, or leave it empty."
+        )
 
     rate_text = (form.get("rate_per_second") or "").strip()
     rate = DEFAULT_RATE
@@ -207,7 +229,7 @@ def _clean_common(
         except ValueError:
             rate = math.nan
         if not math.isfinite(rate) or rate <= 0 or rate > 100_000:
-            errors["rate_per_second"] = "Enter messages per second, e.g. 14 (more than 0)."
+            errors["rate_per_second"] = _("Enter emails per second, e.g. 14 (more than 0).")
 
     quota_text = (form.get("daily_quota") or "").strip()
     quota = None
@@ -217,7 +239,7 @@ def _clean_common(
             if not 1 <= quota <= MAX_INT:
                 raise ValueError
         except ValueError:
-            errors["daily_quota"] = "Enter a whole number of messages per day, or leave empty."
+            errors["daily_quota"] = _("Enter a whole number of emails per day, or leave it empty.")
 
     return {
         "name": name,
@@ -235,12 +257,12 @@ def _check_value(f: ConfigField, raw: str) -> tuple[Any, str | None]:
         try:
             value = int(raw)
         except ValueError:
-            return None, "Enter a whole number."
+            return None, _("Enter a whole number.")
         wanted = f.out_of_limits(value)
         if wanted:
-            return None, f"Enter {wanted}."
+            return None, _("Enter %(wanted)s.", wanted=wanted)
     if f.choices and value not in {c for c, _ in f.choices}:
-        return None, "Choose one of the options."
+        return None, _("Choose one of the options.")
     return value, None
 
 
@@ -268,11 +290,11 @@ def _clean_provider_fields(
             elif form.get(name + "-clear"):
                 secrets.pop(f.name, None)
             if f.required and not secrets.get(f.name):
-                errors[name] = "Required."
+                errors[name] = _("Required.")
             continue
         if not raw:
             if f.required and f.default in (None, ""):
-                errors[name] = "Required."
+                errors[name] = _("Required.")
             elif f.default not in (None, ""):
                 settings[f.name] = f.default
             continue
@@ -292,7 +314,7 @@ def _ask_to_retype_secrets(
         if f.secret and (form.get(input_name(f)) or "").strip():
             errors.setdefault(
                 input_name(f),
-                "Not saved yet: enter it again (secrets are never sent back to the browser).",
+                _("Not saved yet: enter it again (secrets are never sent back to the browser)."),
             )
 
 
@@ -314,7 +336,7 @@ def save_channel(form: Mapping[str, str], channel: Channel | None = None) -> Cha
     provider = channel.provider if channel is not None else (form.get("provider") or "").strip()
     cls = registry.get(provider)
     if cls is None:
-        errors["provider"] = "Choose a provider."
+        errors["provider"] = _("Choose a provider.")
     common = _clean_common(form, channel, errors)
     settings: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
@@ -345,8 +367,14 @@ def delete_channel(channel: Channel) -> None:
     used = usage_count(channel)
     if used:
         raise NotAllowed(
-            f"“{channel.name}” is used by {used} campaign channel row{'s' if used != 1 else ''}. "
-            "Remove it from those campaigns first, or make it inactive instead."
+            ngettext(
+                "“%(name)s” is used by %(num)d campaign. "
+                "Remove it from that campaign first, or make it inactive instead.",
+                "“%(name)s” is used by %(num)d campaigns. "
+                "Remove it from those campaigns first, or make it inactive instead.",
+                used,
+                name=channel.name,
+            )
         )
     db.session.delete(channel)
     db.session.commit()
@@ -365,43 +393,52 @@ class SendTestOutcome:
 
 
 def build_test_message(channel: Channel, identity: Identity, to: str) -> OutboundMessage:
-    subject = f"Test email from Mailer channel “{channel.name}”"
+    """The test email, in the language of whoever sends it (the request's: the caller may wrap
+    it in ``flask_babel.force_locale``)."""
+    subject = _("Test email from Mailer channel “%(name)s”", name=channel.name)
     label = provider_label(channel.provider)
     via = f"“{channel.name}”" + (f" ({label})" if label != channel.name else "")
-    text = (
-        f"This is a test email sent through the channel {via} as “{identity.name}”.\n\n"
-        "If you can read it, the channel works."
+    first = _(
+        "This is a test email sent through the channel %(channel)s as “%(sender)s”.",
+        channel=via,
+        sender=identity.name,
     )
+    works = _("If you can read it, the channel works.")
+    text = f"{first}\n\n{works}"
     html = (
-        '<!doctype html><html><body style="font-family: sans-serif">'
-        f"<p>{escape(text.splitlines()[0])}</p><p>If you can read it, the channel works.</p>"
-        "</body></html>"
+        f'<!doctype html><html lang="{escape(str(get_locale() or "en"))}">'
+        '<body style="font-family: sans-serif">'
+        f"<p>{escape(first)}</p><p>{escape(works)}</p></body></html>"
     )
     return delivery.compose(identity, "test-send", to, subject, html, text, tags={"test": "1"})
 
 
-def send_test_email(channel: Channel, to: str, identity_id: int | str | None) -> SendTestOutcome:
-    """Send one test email now, through the channel's provider, and say what happened."""
+def send_test_email(
+    channel: Channel, to: str, identity_id: int | str | None, language: str = "en"
+) -> SendTestOutcome:
+    """Send one test email now, through the channel's provider, and say what happened.
+    The email is written in ``language`` (the sender's: whoever pressed the button)."""
     errors: dict[str, str] = {}
     try:
         to = normalize_email(to or "")
     except InvalidEmail as exc:
-        errors["to"] = f"Enter a valid email address ({exc.reason})."
+        errors["to"] = _("Enter a valid email address (%(reason)s).", reason=exc.reason)
     ident = parse_id(identity_id)
     identity = db.session.get(Identity, ident) if ident else None
     if identity is None:
-        errors["identity_id"] = "Choose a sender."
+        errors["identity_id"] = _("Choose a sender.")
     if errors:
         raise ValidationError(errors)
     assert identity is not None
 
-    message = build_test_message(channel, identity, to)
+    with force_locale(language):
+        message = build_test_message(channel, identity, to)
     label = provider_label(channel.provider)
     [answer] = delivery.send_now(channel, [message])
     if answer.ok:
         return SendTestOutcome(
             True,
-            f"{label} accepted the message for {to}.",
+            _("%(provider)s accepted the email for %(to)s.", provider=label, to=to),
             provider_message_id=answer.provider_message_id,
             to=to,
         )
@@ -437,6 +474,7 @@ class OutboxPage:
     page: int
     pages: int
     total: int
+    campaign_names: dict[int, str] = field(default_factory=dict)  # of this page's messages
 
 
 def outbox_page(page: int = 1, per_page: int = OUTBOX_PAGE_SIZE) -> OutboxPage:
@@ -450,7 +488,16 @@ def outbox_page(page: int = 1, per_page: int = OUTBOX_PAGE_SIZE) -> OutboxPage:
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return OutboxPage(list(rows), page, pages, total)
+    names = campaign_names({r.campaign_id for r in rows if r.campaign_id is not None})
+    return OutboxPage(list(rows), page, pages, total, names)
+
+
+def campaign_names(ids: set[int]) -> dict[int, str]:
+    """Campaign names by id, to name a message's campaign instead of numbering it."""
+    if not ids:
+        return {}
+    query = db.select(Campaign.id, Campaign.name).where(Campaign.id.in_(ids))
+    return {row.id: row.name for row in db.session.execute(query)}
 
 
 def get_outbox_message(message_id: int) -> OutboxMessage | None:

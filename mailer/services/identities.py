@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func
 
 from mailer.extensions import db
@@ -24,13 +26,11 @@ def get_identity(identity_id: int) -> Identity | None:
 
 
 def usage_count(identity: Identity) -> int:
-    """How many campaign channel rows send as this identity."""
-    return (
-        db.session.scalar(
-            db.select(func.count()).select_from(CampaignChannel).filter_by(identity_id=identity.id)
-        )
-        or 0
+    """How many campaigns send as this identity."""
+    query = db.select(func.count(func.distinct(CampaignChannel.campaign_id))).filter_by(
+        identity_id=identity.id
     )
+    return db.session.scalar(query) or 0
 
 
 def _clean(form: Mapping[str, str], current: Identity | None) -> dict[str, str | None]:
@@ -41,31 +41,33 @@ def _clean(form: Mapping[str, str], current: Identity | None) -> dict[str, str |
     errors: dict[str, str] = {}
 
     if not name:
-        errors["name"] = "Give the sender a name, e.g. “Newsletter”."
+        errors["name"] = _("Give the sender a name, e.g. “Newsletter”.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Use at most {NAME_MAX} characters."
+        errors["name"] = _("Use at most %(num)s characters.", num=NAME_MAX)
     else:
         query = db.select(Identity.id).filter_by(name=name)
         if current is not None:
             query = query.where(Identity.id != current.id)
         if db.session.scalar(query.limit(1)):
-            errors["name"] = "Another sender already has this name."
+            errors["name"] = _("Another sender already has this name.")
 
     try:
         from_email = normalize_email(from_email)
     except InvalidEmail as exc:
-        errors["from_email"] = f"Enter a valid email address ({exc.reason})."
+        errors["from_email"] = _("Enter a valid email address (%(reason)s).", reason=exc.reason)
 
     if len(from_name) > FROM_NAME_MAX:
-        errors["from_name"] = f"Use at most {FROM_NAME_MAX} characters."
+        errors["from_name"] = _("Use at most %(num)s characters.", num=FROM_NAME_MAX)
     elif any(c in from_name for c in "\r\n"):
-        errors["from_name"] = "The name cannot contain line breaks."
+        errors["from_name"] = _("The name cannot contain line breaks.")
 
     if reply_to:
         try:
             reply_to = normalize_email(reply_to)
         except InvalidEmail as exc:
-            errors["reply_to"] = f"Enter a valid email address or leave empty ({exc.reason})."
+            errors["reply_to"] = _(
+                "Enter a valid email address or leave it empty (%(reason)s).", reason=exc.reason
+            )
 
     if errors:
         raise ValidationError(errors)
@@ -95,8 +97,14 @@ def delete_identity(identity: Identity) -> None:
     used = usage_count(identity)
     if used:
         raise NotAllowed(
-            f"“{identity.name}” is the sender of {used} campaign channel "
-            f"row{'s' if used != 1 else ''}. Choose another sender in those campaigns first."
+            ngettext(
+                "“%(name)s” is the sender of %(num)d campaign. "
+                "Choose another sender in that campaign first.",
+                "“%(name)s” is the sender of %(num)d campaigns. "
+                "Choose another sender in those campaigns first.",
+                used,
+                name=identity.name,
+            )
         )
     db.session.delete(identity)
     db.session.commit()

@@ -19,6 +19,7 @@ from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
 from mailer.lib import tokens
+from mailer.lib.i18n import N_
 from mailer.models import (
     Campaign,
     Event,
@@ -35,11 +36,11 @@ from mailer.services import suppressions
 
 SCOPES = ("global", "list")
 RESUBSCRIBE = "resubscribe"  # event type recorded when a recipient comes back
-REASONS = {
-    "too_many": "I get too many emails",
-    "not_relevant": "The content is not relevant to me",
-    "never_signed_up": "I never signed up",
-    "other": "Another reason",
+REASONS = {  # English, marked for translation: the page shows them in the reader's language
+    "too_many": N_("I get too many emails"),
+    "not_relevant": N_("The content is not relevant to me"),
+    "never_signed_up": N_("I never signed up"),
+    "other": N_("Another reason"),
 }
 
 
@@ -55,6 +56,7 @@ class Target:
     list_name: str | None
     campaign_name: str
     unsubscribed: bool
+    locale: str | None = None  # the subscriber's ``locale`` attribute: the page's language
 
     @property
     def masked_email(self) -> str:
@@ -94,7 +96,7 @@ def lookup(token: str) -> Target | None:
     if row is None:
         return None
     subscriber = db.session.execute(
-        select(Subscriber.id, Subscriber.status, MailingList.name)
+        select(Subscriber.id, Subscriber.status, Subscriber.attributes, MailingList.name)
         .join(MailingList, MailingList.id == Subscriber.list_id)
         .where(Subscriber.id == row.subscriber_id)
     ).first()
@@ -108,7 +110,13 @@ def lookup(token: str) -> Target | None:
         campaign_name=row.campaign_name,
         unsubscribed=row.unsubscribed_at is not None
         or (subscriber is not None and subscriber.status == SubscriberStatus.UNSUBSCRIBED.value),
+        locale=_locale(subscriber.attributes) if subscriber else None,
     )
+
+
+def _locale(attributes) -> str | None:
+    value = attributes.get("locale") if isinstance(attributes, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def unsubscribe(target: Target, *, reason: str = "", one_click: bool = False) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from mailer.engine.webhooks_out import delivery as webhook_delivery
@@ -22,6 +23,7 @@ from mailer.extensions import db
 from mailer.lib import netguard
 from mailer.lib.crypto import encrypt_json
 from mailer.lib.errors import ValidationError
+from mailer.lib.i18n import N_
 from mailer.models.base import utcnow
 from mailer.models.webhooks import (
     TEST_EVENT,
@@ -34,6 +36,15 @@ from mailer.models.webhooks import (
 URL_MAX = 2000
 DESCRIPTION_MAX = 200
 PAGE_SIZE = 50
+DISABLED_BY_ADMIN = N_("Disabled by an administrator.")
+
+
+def reason_text(reason: str | None) -> str:
+    """Why an endpoint is disabled, in the reader's language where Mailer wrote it in words
+    it translates (an automatic disable names its figures in English)."""
+    if not reason:
+        return ""
+    return _(DISABLED_BY_ADMIN) if reason == DISABLED_BY_ADMIN else reason
 
 
 def list_endpoints() -> list[WebhookEndpoint]:
@@ -59,31 +70,31 @@ def _clean(url: str, description: str, event_types: Iterable[str]) -> tuple[str,
     url = (url or "").strip()
     parts = urlsplit(url) if url else None
     if not url:
-        errors["url"] = "Enter the URL that receives the events."
+        errors["url"] = _("Enter the URL that receives the events.")
     elif len(url) > URL_MAX:
-        errors["url"] = f"At most {URL_MAX} characters."
+        errors["url"] = _("Use at most %(num)s characters.", num=URL_MAX)
     elif any(c.isspace() or ord(c) < 32 for c in url):
-        errors["url"] = "A URL cannot contain spaces or control characters."
+        errors["url"] = _("A URL cannot contain spaces or control characters.")
     elif parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        errors["url"] = "Enter an http:// or https:// URL with a host name."
+        errors["url"] = _("Enter an http:// or https:// URL with a host name.")
     else:
         try:
             # Also checked for the address connected to at each delivery (DNS may change).
             refused = netguard.check_url(parts, webhook_delivery.allow_private())
         except ValueError:
-            errors["url"] = "The port in this URL is not a number between 0 and 65535."
+            errors["url"] = _("The port in this URL is not a number between 0 and 65535.")
         else:
             if refused:
                 errors["url"] = refused
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"At most {DESCRIPTION_MAX} characters."
+        errors["description"] = _("Use at most %(num)s characters.", num=DESCRIPTION_MAX)
     chosen = [t for t in WEBHOOK_EVENT_TYPES if t in set(event_types)]
     unknown = sorted(set(event_types) - set(WEBHOOK_EVENT_TYPES))
     if unknown:
-        errors["event_types"] = f"Unknown event type: {', '.join(unknown)}."
+        errors["event_types"] = _("Unknown event type: %(types)s.", types=", ".join(unknown))
     elif not chosen:
-        errors["event_types"] = "Choose at least one event type."
+        errors["event_types"] = _("Choose at least one event type.")
     if errors:
         raise ValidationError(errors)
     return url, description, chosen
@@ -126,7 +137,7 @@ def set_enabled(endpoint: WebhookEndpoint, enabled: bool) -> None:
         endpoint.disabled_reason = None
         endpoint.failing_since = None
     else:
-        endpoint.disabled_reason = "Disabled by an administrator."
+        endpoint.disabled_reason = DISABLED_BY_ADMIN
     db.session.commit()
     invalidate_cache()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from mailer.engine.delivery import provider_class
 from mailer.lib.errors import NotAllowed, ValidationError
@@ -89,7 +91,10 @@ def create():
         channel = channels_service.save_channel(request.form)
     except ValidationError as exc:
         return _form_page(None, provider, request.form, errors=exc.errors, status=422)
-    flash(f"Channel “{channel.name}” created. Send a test email to check it.", "success")
+    flash(
+        _("Channel “%(name)s” created. Send a test email to check it.", name=channel.name),
+        "success",
+    )
     return redirect(url_for(".show", channel_id=channel.id))
 
 
@@ -111,7 +116,7 @@ def update(channel_id: int):
         channels_service.save_channel(request.form, channel)
     except ValidationError as exc:
         return _form_page(channel, channel.provider, request.form, exc.errors, status=422)
-    flash(f"Channel “{channel.name}” saved.", "success")
+    flash(_("Channel “%(name)s” saved.", name=channel.name), "success")
     return redirect(url_for(".show", channel_id=channel.id))
 
 
@@ -124,7 +129,7 @@ def delete(channel_id: int):
     except NotAllowed as exc:
         flash(str(exc), "error")
         return redirect(url_for(".show", channel_id=channel_id))
-    flash(f"Channel “{name}” deleted.", "success")
+    flash(_("Channel “%(name)s” deleted.", name=name), "success")
     return redirect(url_for(".index"))
 
 
@@ -134,7 +139,7 @@ def send_test(channel_id: int):
     form = request.form
     try:
         outcome = channels_service.send_test_email(
-            channel, form.get("to", ""), form.get("identity_id")
+            channel, form.get("to", ""), form.get("identity_id"), language=str(get_locale() or "en")
         )
     except ValidationError as exc:
         return _show(channel, status=422, errors=exc.errors, form=form)

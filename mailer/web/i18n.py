@@ -53,17 +53,23 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def when(value: datetime | None) -> str:
-    """A moment in the reader's language: "Dec 6, 2026, 14:05", "6 déc. 2026, 14:05" (UTC).
+def when(value: datetime | None, skeleton: str = "yMMMdHm") -> str:
+    """A moment in the reader's language: "Dec 6, 2026, 14:05", "6 déc. 2026, 14:05" (UTC);
+    ``skeleton`` picks the fields (CLDR letters, date first: "yMMMdHms", "Hms").
 
-    CLDR has no date-and-time skeleton: the date's and the time's are joined by the
-    language's own pattern."""
+    CLDR has no date-and-time skeleton: the date's and the time's are formatted apart and
+    joined by the language's own pattern."""
     if value is None:
         return ""
     locale = Locale.parse(get_locale() or "en")
-    date = format_skeleton("yMMMd", value, tzinfo=get_timezone(), locale=locale)
-    time = format_skeleton("Hm", value, tzinfo=get_timezone(), locale=locale)
-    return locale.datetime_formats["medium"].format(time, date)
+    split = next((i for i, c in enumerate(skeleton) if c in "HhjKkmsaB"), len(skeleton))
+    parts = [
+        format_skeleton(part, value, tzinfo=get_timezone(), locale=locale) if part else ""
+        for part in (skeleton[:split], skeleton[split:])
+    ]
+    if not all(parts):
+        return parts[0] or parts[1]
+    return locale.datetime_formats["medium"].format(parts[1], parts[0])
 
 
 def day(value: datetime | None) -> str:
@@ -73,11 +79,20 @@ def day(value: datetime | None) -> str:
     return format_skeleton("yMMMd", value, tzinfo=get_timezone(), locale=get_locale() or "en")
 
 
+def choose_early() -> None:
+    """Pick the language as a page's request starts: a view that commits expires current_user,
+    and a flash translated afterwards would load the user again just to read their language.
+    Static files, health probes, provider webhooks and the API need no language."""
+    if request.endpoint != "static" and request.blueprint not in ("api", "webhooks", "health"):
+        get_locale()
+
+
 def role_name(role: str) -> str:
     return str(ROLE_NAMES.get(role, role))
 
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(choose_early)
     app.jinja_env.filters.update(when=when, day=day)
     app.jinja_env.globals.update(ui_language=lambda: str(get_locale() or "en"), role_name=role_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import Identity, Role
@@ -70,7 +71,7 @@ def update(identity_id: int):
             form=request.form,
             errors=exc.errors,
         )
-    flash(f"Sender “{identity.name}” saved.", "success")
+    flash(_("Sender “%(name)s” saved.", name=identity.name), "success")
     return redirect(url_for(".index"))
 
 
@@ -83,5 +84,5 @@ def delete(identity_id: int):
     except NotAllowed as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Sender “{name}” deleted.", "success")
+        flash(_("Sender “%(name)s” deleted.", name=name), "success")
     return redirect(url_for(".index"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import format_number, ngettext
 
 from mailer.services import channels as channels_service
 from mailer.web.auth import guard_blueprint
@@ -26,6 +27,9 @@ def show(message_id: int):
     return render(
         "outbox/show.html",
         message=message,
+        campaign_name=channels_service.campaign_names(
+            {message.campaign_id} if message.campaign_id else set()
+        ).get(message.campaign_id),
         parsed=channels_service.parse_stored_message(message.raw),
     )
 
@@ -33,5 +37,11 @@ def show(message_id: int):
 @bp.post("/clear")
 def clear():
     deleted = channels_service.clear_outbox()
-    flash(f"Outbox cleared ({deleted:,} message{'s' if deleted != 1 else ''} deleted).", "success")
+    note = ngettext(
+        "Outbox cleared (%(count)s email deleted).",
+        "Outbox cleared (%(count)s emails deleted).",
+        deleted,
+        count=format_number(deleted),
+    )
+    flash(note, "success")
     return redirect(url_for(".index"))

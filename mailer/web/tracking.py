@@ -19,6 +19,7 @@ from mailer.engine.tracking import hits, online
 from mailer.extensions import csrf, db
 from mailer.lib import tokens
 from mailer.services import unsubscribe as unsubscribe_service
+from mailer.web.i18n import use_locale
 
 bp = Blueprint("tracking", __name__)
 
@@ -65,9 +66,12 @@ def _invalid():
 
 
 def _target(token: str) -> unsubscribe_service.Target:
+    """The token's recipient; the page then speaks their ``locale`` attribute when Mailer
+    speaks it (else the browser's language)."""
     target = unsubscribe_service.lookup(token)
     if target is None:
         _invalid()
+    use_locale(target.locale)
     return target
 
 

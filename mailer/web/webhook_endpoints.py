@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from mailer.engine.webhooks_out.signing import SIGNATURE_HEADER
@@ -14,6 +16,32 @@ from mailer.web.htmx import render
 
 bp = Blueprint("webhook_endpoints", __name__, url_prefix="/outbound-webhooks")
 guard_blueprint(bp, read=Role.ADMIN, write=Role.ADMIN)
+
+# The API's names stay in payloads and checkboxes' values; people read these.
+EVENT_LABELS = {
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "opened": _l("Opened"),
+    "clicked": _l("Clicked"),
+    "bounced": _l("Bounced"),
+    "complained": _l("Marked as spam"),
+    "unsubscribed": _l("Unsubscribed"),
+    "failed": _l("Failed"),
+}
+STATUS_LABELS = {
+    DeliveryStatus.PENDING.value: _l("waiting"),
+    DeliveryStatus.DELIVERED.value: _l("delivered"),
+    DeliveryStatus.FAILED.value: _l("failed"),
+}
+
+
+@bp.context_processor
+def _labels():
+    return {
+        "event_label": lambda t: str(EVENT_LABELS.get(t, t)),
+        "status_label": lambda s: str(STATUS_LABELS.get(s, s)),
+        "reason_text": webhook_endpoints.reason_text,
+    }
 
 
 def _get_endpoint(endpoint_id: int) -> WebhookEndpoint:
@@ -112,21 +140,21 @@ def update(endpoint_id: int):
     except ValidationError as exc:
         form = {"url": url, "description": description, "event_types": types}
         return _form_page(endpoint, form, exc.errors, status=422)
-    flash("Endpoint saved.", "success")
+    flash(_("Endpoint saved."), "success")
     return redirect(url_for(".show", endpoint_id=endpoint.id))
 
 
 @bp.post("/<int:endpoint_id>/enable")
 def enable(endpoint_id: int):
     webhook_endpoints.set_enabled(_get_endpoint(endpoint_id), True)
-    flash("Endpoint enabled: waiting deliveries are sent again.", "success")
+    flash(_("Endpoint enabled: waiting deliveries are sent again."), "success")
     return redirect(url_for(".show", endpoint_id=endpoint_id))
 
 
 @bp.post("/<int:endpoint_id>/disable")
 def disable(endpoint_id: int):
     webhook_endpoints.set_enabled(_get_endpoint(endpoint_id), False)
-    flash("Endpoint disabled: new events are not queued for it.", "success")
+    flash(_("Endpoint disabled: new events are not queued for it."), "success")
     return redirect(url_for(".show", endpoint_id=endpoint_id))
 
 
@@ -140,7 +168,7 @@ def rotate(endpoint_id: int):
 @bp.post("/<int:endpoint_id>/delete")
 def delete(endpoint_id: int):
     webhook_endpoints.delete_endpoint(_get_endpoint(endpoint_id))
-    flash("Endpoint deleted, with its delivery log.", "success")
+    flash(_("Endpoint deleted, with its delivery log."), "success")
     return redirect(url_for(".index"))
 
 
@@ -148,9 +176,9 @@ def delete(endpoint_id: int):
 def send_test(endpoint_id: int):
     delivery = webhook_endpoints.send_test_event(_get_endpoint(endpoint_id))
     if delivery.status == DeliveryStatus.DELIVERED.value:
-        flash(f"Test event delivered (HTTP {delivery.last_status_code}).", "success")
+        flash(_("Test event delivered (HTTP %(code)s).", code=delivery.last_status_code), "success")
     else:
-        flash(f"Test event not delivered: {delivery.last_error}", "error")
+        flash(_("Test event not delivered: %(error)s", error=delivery.last_error), "error")
     return redirect(url_for(".show", endpoint_id=endpoint_id))
 
 
@@ -159,6 +187,12 @@ def resend(endpoint_id: int, delivery_id: int):
     endpoint = _get_endpoint(endpoint_id)
     delivery = webhook_endpoints.get_delivery(endpoint, delivery_id) or abort(404)
     webhook_endpoints.resend(delivery)
-    note = "" if endpoint.enabled else " It waits until the endpoint is enabled again."
-    flash(f"Delivery {delivery_id} queued to be sent again within seconds.{note}", "success")
+    if endpoint.enabled:
+        flash(_("Delivery %(id)s will be sent again within seconds.", id=delivery_id), "success")
+    else:
+        note = _(
+            "Delivery %(id)s will be sent again once the endpoint is enabled again.",
+            id=delivery_id,
+        )
+        flash(note, "success")
     return redirect(url_for(".show", endpoint_id=endpoint_id, status=request.args.get("status")))

@@ -226,7 +226,7 @@ CONFIRMS = [
     Confirm(
         "webhook-secret",
         "/outbound-webhooks/{endpoint_id}",
-        _button("Rotate secret"),
+        _button("Replace the secret"),
         "Replace the secret? The current one stops working at once.",
         lambda db, planted: (
             decrypt_json(db.session.get(WebhookEndpoint, planted.endpoint_id).secret_encrypted)

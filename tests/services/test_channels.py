@@ -74,10 +74,10 @@ def test_choosing_a_provider_swaps_in_its_fields(client, admin):
     assert "<html" not in text
     assert 'name="cfg-host"' in text and 'name="cfg-password"' in text
     assert 'type="password"' in text
-    assert 'placeholder="blank: the host and port below' in text
+    assert 'placeholder="empty: the server and port below' in text
     brevo = client.get("/channels/new?provider=brevo", headers={"HX-Request": "true"})
     assert 'name="cfg-api_key"' in brevo.get_data(as_text=True)
-    assert 'placeholder="blank: https://api.brevo.com/v3"' in brevo.get_data(as_text=True)
+    assert 'placeholder="empty: https://api.brevo.com/v3"' in brevo.get_data(as_text=True)
     full = client.get("/channels/new?provider=smtp").get_data(as_text=True)
     assert "<html" in full and 'name="cfg-host"' in full
     assert client.get("/channels/new?provider=nope").status_code == 404
@@ -195,7 +195,7 @@ def test_test_send_through_a_sandbox_channel_lands_in_the_outbox(client, db, adm
     assert response.status_code == 200
     fragment = response.get_data(as_text=True)
     assert "<html" not in fragment
-    assert "Sandbox (local outbox) accepted the message for someone@example.com." in fragment
+    assert "Sandbox (local outbox) accepted the email for someone@example.com." in fragment
 
     stored = db.session.scalars(db.select(OutboxMessage)).one()
     assert stored.channel_id == channel.id and stored.to_email == "someone@example.com"
@@ -228,7 +228,7 @@ def test_test_send_through_smtp_shows_the_servers_answer(client, db, admin):
             headers={"HX-Request": "true"},
         )
     fragment = response.get_data(as_text=True)
-    assert "SMTP server accepted the message for rcpt@example.com." in fragment
+    assert "SMTP server accepted the email for rcpt@example.com." in fragment
     [mail] = sink.messages
     assert mail.login == "mailer" and mail.rcpt_tos == ["rcpt@example.com"]
     assert html.escape(mail.message()["Message-ID"]) in fragment
@@ -262,7 +262,7 @@ def test_a_failing_provider_is_explained_in_plain_words_and_no_secret_is_logged(
             data={"to": "rcpt@example.com", "identity_id": str(identity.id)},
             headers={"HX-Request": "true"},
         ).get_data(as_text=True)
-        assert "Not sent (temporary problem)." in later
+        assert "Not sent (temporary problem: try again in a moment)." in later
         assert "451" in later and "trying again later may work" in later
 
     with BrevoServer(api_key="xkeysib-right") as server:
@@ -340,9 +340,9 @@ def test_a_channel_used_by_a_campaign_cannot_be_deleted(client, db, admin):
 
     refused = client.post(f"/channels/{used.id}/delete")
     assert refused.headers["Location"] == f"/channels/{used.id}"
-    assert "“Used” is used by 1 campaign channel row." in client.get(
-        refused.headers["Location"]
-    ).get_data(as_text=True)
+    assert "“Used” is used by 1 campaign." in client.get(refused.headers["Location"]).get_data(
+        as_text=True
+    )
     assert _channel(db, "Used")
 
     done = client.post(f"/channels/{spare.id}/delete")

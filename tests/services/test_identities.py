@@ -53,7 +53,7 @@ def test_invalid_addresses_and_duplicate_names_are_refused_next_to_the_field(cli
     page = bad.get_data(as_text=True)
     assert 'id="name-error">Give the sender a name' in page
     assert 'id="from_email-error">Enter a valid email address' in page
-    assert 'id="reply_to-error">Enter a valid email address or leave empty' in page
+    assert 'id="reply_to-error">Enter a valid email address or leave it empty' in page
     assert 'value="not-an-address"' in page  # the form keeps what was typed
 
     _add(client)
@@ -88,7 +88,7 @@ def test_a_sender_used_by_a_campaign_cannot_be_deleted(client, db, as_role):
     refused = client.post(f"/senders/{used.id}/delete")
     assert refused.status_code == 302
     page = client.get("/senders/").get_data(as_text=True)
-    assert "“Newsletter” is the sender of 1 campaign channel row." in page
+    assert "“Newsletter” is the sender of 1 campaign." in page
     assert db.session.get(Identity, used.id) is not None
 
     client.post(f"/senders/{spare.id}/delete")

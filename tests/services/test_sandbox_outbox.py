@@ -87,7 +87,7 @@ def test_outbox_lists_newest_first_with_pages(client, db, as_role):
     as_role(Role.VIEWER)
 
     first = client.get("/outbox/").get_data(as_text=True)
-    assert "60 messages, newest first." in first
+    assert "60 emails, newest first." in first
     subjects = re.findall(r">Subject (\d+)</a>", first)
     assert subjects[:3] == ["59", "58", "57"] and len(subjects) == 50
     assert "Page 1 of 2" in first and "Clear outbox" not in first  # viewers do not clear
@@ -130,7 +130,7 @@ def test_marketers_clear_the_outbox(client, db, as_role):
     response = client.post("/outbox/clear")
     assert response.status_code == 302
     page = client.get("/outbox/").get_data(as_text=True)
-    assert "Outbox cleared (3 messages deleted)." in page
+    assert "Outbox cleared (3 emails deleted)." in page
     assert "The Outbox is empty" in page
 
 

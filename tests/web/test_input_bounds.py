@@ -191,7 +191,7 @@ def test_counts_past_int_are_explained_not_stored(client, db, as_role, big):
         data={"name": "S", "provider": "sandbox", "rate_per_second": "5", "daily_quota": big},
     )
     assert channel.status_code == 422
-    assert "messages per day" in channel.get_data(as_text=True)
+    assert "emails per day" in channel.get_data(as_text=True)
     identity = Identity(name="News", from_email="news@example.com")
     sandbox = Channel(name="Box", provider="sandbox", settings={}, rate_per_second=10)
     db.session.add_all([identity, sandbox])

@@ -49,7 +49,7 @@ def test_health_numbers_and_complaint_alert(app, client, db, channels):
     intake.count_rejection(channel.id, "signature does not verify")
 
     page = _page(client, channel)
-    assert now.strftime("%Y-%m-%d %H:%M") in page
+    assert f"{now:%b} {now.day}, {now.year}, {now:%H:%M}" in page  # |when, in English
     assert "Sent, last 7 days</dt><dd>200" in page
     assert "6.00%" in page and "5% or more" in page, "12 hard bounces of 200"
     assert "12 hard, 1 soft" in page
@@ -74,7 +74,7 @@ def test_unmatched_events_are_listed_for_the_operator(app, client, db, channels)
     processing.process_pending()
     db.session.commit()
     page = _page(client, channel)
-    assert "matched no message sent by Mailer" in page
+    assert "matched no email sent by Mailer" in page
     assert "who@example.com" in page and "stranger@mg.example.com" in page
 
 

@@ -89,7 +89,7 @@ def test_create_shows_the_secret_once_and_stores_it_encrypted(client, db, admin,
         (_form("https://a.example:99999/x"), "url", "port"),
         (_form("https://a.example/x", types=()), "event_types", "at least one event type"),
         (_form("https://a.example/x", types=("opened", "read")), "event_types", "Unknown"),
-        (_form("https://a.example/x", description="x" * 201), "description", "At most 200"),
+        (_form("https://a.example/x", description="x" * 201), "description", "Use at most 200"),
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_created(

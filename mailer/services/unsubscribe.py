@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
 from mailer.engine.webhooks_out import events as webhook_events
@@ -36,10 +37,10 @@ from mailer.services import suppressions
 SCOPES = ("global", "list")
 RESUBSCRIBE = "resubscribe"  # event type recorded when a recipient comes back
 REASONS = {
-    "too_many": "I get too many emails",
-    "not_relevant": "The content is not relevant to me",
-    "never_signed_up": "I never signed up",
-    "other": "Another reason",
+    "too_many": _l("I get too many emails"),
+    "not_relevant": _l("The content is not relevant to me"),
+    "never_signed_up": _l("I never signed up"),
+    "other": _l("Another reason"),
 }
 
 

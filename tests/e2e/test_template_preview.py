@@ -27,7 +27,7 @@ def test_enter_in_the_subscriber_email_box_previews_and_does_not_save(admin_page
     assert admin_page.url.endswith(f"/templates/{template.id}")
     # The edit is still in the form, and the saved template is unchanged.
     expect(admin_page.locator("input[name=name]")).to_have_value("Welcome, edited but not saved")
-    db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot (MariaDB: repeatable read)
     assert db.session.get(Template, template.id).name == "Welcome"
     watch.assert_quiet()
 
@@ -39,6 +39,6 @@ def test_the_save_button_still_saves(admin_page: Page, watch, db):
     with admin_page.expect_navigation():
         admin_page.get_by_role("button", name="Save", exact=True).click()
     expect(admin_page.locator(".flash-success")).to_contain_text("Template “Welcome v2” saved.")
-    db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot (MariaDB: repeatable read)
     assert db.session.get(Template, template.id).name == "Welcome v2"
     watch.assert_quiet()

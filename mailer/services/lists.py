@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, delete, func, or_, select
 
 from mailer.extensions import db
@@ -23,12 +24,12 @@ DELETE_CHUNK = 5000
 def _check_name(name: str, current: MailingList | None = None) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the list a name."})
+        raise ValidationError({"name": _("Give the list a name.")})
     if len(name) > 200:
-        raise ValidationError({"name": "Use at most 200 characters."})
+        raise ValidationError({"name": _("Use at most %(n)s characters.", n=200)})
     clash = db.session.scalar(select(MailingList).filter_by(name=name))
     if clash is not None and clash is not current:
-        raise ValidationError({"name": f"A list called “{name}” already exists."})
+        raise ValidationError({"name": _("A list called “%(name)s” already exists.", name=name)})
     return name
 
 
@@ -143,11 +144,16 @@ def parse_attributes(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
+        where = _("line %(line)s, column %(column)s", line=exc.lineno, column=exc.colno)
         raise ValidationError(
-            {"attributes": f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."}
+            {
+                "attributes": _(
+                    "Not valid JSON: %(reason)s (%(where)s).", reason=exc.msg, where=where
+                )
+            }
         ) from exc
     if not isinstance(value, dict):
-        raise ValidationError({"attributes": 'Attributes must be a JSON object: {"key": …}.'})
+        raise ValidationError({"attributes": _('Attributes must be a JSON object: {"key": …}.')})
     return value
 
 
@@ -155,7 +161,9 @@ def _clean_email(raw: str) -> str:
     try:
         return normalize_email(raw or "")
     except InvalidEmail as exc:
-        raise ValidationError({"email": f"Not a valid address: {exc.reason}."}) from exc
+        raise ValidationError(
+            {"email": _("Not a valid address: %(reason)s.", reason=exc.reason)}
+        ) from exc
 
 
 def add_subscriber(list_id: int, form: dict) -> Subscriber:
@@ -163,7 +171,7 @@ def add_subscriber(list_id: int, form: dict) -> Subscriber:
     try:
         email = _clean_email(form.get("email", ""))
         if db.session.scalar(select(Subscriber.id).filter_by(list_id=list_id, email=email)):
-            errors["email"] = "This address is already on the list."
+            errors["email"] = _("This address is already on the list.")
     except ValidationError as exc:
         errors.update(exc.errors)
     try:
@@ -191,7 +199,7 @@ def update_subscriber(subscriber: Subscriber, form: dict) -> None:
 
 def set_status(subscriber: Subscriber, status: str) -> None:
     if status not in {s.value for s in SubscriberStatus}:
-        raise ValidationError({"status": "Unknown status."})
+        raise ValidationError({"status": _("Unknown status.")})
     subscriber.status = status
     subscriber.unsubscribed_at = utcnow() if status == SubscriberStatus.UNSUBSCRIBED else None
     db.session.commit()

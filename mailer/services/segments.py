@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, and_, cast, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
@@ -34,31 +36,31 @@ OPS = {
     "attribute": ("eq", "ne", "contains", "in", "gt", "lt", "exists", "not_exists"),
 }
 OP_LABELS = {
-    "eq": "equals",
-    "ne": "does not equal",
-    "contains": "contains",
-    "in": "is one of",
-    "gt": "is greater than",
-    "lt": "is less than",
-    "exists": "is set",
-    "not_exists": "is not set",
-    "before": "before",
-    "after": "after",
+    "eq": _l("equals"),
+    "ne": _l("does not equal"),
+    "contains": _l("contains"),
+    "in": _l("is one of"),
+    "gt": _l("is greater than"),
+    "lt": _l("is less than"),
+    "exists": _l("is set"),
+    "not_exists": _l("is not set"),
+    "before": _l("before"),
+    "after": _l("after"),
 }
 FIELD_LABELS = {
-    "status": "Status",
-    "email": "Email",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "name": "Name",
-    "created_at": "Subscribed",
-    "attribute": "Attribute",
+    "status": _l("Status"),
+    "email": _l("Email"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "name": _l("Name"),
+    "created_at": _l("Subscription date"),
+    "attribute": _l("Attribute"),
 }
 ATTRIBUTE_MAX = 100
 _ATTRIBUTE_NAME = re.compile(rf'[^"\\\x00-\x1f\x7f]{{1,{ATTRIBUTE_MAX}}}')
-ATTRIBUTE_RULE = (
-    f'Use at most {ATTRIBUTE_MAX} characters, without quotes ("), backslashes (\\) '
-    "or control characters."
+ATTRIBUTE_RULE = _l(
+    'Use at most %(n)s characters, without quotes ("), backslashes (\\) or control characters.',
+    n=ATTRIBUTE_MAX,
 )
 
 
@@ -70,7 +72,7 @@ def validate(conditions: list[dict], match: str = "all") -> list[dict]:
     """Return cleaned conditions or raise ValidationError keyed "conditions.N.part"."""
     errors: dict[str, str] = {}
     if match not in ("all", "any"):
-        errors["match"] = "Choose all or any."
+        errors["match"] = _("Choose all or any.")
     cleaned = []
     for i, raw in enumerate(conditions):
         field = str(raw.get("field") or "")
@@ -80,29 +82,33 @@ def validate(conditions: list[dict], match: str = "all") -> list[dict]:
         attribute = str(raw.get("attribute") or "").strip()
         key = f"conditions.{i}"
         if field not in FIELD_LABELS:
-            errors[f"{key}.field"] = "Choose a field."
+            errors[f"{key}.field"] = _("Choose a field.")
             continue
         if op not in OPS[_kind(field)]:
-            errors[f"{key}.op"] = f"“{OP_LABELS.get(op, op)}” does not apply to this field."
+            errors[f"{key}.op"] = _(
+                "“%(op)s” does not apply to this field.", op=OP_LABELS.get(op, op)
+            )
             continue
         if field == "attribute" and not attribute:
-            errors[f"{key}.attribute"] = "Name the attribute."
+            errors[f"{key}.attribute"] = _("Name the attribute.")
         elif field == "attribute" and not _ATTRIBUTE_NAME.fullmatch(attribute):
-            errors[f"{key}.attribute"] = f"This attribute name cannot be used. {ATTRIBUTE_RULE}"
+            errors[f"{key}.attribute"] = _(
+                "This attribute name cannot be used. %(rule)s", rule=ATTRIBUTE_RULE
+            )
         if field == "status" and value not in {s.value for s in SubscriberStatus}:
-            errors[f"{key}.value"] = "Choose a status."
+            errors[f"{key}.value"] = _("Choose a status.")
         if field == "created_at":
             try:
                 date.fromisoformat(str(value))
             except ValueError:
-                errors[f"{key}.value"] = "Enter a date as YYYY-MM-DD."
+                errors[f"{key}.value"] = _("Enter a date as YYYY-MM-DD.")
         if op in ("gt", "lt"):
             try:
                 float(value)
             except (TypeError, ValueError):
-                errors[f"{key}.value"] = "Enter a number."
+                errors[f"{key}.value"] = _("Enter a number.")
         if op in ("eq", "ne", "contains", "in") and str(value).strip() == "" and field != "status":
-            errors[f"{key}.value"] = "Enter a value."
+            errors[f"{key}.value"] = _("Enter a value.")
         cleaned.append(
             {"field": field, "op": op, "value": str(value).strip(), "attribute": attribute}
         )
@@ -205,10 +211,10 @@ def save(
     name = (name or "").strip()
     errors = {}
     if not name:
-        errors["name"] = "Give the segment a name."
+        errors["name"] = _("Give the segment a name.")
     clash = db.session.scalar(select(Segment).filter_by(list_id=mailing_list.id, name=name))
     if clash is not None and clash is not segment:
-        errors["name"] = "This list already has a segment with that name."
+        errors["name"] = _("This list already has a segment with that name.")
     try:
         conditions = validate(conditions, match)
     except ValidationError as exc:

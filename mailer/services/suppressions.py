@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from mailer.extensions import db
 from mailer.lib import dbutil
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError
-from mailer.models import Suppression, SuppressionReason
+from mailer.models import Campaign, Suppression, SuppressionReason
 from mailer.models.base import utcnow
 
 PAGE_SIZE = 50
+REASON_NAMES = {
+    "unsubscribed": _l("unsubscribed"),
+    "hard_bounce": _l("address does not exist (hard bounce)"),
+    "soft_bounces": _l("mailbox kept refusing mail (repeated soft bounces)"),
+    "complaint": _l("marked as spam"),
+    "manual": _l("added by hand"),
+    "import": _l("imported blocklist"),
+}
+# How sources are written (unsubscribe, feedback, imports, the page): "campaign 12",
+# "brevo feedback, campaign 12", "brevo feedback, message 7", "import 3: file.csv", "added by …"
+_SOURCE = re.compile(
+    r"(?:(?P<provider>\w+) feedback, )?(?:campaign (?P<campaign>\d+)|message (?P<message>\d+))"
+    r"|import (?P<import_id>\d+): (?P<file>.*)|added by (?P<by>.*)",
+    re.S,
+)
 
 
 def suppress(emails: Iterable[str], reason: SuppressionReason | str, source: str = "") -> int:
@@ -36,13 +54,52 @@ def suppress(emails: Iterable[str], reason: SuppressionReason | str, source: str
     return len(fresh)
 
 
+def reason_name(reason: str) -> str:
+    return str(REASON_NAMES.get(reason, reason.replace("_", " ")))
+
+
+def source_labels(rows: Sequence[Suppression]) -> dict[int, str]:
+    """Each row's source in the reader's words, with campaigns named (one query per page)."""
+    found = {row.id: _SOURCE.fullmatch(row.source or "") for row in rows}
+    ids = {int(m["campaign"]) for m in found.values() if m and m["campaign"]}
+    names = dict(
+        db.session.execute(select(Campaign.id, Campaign.name).where(Campaign.id.in_(ids))).all()
+        if ids
+        else []
+    )
+    labels = {}
+    for row in rows:
+        m = found[row.id]
+        if m is None:
+            labels[row.id] = row.source
+        elif m["campaign"]:
+            name = names.get(int(m["campaign"]))
+            label = _("campaign “%(name)s”", name=name) if name else _("a deleted campaign")
+            labels[row.id] = (
+                _("%(provider)s report, %(what)s", provider=m["provider"], what=label)
+                if m["provider"]
+                else label
+            )
+        elif m["message"]:
+            labels[row.id] = _(
+                "%(provider)s report on a transactional email", provider=m["provider"] or "?"
+            )
+        elif m["file"] is not None:
+            labels[row.id] = _("import of %(file)s", file=m["file"])
+        else:
+            labels[row.id] = _("added by %(email)s", email=m["by"])
+    return labels
+
+
 def add_manual(raw: str, source: str) -> Suppression:
     try:
         email = normalize_email(raw or "")
     except InvalidEmail as exc:
-        raise ValidationError({"email": f"Not a valid address: {exc.reason}."}) from exc
+        raise ValidationError(
+            {"email": _("Not a valid address: %(reason)s.", reason=exc.reason)}
+        ) from exc
     if is_suppressed(email):
-        raise ValidationError({"email": "This address is already suppressed."})
+        raise ValidationError({"email": _("This address is already suppressed.")})
     suppress([email], SuppressionReason.MANUAL, source)
     return db.session.scalar(select(Suppression).filter_by(email=email))
 

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, update
 
 from mailer.engine import rendering
@@ -21,6 +24,23 @@ from mailer.models import Campaign, Subscriber, Template
 
 NAME_MAX = 200
 SUBJECT_MAX = 500
+FIELD_NAMES = {"subject": _l("Subject"), "html": _l("HTML body"), "text": _l("Plain-text body")}
+
+
+class TemplateSourceError(ValidationError):
+    """Syntax errors per field in plain words; ``details`` holds the raw messages per field."""
+
+    def __init__(self, errors: dict[str, str], details: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.details = details
+
+
+def explain(problem: rendering.TemplateSyntaxProblem) -> str:
+    """A syntax error in the reader's words: what to check, on which line."""
+    words = _(problem.explanation) % problem.values
+    if problem.line:
+        return _("Line %(line)s: %(problem)s", line=problem.line, problem=words)
+    return words
 
 
 def known_attributes() -> set[str]:
@@ -57,23 +77,32 @@ def usage_count(template: Template) -> int:
 def check_source(subject: str, html: str, text: str | None, name: str | None = None) -> list[str]:
     """Raise ValidationError for syntax errors (per field, with the line); return warnings.
     `name` (the template's) is quoted in render errors."""
+    problems = rendering.syntax_problems(subject, html, text or None)
+    if problems:  # every broken field, each next to its field
+        raise TemplateSourceError(
+            {p.field: explain(p) for p in problems}, {p.field: p.message for p in problems}
+        )
     try:
         compiled = rendering.compile_email(subject, html, text or None, name=name)
     except rendering.TemplateSyntaxProblem as exc:
-        where = f"Line {exc.line}: " if exc.line else ""
-        raise ValidationError({exc.field: f"{where}{exc.message}"}) from None
+        raise TemplateSourceError({exc.field: explain(exc)}, {exc.field: exc.message}) from None
     warnings: list[str] = []
     unknown = rendering.unknown_variables(subject, html, text or None, known_attributes())
     if unknown:
-        names = ", ".join(unknown)
         warnings.append(
-            f"Unknown variable{'s' if len(unknown) > 1 else ''}: {names}. "
-            "No subscriber attribute has this name, so it will render empty."
+            ngettext(
+                "Unknown variable: %(names)s. No subscriber attribute has this name, so it will "
+                "render empty.",
+                "Unknown variables: %(names)s. No subscriber attribute has these names, so they "
+                "will render empty.",
+                len(unknown),
+                names=", ".join(unknown),
+            )
         )
     try:
         compiled.render(rendering.sample_context())
     except rendering.RenderError as exc:
-        warnings.append(f"With sample data the template does not render: {exc}")
+        warnings.append(_("With sample data the template does not render: %(reason)s", reason=exc))
     return warnings
 
 
@@ -84,21 +113,21 @@ def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
     text = form.get("text") or ""
     errors: dict[str, str] = {}
     if not name:
-        errors["name"] = "Give the template a name."
+        errors["name"] = _("Give the template a name.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Use at most {NAME_MAX} characters."
+        errors["name"] = _("Use at most %(n)s characters.", n=NAME_MAX)
     else:
         query = db.select(Template.id).filter_by(name=name)
         if current is not None:
             query = query.where(Template.id != current.id)
         if db.session.scalar(query.limit(1)):
-            errors["name"] = "Another template already has this name."
+            errors["name"] = _("Another template already has this name.")
     if not subject:
-        errors["subject"] = "Write a subject line."
+        errors["subject"] = _("Write a subject line.")
     elif len(subject) > SUBJECT_MAX:
-        errors["subject"] = f"Use at most {SUBJECT_MAX} characters."
+        errors["subject"] = _("Use at most %(n)s characters.", n=SUBJECT_MAX)
     if not html.strip():
-        errors["html"] = "Write the HTML body (the text version can be generated from it)."
+        errors["html"] = _("Write the HTML body (the text version can be generated from it).")
     if errors:
         raise ValidationError(errors)
     return {"name": name, "subject": subject, "html": html, "text": text if text.strip() else None}
@@ -160,14 +189,22 @@ def delete_template(template: Template) -> None:
 # ---------------------------------------------------------------- preview
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What a preview shows about a broken field: plain words, and the raw message if any."""
+
+    text: str
+    detail: str = ""
+
+
 @dataclass
 class TemplatePreview:
     subject: str = ""
     html: str = ""
     text: str = ""
     text_generated: bool = False  # the text part was generated from the HTML
-    recipient: str = "sample data"  # whose data filled the variables
-    problems: list[str] = field(default_factory=list)  # syntax or render errors
+    recipient: str = ""  # whose data filled the variables ("": sample data)
+    problems: list[Problem] = field(default_factory=list)  # syntax or render errors
     unknown: list[str] = field(default_factory=list)  # variables nobody supplies
     notice: str = ""  # e.g. "no subscriber with that email"
     rendered: bool = False
@@ -200,7 +237,9 @@ def preview(
         try:
             subscriber = _find_subscriber(normalize_email(wanted))
         except InvalidEmail:
-            result.notice = f"“{wanted}” is not a valid email address; showing sample data."
+            result.notice = _(
+                "“%(email)s” is not a valid email address; showing sample data.", email=wanted
+            )
         if subscriber is not None:
             context = rendering.recipient_context(
                 email=subscriber.email,
@@ -213,14 +252,23 @@ def preview(
             )
             result.recipient = subscriber.email
         elif not result.notice:
-            result.notice = f"No subscriber has the address {wanted}; showing sample data."
+            result.notice = _(
+                "No subscriber has the address %(email)s; showing sample data.", email=wanted
+            )
     known = known_attributes() | set(context.get("attributes") or {})
     outcome = rendering.render_preview(
         subject, html, text or None, context, known=known, name=name or None
     )
     result.unknown = list(outcome.unknown_variables)
     # Unknown variables are a warning (shown on their own), not a problem.
-    result.problems = [p for p in outcome.problems if not p.startswith("Unknown variable")]
+    if outcome.syntax:
+        result.problems = [
+            Problem(f"{FIELD_NAMES[p.field]} · {explain(p)}", p.message) for p in outcome.syntax
+        ]
+    else:
+        result.problems = [
+            Problem(p) for p in outcome.problems if not p.startswith("Unknown variable")
+        ]
     if outcome.email is not None:
         result.subject = outcome.email.subject
         result.html = outcome.email.html

@@ -11,6 +11,9 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from mailer.engine.imports import importer
@@ -21,9 +24,38 @@ from mailer.models import Import, ImportStatus, MailingList, Subscriber, Subscri
 from mailer.services import lists as lists_service
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import fragment_requested, render, stop_polling
+from mailer.web.import_messages import import_error
+
+# Sent with the last answer to a polling import (HX-Trigger): the list page's counts and
+# subscribers table listen for it and reload themselves.
+IMPORT_FINISHED = "import-finished"
+
+STATUS_NAMES = {
+    "subscribed": _l("subscribed"),
+    "unsubscribed": _l("unsubscribed"),
+    "bounced": _l("bounced"),
+    "complained": _l("complained"),
+    "queued": _l("waiting to start"),
+    "running": _l("importing"),
+    "completed": _l("done"),
+    "failed": _l("stopped"),
+}
+MODE_NAMES = {
+    "upsert": _l("update names, merge attributes"),
+    "skip": _l("leave existing subscribers untouched"),
+    "blocklist": _l("suppress every address"),
+}
+FORMAT_NAMES = {"json": "JSON", "ndjson": "NDJSON", "csv": "CSV"}
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 guard_blueprint(bp)
+bp.add_app_template_filter(import_error, "import_error")
+
+
+@bp.app_template_global()
+def status_name(status: str) -> str:
+    """A subscriber's or an import's status in the reader's words."""
+    return str(STATUS_NAMES.get(status, status))
 
 
 def _get_list(list_id: int) -> MailingList:
@@ -60,13 +92,17 @@ def index(errors=None, form=None, status=200):
 
 @bp.post("/")
 def create():
+    get_locale()  # the reader's language, before the commit expires the user it is read from
     try:
         mailing_list = lists_service.create_list(
             request.form.get("name", ""), request.form.get("description", "")
         )
     except ValidationError as exc:
         return index(errors=exc.errors, form=request.form, status=422)
-    flash(f"List “{mailing_list.name}” created. Add subscribers or import a file.", "success")
+    flash(
+        _("List “%(name)s” created. Add subscribers or import a file.", name=mailing_list.name),
+        "success",
+    )
     return redirect(url_for(".show", list_id=mailing_list.id))
 
 
@@ -86,12 +122,13 @@ def _show(mailing_list: MailingList, *, block: str | None = None, status: int = 
         counts=lists_service.status_counts(mailing_list.id),
         statuses=list(SubscriberStatus),
         imports=importer.imports_for_list(mailing_list.id),
-        formats=FORMATS,
-        modes=importer.MODES,
+        formats={f: FORMAT_NAMES.get(f, f) for f in FORMATS},
+        modes={m: MODE_NAMES[m] for m in importer.MODES},
         q=request.args.get("q", ""),
         status_filter=request.args.get("status", ""),
         errors=extra.pop("errors", {}),
         form=extra.pop("form", {}),
+        counts_oob=fragment_requested(),  # a refreshed table brings the counts along
         **extra,
     )
 
@@ -108,7 +145,7 @@ def rename(list_id: int):
         lists_service.rename_list(
             mailing_list, request.form.get("name", ""), request.form.get("description")
         )
-        flash("List renamed.", "success")
+        flash(_("List renamed."), "success")
     except ValidationError as exc:
         flash(exc.errors.get("name", str(exc)), "error")
     return redirect(url_for(".show", list_id=list_id))
@@ -125,7 +162,15 @@ def delete(list_id: int):
         )
     name = mailing_list.name
     deleted = lists_service.delete_list(mailing_list)
-    flash(f"List “{name}” deleted with its {deleted:,} subscribers.", "success")
+    flash(
+        ngettext(
+            "List “%(name)s” deleted with its %(num)s subscriber.",
+            "List “%(name)s” deleted with its %(num)s subscribers.",
+            deleted,
+            name=name,
+        ),
+        "success",
+    )
     return redirect(url_for(".index"))
 
 
@@ -145,7 +190,7 @@ def add_subscriber(list_id: int):
             errors=exc.errors,
             form=request.form,
         )
-    flash(f"{subscriber.email} added.", "success")
+    flash(_("%(email)s added.", email=subscriber.email), "success")
     return redirect(url_for(".show", list_id=list_id))
 
 
@@ -157,7 +202,7 @@ def edit_subscriber(list_id: int, subscriber_id: int):
     if request.method == "POST":
         try:
             lists_service.update_subscriber(subscriber, request.form)
-            flash(f"{subscriber.email} saved.", "success")
+            flash(_("%(email)s saved.", email=subscriber.email), "success")
             return redirect(url_for(".show", list_id=list_id))
         except ValidationError as exc:
             db.session.rollback()
@@ -177,7 +222,7 @@ def edit_subscriber(list_id: int, subscriber_id: int):
 def unsubscribe(list_id: int, subscriber_id: int):
     subscriber = _get_subscriber(_get_list(list_id), subscriber_id)
     lists_service.set_status(subscriber, SubscriberStatus.UNSUBSCRIBED.value)
-    flash(f"{subscriber.email} unsubscribed.", "success")
+    flash(_("%(email)s unsubscribed.", email=subscriber.email), "success")
     return redirect(url_for(".show", list_id=list_id))
 
 
@@ -186,7 +231,7 @@ def delete_subscriber(list_id: int, subscriber_id: int):
     subscriber = _get_subscriber(_get_list(list_id), subscriber_id)
     email = subscriber.email
     lists_service.delete_subscriber(subscriber)
-    flash(f"{email} deleted.", "success")
+    flash(_("%(email)s deleted.", email=email), "success")
     return redirect(url_for(".show", list_id=list_id))
 
 
@@ -198,7 +243,7 @@ def start_import(list_id: int):
     mailing_list = _get_list(list_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _show(mailing_list, status=422, errors={"file": "Choose a file to import."})
+        return _show(mailing_list, status=422, errors={"file": _("Choose a file to import.")})
     try:
         record = importer.import_upload(
             upload.stream,
@@ -209,9 +254,10 @@ def start_import(list_id: int):
             user_id=current_user.id,
         )
     except ValidationError as exc:
-        return _show(mailing_list, status=422, errors=exc.errors, form=request.form)
+        errors = {key: import_error(message) for key, message in exc.errors.items()}
+        return _show(mailing_list, status=422, errors=errors, form=request.form)
     importer.enqueue_import(record)
-    flash(f"Importing {record.filename}: progress below.", "info")
+    flash(_("Importing %(file)s: progress below.", file=record.filename), "info")
     return redirect(url_for(".show", list_id=list_id, _anchor=f"import-{record.id}"))
 
 
@@ -225,9 +271,14 @@ def import_progress(list_id: int, import_id: int):
         mailing_list=mailing_list,
         record=record,
         rate=importer.rate(record),
+        mode_names=MODE_NAMES,
     )
     done = record.status in (ImportStatus.COMPLETED, ImportStatus.FAILED)
-    return stop_polling(response) if done and fragment_requested() else response
+    if done and fragment_requested():
+        if request.args.get("watching"):  # it was running on this page until now
+            response.headers["HX-Trigger"] = IMPORT_FINISHED
+        return stop_polling(response)
+    return response
 
 
 @bp.get("/<int:list_id>/imports/<int:import_id>/rejected.csv")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from mailer.extensions import db
 from mailer.lib.errors import ValidationError
-from mailer.models import MailingList, Segment, SubscriberStatus
+from mailer.models import MailingList, Role, Segment, SubscriberStatus
 from mailer.services import segments as segments_service
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import render
@@ -52,6 +54,7 @@ def _vocabulary() -> dict:
         "ops": segments_service.OPS,
         "op_labels": segments_service.OP_LABELS,
         "statuses": list(SubscriberStatus),
+        "editable": current_user.can(Role.MARKETER),
     }
 
 
@@ -68,7 +71,7 @@ def index(list_id: int):
     rows = [
         (s, segments_service.count(list_id, s.conditions, s.match)) for s in mailing_list.segments
     ]
-    return render("segments/index.html", mailing_list=mailing_list, rows=rows)
+    return render("segments/index.html", mailing_list=mailing_list, rows=rows, **_vocabulary())
 
 
 @bp.get("/new")
@@ -126,7 +129,7 @@ def save(list_id: int, segment_id: int | None = None):
     except ValidationError as exc:
         db.session.rollback()
         return _editor(mailing_list, segment, conditions, match, name, exc.errors, 422)
-    flash(f"Segment “{segment.name}” saved.", "success")
+    flash(_("Segment “%(name)s” saved.", name=segment.name), "success")
     return redirect(url_for(".index", list_id=list_id))
 
 
@@ -135,5 +138,5 @@ def delete(list_id: int, segment_id: int):
     segment = _get_segment(_get_list(list_id), segment_id)
     db.session.delete(segment)
     db.session.commit()
-    flash("Segment deleted.", "success")
+    flash(_("Segment deleted."), "success")
     return redirect(url_for(".index", list_id=list_id))

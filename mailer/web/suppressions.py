@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.engine.imports import importer
@@ -12,6 +13,7 @@ from mailer.models import Suppression, SuppressionReason
 from mailer.services import suppressions as service
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import render
+from mailer.web.import_messages import import_error
 
 bp = Blueprint("suppressions", __name__, url_prefix="/suppressions")
 guard_blueprint(bp)
@@ -25,6 +27,8 @@ def _page(errors=None, form=None, status=200):
         "suppressions/index.html",
         block="table",
         rows=rows,
+        sources=service.source_labels(rows),
+        reason_name=service.reason_name,
         total=total,
         page=page,
         pages=pages,
@@ -50,7 +54,7 @@ def add():
         )
     except ValidationError as exc:
         return _page(errors=exc.errors, form=request.form, status=422)
-    flash(f"{suppression.email} will not be mailed again.", "success")
+    flash(_("%(email)s will not be mailed again.", email=suppression.email), "success")
     return redirect(url_for(".index"))
 
 
@@ -59,7 +63,11 @@ def remove(suppression_id: int):
     suppression = db.session.get(Suppression, suppression_id) or abort(404)
     service.remove(suppression)
     flash(
-        f"{suppression.email} removed from the suppression list: it can be mailed again.", "success"
+        _(
+            "%(email)s removed from the suppression list: it can be mailed again.",
+            email=suppression.email,
+        ),
+        "success",
     )
     return redirect(url_for(".index"))
 
@@ -68,13 +76,16 @@ def remove(suppression_id: int):
 def import_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _page(errors={"file": "Choose a file to import."}, status=422)
+        return _page(errors={"file": _("Choose a file to import.")}, status=422)
     try:
         record = importer.import_upload(
             upload.stream, upload.filename, list_id=None, mode="blocklist", user_id=current_user.id
         )
     except ValidationError as exc:
-        return _page(errors=exc.errors, status=422)
+        return _page(errors={k: import_error(v) for k, v in exc.errors.items()}, status=422)
     importer.enqueue_import(record)
-    flash(f"Importing {record.filename} into the suppression list (import {record.id}).", "info")
+    flash(
+        _("Importing %(file)s into the suppression list.", file=record.filename),
+        "info",
+    )
     return redirect(url_for(".index"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.engine import rendering
@@ -34,6 +35,8 @@ def _form_of(template: Template | None) -> dict[str, str]:
 
 
 def _editor(template: Template | None, form, errors=None, status=200, preview=None, email=""):
+    details = getattr(errors, "details", {})  # TemplateSourceError: the raw messages
+    errors = getattr(errors, "errors", errors)
     return render(
         "templates/edit.html",
         block="preview_output",
@@ -41,6 +44,7 @@ def _editor(template: Template | None, form, errors=None, status=200, preview=No
         tmpl=template,
         form=form,
         errors=errors or {},
+        details=details,
         preview=preview,
         preview_email=email,
         editable=current_user.can(Role.MARKETER),
@@ -71,8 +75,8 @@ def create():
     try:
         template, warnings = templates_service.create_template(request.form)
     except ValidationError as exc:
-        return _editor(None, request.form, errors=exc.errors, status=422)
-    flash(f"Template “{template.name}” saved.", "success")
+        return _editor(None, request.form, errors=exc, status=422)
+    flash(_("Template “%(name)s” saved.", name=template.name), "success")
     _flash_warnings(warnings)
     return redirect(url_for(".edit", template_id=template.id))
 
@@ -121,8 +125,8 @@ def update(template_id: int):
     try:
         warnings = templates_service.update_template(template, request.form)
     except ValidationError as exc:
-        return _editor(template, request.form, errors=exc.errors, status=422)
-    flash(f"Template “{template.name}” saved.", "success")
+        return _editor(template, request.form, errors=exc, status=422)
+    flash(_("Template “%(name)s” saved.", name=template.name), "success")
     _flash_warnings(warnings)
     return redirect(url_for(".edit", template_id=template.id))
 
@@ -130,7 +134,7 @@ def update(template_id: int):
 @bp.post("/<int:template_id>/duplicate")
 def duplicate(template_id: int):
     copy = templates_service.duplicate_template(_get_template(template_id))
-    flash(f"Created “{copy.name}”.", "success")
+    flash(_("Created “%(name)s”.", name=copy.name), "success")
     return redirect(url_for(".edit", template_id=copy.id))
 
 
@@ -150,5 +154,5 @@ def delete(template_id: int):
     template = _get_template(template_id)
     name = template.name
     templates_service.delete_template(template)
-    flash(f"Template “{name}” deleted.", "success")
+    flash(_("Template “%(name)s” deleted.", name=name), "success")
     return redirect(url_for(".index"))

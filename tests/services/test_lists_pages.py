@@ -100,7 +100,7 @@ def test_upload_runs_in_a_worker_with_live_progress_and_a_rejects_report(app, cl
     )
     body = done.get_data(as_text=True)
     assert done.status_code == 286, "htmx stops polling once the import is over"
-    assert "completed" in body and "every 1s" not in body
+    assert "done" in body and "every 1s" not in body
     assert "<strong>1</strong> added" in body and "<strong>1</strong> rejected" in body
     report = client.get(f"/lists/{mailing_list.id}/imports/{record.id}/rejected.csv")
     assert "item 2" in report.get_data(as_text=True)

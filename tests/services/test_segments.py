@@ -123,7 +123,7 @@ def test_segment_editor_saves_and_counts_live(client, db, people, as_role):
     live = client.get(
         f"/lists/{people.id}/segments/count", query_string=query, headers={"HX-Request": "true"}
     )
-    assert "<strong>1</strong> subscribed (2 in all) match" in live.get_data(as_text=True)
+    assert "<strong>1</strong> subscribed person matches (2 in all)." in live.get_data(as_text=True)
     saved = client.post(f"/lists/{people.id}/segments/", data={"name": "Parisians", **query})
     assert saved.status_code == 302
     page = client.get(f"/lists/{people.id}/segments/").get_data(as_text=True)

@@ -300,3 +300,75 @@ def test_a_viewer_reads_templates_and_previews_but_cannot_change_them(client, db
     assert client.post("/templates/", data={"name": "x"}).status_code == 403
     assert client.post(f"/templates/{template.id}/duplicate").status_code == 403
     assert client.post("/templates/preview", data={"html": "x"}).status_code == 403
+
+
+def _field_error(page: str, name: str) -> str | None:
+    found = re.search(rf'<small class="field-error" id="{name}-error">([^<]*)</small>', page)
+    return htmllib.unescape(found.group(1)) if found else None
+
+
+def test_saving_reports_the_bodys_syntax_error_next_to_it_even_when_the_subject_has_one(
+    client, db, as_role
+):
+    as_role(Role.MARKETER)
+    both = _create(client, subject="Hi {{ first name }}", html="<p>ok</p>\n<p>{% if x %}hi</p>")
+    assert both.status_code == 422
+    page = both.get_data(as_text=True)
+    subject, body = _field_error(page, "subject"), _field_error(page, "html")
+    assert subject and subject.startswith("Line 1: Something inside {{ … }} is not understood")
+    assert body and body.startswith("Line 2: The “if” block is never closed: add {% endif %}")
+
+    only_body = _create(client, html="<p>{{ first_name }</p>")
+    page = only_body.get_data(as_text=True)
+    assert _field_error(page, "subject") is None
+    assert _field_error(page, "html").startswith("Line 1: A brace is missing or out of place")
+    assert db.session.scalar(db.select(db.func.count()).select_from(Template)) == 0
+
+
+def test_syntax_errors_are_plain_words_with_the_raw_message_in_small_print(client, db, as_role):
+    as_role(Role.MARKETER)
+    saved = _create(client, html="<p>{{ first name }}</p>").get_data(as_text=True)
+    assert "near “name”. A variable is one word (first_name, not first name)" in htmllib.unescape(
+        saved
+    )
+    assert "expected 'end of print statement'" not in _field_error(saved, "html")
+    detail = re.search(r'<small class="technical">([^<]*)</small>', saved)
+    assert detail and "end of print statement" in htmllib.unescape(detail.group(1))
+
+    preview = client.post(
+        "/templates/preview",
+        data={"subject": "Hi {% if %}", "html": "<p>{{ x|shout }}</p>"},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    problems = htmllib.unescape(preview)
+    assert "Subject · Line 1: A tag is empty or incomplete" in problems
+    assert "HTML body · Line 1: There is no filter called “shout”" in problems
+
+
+def test_a_french_reader_gets_the_syntax_error_and_the_flash_in_french(client, db, as_role):
+    as_role(Role.MARKETER)
+    fr = {"Accept-Language": "fr"}
+    data = {"name": "Bienvenue", "subject": "Bonjour", "html": "<p>{% for a in b %}</p>"}
+    page = client.post("/templates/", data=data, headers=fr).get_data(as_text=True)
+    assert _field_error(page, "html").startswith(
+        "Ligne 1\u00a0: Le bloc «\u00a0for\u00a0» n’est jamais fermé"
+    )
+
+    data["html"] = "<p>Bonjour</p>"
+    saved = client.post("/templates/", data=data, headers=fr)
+    page = client.get(saved.headers["Location"], headers=fr).get_data(as_text=True)
+    assert "Modèle «\u00a0Bienvenue\u00a0» enregistré." in page
+    assert "Corps HTML" in page and "Enregistrer" in page
+
+
+def test_enter_in_the_preview_email_box_previews_rather_than_saves(client, db, as_role):
+    """A browser submits a form from a one-line field with the form's first submit button
+    (tests/e2e/test_template_preview.py presses Enter in a real one)."""
+    as_role(Role.MARKETER)
+    template = Template(name="Welcome", subject="Hi", html="<p>Hi</p>")
+    db.session.add(template)
+    db.session.commit()
+    page = client.get(f"/templates/{template.id}").get_data(as_text=True)
+    form = page[page.index('<form id="template-form"') :]
+    first = re.search(r"<button type=\"submit\"[^>]*>", form).group(0)
+    assert 'formaction="/templates/preview"' in first

@@ -77,7 +77,7 @@ def test_saving_a_channel_explains_errors_and_success_in_french(client, db):
         headers=FRENCH,
         follow_redirects=True,
     )
-    assert "Canal d’envoi « Essai » créé." in created.get_data(as_text=True)
+    assert "Canal d’envoi «\u00a0Essai\u00a0» créé." in created.get_data(as_text=True)
 
 
 def test_the_test_email_is_written_in_the_senders_language(client, db):
@@ -93,7 +93,7 @@ def test_the_test_email_is_written_in_the_senders_language(client, db):
     )
     assert "a accepté l’e-mail pour ann@example.com" in answer.get_data(as_text=True)
     stored = db.session.scalars(db.select(OutboxMessage)).one()
-    assert stored.subject == f"E-mail de test du canal d’envoi Mailer « {channel.name} »"
+    assert stored.subject == f"E-mail de test du canal d’envoi Mailer «\u00a0{channel.name}\u00a0»"
     view = client.get(f"/outbox/{stored.id}").get_data(as_text=True)
     assert "Si vous pouvez le lire, le canal d’envoi fonctionne." in view
 

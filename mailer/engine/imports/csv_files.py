@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
+from mailer.engine.imports import messages
 from mailer.engine.imports.fields import (
     EMAIL,
     FIRST,
@@ -52,7 +53,7 @@ def read_csv(source: ChunkedSource) -> tuple[list[str], str, Iterator[Row]]:
             break
         skipped += block.count("\n")
     else:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(messages.EMPTY)
     delimiter = _sniff_delimiter(first.partition("\n")[0])
     # marks[0]: characters before the block csv is reading; marks[1]: the same when the
     # current record started (set per row). See _bounded_blocks.
@@ -66,12 +67,12 @@ def read_csv(source: ChunkedSource) -> tuple[list[str], str, Iterator[Row]]:
     fields = _clean_header(header)
     picked = pick_fields(fields)
     if EMAIL not in picked:
-        raise ImportFileError(f"no email field; fields found: {list_fields(fields)}")
+        raise ImportFileError(messages.NO_EMAIL, fields=list_fields(fields))
     rows = _csv_rows(reader, fields, picked, delimiter, skipped, marks)
     try:
         first_row = next(rows)
     except StopIteration:
-        raise ImportFileError("no contacts in file: only a header row") from None
+        raise ImportFileError(messages.HEADER_ONLY) from None
     return fields, picked[EMAIL], chain((first_row,), rows)
 
 
@@ -105,9 +106,10 @@ def _csv_rows(
             raise _csv_error(exc, start) from None
         except _RecordTooLong:
             raise ImportFileError(
-                f"line {start}: CSV record longer than {MAX_RECORD_CHARS} characters "
-                "(an unterminated quote?)",
+                messages.CSV_RECORD_TOO_LONG,
                 position=f"line {start}",
+                line=start,
+                limit=MAX_RECORD_CHARS,
             ) from None
         end = reader.line_num
         n = len(row)
@@ -118,9 +120,12 @@ def _csv_rows(
         elif n > width:
             if any(row[width:]):
                 raise ImportFileError(
-                    f"line {start}: {n} cells but the header has {width}; "
-                    f"a value probably contains an unquoted {_delimiter_name(delimiter)}",
+                    messages.CSV_CELLS,
                     position=f"line {start}",
+                    line=start,
+                    cells=n,
+                    width=width,
+                    delimiter=_delimiter_name(delimiter),
                 )
             row.append("")
         else:
@@ -199,4 +204,4 @@ def _csv_error(exc: csv.Error, line: int) -> ImportFileError:
         if fragment in message:
             message = nicer
             break
-    return ImportFileError(f"line {line}: broken CSV row: {message}", position=f"line {line}")
+    return ImportFileError(messages.CSV_BROKEN, position=f"line {line}", line=line, reason=message)

@@ -39,10 +39,14 @@ _CANON_STRIP = re.compile(r"[\s_\-]+")
 
 
 class ImportFileError(Exception):
-    """The file cannot be imported further; the message says why and where."""
+    """The file cannot be imported further; the message says why and where.
 
-    def __init__(self, message: str, position: str | None = None) -> None:
-        super().__init__(message)
+    ``template`` is one of ``messages``' English templates, filled in with ``values``."""
+
+    def __init__(self, template: str, position: str | None = None, **values: object) -> None:
+        super().__init__(template % values if values else template)
+        self.template = template
+        self.values = values
         self.position = position
 
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from mailer.engine.imports import messages
 from mailer.engine.imports.csv_files import read_csv
 from mailer.engine.imports.fields import (
     EMAIL,
@@ -40,11 +41,11 @@ FORMATS = ("json", "ndjson", "csv")
 DETECT_BYTES = 64 * 1024
 
 _NOT_TEXT = (
-    (b"PK\x03\x04", "this is a ZIP or Excel (.xlsx) file; export the sheet as CSV (UTF-8)"),
-    (b"\x1f\x8b", "this is a gzip file; decompress it first"),
-    (b"\xd0\xcf\x11\xe0", "this is an old Excel (.xls) file; export the sheet as CSV (UTF-8)"),
-    (b"\xff\xfe", "the file is UTF-16; save it as UTF-8"),
-    (b"\xfe\xff", "the file is UTF-16; save it as UTF-8"),
+    (b"PK\x03\x04", messages.ZIP),
+    (b"\x1f\x8b", messages.GZIP),
+    (b"\xd0\xcf\x11\xe0", messages.XLS),
+    (b"\xff\xfe", messages.UTF16),
+    (b"\xfe\xff", messages.UTF16),
 )
 
 
@@ -57,7 +58,7 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
     """
     text = head.removeprefix(BOM).lstrip()
     if not text:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(messages.EMPTY)
     if text.startswith(b"["):
         return "json"
     if not text.startswith(b"{"):
@@ -109,14 +110,12 @@ class ContactReader:
             if head.startswith(magic):
                 raise ImportFileError(message)
         if b"\x00" in head[:DETECT_BYTES]:
-            raise ImportFileError(
-                "the file contains NUL bytes: it is binary or UTF-16; save it as UTF-8 text"
-            )
+            raise ImportFileError(messages.NOT_TEXT)  # NUL bytes: binary, or UTF-16 without BOM
         start = head.lstrip()
         if not start:
             if len(head) + self._source.bom < HEAD_BYTES:
-                raise ImportFileError("the file is empty")
-            raise ImportFileError(f"the file starts with over {HEAD_BYTES} bytes of blank space")
+                raise ImportFileError(messages.EMPTY)
+            raise ImportFileError(messages.BLANK_START, limit=HEAD_BYTES)
         self.fmt: str = fmt or detect_format(start[:DETECT_BYTES], filename)
         self.fields: list[str]
         self.email_field: str

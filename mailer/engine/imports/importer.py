@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select, update
 from werkzeug.utils import secure_filename
 
 from mailer import dispatch
+from mailer.engine.imports import messages
 from mailer.engine.imports.files import (
     FORMATS,
     ContactReader,
@@ -93,11 +94,11 @@ def create_import(
     storage key (``save_upload``) or a local file (a Path: the command line's, never deleted)."""
     errors = {}
     if mode not in MODES:
-        errors["mode"] = f"Choose one of: {', '.join(MODES)}."
+        errors["mode"] = messages.CHOOSE_MODE % {"choices": ", ".join(MODES)}
     if fmt not in (None, "", *FORMATS):
-        errors["format"] = f"Choose one of: {', '.join(FORMATS)}, or leave it to detection."
+        errors["format"] = messages.CHOOSE_FORMAT % {"choices": ", ".join(FORMATS)}
     if mode != "blocklist" and list_id is None:
-        errors["list"] = "Choose a list to import into."
+        errors["list"] = messages.CHOOSE_LIST
     if errors:
         raise ValidationError(errors)
     path = os.path.abspath(source) if isinstance(source, os.PathLike) else source
@@ -199,7 +200,7 @@ def run_import(import_id: int) -> Import:
         if position <= resume_after:  # committed by an earlier run
             writer.skip(batch, rejects)
         elif position - read < resume_after:
-            raise ImportFileError("The file changed since the import started.")
+            raise ImportFileError(messages.FILE_CHANGED)
         else:
             writer.submit(batch, bytes_read, read, rejected, duplicates, rejects)
 
@@ -231,13 +232,10 @@ def run_import(import_id: int) -> Import:
     except ImportFileError as exc:
         failure = (str(exc), None)
     except Exception as exc:
-        failure = (f"Unexpected error: {exc.__class__.__name__}: {exc}", exc)
+        failure = (_internal(exc), exc)
     writer_error = writer.close()  # waits for the batches read before any failure
     if writer_error is not None and failure is None:
-        failure = (
-            f"Unexpected error: {writer_error.__class__.__name__}: {writer_error}",
-            writer_error,
-        )
+        failure = (_internal(writer_error), writer_error)
     db.session.rollback()
     if isinstance(writer_error, Superseded):
         current_app.logger.warning("import %s: a newer run took over", import_id)
@@ -260,6 +258,10 @@ def run_import(import_id: int) -> Import:
         record.rows_read,
     )
     return record
+
+
+def _internal(exc: BaseException) -> str:
+    return messages.INTERNAL % {"detail": f"{exc.__class__.__name__}: {exc}"}
 
 
 def _finish(import_id: int, attempt: int, status: ImportStatus, error: str | None) -> None:
@@ -306,14 +308,10 @@ def recover_stalled(now: datetime | None = None) -> Recovery:
         mine = (Import.id == import_id, Import.status == ImportStatus.RUNNING.value)
         mine += (Import.attempts == attempts,)
         if not path or not _upload_exists(path):
-            error = (
-                f"The import stopped after {rows_read} rows and cannot resume: its file is gone."
-            )
+            error = messages.FILE_GONE % {"rows": rows_read}
         elif attempts >= config["MAILER_IMPORT_MAX_ATTEMPTS"]:
-            error = (
-                f"The import stopped after {rows_read} rows: its job ended {attempts} times "
-                "without finishing (MAILER_IMPORT_MAX_ATTEMPTS), so it is not resumed again."
-            )
+            # MAILER_IMPORT_MAX_ATTEMPTS runs
+            error = messages.TOO_MANY_RUNS % {"rows": rows_read, "attempts": attempts}
         else:
             moved = db.session.execute(
                 update(Import).where(*mine).values(status=ImportStatus.QUEUED.value)

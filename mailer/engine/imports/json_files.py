@@ -11,6 +11,7 @@ from typing import Any
 
 import ijson
 
+from mailer.engine.imports import messages
 from mailer.engine.imports.fields import (
     EMAIL,
     FIRST,
@@ -52,7 +53,9 @@ def _decode_line(line: str, number: int) -> Any:
         message = f"{exc.msg} at column {exc.colno}"
     except (ValueError, RecursionError) as exc:
         message = str(exc) or exc.__class__.__name__
-    raise ImportFileError(f"line {number}: invalid JSON ({message})", position=f"line {number}")
+    raise ImportFileError(
+        messages.JSON_INVALID, position=f"line {number}", line=number, reason=message
+    )
 
 
 class _NonFiniteNumber(ValueError):
@@ -101,9 +104,10 @@ class _JsonFeed:
             cut = _nth_bracket(data, MAX_ITEM_BRACKETS - self._brackets + 1)
             if cut == 0:
                 raise ImportFileError(
-                    f"item {self.item} nests too deeply or holds too many objects and arrays "
-                    f"(over {MAX_ITEM_BRACKETS})",
+                    messages.JSON_TOO_NESTED,
                     position=f"item {self.item}",
+                    item=self.item,
+                    limit=MAX_ITEM_BRACKETS,
                 )
             data, self._held = data[:cut], data[cut:]
             brackets = MAX_ITEM_BRACKETS - self._brackets
@@ -120,8 +124,10 @@ class _JsonFeed:
             raise source.utf8_error(*self._bad, item=self.item)
         if source.offset - self.mark > MAX_LINE_BYTES:
             raise ImportFileError(
-                f"item {self.item} is larger than {MAX_LINE_BYTES} bytes",
+                messages.JSON_ITEM_TOO_LARGE,
                 position=f"item {self.item}",
+                item=self.item,
+                limit=MAX_LINE_BYTES,
             )
         start = source.offset - len(self._carry)  # file offset of data[0]
         chunk = source.read(n)
@@ -163,18 +169,18 @@ def read_objects(source: ChunkedSource, fmt: str) -> tuple[list[str], str, Itera
             break
         if len(leading) >= MAX_LEADING_NON_OBJECTS:
             raise ImportFileError(
-                f"the first {MAX_LEADING_NON_OBJECTS} {label}s hold no JSON object; "
-                "expected one object per contact"
+                messages.JSON_NO_OBJECT_ITEMS if label == "item" else messages.JSON_NO_OBJECT_LINES,
+                count=MAX_LEADING_NON_OBJECTS,
             )
     if not leading:
-        raise ImportFileError("no contacts in file")
+        raise ImportFileError(messages.NO_CONTACTS)
     first = leading[-1][1]
     if not isinstance(first, dict):
-        raise ImportFileError("no contacts in file: no JSON object found")
+        raise ImportFileError(messages.NO_JSON_OBJECT)
     fields = list(first)
     picked = pick_fields(fields)
     if EMAIL not in picked:
-        raise ImportFileError(f"no email field; fields found: {list_fields(fields)}")
+        raise ImportFileError(messages.NO_EMAIL, fields=list_fields(fields))
     rows = _object_rows(chain(leading, values), label, picked, fields)
     return fields, picked[EMAIL], rows
 
@@ -214,16 +220,16 @@ def _json_values(source: ChunkedSource) -> Iterator[tuple[int, Any]]:
             yield number, value
     except ijson.JSONError as exc:
         raise ImportFileError(
-            f"item {number + 1}: malformed JSON ({_yajl_message(exc)})",
+            messages.JSON_MALFORMED,
             position=f"item {number + 1}",
+            item=number + 1,
+            reason=_yajl_message(exc),
         ) from None
     except UnicodeDecodeError:
         # The bytes are valid UTF-8 (checked as read): the parser turned a \u escape of a
         # lone UTF-16 surrogate into text that is no character, and cannot go on.
         raise ImportFileError(
-            f"item {number + 1}: a \\u escape is a lone UTF-16 surrogate (such as "
-            "\\ud800 without its pair), which is not a character; fix or remove it",
-            position=f"item {number + 1}",
+            messages.JSON_SURROGATE, position=f"item {number + 1}", item=number + 1
         ) from None
 
 
@@ -259,10 +265,7 @@ def _json_prefix(source: ChunkedSource) -> str:
         pass  # the head ends mid-document, or the JSON is broken (reported when parsed)
     if empty is not None:
         return f"{empty}.item"
-    raise ImportFileError(
-        "the JSON file is an object without an array of contacts; expected "
-        '[{"email": …}, …] or {"contacts": [{"email": …}, …]}'
-    )
+    raise ImportFileError(messages.JSON_NOT_A_LIST)
 
 
 def _object_rows(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from mailer.engine.imports import messages
 from mailer.engine.imports.fields import ImportFileError
 
 #: Longest CSV/NDJSON line, CSV field or JSON item accepted.
@@ -58,12 +59,12 @@ class ChunkedSource:
     ) -> ImportFileError:
         """``line``/``offset`` are those of ``data[0]`` in the file; ``item`` is for JSON."""
         line += data.count(b"\n", 0, exc.start)
-        where = f"line {line} (byte offset {offset + exc.start}"
-        where += f", item {item})" if item is not None else ")"
-        return ImportFileError(
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at {where}; save the file as UTF-8",
-            position=f"item {item}" if item is not None else f"line {line}",
-        )
+        values = {"byte": f"{data[exc.start]:02x}", "line": line, "offset": offset + exc.start}
+        if item is not None:
+            return ImportFileError(
+                messages.NOT_UTF8_ITEM, position=f"item {item}", item=item, **values
+            )
+        return ImportFileError(messages.NOT_UTF8, position=f"line {line}", **values)
 
     def text_blocks(self) -> Iterator[str]:
         """Yield decoded text cut at line ends, checking UTF-8 and line length on the way.
@@ -83,8 +84,10 @@ class ChunkedSource:
             if carry:
                 if len(carry) + (newline + 1 if newline >= 0 else len(chunk)) > MAX_LINE_BYTES:
                     raise ImportFileError(
-                        f"line {line} is longer than {MAX_LINE_BYTES} bytes",
+                        messages.LINE_TOO_LONG,
                         position=f"line {line}",
+                        line=line,
+                        limit=MAX_LINE_BYTES,
                     )
                 if newline < 0:
                     carry += chunk

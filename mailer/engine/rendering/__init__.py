@@ -12,7 +12,12 @@ from mailer.engine.rendering.compiler import CompiledEmail, RenderedEmail, compi
 from mailer.engine.rendering.context import BASE_VARIABLES, recipient_context, sample_context
 from mailer.engine.rendering.errors import RenderError, TemplateSyntaxProblem
 from mailer.engine.rendering.plaintext import html_to_text
-from mailer.engine.rendering.preview import Preview, render_preview, unknown_variables
+from mailer.engine.rendering.preview import (
+    Preview,
+    render_preview,
+    syntax_problems,
+    unknown_variables,
+)
 
 __all__ = [
     "BASE_VARIABLES",
@@ -27,5 +32,6 @@ __all__ = [
     "recipient_context",
     "render_preview",
     "sample_context",
+    "syntax_problems",
     "unknown_variables",
 ]

@@ -4,7 +4,7 @@ problem instead of raising."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
@@ -62,6 +62,19 @@ def unknown_variables(subject: str, html: str, text: str | None, known: Iterable
     return sorted(name for name in used if name.removeprefix("attributes.") not in known_names)
 
 
+def syntax_problems(subject: str, html: str, text: str | None) -> list[TemplateSyntaxProblem]:
+    """Every field's syntax error (not only the first field's), in field order."""
+    problems = []
+    fields: list[tuple[str | None, Field]] = [(subject, "subject"), (html, "html"), (text, "text")]
+    for source, fld in fields:
+        if source:
+            try:
+                compile_user_source(source, fld)
+            except TemplateSyntaxProblem as exc:
+                problems.append(exc)
+    return problems
+
+
 @dataclass
 class Preview:
     """What a preview page shows: the email when it renders, and every problem found."""
@@ -69,6 +82,7 @@ class Preview:
     email: RenderedEmail | None
     problems: list[str]
     unknown_variables: list[str]
+    syntax: list[TemplateSyntaxProblem] = field(default_factory=list)  # one per broken field
 
     @property
     def ok(self) -> bool:
@@ -87,16 +101,10 @@ def render_preview(
 ) -> Preview:
     """Never raises on template problems: reports syntax errors (every field), unknown
     variables and render errors as human messages."""
+    syntax = syntax_problems(subject, html, text)
+    if syntax:
+        return Preview(None, [str(exc) for exc in syntax], [], syntax)
     problems: list[str] = []
-    fields: list[tuple[str | None, Field]] = [(subject, "subject"), (html, "html"), (text, "text")]
-    for source, fld in fields:
-        if source:
-            try:
-                compile_user_source(source, fld)
-            except TemplateSyntaxProblem as exc:
-                problems.append(str(exc))
-    if problems:
-        return Preview(email=None, problems=problems, unknown_variables=[])
 
     if known is None:
         attrs = context.get("attributes")

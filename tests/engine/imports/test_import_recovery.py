@@ -157,7 +157,7 @@ def test_a_stalled_import_started_too_often_fails_with_the_reason(app, db, tmp_p
     db.session.expire_all()
     record = db.session.get(Import, record.id)
     assert record.status == ImportStatus.FAILED.value
-    assert "its job ended 3 times without finishing" in record.error
+    assert "it was interrupted 3 times without finishing" in record.error
 
 
 def test_a_run_resumes_after_the_committed_batches_of_an_earlier_one(

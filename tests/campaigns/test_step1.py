@@ -109,7 +109,7 @@ def test_a_running_campaign_cannot_be_edited(client, db, marketer):
         follow_redirects=True,
         data={"name": "New", "subject": "S", "html": GOOD_HTML},
     )
-    assert "cannot be edited: duplicate it" in response.get_data(as_text=True)
+    assert "can no longer be edited: duplicate it" in response.get_data(as_text=True)
     assert reload(db, campaign).name == "Spring sale"
 
 

@@ -25,7 +25,7 @@ from tests.fixtures.campaign_pages import HX, error_at, reload, row_data, setup_
 
 def _estimate(body: str) -> str:
     match = re.search(
-        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) excluded", body
+        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) left out", body
     )
     assert match, body
     return f"{match.group(1)}/{match.group(2)}"
@@ -61,7 +61,7 @@ def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(cli
     body = first.get_data(as_text=True)
     assert first.status_code == 200 and "<html" not in body
     assert _estimate(body) == "2/1", "z is suppressed"
-    assert "unsubscribed, bounced, complained or suppressed" in body
+    assert "unsubscribed, bounced, complained or blocked" in body
     assert (
         _estimate(client.post(url, data={"list_id": str(b.id)}, headers=HX).get_data(as_text=True))
         == "3/1"
@@ -264,7 +264,7 @@ def test_every_row_and_schedule_problem_is_explained_next_to_its_field(
     assert "Choose a channel." in error_at(body, "row-a-channel_id")
     assert "a number above 0" in error_at(body, "row-a-frequency")
     assert "1 or more" in error_at(body, "row-a-daily_max")
-    assert "This start is in the past" in error_at(body, "row-a-start_at")
+    assert "This start time is in the past" in error_at(body, "row-a-start_at")
     assert "This sender no longer exists" in error_at(body, "row-b-identity_id")
     assert "“Old relay” is inactive" in error_at(body, "row-b-channel_id")
     assert "a number above 0" in error_at(body, "row-b-frequency")
@@ -275,7 +275,7 @@ def test_every_row_and_schedule_problem_is_explained_next_to_its_field(
     assert db.session.scalar(db.select(CampaignChannel)) is None
 
     none = client.post(f"/campaigns/{campaign.id}/setup", data={"action": "save"})
-    assert "Add at least one sending channel row." in error_at(none.get_data(as_text=True), "rows")
+    assert "Add at least one sending channel." in error_at(none.get_data(as_text=True), "rows")
 
 
 # ------------------------------------------------------------------ test sends

@@ -7,9 +7,8 @@ audience, stats) and render. Viewers read; marketers write.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
-from flask_babel import format_number, get_locale, ngettext
+from flask_babel import format_number, get_locale, ngettext, pgettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from mailer.campaigns import audience, lifecycle, localtime, rules, stats
@@ -25,21 +24,19 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 guard_blueprint(bp)  # viewers read, marketers write
 
 
-STATUS_NAMES = {
-    "draft": _l("draft"),
-    "processing": _l("importing"),
-    "scheduled": _l("scheduled"),
-    "running": _l("sending"),
-    "paused": _l("paused"),
-    "completed": _l("completed"),
-    "cancelled": _l("cancelled"),
-    "failed": _l("failed"),
-}
-
-
 def status_name(status: str) -> str:
     """A campaign's status in the reader's words."""
-    return str(STATUS_NAMES.get(status, status))
+    names = {
+        "draft": pgettext("campaign status", "draft"),
+        "processing": pgettext("campaign status", "importing"),
+        "scheduled": pgettext("campaign status", "scheduled"),
+        "running": pgettext("campaign status", "sending"),
+        "paused": pgettext("campaign status", "paused"),
+        "completed": pgettext("campaign status", "completed"),
+        "cancelled": pgettext("campaign status", "cancelled"),
+        "failed": pgettext("campaign status", "failed"),
+    }
+    return names.get(status, status)
 
 
 @bp.context_processor

@@ -225,8 +225,8 @@ def test_the_campaign_page_answers_in_french(client, db, marketer, identity, san
     assert "Progression" in page and "envoyés dans la dernière minute" in page
     assert "1\u202f234" in page or "1\u00a0234" in page, "French thousands separator"
     paused = client.post(f"/campaigns/{campaign.id}/pause", headers=fr, follow_redirects=True)
-    assert "« Summer sale » est en pause" in paused.get_data(as_text=True) or (
-        "“Summer sale” mis en pause" in paused.get_data(as_text=True)
-    )
+    assert "«\u00a0Summer sale\u00a0» en pause" in paused.get_data(as_text=True)
+    refused = client.post(f"/campaigns/{campaign.id}/setup", headers=fr, follow_redirects=True)
+    assert "ne peut plus être modifiée" in refused.get_data(as_text=True)
     english = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
-    assert "sent in the last minute" in english
+    assert "<h2>Progress" in english and "1,234" in english

@@ -360,3 +360,42 @@ def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, 
         data={**row_data(identity, sandbox), "test_to": "me@example.com", "send_test": "1"},
     )
     assert plain.status_code == 200 and "Sent. Accepted by" in plain.get_data(as_text=True)
+
+
+def test_step2_preselects_a_lone_sender_and_shows_hints_in_full(client, db, marketer, identity):
+    for name in ("Brevo EU", "Sandbox"):
+        db.session.add(Channel(name=name, provider="sandbox", settings={}, rate_per_second=10))
+    db.session.commit()
+    campaign = draft(db)
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    sender = page[page.index('name="row-') : page.index("</select>", page.index('name="row-'))]
+    assert f'<option value="{identity.id}" selected>' in sender and "Choose…" not in sender
+    assert "Blank: as fast as the channel allows." in page, "a hint under the field, not cut off"
+    assert "Blank: the channel's daily limit." in page
+    assert 'placeholder="blank' not in page
+    assert ">Brevo EU</option>" in page, "channel names alone, nothing to cut off"
+
+
+def test_the_audience_table_counts_a_segments_own_members(client, db, marketer):
+    people = make_list(db, "People", [])
+    for i, city in enumerate(["Oslo", "Oslo", "Rome", "Rome", "Rome"]):
+        db.session.add(
+            Subscriber(list_id=people.id, email=f"p{i}@example.com", attributes={"city": city})
+        )
+    segment = Segment(
+        list_id=people.id,
+        name="Oslo",
+        match="all",
+        conditions=[{"field": "attribute", "attribute": "city", "op": "eq", "value": "Oslo"}],
+    )
+    db.session.add(segment)
+    db.session.commit()
+    campaign = draft(db)
+    db.session.add(
+        CampaignAudience(campaign_id=campaign.id, list_id=people.id, segment_id=segment.id)
+    )
+    db.session.commit()
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert '<td class="num">2 <small>in the segment</small></td>' in page, "not the list's 5"
+    show = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "2 people in the segment" in show

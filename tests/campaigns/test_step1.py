@@ -192,6 +192,7 @@ def test_picking_a_template_fills_in_its_subject(client, db, marketer):
     assert 'value="My own words"' in typed, "what the person typed stays"
     page = client.get("/campaigns/new").get_data(as_text=True)
     assert 'hx-get="/campaigns/template-subject"' in page and "<script>" not in page
+    assert 'placeholder="&lt;p&gt;Hello {{ first_name }}!&lt;/p&gt;' in page, "markup escaped"
 
 
 def test_without_javascript_a_blank_subject_takes_the_templates(client, db, marketer):

@@ -7,7 +7,7 @@ audience, stats) and render. Viewers read; marketers write.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
-from flask_babel import format_number, get_locale, ngettext, pgettext
+from flask_babel import format_number, get_locale, gettext, ngettext, pgettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -39,6 +39,13 @@ def status_name(status: str) -> str:
     return names.get(status, status)
 
 
+def stored_text(message: str | None) -> str:
+    """A message stored in English (marked with N_) in the reader's language. Plain text, so
+    the page escapes it: Jinja's _() would take it for trusted markup, and stored messages
+    may quote names people typed."""
+    return gettext(message) if message else ""
+
+
 @bp.context_processor
 def _helpers():
     return {
@@ -46,6 +53,7 @@ def _helpers():
         "duration_text": forms.duration_text,
         "tz": localtime.timezone_name(),
         "status_name": status_name,
+        "stored_text": stored_text,
     }
 
 

@@ -230,3 +230,11 @@ def test_the_campaign_page_answers_in_french(client, db, marketer, identity, san
     assert "ne peut plus être modifiée" in refused.get_data(as_text=True)
     english = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "<h2>Progress" in english and "1,234" in english
+
+
+def test_stored_messages_are_shown_as_text(client, db, marketer):
+    evil = 'Launch failed: "><img src=x onerror=alert(1)>'
+    campaign = draft(db, status="failed", error=evil)
+    for url in (f"/campaigns/{campaign.id}", f"/campaigns/{campaign.id}/progress"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body, url

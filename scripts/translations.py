@@ -36,8 +36,21 @@ METHODS = [
     ("**/templates/**.txt", "jinja2.ext:babel_extract"),
     ("**.py", "python"),
 ]
-# Words that are the same in every language and may stand outside the translation functions.
-UNTRANSLATED = {"Mailer", "HTML", "MJML", "CSV", "JSON", "API", "SMTP", "SES", "URL", "RFC"}
+# Words that are the same in every language and may stand outside the translation functions
+# ("breadcrumb": Pico CSS styles nav[aria-label=breadcrumb], so that label stays as it is).
+UNTRANSLATED = {
+    "breadcrumb",
+    "Mailer",
+    "HTML",
+    "MJML",
+    "CSV",
+    "JSON",
+    "API",
+    "SMTP",
+    "SES",
+    "URL",
+    "RFC",
+}
 # Attributes whose text people read (tooltips, placeholders, screen readers, confirmations).
 VISIBLE_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "hx-confirm", "data-confirm"}
 

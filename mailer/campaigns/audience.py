@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from mailer.engine.imports import importer
@@ -100,7 +101,7 @@ class AudienceEntry:
     audience: CampaignAudience
     mailing_list: MailingList
     segment: Segment | None
-    subscribers: int  # everyone on the list, before segment and suppressions
+    subscribers: int  # everyone on the list or in the segment, before suppressions
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,21 @@ def audience_entries(campaign: Campaign) -> list[AudienceEntry]:
         ).all()
     )
     return [
-        AudienceEntry(a, lists[a.list_id], segments.get(a.segment_id), sizes.get(a.list_id, 0))
+        AudienceEntry(
+            a,
+            lists[a.list_id],
+            segments.get(a.segment_id),
+            _segment_size(a) if a.segment_id in segments else sizes.get(a.list_id, 0),
+        )
         for a in audiences
         if a.list_id in lists
     ]
+
+
+def _segment_size(audience: CampaignAudience) -> int:
+    """Members of a list narrowed by its segment (whatever their status, like a list's size)."""
+    condition = audience_condition(audience)
+    return db.session.scalar(select(func.count()).select_from(Subscriber).where(condition)) or 0
 
 
 def audience_view(campaign: Campaign) -> AudienceView:
@@ -194,18 +206,18 @@ def add_list(campaign: Campaign, list_id: Any, segment_id: Any = None) -> Campai
     errors: dict[str, str] = {}
     mailing_list = db.session.get(MailingList, parse_id(list_id) or 0)
     if mailing_list is None:
-        errors["list_id"] = "Choose a list."
+        errors["list_id"] = _("Choose a list.")
     segment = None
     if str(segment_id or "").strip():
         segment = db.session.get(Segment, parse_id(segment_id) or 0)
         if segment is None or mailing_list is None or segment.list_id != mailing_list.id:
-            errors["segment_id"] = "Choose a segment of the chosen list, or “Everyone”."
+            errors["segment_id"] = _("Choose a segment of the chosen list, or “Everyone”.")
     if not errors:
         for audience in campaign.audiences:
             if audience.list_id == mailing_list.id and audience.segment_id == (
                 segment.id if segment else None
             ):
-                errors["list_id"] = "This list (with this segment) is already in the audience."
+                errors["list_id"] = _("This list (with this segment) is already in the audience.")
     if errors:
         raise ValidationError(errors)
     audience = CampaignAudience(
@@ -246,7 +258,7 @@ def _upload_list(campaign: Campaign) -> MailingList:
         n += 1
     mailing_list = MailingList(
         name=name,
-        description=f"Contacts uploaded for the campaign “{campaign.name}”.",
+        description=_("Contacts uploaded for the campaign “%(name)s”.", name=campaign.name),
         for_campaign=True,
     )
     db.session.add(mailing_list)
@@ -258,7 +270,7 @@ def upload(campaign: Campaign, stream, filename: str, user_id: int | None) -> Im
     """Import an uploaded contact file into the campaign's upload list (which joins the
     audience); the import runs in a worker at once."""
     if stream is None or not filename:
-        raise ValidationError({"file": "Choose a JSON, NDJSON or CSV file to upload."})
+        raise ValidationError({"file": _("Choose a JSON, NDJSON or CSV file to upload.")})
     mailing_list = _upload_list(campaign)
     record = importer.import_upload(
         stream,

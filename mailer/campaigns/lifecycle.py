@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from mailer.campaigns import audience, launch, rules
@@ -16,6 +17,7 @@ from mailer.engine.campaign_state import transition
 from mailer.engine.rendering.content import template_body
 from mailer.extensions import db
 from mailer.lib.errors import NotAllowed, ValidationError
+from mailer.lib.i18n import N_
 from mailer.models import (
     Campaign,
     CampaignAudience,
@@ -46,13 +48,18 @@ def open_for_editing(campaign: Campaign) -> bool:
     if status == S.DRAFT:
         return False
     if status not in EDITABLE:
-        raise NotAllowed(f"A {status.value} campaign cannot be edited any more: duplicate it.")
+        raise NotAllowed(
+            _(
+                "“%(name)s” has started meanwhile and can no longer be edited: duplicate it.",
+                name=campaign.name,
+            )
+        )
     transition(campaign, S.DRAFT, expect=status)
     return True
 
 
 def _copy_name(name: str) -> str:
-    return f"Copy of {name}"[: rules.NAME_MAX]
+    return _("Copy of %(name)s", name=name)[: rules.NAME_MAX]
 
 
 def duplicate(campaign: Campaign, user_id: int | None = None) -> Campaign:
@@ -103,11 +110,11 @@ def delete_campaign(campaign: Campaign) -> None:
         .where(Import.campaign_id == campaign.id, Import.status.in_(audience.PENDING_IMPORT))
     )
     if pending:
-        raise NotAllowed("Its uploaded files are still importing: delete it once they are done.")
+        raise NotAllowed(_("Its uploaded files are still importing: delete it once they are done."))
     if CampaignStatus(campaign.status) in (S.SCHEDULED, S.PROCESSING):
         open_for_editing(campaign)
     if CampaignStatus(campaign.status) not in (S.DRAFT, S.CANCELLED, S.COMPLETED, S.FAILED):
-        raise NotAllowed("Pause or cancel the campaign before deleting it.")
+        raise NotAllowed(_("Pause or cancel the campaign before deleting it."))
     db.session.execute(delete(Send).where(Send.campaign_id == campaign.id))
     db.session.delete(campaign)
     db.session.commit()
@@ -173,7 +180,9 @@ def _after_imports(campaign: Campaign, states: set[str]) -> None:
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign_id)
-            .values(error="An uploaded contact file could not be imported: see its import report.")
+            .values(
+                error=N_("An uploaded contact file could not be imported: see its import report.")
+            )
         )
         transition(campaign, S.DRAFT, expect=S.PROCESSING)
         return
@@ -193,7 +202,7 @@ def resume(campaign: Campaign) -> Campaign:
     """Resume a paused campaign; rows that stopped themselves on errors start again too."""
     if campaign.status == S.RUNNING.value:
         if not any(row.paused_reason for row in campaign.channels):
-            raise NotAllowed("The campaign is already running.")
+            raise NotAllowed(_("The campaign is already running."))
         resume_rows(campaign)
         return campaign
     transition(campaign, S.RUNNING, commit=False)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date, format_time
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from mailer.models.base import utcnow
 
@@ -38,9 +41,14 @@ def local_input(value: datetime | None) -> str:
 
 
 def local_text(value: datetime | None) -> str:
-    """A stored naive UTC time as the pages show it, in the configured zone."""
+    """A stored naive UTC time as the pages show it, in the configured zone and the reader's
+    language: "Dec 6, 2026, 14:05 UTC", "6 déc. 2026, 14:05 UTC"."""
     local = to_local(value)
-    return f"{local:%Y-%m-%d %H:%M} {timezone_name()}" if local else ""
+    if local is None:
+        return ""
+    language = get_locale() or "en"
+    day = format_date(local, "medium", locale=language)
+    return f"{day}, {format_time(local, 'HH:mm', locale=language)} {timezone_name()}"
 
 
 def parse_local(text: str) -> datetime:
@@ -58,9 +66,13 @@ def future_time(text: str, errors: dict[str, str], key: str, what: str) -> datet
     try:
         when = parse_local(text)
     except ValueError:
-        errors[key] = f"Enter a date and time, e.g. 2030-06-01 09:00 ({timezone_name()})."
+        errors[key] = _(
+            "Enter a date and time, e.g. 2030-06-01 09:00 (%(zone)s).", zone=timezone_name()
+        )
         return None
     if when < utcnow() - PAST_GRACE:
-        errors[key] = f"{what} is in the past: choose a later time, or leave it blank."
+        errors[key] = _(
+            "%(what)s is in the past: choose a later time, or leave it blank.", what=what
+        )
         return None
     return when

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import case, distinct, func, literal_column, select
 
 from mailer.campaigns import stats
@@ -74,7 +75,7 @@ def campaign_report(campaign: Campaign, now: datetime | None = None) -> Report:
         for row_id, label in labels.items()
     ]
     if by_channel.get(None):
-        channels.append(ChannelFigures(None, "Not sent yet", by_channel[None]))
+        channels.append(ChannelFigures(None, _("Not sent yet"), by_channel[None]))
     return Report(
         campaign=campaign,
         figures=total,
@@ -127,7 +128,7 @@ def timeline(campaign: Campaign, now: datetime | None = None) -> dict:
         .group_by(bucket, Event.type, Event.machine)
     ).all()
     last = min(end - timedelta(hours=1), (now or utcnow()).replace(minute=0, second=0))
-    for hour, *_ in rows:
+    for hour, *_rest in rows:
         last = max(last, datetime.strptime(hour, "%Y-%m-%d %H:%M"))
     hours = max(24, int((last - start).total_seconds() // 3600) + 1)
     hours = min(hours, TIMELINE_DAYS * 24)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mailer.campaigns import audience, localtime
@@ -75,9 +78,10 @@ def has_unsubscribe_link(subject: str, html: str, text: str | None) -> bool:
     return UNSUBSCRIBE_SAMPLE in email.html or UNSUBSCRIBE_SAMPLE in email.text
 
 
-NO_UNSUBSCRIBE = (
-    "The email has no {{ unsubscribe_url }} link. Add one, e.g. "
-    '<a href="{{ unsubscribe_url }}">Unsubscribe</a>: recipients must be able to leave.'
+NO_UNSUBSCRIBE = _l(
+    "The email has no %(variable)s link. Add one, e.g. "
+    '<a href="%(variable)s">Unsubscribe</a>: recipients must be able to leave.',
+    variable="{{ unsubscribe_url }}",
 )
 
 
@@ -88,13 +92,19 @@ def content_warnings(subject: str, html: str, text: str | None) -> list[str]:
     unknown = rendering.unknown_variables(subject, html, text, lists_service.attribute_names())
     if unknown:
         warnings.append(
-            f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-            "No subscriber has such an attribute yet, so it will render empty."
+            ngettext(
+                "Unknown variable: %(names)s. No subscriber has such an attribute yet, "
+                "so it will render empty.",
+                "Unknown variables: %(names)s. No subscriber has such an attribute yet, "
+                "so they will render empty.",
+                len(unknown),
+                names=", ".join(unknown),
+            )
         )
     try:
         rendering.compile_email(subject, html, text).render(rendering.sample_context())
     except rendering.RenderError as exc:
-        warnings.append(f"With sample data the email does not render: {exc}")
+        warnings.append(_("With sample data the email does not render: %(problem)s", problem=exc))
     except rendering.TemplateSyntaxProblem:
         pass
     return warnings
@@ -106,13 +116,13 @@ def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
     subject = (form.get("subject") or "").strip()
     html = form.get("html") or ""
     if not name:
-        errors["name"] = "Give the campaign a name (only your team sees it)."
+        errors["name"] = _("Give the campaign a name (only your team sees it).")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Use at most {NAME_MAX} characters."
+        errors["name"] = _("Use at most %(num)s characters.", num=NAME_MAX)
     if not subject:
-        errors["subject"] = "Write a subject line."
+        errors["subject"] = _("Write a subject line, or choose a template that has one.")
     elif len(subject) > SUBJECT_MAX:
-        errors["subject"] = f"Use at most {SUBJECT_MAX} characters."
+        errors["subject"] = _("Use at most %(num)s characters.", num=SUBJECT_MAX)
 
     template: Template | None = None
     raw_template = (form.get("template_id") or "").strip()
@@ -120,30 +130,46 @@ def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
         template_id = parse_id(raw_template)
         template = db.session.get(Template, template_id) if template_id else None
         if template is None:
-            errors["template_id"] = "This template no longer exists: choose another one."
+            errors["template_id"] = _("This template no longer exists: choose another one.")
     if template is not None and html.strip():
-        errors["html"] = (
+        errors["html"] = _(
             "Use either the template chosen above or HTML pasted here, not both: "
             "clear this box, or choose “No template”."
         )
     elif raw_template == "" and not html.strip():
-        errors["template_id"] = "Choose a template from the library, or paste HTML below."
-        errors["html"] = "Paste the HTML of this campaign, or choose a template above."
+        errors["template_id"] = _("Choose a template from the library, or paste HTML below.")
+        errors["html"] = _("Paste the HTML of this campaign, or choose a template above.")
 
     if not errors:
         body, text = (template.html, template.text) if template else (html, None)
         for problem in syntax_problems(subject, body, text):
-            where = f"line {problem.line}: " if problem.line else ""
+            where = _("line %(line)s: ", line=problem.line) if problem.line else ""
             if problem.field == "subject":
-                errors["subject"] = f"Template error, {where}{problem.message}"
+                errors["subject"] = _(
+                    "Template error, %(where)s%(problem)s", where=where, problem=problem.message
+                )
             elif template is not None:
-                part = "HTML body" if problem.field == "html" else "text body"
                 errors["template_id"] = (
-                    f"The template “{template.name}” has an error in its {part}, "
-                    f"{where}{problem.message}. Fix it in the template library."
+                    _(
+                        "The template “%(name)s” has an error in its HTML body, %(where)s"
+                        "%(problem)s. Fix it in the template library.",
+                        name=template.name,
+                        where=where,
+                        problem=problem.message,
+                    )
+                    if problem.field == "html"
+                    else _(
+                        "The template “%(name)s” has an error in its text body, %(where)s"
+                        "%(problem)s. Fix it in the template library.",
+                        name=template.name,
+                        where=where,
+                        problem=problem.message,
+                    )
                 )
             else:
-                errors["html"] = f"Template error, {where}{problem.message}"
+                errors["html"] = _(
+                    "Template error, %(where)s%(problem)s", where=where, problem=problem.message
+                )
     if errors:
         raise ValidationError(errors)
     return {
@@ -188,9 +214,9 @@ def content_summary(campaign: Campaign) -> ContentSummary:
     warnings: list[str] = []
     if html and CampaignStatus(campaign.status) in EDITABLE:
         if syntax_problems(subject, html, text):
-            warnings.append("The email has a template error: fix it in step 1.")
+            warnings.append(_("The email has a template error: fix it in step 1."))
         elif not has_unsubscribe_link(subject, html, text):
-            warnings.append(NO_UNSUBSCRIBE + " Launching is refused until it has one.")
+            warnings.append(str(NO_UNSUBSCRIBE) + " " + _("Launching is refused until it has one."))
     return ContentSummary(subject, template, source, warnings)
 
 
@@ -259,18 +285,19 @@ def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
     before = len(errors)
     identity_id = parse_id(row.identity_id)
     if not row.identity_id:
-        errors[row.name("identity_id")] = "Choose a sender."
+        errors[row.name("identity_id")] = _("Choose a sender.")
     elif identity_id is None or db.session.get(Identity, identity_id) is None:
-        errors[row.name("identity_id")] = "This sender no longer exists: choose another one."
+        errors[row.name("identity_id")] = _("This sender no longer exists: choose another one.")
     channel_id = parse_id(row.channel_id)
     channel = db.session.get(Channel, channel_id) if channel_id else None
     if not row.channel_id:
-        errors[row.name("channel_id")] = "Choose a channel."
+        errors[row.name("channel_id")] = _("Choose a channel.")
     elif channel is None:
-        errors[row.name("channel_id")] = "This channel no longer exists: choose another one."
+        errors[row.name("channel_id")] = _("This channel no longer exists: choose another one.")
     elif not channel.active:
-        errors[row.name("channel_id")] = (
-            f"The channel “{channel.name}” is inactive: activate it or choose another one."
+        errors[row.name("channel_id")] = _(
+            "The channel “%(name)s” is inactive: activate it or choose another one.",
+            name=channel.name,
         )
     frequency = None
     if row.frequency:
@@ -279,7 +306,7 @@ def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
         except ValueError:
             frequency = math.nan
         if not math.isfinite(frequency) or frequency <= 0 or frequency > FREQUENCY_MAX:
-            errors[row.name("frequency")] = (
+            errors[row.name("frequency")] = _(
                 "Enter the minutes between two emails (a number above 0, e.g. 0.5), "
                 "or leave blank for as fast as the channel allows."
             )
@@ -287,11 +314,14 @@ def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
     if row.daily_max:
         daily_max = _int_or_none(row.daily_max)
         if daily_max is None or not 1 <= daily_max <= MAX_INT:
-            errors[row.name("daily_max")] = (
-                f"Enter a whole number of emails per day (1 or more, at most {MAX_INT:,}), or "
-                "leave blank for the channel's quota."
+            errors[row.name("daily_max")] = _(
+                "Enter a whole number of emails per day (1 or more, at most %(max)s), or "
+                "leave blank for the channel's daily limit.",
+                max=format_number(MAX_INT),
             )
-    start_at = localtime.future_time(row.start_at, errors, row.name("start_at"), "This start")
+    start_at = localtime.future_time(
+        row.start_at, errors, row.name("start_at"), _("This start time")
+    )
     if len(errors) > before:
         return None
     assert identity_id is not None and channel_id is not None
@@ -302,9 +332,9 @@ def clean_setup(setup: SetupForm) -> CleanSetup:
     """Check the step-2 form; ValidationError with every field's problem."""
     errors: dict[str, str] = {}
     if not setup.rows:
-        errors["rows"] = "Add at least one sending channel row."
+        errors["rows"] = _("Add at least one sending channel.")
     rows = [_clean_row(row, errors) for row in setup.rows]
-    scheduled_at = localtime.future_time(setup.scheduled_at, errors, "scheduled_at", "This date")
+    scheduled_at = localtime.future_time(setup.scheduled_at, errors, "scheduled_at", _("This date"))
     if errors:
         raise ValidationError(errors)
     return CleanSetup(
@@ -350,36 +380,39 @@ def launch_problems(campaign: Campaign) -> dict[str, str]:
     errors: dict[str, str] = {}
     subject, html, text = content_of(campaign)
     if not html:
-        errors["content"] = "The campaign has no email body: choose a template or paste HTML."
+        errors["content"] = _("The campaign has no email body: choose a template or paste HTML.")
     else:
         problems = syntax_problems(subject, html, text)
         if problems:
             errors["content"] = "; ".join(str(p) for p in problems) + "."
         elif not has_unsubscribe_link(subject, html, text):
-            errors["content"] = NO_UNSUBSCRIBE
+            errors["content"] = str(NO_UNSUBSCRIBE)
     if not campaign.channels:
-        errors["rows"] = "Add at least one sending channel row."
+        errors["rows"] = _("Add at least one sending channel.")
     else:
         for row in campaign.channels:
             channel = db.session.get(Channel, row.channel_id)
             if channel is None or not channel.active:
-                errors["rows"] = "A channel row uses an inactive channel: choose another one."
+                errors["rows"] = _(
+                    "A sending channel is inactive: activate it or choose another one."
+                )
     view = audience.audience_view(campaign)
     if not view.entries:
-        errors["audience"] = "Add at least one list, or upload a contact file."
+        errors["audience"] = _("Add at least one list, or upload a contact file.")
     elif view.failed:
         names = ", ".join(f"“{i.filename}”" for i in view.failed)
-        errors["audience"] = (
-            f"The upload {names} could not be imported: see its report, then remove the list "
-            "or upload a corrected file."
+        errors["audience"] = _(
+            "The upload %(names)s could not be imported: see its report, then remove the list "
+            "or upload a corrected file.",
+            names=names,
         )
     elif any(i.campaign_id != campaign.id for i in view.pending):
-        errors["audience"] = (
+        errors["audience"] = _(
             "A list in the audience is still importing a file: launch when it has finished."
         )
     elif not view.pending and view.estimate.recipients == 0:
-        errors["audience"] = (
-            f"Nobody to send to: the audience has no recipient left "
-            f"({view.estimate.excluded:,} excluded)."
+        errors["audience"] = _(
+            "Nobody to send to: the audience has no recipient left (%(num)s left out).",
+            num=format_number(view.estimate.excluded),
         )
     return errors

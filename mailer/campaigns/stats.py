@@ -83,19 +83,26 @@ def status_counts_by_row(campaign_id: int) -> dict[int, dict[str, int]]:
     return out
 
 
-def sent_last_minute(campaign_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Send)
-            .where(
-                Send.campaign_id == campaign_id,
-                Send.status == SendStatus.SENT.value,
-                Send.sent_at >= utcnow() - timedelta(seconds=60),
-            )
-        )
-        or 0
+RECENT = timedelta(seconds=60)  # the estimate's rate is taken over the sends of this window
+
+
+def counts_and_recent(campaign_id: int, since) -> tuple[dict[str, int], int]:
+    """Sends per status and those sent since ``since``, in the one pass over the campaign's
+    sends that the progress block makes anyway (an archived campaign's: its figures, none
+    recent)."""
+    if archived(campaign_id) is not None:
+        return status_counts(campaign_id), 0
+    rows = db.session.execute(
+        select(Send.status, func.count(), count_if(Send.sent_at >= since))
+        .where(Send.campaign_id == campaign_id)
+        .group_by(Send.status)
     )
+    counts = {s.value: 0 for s in SendStatus}
+    recent = 0
+    for status, n, new in rows:
+        counts[status] = n
+        recent += int(new or 0)
+    return counts, recent
 
 
 # ------------------------------------------------------------------ report figures
@@ -389,13 +396,33 @@ class RowProgress:
         )
 
 
+def row_ceiling(row: CampaignChannel, channel: Channel | None) -> float:
+    """The most emails per second a channel row may send: its channel's speed, slowed by the
+    row's minutes between two emails; 0 while it stands stopped."""
+    if channel is None or row.paused_reason:
+        return 0.0
+    rate = float(channel.rate_per_second or 0)
+    if row.frequency_minutes:
+        rate = min(rate, 1 / (row.frequency_minutes * 60))
+    return max(rate, 0.0)
+
+
+def row_daily_cap(row: CampaignChannel, channel: Channel | None) -> int | None:
+    """The row's emails per day (its own maximum, else its channel's quota); None: no limit."""
+    caps = [c for c in (row.daily_max, channel.daily_quota if channel else None) if c]
+    return min(caps) if caps else None
+
+
 @dataclass(frozen=True)
 class Progress:
     counts: dict[str, int]
     total: int
-    per_minute: int  # sent in the last 60 s
+    per_minute: int  # sent in the last minute (or since the start, when that is less)
     rows: list[RowProgress]
     imports: list[Import]
+    window: float = 60.0  # seconds `per_minute` was counted over
+    ceiling: float = 0.0  # emails per second the rows may send at most (0: unknown)
+    daily_cap: int | None = None  # emails per day the rows may send at most (None: no limit)
 
     @property
     def sent(self) -> int:
@@ -433,17 +460,38 @@ class Progress:
         return 100.0 * self.done / self.total if self.total else 0.0
 
     @property
+    def rate(self) -> float | None:
+        """Emails per second now: the recent rate, never above what the rows allow."""
+        recent = self.per_minute / self.window if self.per_minute and self.window else None
+        if recent is None:
+            return None
+        return min(recent, self.ceiling) if self.ceiling else recent
+
+    @property
     def eta_seconds(self) -> float | None:
+        """Time left: the remaining sends at the recent rate, plus a day for each daily quota
+        they exceed; before the first send, at the rows' top speed."""
         if not self.remaining:
             return 0.0
-        return self.remaining / (self.per_minute / 60) if self.per_minute else None
+        rate = self.rate or self.ceiling
+        if not rate:
+            return None
+        remaining = self.remaining
+        if self.daily_cap and remaining > self.daily_cap:
+            days, left = divmod(remaining, self.daily_cap)
+            return days * 86400 + left / rate
+        return remaining / rate
 
 
 def progress(campaign: Campaign) -> Progress:
     """Every figure of the live block, from the database (never from job metadata)."""
-    counts = status_counts(campaign.id)
+    now = utcnow()
+    since = now - RECENT
+    if campaign.started_at and campaign.started_at > since:
+        since = campaign.started_at  # early in a send: the rate over the seconds it has run
+    window = max((now - since).total_seconds(), 1.0)
+    counts, per_minute = counts_and_recent(campaign.id, since)
     total = sum(counts.values())
-    per_minute = sent_last_minute(campaign.id)
     by_row = status_counts_by_row(campaign.id)
     rows = [
         RowProgress(
@@ -454,9 +502,12 @@ def progress(campaign: Campaign) -> Progress:
         )
         for row in campaign.channels
     ]
+    ceiling = sum(row_ceiling(r.row, r.channel) for r in rows)
+    caps = [row_daily_cap(r.row, r.channel) for r in rows if row_ceiling(r.row, r.channel)]
+    daily_cap = sum(c for c in caps if c) if caps and all(caps) else None
     imports = list(
         db.session.scalars(
             select(Import).where(Import.campaign_id == campaign.id).order_by(Import.id)
         )
     )
-    return Progress(counts, total, per_minute, rows, imports)
+    return Progress(counts, total, per_minute, rows, imports, window, ceiling, daily_cap)

@@ -11,6 +11,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from mailer.campaigns import localtime, rules
@@ -36,14 +38,15 @@ def duration_text(seconds: float | None) -> str:
         return "—"
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return "less than a minute"
+        return _("less than a minute")
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"about {minutes} min"
+        return _("about %(minutes)s min", minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"about {hours} h {minutes:02d} min"
-    return f"about {round(hours / 24)} days"
+        padded = f"{minutes:02d}"
+        return _("about %(hours)s h %(minutes)s min", hours=hours, minutes=padded)
+    return ngettext("about %(num)d day", "about %(num)d days", round(hours / 24))
 
 
 # ------------------------------------------------------------------ reading
@@ -79,6 +82,30 @@ def step1_form(campaign: Campaign | None = None) -> dict[str, str]:
         # With a template, `html` only holds the copy taken at launch: not for editing.
         "html": "" if campaign.template_id else campaign.html or "",
     }
+
+
+def with_template_subject(form) -> dict[str, str]:
+    """Step 1 as typed, with the chosen template's subject when the subject was left blank."""
+    values = {key: form.get(key) or "" for key in ("name", "subject", "template_id", "html")}
+    if not values["subject"].strip():
+        template = db.session.get(Template, parse_id(values["template_id"]) or 0)
+        if template is not None and template.subject:
+            values["subject"] = template.subject
+    return values
+
+
+def subject_after_picking(template_id: str | None, subject: str | None) -> str:
+    """The subject once a template is picked: the template's own when the box is blank or
+    still holds the subject another template filled in; what the person typed otherwise."""
+    subject = subject or ""
+    template = db.session.get(Template, parse_id(template_id) or 0)
+    if template is None or not template.subject:
+        return subject
+    if subject.strip():
+        filled = db.session.scalar(select(Template.id).where(Template.subject == subject).limit(1))
+        if filled is None:
+            return subject
+    return template.subject
 
 
 # ------------------------------------------------------------------ step 2: rows and options
@@ -144,16 +171,17 @@ def remove_row(setup: SetupForm, key: str) -> SetupForm:
 # ------------------------------------------------------------------ launching
 
 
-def launch_message(campaign: Campaign) -> str:
-    """What a launch did (`lifecycle.request_launch`), in plain words."""
+def launch_message(campaign: Campaign) -> str | None:
+    """What a launch did (`lifecycle.request_launch`), in plain words; None when it starts now
+    (the campaign page says so itself until the first email is sent)."""
     if campaign.status == S.PROCESSING.value:
-        return (
+        return _(
             "Launched: the uploaded files are importing; the campaign is scheduled as "
             "soon as they are done."
         )
     if campaign.scheduled_at and campaign.scheduled_at > utcnow():
-        return f"Scheduled for {localtime.local_text(campaign.scheduled_at)}."
-    return "Launched: sending starts in a moment."
+        return _("Scheduled for %(when)s.", when=localtime.local_text(campaign.scheduled_at))
+    return None
 
 
 # ------------------------------------------------------------------ test sends
@@ -170,11 +198,21 @@ def _test_addresses(text: str) -> list[str]:
     parts = [p for p in re.split(r"[,;\s]+", text or "") if p]
     if not parts:
         raise ValidationError(
-            {"test_to": f"Enter up to {MAX_TEST_ADDRESSES} addresses, separated by commas."}
+            {
+                "test_to": _(
+                    "Enter up to %(max)s addresses, separated by commas.", max=MAX_TEST_ADDRESSES
+                )
+            }
         )
     if len(parts) > MAX_TEST_ADDRESSES:
         raise ValidationError(
-            {"test_to": f"At most {MAX_TEST_ADDRESSES} addresses ({len(parts)} given)."}
+            {
+                "test_to": _(
+                    "At most %(max)s addresses (%(given)s given).",
+                    max=MAX_TEST_ADDRESSES,
+                    given=len(parts),
+                )
+            }
         )
     out = []
     for part in parts:
@@ -182,12 +220,18 @@ def _test_addresses(text: str) -> list[str]:
             out.append(normalize_email(part))
         except InvalidEmail as exc:
             raise ValidationError(
-                {"test_to": f"“{part}” is not a valid address: {exc.reason}."}
+                {
+                    "test_to": _(
+                        "“%(address)s” is not a valid address: %(reason)s.",
+                        address=part,
+                        reason=_(exc.reason),
+                    )
+                }
             ) from None
     return list(dict.fromkeys(out))
 
 
-def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
+def send_test(campaign: Campaign, setup: SetupForm, language: str = "en") -> list[TestAnswer]:
     """Send the campaign, filled with sample data, to a few addresses through the first
     channel row (as typed in the form, else as saved) and report each provider answer."""
     addresses = _test_addresses(setup.test_to)
@@ -201,7 +245,7 @@ def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
         channel = db.session.get(Channel, campaign.channels[0].channel_id)
     if identity is None or channel is None:
         raise ValidationError(
-            {"test_to": "Choose a sender and a channel in the first channel row first."}
+            {"test_to": _("Choose a sender and a channel in the first sending channel first.")}
         )
     subject, html, text = content_of(campaign)
     try:
@@ -209,12 +253,22 @@ def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
             rendering.sample_context()
         )
     except (rendering.TemplateSyntaxProblem, rendering.RenderError) as exc:
-        raise ValidationError({"test_to": f"The email cannot be rendered: {exc}."}) from None
+        raise ValidationError(
+            {"test_to": _("The email cannot be rendered: %(problem)s.", problem=exc)}
+        ) from None
     label = channels_service.provider_label(channel.provider)
     tags = {"test": "1", "campaign": str(campaign.id)}
+    with force_locale(language):  # an email Mailer writes: in its sender's language
+        prefix = _("[Test]")
     messages = [
         delivery.compose(
-            identity, str(i), address, f"[Test] {email.subject}", email.html, email.text, tags=tags
+            identity,
+            str(i),
+            address,
+            f"{prefix} {email.subject}",
+            email.html,
+            email.text,
+            tags=tags,
         )
         for i, address in enumerate(addresses)
     ]
@@ -222,8 +276,12 @@ def send_test(campaign: Campaign, setup: SetupForm) -> list[TestAnswer]:
     for answer in delivery.send_now(channel, messages):
         if answer.ok:
             pmid = answer.provider_message_id
-            ident = f" (message id {pmid})" if pmid else ""
-            answers.append(TestAnswer(answer.to, True, f"Accepted by {label}{ident}."))
+            message = (
+                _("Accepted by %(provider)s (message id %(id)s).", provider=label, id=pmid)
+                if pmid
+                else _("Accepted by %(provider)s.", provider=label)
+            )
+            answers.append(TestAnswer(answer.to, True, message))
         else:
             answers.append(TestAnswer(answer.to, False, answer.explanation))
     return answers

@@ -7,6 +7,8 @@ audience, stats) and render. Viewers read; marketers write.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask_babel import format_number, get_locale, gettext, ngettext, pgettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.campaigns import audience, lifecycle, localtime, rules, stats
@@ -22,12 +24,36 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 guard_blueprint(bp)  # viewers read, marketers write
 
 
+def status_name(status: str) -> str:
+    """A campaign's status in the reader's words."""
+    names = {
+        "draft": pgettext("campaign status", "draft"),
+        "processing": pgettext("campaign status", "importing"),
+        "scheduled": pgettext("campaign status", "scheduled"),
+        "running": pgettext("campaign status", "sending"),
+        "paused": pgettext("campaign status", "paused"),
+        "completed": pgettext("campaign status", "completed"),
+        "cancelled": pgettext("campaign status", "cancelled"),
+        "failed": pgettext("campaign status", "failed"),
+    }
+    return names.get(status, status)
+
+
+def stored_text(message: str | None) -> str:
+    """A message stored in English (marked with N_) in the reader's language. Plain text, so
+    the page escapes it: Jinja's _() would take it for trusted markup, and stored messages
+    may quote names people typed."""
+    return gettext(message) if message else ""
+
+
 @bp.context_processor
 def _helpers():
     return {
         "local_text": localtime.local_text,
         "duration_text": forms.duration_text,
         "tz": localtime.timezone_name(),
+        "status_name": status_name,
+        "stored_text": stored_text,
     }
 
 
@@ -45,6 +71,14 @@ def _to_show(campaign: Campaign):
     return redirect(url)
 
 
+def _not_editable(campaign: Campaign) -> str:
+    return _(
+        "“%(name)s” is %(status)s and can no longer be edited: duplicate it to send it again.",
+        name=campaign.name,
+        status=status_name(campaign.status),
+    )
+
+
 def _refused(campaign: Campaign, message: str):
     flash(message, "error")
     return _to_show(campaign)
@@ -56,7 +90,7 @@ def _flash_all(messages: list[str], category: str = "warning") -> None:
 
 
 def _unscheduled_notice() -> None:
-    flash("The campaign went back to draft: use “Save and launch” when it is ready.", "info")
+    flash(_("The campaign went back to draft: use “Save and launch” when it is ready."), "info")
 
 
 # ------------------------------------------------------------------ list
@@ -77,9 +111,10 @@ def index():
 # ------------------------------------------------------------------ step 1: what
 
 
-def _step1(campaign: Campaign | None, form, errors=None, status=200):
+def _step1(campaign: Campaign | None, form, errors=None, status=200, block=None):
     return render(
         "campaigns/step1.html",
+        block=block,
         campaign=campaign,
         form=form,
         errors=errors or {},
@@ -94,13 +129,28 @@ def new():
     return _step1(None, forms.step1_form())
 
 
+@bp.get("/template-subject")
+def template_subject():
+    """htmx: step 1's subject field after a template is picked, filled with its subject."""
+    if not fragment_requested():
+        return redirect(url_for(".new"))
+    subject = forms.subject_after_picking(
+        request.args.get("template_id"), request.args.get("subject")
+    )
+    return _step1(None, {"subject": subject}, block="subject_field")
+
+
 @bp.post("/")
 def create():
+    form = forms.with_template_subject(request.form)
     try:
-        campaign, warnings = rules.save_step1(request.form, user_id=current_user.id)
+        campaign, warnings = rules.save_step1(form, user_id=current_user.id)
     except ValidationError as exc:
-        return _step1(None, request.form, exc.errors, 422)
-    flash(f"Draft “{campaign.name}” saved. Now choose who receives it and how.", "success")
+        return _step1(None, form, exc.errors, 422)
+    flash(
+        _("Draft “%(name)s” saved. Now choose who receives it and how.", name=campaign.name),
+        "success",
+    )
     _flash_all(warnings)
     return redirect(url_for(".setup", campaign_id=campaign.id))
 
@@ -110,18 +160,19 @@ def create():
 def edit(campaign_id: int):
     campaign = _get(campaign_id)
     if not lifecycle.is_editable(campaign):
-        return _refused(campaign, f"A {campaign.status} campaign cannot be edited: duplicate it.")
+        return _refused(campaign, _not_editable(campaign))
     if request.method == "GET":
         return _step1(campaign, forms.step1_form(campaign))
+    form = forms.with_template_subject(request.form)
     try:
-        rules.clean_step1(request.form)  # check before unscheduling anything
+        rules.clean_step1(form)  # check before unscheduling anything
         unscheduled = lifecycle.open_for_editing(campaign)
-        campaign, warnings = rules.save_step1(request.form, campaign)
+        campaign, warnings = rules.save_step1(form, campaign)
     except ValidationError as exc:
-        return _step1(campaign, request.form, exc.errors, 422)
+        return _step1(campaign, form, exc.errors, 422)
     except NotAllowed as exc:
-        return _refused(campaign, str(exc))
-    flash("Saved.", "success")
+        return _refused(campaign, _(str(exc)))
+    flash(_("“%(name)s” saved.", name=campaign.name), "success")
     if unscheduled:
         _unscheduled_notice()
     _flash_all(warnings)
@@ -131,7 +182,10 @@ def edit(campaign_id: int):
 @bp.post("/<int:campaign_id>/duplicate")
 def duplicate(campaign_id: int):
     copy = lifecycle.duplicate(_get(campaign_id), user_id=current_user.id)
-    flash(f"“{copy.name}” created as a draft with the same audience and channel rows.", "success")
+    flash(
+        _("“%(name)s” created as a draft with the same audience and channels.", name=copy.name),
+        "success",
+    )
     return redirect(url_for(".setup", campaign_id=copy.id))
 
 
@@ -145,8 +199,8 @@ def delete(campaign_id: int):
     try:
         lifecycle.delete_campaign(campaign)
     except NotAllowed as exc:
-        return _refused(campaign, str(exc))
-    flash(f"Campaign “{name}” deleted.", "success")
+        return _refused(campaign, _(str(exc)))
+    flash(_("Campaign “%(name)s” deleted.", name=name), "success")
     return redirect(url_for(".index"))
 
 
@@ -186,7 +240,7 @@ def _setup_page(
 def setup(campaign_id: int):
     campaign = _get(campaign_id)
     if not lifecycle.is_editable(campaign):
-        return _refused(campaign, f"A {campaign.status} campaign cannot be edited: duplicate it.")
+        return _refused(campaign, _not_editable(campaign))
     if request.method == "GET":
         return _setup_page(campaign)
     form = forms.parse_setup(request.form)
@@ -204,10 +258,10 @@ def setup(campaign_id: int):
     try:
         unscheduled = lifecycle.open_for_editing(campaign)
     except NotAllowed as exc:
-        return _refused(campaign, str(exc))
+        return _refused(campaign, _(str(exc)))
     rules.save_setup(campaign, clean)
     if request.form.get("action") != "launch":
-        flash("Saved.", "success")
+        flash(_("“%(name)s” saved.", name=campaign.name), "success")
         if unscheduled:
             _unscheduled_notice()
         return redirect(url_for(".setup", campaign_id=campaign.id))
@@ -216,8 +270,9 @@ def setup(campaign_id: int):
     except ValidationError as exc:
         return _setup_page(campaign, errors=exc.errors, status=422, refused=True)
     except NotAllowed as exc:
-        return _refused(campaign, str(exc))
-    flash(forms.launch_message(campaign), "success")
+        return _refused(campaign, _(str(exc)))
+    if message := forms.launch_message(campaign):
+        flash(message, "success")
     return redirect(url_for(".show", campaign_id=campaign.id))
 
 
@@ -235,7 +290,7 @@ def rows(campaign_id: int):
 
 def _test_reply(campaign: Campaign, form: rules.SetupForm):
     try:
-        answers = forms.send_test(campaign, form)
+        answers = forms.send_test(campaign, form, str(get_locale() or "en"))
     except ValidationError as exc:
         return _setup_page(campaign, form, errors=exc.errors, status=422, block="test_send")
     return _setup_page(campaign, form, answers=answers, block="test_send")
@@ -289,7 +344,7 @@ def _open(campaign: Campaign):
         if lifecycle.open_for_editing(campaign):
             _unscheduled_notice()
     except NotAllowed as exc:
-        return _refused(campaign, str(exc))
+        return _refused(campaign, _(str(exc)))
     return None
 
 
@@ -328,7 +383,13 @@ def upload(campaign_id: int):
     except ValidationError as exc:
         return _audience_changed(campaign, exc.errors)
     if not fragment_requested():
-        flash(f"Importing {record.filename}: the estimate counts it once it is imported.", "info")
+        flash(
+            _(
+                "Importing %(file)s: the estimate counts it once it is imported.",
+                file=record.filename,
+            ),
+            "info",
+        )
     return _audience_changed(campaign)
 
 
@@ -345,6 +406,7 @@ def _show(campaign: Campaign, block: str | None = None):
         polling=forms.polls(campaign),
         entries=audience.audience_entries(campaign) if full else [],
         content=rules.content_summary(campaign) if full else None,
+        figures=stats.campaign_figures(campaign.id) if forms.is_final(campaign) else None,
     )
 
 
@@ -362,30 +424,41 @@ def progress(campaign_id: int):
     return response
 
 
-def _act(campaign_id: int, action, done: str):
+def _act(campaign_id: int, action, done):
+    """Run `action` on the campaign; `done(campaign, result)` is the flash that says it worked."""
     campaign = _get(campaign_id)
     try:
         result = action(campaign)
     except NotAllowed as exc:
         db.session.rollback()
-        return _refused(campaign, str(exc))
-    flash(done.format(result=result), "success")
+        return _refused(campaign, _(str(exc)))
+    flash(done(campaign, result), "success")
     return _to_show(campaign)
 
 
 @bp.post("/<int:campaign_id>/pause")
 def pause(campaign_id: int):
-    return _act(campaign_id, lifecycle.pause, "Paused: sending stops after the current chunk.")
+    return _act(
+        campaign_id,
+        lifecycle.pause,
+        lambda c, _r: _("“%(name)s” paused: sending stops in a few seconds.", name=c.name),
+    )
 
 
 @bp.post("/<int:campaign_id>/resume")
 def resume(campaign_id: int):
-    return _act(campaign_id, lifecycle.resume, "Resumed.")
+    return _act(campaign_id, lifecycle.resume, lambda c, _r: _("“%(name)s” resumed.", name=c.name))
 
 
 @bp.post("/<int:campaign_id>/cancel")
 def cancel(campaign_id: int):
-    return _act(campaign_id, lifecycle.cancel, "Cancelled: the emails not sent yet never will be.")
+    return _act(
+        campaign_id,
+        lifecycle.cancel,
+        lambda c, _r: _(
+            "“%(name)s” cancelled: the emails not sent yet never will be.", name=c.name
+        ),
+    )
 
 
 @bp.post("/<int:campaign_id>/retry-in-doubt")
@@ -393,5 +466,11 @@ def retry_in_doubt(campaign_id: int):
     return _act(
         campaign_id,
         lifecycle.retry_in_doubt,
-        "{result:,} in-doubt sends are queued again and will be sent once more.",
+        lambda c, n: ngettext(
+            "%(num)s email of “%(name)s” is queued again and will be sent once more.",
+            "%(num)s emails of “%(name)s” are queued again and will be sent once more.",
+            n,
+            num=format_number(n),
+            name=c.name,
+        ),
     )

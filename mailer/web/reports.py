@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, stream_with_context, url_for
+from flask_babel import format_number, format_percent
 from werkzeug.routing import BuildError
 
 from mailer.campaigns import reports, stats
@@ -62,10 +63,11 @@ def activity_csv(campaign_id: int):
 
 @bp.app_template_filter("pct")
 def percent(value: float | None) -> str:
-    """0.1234 → "12.3%"; None (nothing to take a rate over) → "—"."""
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """0.1234 → "12.3%" ("12,3 %" in French); None (nothing to take a rate over) → "—"."""
+    return "—" if value is None else format_percent(value, "#,##0.0%")
 
 
 @bp.app_template_filter("thousands")
 def thousands(value: int) -> str:
-    return f"{value:,}"
+    """12345 → "12,345" ("12 345" in French)."""
+    return format_number(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from mailer.campaigns import launch as campaign_launch
 from mailer.campaigns import stats
@@ -97,12 +97,12 @@ def test_launch_is_refused_with_every_reason_and_nothing_starts(
         f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
     ).get_data(as_text=True)
     assert "HTML body, line 1:" in body
-    assert "Nobody to send to: the audience has no recipient left (1 excluded)." in body
+    assert "Nobody to send to: the audience has no recipient left (1 left out)." in body
     assert reload(db, campaign).status == "draft"
 
     no_rows = client.post(f"/campaigns/{campaign.id}/setup", data={"action": "launch"})
     assert no_rows.status_code == 422
-    assert "Add at least one sending channel row." in no_rows.get_data(as_text=True)
+    assert "Add at least one sending channel." in no_rows.get_data(as_text=True)
 
 
 def test_a_future_schedule_waits_for_its_time(client, db, marketer, identity, sandbox):
@@ -114,7 +114,9 @@ def test_a_future_schedule_waits_for_its_time(client, db, marketer, identity, sa
         follow_redirects=True,
         data=setup_data(identity, sandbox, action="launch", scheduled_at=when),
     )
-    assert f"Scheduled for {when.replace('T', ' ')} UTC." in response.get_data(as_text=True)
+    moment = datetime.fromisoformat(when)
+    shown = f"{moment:%b} {moment.day}, {moment:%Y, %H:%M} UTC"  # "Dec 8, 2026, 12:30 UTC"
+    assert f"Scheduled for {shown}." in response.get_data(as_text=True)
     campaign = reload(db, campaign)
     assert campaign.status == "scheduled" and campaign.scheduled_at > utcnow()
     assert db.session.scalar(db.select(Send)) is None
@@ -214,10 +216,11 @@ def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer,
     live = client.get(f"/campaigns/{campaign.id}/progress", headers=HX)
     body = live.get_data(as_text=True)
     assert live.status_code == 200 and 'hx-trigger="every 2s"' in body
-    assert "2 sent in the last minute" in body and "finishes in about 1 min" in body
+    # 2 sent within the second the send has run: the 2 left go in less than a minute.
+    assert "2 sent in the last minute" in body and "finishes in less than a minute" in body
     assert "daily maximum reached until 2031-01-01" in body
-    assert "1 send is in doubt." in body and "never resends these on its own" in body
-    assert "Retry in-doubt sends" in body
+    assert "1 email is unconfirmed." in body and "never resends these on its own" in body
+    assert "Send the unconfirmed emails again" in body
     assert '<progress value="3" max="5"' in body
 
     client.post(f"/campaigns/{campaign.id}/retry-in-doubt")
@@ -279,7 +282,7 @@ def test_the_list_filters_by_status(client, db, marketer, identity, sandbox):
     db.session.commit()
     page = client.get("/campaigns/").get_data(as_text=True)
     assert "Draft one" in page and "Done one" in page and "New campaign" in page
-    assert "4 / 4 (100%)" in page and "50.0%" in page, "progress and open rate"
+    assert "4 of 4 (100%)" in page and "50.0%" in page, "progress and open rate"
     only = client.get("/campaigns/?status=completed", headers=HX)
     body = only.get_data(as_text=True)
     assert "<html" not in body and "Done one" in body and "Draft one" not in body

@@ -109,7 +109,7 @@ def test_a_running_campaign_cannot_be_edited(client, db, marketer):
         follow_redirects=True,
         data={"name": "New", "subject": "S", "html": GOOD_HTML},
     )
-    assert "cannot be edited: duplicate it" in response.get_data(as_text=True)
+    assert "can no longer be edited: duplicate it" in response.get_data(as_text=True)
     assert reload(db, campaign).name == "Spring sale"
 
 
@@ -168,3 +168,44 @@ def test_a_scheduled_campaign_can_be_deleted_but_a_running_one_cannot(client, db
     campaign_state.transition(running, "cancelled")
     client.post(f"/campaigns/{running.id}/delete")
     assert db.session.get(Campaign, running.id) is None
+
+
+# ------------------------------------------------------------------ picking a template
+
+
+def test_picking_a_template_fills_in_its_subject(client, db, marketer):
+    news = make_template(db, name="Newsletter", subject="Our {{ month }} news")
+    promo = make_template(db, name="Promo", subject="Sale starts today")
+    hx = {"HX-Request": "true"}
+    picked = client.get(f"/campaigns/template-subject?template_id={news.id}&subject=", headers=hx)
+    body = picked.get_data(as_text=True)
+    assert picked.status_code == 200 and "<html" not in body and 'id="subject-field"' in body
+    assert 'value="Our {{ month }} news"' in body
+    switched = client.get(
+        f"/campaigns/template-subject?template_id={promo.id}&subject=Our {{{{ month }}}} news",
+        headers=hx,
+    ).get_data(as_text=True)
+    assert 'value="Sale starts today"' in switched, "another template's subject is replaced"
+    typed = client.get(
+        f"/campaigns/template-subject?template_id={promo.id}&subject=My own words", headers=hx
+    ).get_data(as_text=True)
+    assert 'value="My own words"' in typed, "what the person typed stays"
+    page = client.get("/campaigns/new").get_data(as_text=True)
+    assert 'hx-get="/campaigns/template-subject"' in page and "<script>" not in page
+    assert 'placeholder="&lt;p&gt;Hello {{ first_name }}!&lt;/p&gt;' in page, "markup escaped"
+
+
+def test_without_javascript_a_blank_subject_takes_the_templates(client, db, marketer):
+    template = make_template(db, subject="Hello from the template")
+    response = client.post(
+        "/campaigns/", data={"name": "Plain", "subject": "", "template_id": str(template.id)}
+    )
+    assert response.status_code == 302
+    campaign = db.session.scalar(db.select(Campaign).filter_by(name="Plain"))
+    assert campaign.subject == "Hello from the template"
+    bare = make_template(db, name="Bare", subject="")
+    refused = client.post(
+        "/campaigns/", data={"name": "Other", "subject": "", "template_id": str(bare.id)}
+    )
+    assert refused.status_code == 422
+    assert "choose a template that has one" in error_at(refused.get_data(as_text=True), "subject")

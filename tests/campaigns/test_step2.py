@@ -25,7 +25,7 @@ from tests.fixtures.campaign_pages import HX, error_at, reload, row_data, setup_
 
 def _estimate(body: str) -> str:
     match = re.search(
-        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) excluded", body
+        r"Estimated audience: <strong>([\d,]+)</strong> recipients?;\s+([\d,]+) left out", body
     )
     assert match, body
     return f"{match.group(1)}/{match.group(2)}"
@@ -61,7 +61,7 @@ def test_audience_estimate_with_overlapping_lists_a_segment_and_suppressions(cli
     body = first.get_data(as_text=True)
     assert first.status_code == 200 and "<html" not in body
     assert _estimate(body) == "2/1", "z is suppressed"
-    assert "unsubscribed, bounced, complained or suppressed" in body
+    assert "unsubscribed, bounced, complained or blocked" in body
     assert (
         _estimate(client.post(url, data={"list_id": str(b.id)}, headers=HX).get_data(as_text=True))
         == "3/1"
@@ -264,7 +264,7 @@ def test_every_row_and_schedule_problem_is_explained_next_to_its_field(
     assert "Choose a channel." in error_at(body, "row-a-channel_id")
     assert "a number above 0" in error_at(body, "row-a-frequency")
     assert "1 or more" in error_at(body, "row-a-daily_max")
-    assert "This start is in the past" in error_at(body, "row-a-start_at")
+    assert "This start time is in the past" in error_at(body, "row-a-start_at")
     assert "This sender no longer exists" in error_at(body, "row-b-identity_id")
     assert "“Old relay” is inactive" in error_at(body, "row-b-channel_id")
     assert "a number above 0" in error_at(body, "row-b-frequency")
@@ -275,7 +275,7 @@ def test_every_row_and_schedule_problem_is_explained_next_to_its_field(
     assert db.session.scalar(db.select(CampaignChannel)) is None
 
     none = client.post(f"/campaigns/{campaign.id}/setup", data={"action": "save"})
-    assert "Add at least one sending channel row." in error_at(none.get_data(as_text=True), "rows")
+    assert "Add at least one sending channel." in error_at(none.get_data(as_text=True), "rows")
 
 
 # ------------------------------------------------------------------ test sends
@@ -360,3 +360,42 @@ def test_send_test_checks_its_addresses_and_the_first_row(client, db, marketer, 
         data={**row_data(identity, sandbox), "test_to": "me@example.com", "send_test": "1"},
     )
     assert plain.status_code == 200 and "Sent. Accepted by" in plain.get_data(as_text=True)
+
+
+def test_step2_preselects_a_lone_sender_and_shows_hints_in_full(client, db, marketer, identity):
+    for name in ("Brevo EU", "Sandbox"):
+        db.session.add(Channel(name=name, provider="sandbox", settings={}, rate_per_second=10))
+    db.session.commit()
+    campaign = draft(db)
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    sender = page[page.index('name="row-') : page.index("</select>", page.index('name="row-'))]
+    assert f'<option value="{identity.id}" selected>' in sender and "Choose…" not in sender
+    assert "Blank: as fast as the channel allows." in page, "a hint under the field, not cut off"
+    assert "Blank: the channel's daily limit." in page
+    assert 'placeholder="blank' not in page
+    assert ">Brevo EU</option>" in page, "channel names alone, nothing to cut off"
+
+
+def test_the_audience_table_counts_a_segments_own_members(client, db, marketer):
+    people = make_list(db, "People", [])
+    for i, city in enumerate(["Oslo", "Oslo", "Rome", "Rome", "Rome"]):
+        db.session.add(
+            Subscriber(list_id=people.id, email=f"p{i}@example.com", attributes={"city": city})
+        )
+    segment = Segment(
+        list_id=people.id,
+        name="Oslo",
+        match="all",
+        conditions=[{"field": "attribute", "attribute": "city", "op": "eq", "value": "Oslo"}],
+    )
+    db.session.add(segment)
+    db.session.commit()
+    campaign = draft(db)
+    db.session.add(
+        CampaignAudience(campaign_id=campaign.id, list_id=people.id, segment_id=segment.id)
+    )
+    db.session.commit()
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert '<td class="num">2 <small>in the segment</small></td>' in page, "not the list's 5"
+    show = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "2 people in the segment" in show

@@ -251,7 +251,7 @@ CONFIRMS = [
         "campaign",
         "/campaigns/{scheduled_id}",
         _button("Cancel campaign"),
-        "Cancel this campaign? Emails not sent yet will never be sent.",
+        f"Cancel “{EVIL_NAME}”? Emails not sent yet will never be sent.",  # the name, as text
         lambda db, planted: db.session.get(Campaign, planted.scheduled_id).status == "cancelled",
     ),
 ]

@@ -179,5 +179,5 @@ def test_suppressions_name_the_campaign_and_the_reason(client, db, as_role):
     page = client.get("/suppressions/").get_data(as_text=True)
     assert "campaign “Spring sale”" in page and f"campaign {campaign.id}<" not in page
     french = client.get("/suppressions/", headers=FR).get_data(as_text=True)
-    assert "campagne «\u00a0Spring sale\u00a0»" in french, french[french.find("<tbody"):][:800]
+    assert "campagne «\u00a0Spring sale\u00a0»" in french, french[french.find("<tbody") :][:800]
     assert "désinscrit" in french

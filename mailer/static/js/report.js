@@ -8,6 +8,10 @@
     return plain.length > 48 ? plain.slice(0, 47) + "…" : plain;
   }
 
+  // The chart labels in the page's language, from #report-labels (English when it is missing).
+  let words = {};
+  const say = (key, english) => words[key] || english;
+
   function timelineChart(canvas, t) {
     const series = (label, values, color, extra) =>
       Object.assign({ label: label, data: values, borderColor: color, backgroundColor: color,
@@ -17,10 +21,10 @@
       data: {
         labels: t.labels.map((l) => l.slice(5)),
         datasets: [
-          series("Opens (people)", t.opens, "#0969da"),
-          series("Clicks (people)", t.clicks, "#1a7f37"),
-          series("Opens (machines)", t.machine_opens, "#8c959f", { borderDash: [4, 4], hidden: true }),
-          series("Clicks (machines)", t.machine_clicks, "#bf8700", { borderDash: [4, 4], hidden: true }),
+          series(say("opens_people", "Opens (people)"), t.opens, "#0969da"),
+          series(say("clicks_people", "Clicks (people)"), t.clicks, "#1a7f37"),
+          series(say("opens_machines", "Opens (machines)"), t.machine_opens, "#8c959f", { borderDash: [4, 4], hidden: true }),
+          series(say("clicks_machines", "Clicks (machines)"), t.machine_clicks, "#bf8700", { borderDash: [4, 4], hidden: true }),
         ],
       },
       options: {
@@ -40,8 +44,8 @@
       data: {
         labels: links.map((l) => shortUrl(l.url)),
         datasets: [
-          { label: "Clicks (people)", data: links.map((l) => l.human), backgroundColor: "#1a7f37" },
-          { label: "All clicks", data: links.map((l) => l.clicks), backgroundColor: "#afb8c1" },
+          { label: say("clicks_people", "Clicks (people)"), data: links.map((l) => l.human), backgroundColor: "#1a7f37" },
+          { label: say("all_clicks", "All clicks"), data: links.map((l) => l.clicks), backgroundColor: "#afb8c1" },
         ],
       },
       options: {
@@ -57,6 +61,8 @@
     const source = document.getElementById("report-data");
     if (!source || typeof Chart === "undefined") return;
     const data = JSON.parse(source.textContent);
+    const labels = document.getElementById("report-labels");
+    if (labels) words = JSON.parse(labels.textContent);
     const timeline = document.getElementById("timeline-chart");
     if (timeline && !Chart.getChart(timeline)) timelineChart(timeline, data.timeline);
     const links = document.getElementById("links-chart");

@@ -21,7 +21,7 @@ DRAIN_SECONDS = 30.0  # a transactional drain job hands over to a fresh one afte
 SHORT_RESULT_TTL = 300  # seconds RQ keeps the result of a frequent job
 FAILURE_TTL = 86400
 CHANNEL_RETRIES = 3  # a channel job whose child died (or that raised) is enqueued again
-ROW_WAKE_TTL = 600  # seconds a queued loop of a row's extra slot stops others being queued
+ROW_WAKE_TTL = 120  # seconds a queued loop of a row's extra slot stops others being queued
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from mailer.campaigns import lifecycle
 from mailer.engine.campaign_send.loop import ChannelLoop
 from mailer.engine.campaign_send.state import lock_key, lock_value
 from mailer.models import Campaign, CampaignChannel, CampaignChannelSlot, Send
+from mailer.models.base import utcnow
 from mailer.queue import SEND, get_redis
 from tests.factories import brevo_channel, launch_now, make_campaign, make_list, statuses
 from tests.fixtures.workers import wait_for
@@ -221,3 +222,21 @@ def test_pause_and_resume_with_several_loops(app, db, spawn_worker):
         check_exactly_once(sends, server, max_in_doubt=0)
         assert received(server) == collections.Counter(emails)
         assert len({s.slot for s in sends}) > 1, "several loops sent after the resume too"
+
+
+def test_a_probing_row_tests_the_provider_with_one_loop_then_starts_the_others(app, db, brevo):
+    emails = [f"t{i}@example.com" for i in range(12)]
+    campaign = make_campaign(db, [make_list(db, "L", emails)], [brevo_channel(db, brevo)])
+    launch_now(db, campaign)
+    row_id = loops_on(db, campaign, 3)
+    row = db.session.get(CampaignChannel, row_id)
+    row.retry_at, row.self_pauses = utcnow(), 1  # the tick un-paused it: probing
+    db.session.commit()
+    Queue(SEND, connection=get_redis()).empty()
+
+    assert ChannelLoop(row_id, slot=1).run().state == "done", "not while probing"
+    assert brevo.accepted == 0
+    assert ChannelLoop(row_id).run().state == "done"
+    assert db.session.get(CampaignChannel, row_id).resumed_at is not None
+    assert queued_slots(row_id) == [1, 2], "the others started once the provider answered"
+    assert received(brevo) == collections.Counter(emails)

@@ -210,7 +210,9 @@ class ChannelLoop:
                     clock.sleep(0.1)
                     continue
                 retry_at = claims.next_retry(loop.campaign_id)
-                if retry_at is None:  # other rows hold the rest; they will finish it
+                if retry_at is None:  # other rows (or loops) hold the rest; they finish it
+                    if not (loop.slot or state.single):
+                        _wake_helpers(loop, state)  # a dead loop's claims are among them
                     outcome.state = "done"
                     return outcome
                 _set_waiting(state, f"retrying failed sends at {retry_at:%H:%M:%S} UTC")

@@ -136,6 +136,9 @@ class Config:
     MAILER_TIMEZONE = _env("MAILER_TIMEZONE", "UTC")
     MAILER_MAX_ATTEMPTS = _int("MAILER_MAX_ATTEMPTS", 5)
     MAILER_ROW_LOCK_TTL = _int("MAILER_ROW_LOCK_TTL", 60)
+    # Loops (worker processes) sending one campaign channel row at once, for rows that do
+    # not set their own: more go faster up to the provider's limit, each on its own worker.
+    MAILER_ROW_LOOPS = _int("MAILER_ROW_LOOPS", 1)
     # A channel row that paused itself after a burst of provider errors is tried again with
     # this many sends after a cool-down (seconds) doubling with each pause in a row, up to the
     # cap; success resumes it, failure pauses it again. The minute tick starts the probe.

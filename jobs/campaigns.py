@@ -29,11 +29,12 @@ launch = orchestrate_launch
 
 
 @app_job
-def run_channel(row_id: int) -> dict:
-    outcome = ChannelLoop(row_id, slice_seconds=SLICE_SECONDS).run()
+def run_channel(row_id: int, slot: int = 0) -> dict:
+    outcome = ChannelLoop(row_id, slot=slot, slice_seconds=SLICE_SECONDS).run()
     log.info(
-        "row %s: %s (sent %s, failed %s) %s",
+        "row %s/%s: %s (sent %s, failed %s) %s",
         row_id,
+        slot,
         outcome.state,
         outcome.sent,
         outcome.failed,
@@ -41,7 +42,7 @@ def run_channel(row_id: int) -> dict:
     )
     # Not after "redis_down": the minute tick wakes the row once Redis is back.
     if outcome.state in ("sliced", "stopped", "lost_lock"):
-        dispatch.run_channel(row_id)
+        dispatch.run_channel(row_id, slot)
     # No reason: a pause's reason quotes the provider's last error (the row has it).
     return {
         "row_id": row_id,

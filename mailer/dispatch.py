@@ -21,6 +21,7 @@ DRAIN_SECONDS = 30.0  # a transactional drain job hands over to a fresh one afte
 SHORT_RESULT_TTL = 300  # seconds RQ keeps the result of a frequent job
 FAILURE_TTL = 86400
 CHANNEL_RETRIES = 3  # a channel job whose child died (or that raised) is enqueued again
+ROW_WAKE_TTL = 120  # seconds a queued loop of a row's extra slot stops others being queued
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,29 @@ def launch_campaign(campaign_id: int):
     )
 
 
-def run_channel(row_id: int):
-    """A campaign channel row's long-running loop (it hands over to itself every slice).
-    RQ enqueues it again at once when its job child dies (kill -9, out of memory): the next
-    loop takes the row over from the dead process (campaign_send.loop)."""
+def run_channel(row_id: int, slot: int = 0):
+    """A campaign channel row's long-running loop (it hands over to itself every slice); slot
+    0 is the row's first loop, which starts the others (`wake_channel_slot`). RQ enqueues it
+    again at once when its job child dies (kill -9, out of memory): the next loop takes the
+    slot over from the dead process (campaign_send.loop)."""
+    args = (row_id,) if slot == 0 else (row_id, slot)
     return enqueue(
-        SEND, "jobs.campaigns.run_channel", row_id, job_timeout=-1, retry=Retry(max=CHANNEL_RETRIES)
+        SEND, "jobs.campaigns.run_channel", *args, job_timeout=-1, retry=Retry(max=CHANNEL_RETRIES)
     )
+
+
+def _slot_job(row_id: int, slot: int) -> KeyedJob:
+    return KeyedJob(f"mailer:wake:cc:{row_id}:{slot}", ROW_WAKE_TTL)
+
+
+def wake_channel_slot(row_id: int, slot: int) -> bool:
+    """Enqueue a loop for one more slot of a row, unless one is already queued for it."""
+    return _slot_job(row_id, slot).wake(lambda: run_channel(row_id, slot))
+
+
+def channel_slot_started(row_id: int, slot: int) -> None:
+    """The slot's queued job runs (and holds the slot's lock): a later wake may queue again."""
+    _slot_job(row_id, slot).let_go()
 
 
 def run_import(import_id: int):

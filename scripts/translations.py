@@ -93,7 +93,24 @@ def read(language: str) -> Catalog:
     return catalog
 
 
+def typeset(text: str, language: str) -> str:
+    """French typography: a no-break space inside « » and before : ; ! ? (consistent
+    everywhere, and a line never starts with the mark)."""
+    if language != "fr" or not text:
+        return text
+    text = re.sub(r"« ", "«\u00a0", text)
+    return re.sub(r" (?=[»:;!?](\s|$|\"|\)|<|\.|,))", "\u00a0", text)
+
+
 def write(catalog: Catalog, language: str) -> None:
+    for message in catalog:
+        if message.id and message.string:
+            strings = message.string
+            message.string = (
+                tuple(typeset(s, language) for s in strings)
+                if isinstance(strings, tuple | list)
+                else typeset(strings, language)
+            )
     path = po_path(language)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()

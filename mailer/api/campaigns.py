@@ -164,6 +164,7 @@ def serialize(campaign: Campaign) -> dict[str, Any]:
                 "sender": {"id": identity.id, "email": identity.from_email},
                 "per_day": row.daily_max,
                 "frequency_minutes": row.frequency_minutes,
+                "loops": row.loops,
                 "start_at": _time(row.start_at),
                 "sent": row.sent_count,
                 "failed": row.failed_count,

@@ -46,6 +46,7 @@ ROW_FIELDS = {
     "frequency": "frequency_minutes",
     "daily_max": "per_day",
     "start_at": "start_at",
+    "loops": "loops",
 }
 RESCHEDULABLE = (S.DRAFT, S.SCHEDULED)
 
@@ -93,6 +94,7 @@ class _Row:
     frequency_minutes: float | None
     daily_max: int | None
     start_at: datetime | None
+    loops: int | None
 
 
 @dataclass
@@ -246,7 +248,7 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
                 f"(there are {channels} active channels and {senders} senders)."
             )
             return []
-        return [_Row(int(default.channel_id), int(default.identity_id), None, None, None)]
+        return [_Row(int(default.channel_id), int(default.identity_id), None, None, None, None)]
     forms: list[rules.RowForm] = []
     starts: dict[str, datetime | None] = {}
     for k, entry in enumerate(doc["channels"]):
@@ -270,6 +272,7 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
                 channel_id=str(channel.id),
                 frequency=_text(entry.get("frequency_minutes")),
                 daily_max=_text(entry.get("per_day")),
+                loops=_text(entry.get("loops")),
             )
         )
         starts[str(k)] = start_at
@@ -283,7 +286,7 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
             errors[f"channels[{k}].{ROW_FIELDS.get(part, part)}" if k else "channels"] = message
         return []
     return [
-        _Row(r.channel_id, r.identity_id, r.frequency_minutes, r.daily_max, starts[r.key])
+        _Row(r.channel_id, r.identity_id, r.frequency_minutes, r.daily_max, starts[r.key], r.loops)
         for r in clean.rows
     ]
 
@@ -388,6 +391,7 @@ def _write(plan: _Plan) -> Campaign:
                 frequency_minutes=row.frequency_minutes,
                 daily_max=row.daily_max,
                 start_at=row.start_at,
+                loops=row.loops,
             )
         )
     db.session.flush()

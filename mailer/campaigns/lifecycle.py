@@ -94,6 +94,7 @@ def duplicate(campaign: Campaign, user_id: int | None = None) -> Campaign:
                 frequency_minutes=row.frequency_minutes,
                 daily_max=row.daily_max,
                 start_at=row.start_at,
+                loops=row.loops,
             )
         )
     db.session.commit()

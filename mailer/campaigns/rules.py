@@ -40,6 +40,7 @@ EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
 NAME_MAX = 200
 SUBJECT_MAX = 500
 FREQUENCY_MAX = 7 * 24 * 60  # minutes: one email a week
+LOOPS_MAX = 32  # loops (worker processes) sending one channel row at once
 UNSUBSCRIBE_SAMPLE = rendering.sample_context()["unsubscribe_url"]
 
 
@@ -233,6 +234,7 @@ class RowForm:
     frequency: str = ""
     daily_max: str = ""
     start_at: str = ""
+    loops: str | None = None  # None: not asked (a kept row keeps its setting)
 
     def name(self, part: str) -> str:
         return f"row-{self.key}-{part}"
@@ -271,6 +273,8 @@ class CleanRow:
     frequency_minutes: float | None
     daily_max: int | None
     start_at: datetime | None
+    loops: int | None = None  # None: MAILER_ROW_LOOPS
+    loops_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,13 +323,31 @@ def _clean_row(row: RowForm, errors: dict[str, str]) -> CleanRow | None:
                 "leave blank for the channel's daily limit.",
                 max=format_number(MAX_INT),
             )
+    loops = None
+    if row.loops:
+        loops = _int_or_none(row.loops)
+        if loops is None or not 1 <= loops <= LOOPS_MAX:
+            errors[row.name("loops")] = _(
+                "Enter how many workers may send with this channel at once (1 to %(max)s), "
+                "or leave it empty for the default.",
+                max=LOOPS_MAX,
+            )
     start_at = localtime.future_time(
         row.start_at, errors, row.name("start_at"), _("This start time")
     )
     if len(errors) > before:
         return None
     assert identity_id is not None and channel_id is not None
-    return CleanRow(row.key, identity_id, channel_id, frequency, daily_max, start_at)
+    return CleanRow(
+        row.key,
+        identity_id,
+        channel_id,
+        frequency,
+        daily_max,
+        start_at,
+        loops=loops,
+        loops_given=row.loops is not None,
+    )
 
 
 def clean_setup(setup: SetupForm) -> CleanSetup:
@@ -362,6 +384,8 @@ def save_setup(campaign: Campaign, clean: CleanSetup) -> None:
         row.frequency_minutes = values.frequency_minutes
         row.daily_max = values.daily_max
         row.start_at = values.start_at
+        if values.loops_given:
+            row.loops = values.loops
     for row in existing.values():
         if row.id not in kept:
             db.session.delete(row)

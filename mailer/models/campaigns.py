@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
@@ -93,6 +93,7 @@ class CampaignChannel(db.Model):
     frequency_minutes: Mapped[float | None]  # minimum minutes between two emails on this row
     daily_max: Mapped[int | None]  # None: the channel's quota
     start_at: Mapped[datetime | None]  # None: at launch
+    loops: Mapped[int | None]  # loops sending the row at once; None: MAILER_ROW_LOOPS
     waiting_reason: Mapped[str | None] = mapped_column(String(200))
     # Set when the row stopped itself (a burst of provider errors); cleared on resume.
     paused_reason: Mapped[str | None] = mapped_column(String(500))
@@ -110,6 +111,22 @@ class CampaignChannel(db.Model):
     handed: Mapped[str | None] = mapped_column(Text)
     # the results of the chunk before, journaled when that one was handed over and cleared
     # once written to its sends.
+    journal: Mapped[str | None] = mapped_column(LongText)
+
+
+class CampaignChannelSlot(db.Model):
+    """The ``handed`` and ``journal`` of a row's extra loop (slot 1 and up; slot 0, the row's
+    first loop, keeps them on the row), so a dead loop's successor recovers its chunks only."""
+
+    __tablename__ = "campaign_channel_slots"
+    __table_args__ = (UniqueConstraint("campaign_channel_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_channel_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign_channels.id", ondelete="CASCADE")
+    )
+    slot: Mapped[int]
+    handed: Mapped[str | None] = mapped_column(Text)
     journal: Mapped[str | None] = mapped_column(LongText)
 
 
@@ -145,6 +162,8 @@ class Send(db.Model):
     # The audience the recipient was chosen from (the first one listing the address), recorded
     # when an audience of the campaign has a template of its own; None: the campaign's template.
     audience_id: Mapped[int | None]
+    # Which loop of the row claimed it (CampaignChannelSlot.slot; 0 or None: the first).
+    slot: Mapped[int | None] = mapped_column(SmallInteger)
     email: Mapped[str] = mapped_column(Email)
     status: Mapped[str] = mapped_column(String(10), default=SendStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)

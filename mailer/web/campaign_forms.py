@@ -122,6 +122,7 @@ def setup_form_of(campaign: Campaign) -> SetupForm:
             frequency="" if row.frequency_minutes is None else f"{row.frequency_minutes:g}",
             daily_max="" if row.daily_max is None else str(row.daily_max),
             start_at=localtime.local_input(row.start_at),
+            loops="" if row.loops is None else str(row.loops),
         )
         for row in campaign.channels
     ]
@@ -131,6 +132,10 @@ def setup_form_of(campaign: Campaign) -> SetupForm:
         track_opens=campaign.track_opens,
         track_clicks=campaign.track_clicks,
     )
+
+
+def _stripped(value: str | None) -> str | None:
+    return None if value is None else value.strip()
 
 
 def parse_setup(form) -> SetupForm:
@@ -146,6 +151,7 @@ def parse_setup(form) -> SetupForm:
                 part: (form.get(f"row-{key}-{part}") or "").strip()
                 for part in ("identity_id", "channel_id", "frequency", "daily_max", "start_at")
             },
+            loops=_stripped(form.get(f"row-{key}-loops")),  # None: not asked, the row keeps its
         )
         for key in keys
     ]

@@ -399,3 +399,25 @@ def test_the_audience_table_counts_a_segments_own_members(client, db, marketer):
     assert '<td class="num">2 <small>in the segment</small></td>' in page, "not the list's 5"
     show = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "2 people in the segment" in show
+
+
+def test_how_many_workers_send_a_row_at_once_is_set_on_step_2(
+    client, db, marketer, identity, sandbox
+):
+    campaign = draft(db)
+    url = f"/campaigns/{campaign.id}/setup"
+    refused = client.post(url, data=setup_data(identity, sandbox, **{"row-a-loops": "99"}))
+    assert refused.status_code == 422
+    assert "1 to 32" in error_at(refused.get_data(as_text=True), "row-a-loops")
+
+    client.post(url, data=setup_data(identity, sandbox, **{"row-a-loops": "4"}))
+    (row,) = reload(db, campaign).channels
+    assert row.loops == 4
+    page = client.get(url).get_data(as_text=True)
+    assert f'name="row-r{row.id}-loops" value="4"' in page
+
+    kept = {**setup_data(identity, sandbox), "row": f"r{row.id}"}
+    kept.update({f"row-r{row.id}-identity_id": str(identity.id)})
+    kept.update({f"row-r{row.id}-channel_id": str(sandbox.id), f"row-r{row.id}-loops": ""})
+    client.post(url, data=kept)
+    assert reload(db, campaign).channels[0].loops is None, "blank: the default again"

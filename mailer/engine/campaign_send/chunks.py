@@ -138,18 +138,34 @@ def journal_and_mark(loop: LoopState, outcomes: list[SendOutcome] | None, chunk:
     the caller commits it before the chunk goes out. False, nothing written, if the
     campaign stopped running."""
     handed = json.dumps(chunk.sends(), separators=(",", ":")) if chunk.messages else None
+    table, where, keys = record_of(loop)
     return bool(
         dbutil.run_sql(
-            "UPDATE campaign_channels SET handed = ?, journal = ? WHERE id = ? "
+            f"UPDATE {table} SET handed = ?, journal = ? WHERE {where} "
             "AND EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND status = ?)",
             [
                 handed,
                 journal(outcomes) if outcomes else None,
-                loop.row_id,
+                *keys,
                 loop.campaign_id,
                 CampaignStatus.RUNNING.value,
             ],
         ).rowcount
+    )
+
+
+def record_of(loop: LoopState) -> tuple[str, str, list[int]]:
+    """Where the loop keeps ``handed`` and ``journal``: (table, condition, its parameters).
+    The row's first loop on the row itself, its other loops each in a slot of their own."""
+    if loop.slot == 0:
+        return "campaign_channels", "id = ?", [loop.row_id]
+    return (
+        "campaign_channel_slots",
+        "campaign_channel_id = ? AND slot = ?",
+        [
+            loop.row_id,
+            loop.slot,
+        ],
     )
 
 
@@ -224,11 +240,20 @@ def write(loop: LoopState, outcomes: list[SendOutcome], journaled: bool = False)
     sent = sum(1 for o in outcomes if o.status == SENT)
     failed = sum(1 for o in outcomes if o.status == _FAILED)
     done = "journal" if journaled else "handed"
-    dbutil.run_sql(
-        "UPDATE campaign_channels SET sent_count = sent_count + ?, "
-        f"failed_count = failed_count + ?, {done} = NULL WHERE id = ?",
-        [sent, failed, loop.row_id],
-    )
+    if loop.slot == 0:
+        dbutil.run_sql(
+            "UPDATE campaign_channels SET sent_count = sent_count + ?, "
+            f"failed_count = failed_count + ?, {done} = NULL WHERE id = ?",
+            [sent, failed, loop.row_id],
+        )
+    else:
+        dbutil.run_sql(
+            "UPDATE campaign_channels SET sent_count = sent_count + ?, "
+            "failed_count = failed_count + ? WHERE id = ?",
+            [sent, failed, loop.row_id],
+        )
+        table, where, keys = record_of(loop)
+        dbutil.run_sql(f"UPDATE {table} SET {done} = NULL WHERE {where}", keys)
     webhook_events.emit_send_outcomes(loop.campaign_id, outcomes)
     return sent, failed
 

@@ -7,13 +7,19 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
-from mailer.engine.campaign_send.chunks import probe_sends, recipients, unjournal, write
+from mailer.engine.campaign_send.chunks import (
+    probe_sends,
+    recipients,
+    record_of,
+    unjournal,
+    write,
+)
 from mailer.engine.campaign_send.state import LoopState, RowState, read_row
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit
-from mailer.models import CampaignChannel, CampaignStatus, Send, SendStatus
+from mailer.models import CampaignChannel, CampaignChannelSlot, CampaignStatus, Send, SendStatus
 
 MAX_CHUNK = 500
 Wait = tuple[float | None, str]  # (seconds, or None for "until the tick", the reason)
@@ -66,21 +72,22 @@ def claim_allowed(loop: LoopState, wanted: int, now: datetime) -> list[int]:
     """Claim up to the allowance taken; what was not found goes back to the daily
     counters. Ids kept from the start: the ORM objects expire on every commit, and
     reading an expired attribute is a query."""
-    claimed = claim(loop.campaign_id, loop.row_id, wanted, now)
+    claimed = claim(loop.campaign_id, loop.row_id, wanted, now, slot=loop.slot)
     if len(claimed) < wanted:
         ratelimit.refund_daily(loop.daily, wanted - len(claimed))
     return claimed
 
 
-def claim(campaign_id: int, row_id: int, n: int, now: datetime) -> list[int]:
+def claim(campaign_id: int, row_id: int, n: int, now: datetime, *, slot: int = 0) -> list[int]:
     """Fresh sends first (`next_attempt_at IS NULL`, in id order: an index range, no
-    sort, few rows locked), then retries that are due."""
+    sort, few rows locked), then retries that are due. Each is marked with the claiming
+    loop's row and slot, so only that loop's successor puts it back."""
     base = (Send.campaign_id == campaign_id, Send.status == SendStatus.PENDING.value)
     fresh = select(Send.id).where(*base, Send.next_attempt_at.is_(None)).order_by(Send.id)
     retries = (
         select(Send.id).where(*base, Send.next_attempt_at <= now).order_by(Send.next_attempt_at)
     )
-    values = {"status": SendStatus.CLAIMED.value, "campaign_channel_id": row_id}
+    values = {"status": SendStatus.CLAIMED.value, "campaign_channel_id": row_id, "slot": slot}
 
     def take() -> list[int]:
         ids = dbutil.claim(_SENDS, fresh.limit(n), values, increment=("attempts",))
@@ -184,34 +191,66 @@ def give_back_ahead(loop: LoopState) -> None:
 
 
 def recover(loop: LoopState, row: CampaignChannel) -> None:
-    """Left by a dead loop of this row: the outcomes it journaled are written, the chunk it
-    had handed over is in doubt, its other claims go back to the pool."""
-    if row.journal:
-        write(loop, unjournal(row.journal), journaled=True)
+    """Left by a dead loop of this row and slot (the caller holds the slot's lock): the
+    outcomes it journaled are written, the chunk it had handed over is in doubt, its other
+    claims go back to the pool. Other slots' claims are theirs: never touched."""
+    handed, journaled = (row.handed, row.journal) if loop.slot == 0 else _slot_record(loop)
+    if journaled:
+        write(loop, unjournal(journaled), journaled=True)
     # By campaign and status first: the claim index finds the few claimed rows, where the
     # row's own index would walk every send the row ever had (1M rows: seconds).
     ours = (Send.campaign_id == row.campaign_id, Send.campaign_channel_id == row.id)
-    in_doubt = Send.status == SendStatus.SENDING.value  # marked so before migration 0007
-    if row.handed:
-        handed = Send.id.in_(json.loads(row.handed))
-        in_doubt |= (Send.status == SendStatus.CLAIMED.value) & handed
-    db.session.execute(
-        update(Send)
-        .where(*ours, in_doubt)
-        .values(
-            status=SendStatus.IN_DOUBT.value,
-            error="worker stopped while the provider had it: check before resending",
+    doubts = []
+    if loop.slot == 0:  # claimed before migration 0015: no slot
+        ours += (Send.slot.is_(None) | (Send.slot == 0),)
+        doubts.append(Send.status == SendStatus.SENDING.value)  # so before migration 0007
+    else:
+        ours += (Send.slot == loop.slot,)
+    if handed:
+        handed_ids = Send.id.in_(json.loads(handed))
+        doubts.append((Send.status == SendStatus.CLAIMED.value) & handed_ids)
+    if doubts:
+        db.session.execute(
+            update(Send)
+            .where(*ours, or_(*doubts))
+            .values(
+                status=SendStatus.IN_DOUBT.value,
+                error="worker stopped while the provider had it: check before resending",
+            )
         )
-    )
     db.session.execute(
         update(Send)
         .where(*ours, Send.status == SendStatus.CLAIMED.value)
         .values(status=SendStatus.PENDING.value)
     )
-    db.session.execute(
-        update(CampaignChannel).where(CampaignChannel.id == row.id).values(handed=None)
-    )
+    table, where, keys = record_of(loop)
+    dbutil.run_sql(f"UPDATE {table} SET handed = NULL WHERE {where}", keys)
     db.session.commit()
+
+
+def _slot_record(loop: LoopState) -> tuple[str | None, str | None]:
+    """(handed, journal) of a loop's slot; the slot's record is made on its first run."""
+    record = db.session.execute(
+        select(CampaignChannelSlot.handed, CampaignChannelSlot.journal).where(
+            CampaignChannelSlot.campaign_channel_id == loop.row_id,
+            CampaignChannelSlot.slot == loop.slot,
+        )
+    ).first()
+    if record is None:
+        db.session.add(CampaignChannelSlot(campaign_channel_id=loop.row_id, slot=loop.slot))
+        db.session.commit()
+        return None, None
+    return record.handed, record.journal
+
+
+def slots_kept(row_id: int) -> int:
+    """One more than the highest slot the row's loops ever used (1: only the first)."""
+    highest = db.session.scalar(
+        select(func.max(CampaignChannelSlot.slot)).where(
+            CampaignChannelSlot.campaign_channel_id == row_id
+        )
+    )
+    return (highest or 0) + 1
 
 
 _SENDS = Send.__table__

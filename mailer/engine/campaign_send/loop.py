@@ -11,6 +11,7 @@ from functools import partial
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from mailer import dispatch
 from mailer.engine import campaign_state
 from mailer.engine.campaign_send import chunks, claims
 from mailer.engine.campaign_send.state import (
@@ -20,6 +21,7 @@ from mailer.engine.campaign_send.state import (
     Outcome,
     RowState,
     holder_is_dead,
+    lock_key,
     read_row,
 )
 from mailer.engine.delivery import loop_provider
@@ -68,11 +70,17 @@ class ChannelLoop:
     """One campaign channel row's loop; ``run()`` holds the row's Redis lock while it runs."""
 
     def __init__(
-        self, row_id: int, *, clock: Clock | None = None, slice_seconds: float = 30, provider=None
+        self,
+        row_id: int,
+        *,
+        slot: int = 0,
+        clock: Clock | None = None,
+        slice_seconds: float = 30,
+        provider=None,
     ):
         self.slice_seconds = slice_seconds
         self.state = LoopState(
-            row_id, clock or Clock(), provider, lock_key=f"mailer:lock:cc:{row_id}"
+            row_id, clock or Clock(), provider, slot=slot, lock_key=lock_key(row_id, slot)
         )
 
     def run(self) -> Outcome:
@@ -91,7 +99,10 @@ class ChannelLoop:
     def _run_locked(self) -> Outcome:
         loop = self.state
         lock_ttl = loop.lock_ttl = int(current_app.config["MAILER_ROW_LOCK_TTL"])
-        if not _take_lock(loop.lock_key, loop.lock_value, lock_ttl):
+        taken = _take_lock(loop.lock_key, loop.lock_value, lock_ttl)
+        if loop.slot:
+            dispatch.channel_slot_started(loop.row_id, loop.slot)
+        if not taken:
             return Outcome("busy", reason="another worker is running this channel row")
         try:
             with StopFlag() as stop:
@@ -156,6 +167,8 @@ class ChannelLoop:
                 leave = ("lost_lock", None)
             if leave is None and turns and clock.monotonic() - started >= self.slice_seconds:
                 leave = ("sliced", None)  # the job hands over to a fresh one of itself
+            if leave is None and loop.slot and (state.single or loop.slot >= state.loops):
+                leave = ("done", "not needed: the row's first loop sends alone")
             if leave is not None:
                 chunks.settle(loop)
                 return self._leave(*leave)
@@ -164,6 +177,11 @@ class ChannelLoop:
             if state.start_at and state.start_at > now:
                 chunks.settle(loop)
                 return self._wait(state, f"starts at {state.start_at:%Y-%m-%d %H:%M} UTC")
+            if not (loop.slot or state.single) and (
+                loop.helpers_woken_at is None
+                or clock.monotonic() - loop.helpers_woken_at > lock_ttl
+            ):
+                _wake_helpers(loop, state)
             claimed, rows = claims.claimed_ahead(loop)
             if not claimed:
                 wanted, waiting = claims.allowance(loop, state, now)
@@ -192,7 +210,9 @@ class ChannelLoop:
                     clock.sleep(0.1)
                     continue
                 retry_at = claims.next_retry(loop.campaign_id)
-                if retry_at is None:  # other rows hold the rest; they will finish it
+                if retry_at is None:  # other rows (or loops) hold the rest; they finish it
+                    if not (loop.slot or state.single):
+                        _wake_helpers(loop, state)  # a dead loop's claims are among them
                     outcome.state = "done"
                     return outcome
                 _set_waiting(state, f"retrying failed sends at {retry_at:%H:%M:%S} UTC")
@@ -253,6 +273,17 @@ def _take_lock(key: str, value: str, ttl: int) -> bool:
         return bool(redis.set(key, value, nx=True, ex=ttl))
     take_over = lua_script(_TAKE_OVER)
     return holder_is_dead(held) and bool(take_over(keys=[key], args=[held, value, ttl]))
+
+
+def _wake_helpers(loop: LoopState, state: RowState) -> None:
+    """The row's first loop starts its other loops where none runs (when it starts, then once
+    a lock TTL): up to the row's setting, and beyond it a slot a loop died in, whose new loop
+    puts the claims back and leaves (the setting was lowered since)."""
+    loop.helpers_woken_at = loop.clock.monotonic()
+    redis = get_redis()
+    for slot in range(1, max(state.loops, claims.slots_kept(loop.row_id))):
+        if not redis.exists(lock_key(loop.row_id, slot)):
+            dispatch.wake_channel_slot(loop.row_id, slot)
 
 
 def _reason_to_leave(state: RowState, stop: StopFlag) -> tuple[str, str | None] | None:

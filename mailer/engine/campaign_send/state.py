@@ -63,11 +63,18 @@ class RowState:
     daily_quota: int | None
     retry_at: datetime | None  # set while the row paused itself or probes the provider
     self_pauses: int
+    loops: int  # loops sending the row at once (its own setting, else MAILER_ROW_LOOPS)
 
     @property
     def probing(self) -> bool:
         """Resumed by the tick after pausing itself: a few sends test the provider."""
         return self.retry_at is not None and self.paused_reason is None
+
+    @property
+    def single(self) -> bool:
+        """Only the row's first loop sends: a frequency is one message at a time, and a probe
+        is a few sends."""
+        return bool(self.frequency_minutes) or self.probing
 
 
 @dataclass
@@ -120,6 +127,7 @@ class LoopState:
     row_id: int
     clock: Clock
     provider: Any = None  # the channel's adapter (or a test's), closed when the loop ends
+    slot: int = 0  # which of the row's loops: 0 keeps its record on the row, others in a slot
     lock_key: str = ""
     lock_value: str = field(default_factory=lambda: lock_value())
     lock_ttl: int = 60  # seconds (MAILER_ROW_LOCK_TTL), renewed every turn and while preparing
@@ -141,6 +149,17 @@ class LoopState:
     # The row lock vanished (expired, Redis restarted empty): another loop may have recovered
     # this one's claims, so what it still has claimed is left to the next loop's recovery.
     lock_lost: bool = False
+    helpers_woken_at: float | None = None  # when the first loop last woke the row's others
+
+
+def lock_key(row_id: int, slot: int = 0) -> str:
+    """The Redis lock of one loop of a row (slot 0's is the row's lock of old)."""
+    return f"mailer:lock:cc:{row_id}" if slot == 0 else f"mailer:lock:cc:{row_id}:{slot}"
+
+
+def row_loops(loops: int | None) -> int:
+    """A row's loops: its own setting, else MAILER_ROW_LOOPS; at least one."""
+    return max(1, loops or int(current_app.config["MAILER_ROW_LOOPS"]))
 
 
 def lock_value() -> str:
@@ -187,12 +206,13 @@ def read_row(loop: LoopState) -> RowState:
             Channel.daily_quota,
             CampaignChannel.retry_at,
             CampaignChannel.self_pauses,
+            CampaignChannel.loops,
         )
         .join(Campaign, Campaign.id == CampaignChannel.campaign_id)
         .join(Channel, Channel.id == CampaignChannel.channel_id)
         .where(CampaignChannel.id == loop.row_id)
     ).one()
     loop.row_paused = r.paused_reason
-    state = RowState(loop.row_id, loop.channel_id, *r)
+    state = RowState(loop.row_id, loop.channel_id, *r[:-1], row_loops(r.loops))
     loop.probing, loop.self_pauses = state.probing, state.self_pauses
     return state

@@ -8,7 +8,7 @@
                                       # visible template text outside the translation functions
 
 Strings are found in mailer/ (Python: _, gettext, ngettext, lazy_gettext, _l, N_; templates:
-{{ _("…") }} and {% trans %}). The catalogue has no source locations, so it changes only when
+{{ _("…") }} and {% trans %}; the providers' settings fields). The catalogue has no source locations, so it changes only when
 a string does, and its entries stay sorted.
 """
 
@@ -59,6 +59,19 @@ def po_path(language: str) -> Path:
     return SOURCE / "translations" / language / "LC_MESSAGES" / "messages.po"
 
 
+def provider_field_texts() -> list[str]:
+    """The providers' settings as the channel form shows them (label, help, choices): plain
+    data in mailer/providers, translated where the form renders them (services/channels)."""
+    sys.path.insert(0, str(ROOT))
+    from mailer.providers import registry
+
+    texts = []
+    for cls in registry.values():
+        for field in cls.FIELDS:
+            texts += [field.label, field.help, *(label for _, label in field.choices or ())]
+    return [text for text in texts if text]
+
+
 def extract() -> Catalog:
     catalog = Catalog(project="Mailer", charset="utf-8")
     options = {"**/templates/**": {"extensions": "jinja2.ext.i18n", "silent": "false"}}
@@ -66,6 +79,8 @@ def extract() -> Catalog:
         SOURCE, METHODS, options_map=options, keywords=KEYWORDS
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for text in provider_field_texts():
+        catalog.add(text, None, [("mailer/providers", 0)])
     return catalog
 
 

@@ -80,6 +80,17 @@ def test_saving_a_channel_explains_errors_and_success_in_french(client, db):
     assert "Canal d’envoi «\u00a0Essai\u00a0» créé." in created.get_data(as_text=True)
 
 
+def test_a_providers_settings_fields_read_in_french(client, db):
+    login_as(client, make_user(Role.ADMIN))
+    smtp = client.get("/channels/new?provider=smtp", headers=FRENCH).get_data(as_text=True)
+    assert "Chiffrement" in smtp and "STARTTLS (en général le port 587)" in smtp
+    assert "Laissez vide si le relais ne demande pas d’identifiant." in smtp
+    mailgun = client.get("/channels/new?provider=mailgun", headers=FRENCH).get_data(as_text=True)
+    assert "Domaine d’envoi" in mailgun and "UE (api.eu.mailgun.net)" in mailgun
+    english = client.get("/channels/new?provider=smtp").get_data(as_text=True)
+    assert "Encryption" in english and "Chiffrement" not in english
+
+
 def test_the_test_email_is_written_in_the_senders_language(client, db):
     user = login_as(client, make_user(Role.ADMIN))
     user.locale = "fr"

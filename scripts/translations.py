@@ -8,8 +8,8 @@
                                       # visible template text outside the translation functions
 
 Strings are found in mailer/ (Python: _, gettext, ngettext, lazy_gettext, _l, N_; templates:
-{{ _("…") }} and {% trans %}; the providers' settings fields). The catalogue has no source locations, so it changes only when
-a string does, and its entries stay sorted.
+{{ _("…") }} and {% trans %}; the providers' settings fields). The catalogue has no source
+locations, so it changes only when a string does, and its entries stay sorted.
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.campaigns import audience, lifecycle, localtime, rules, stats
+from mailer.engine.campaign_send import messages as send_messages
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import NotAllowed, ValidationError
+from mailer.lib.i18n import translate_stored
 from mailer.models import Campaign, CampaignStatus, Role
 from mailer.web import campaign_forms as forms
 from mailer.web.auth import guard_blueprint, role_required
@@ -43,7 +45,7 @@ def stored_text(message: str | None) -> str:
     """A message stored in English (marked with N_) in the reader's language. Plain text, so
     the page escapes it: Jinja's _() would take it for trusted markup, and stored messages
     may quote names people typed."""
-    return gettext(message) if message else ""
+    return translate_stored(message, send_messages.ALL, gettext)
 
 
 @bp.context_processor

@@ -5,15 +5,10 @@ from __future__ import annotations
 from flask_babel import gettext
 
 from mailer.engine.imports import messages
+from mailer.lib.i18n import translate_stored
 
 
 def import_error(stored: str | None) -> str:
     """The message translated when it was written from one of the import templates; other
     text (an older message) as it is."""
-    if not stored:
-        return ""
-    found = messages.parse(stored)
-    if found is None:
-        return gettext(stored)
-    template, values = found
-    return gettext(template) % values if values else gettext(template)
+    return translate_stored(stored, messages.ALL, gettext)

@@ -223,6 +223,11 @@ def test_live_block_shows_rows_rate_eta_and_in_doubt_sends(client, db, marketer,
     assert "Send the unconfirmed emails again" in body
     assert '<progress value="3" max="5"' in body
 
+    french = client.get(
+        f"/campaigns/{campaign.id}/progress", headers={**HX, "Accept-Language": "fr"}
+    ).get_data(as_text=True)
+    assert "maximum quotidien atteint jusqu’au 2031-01-01 00:00 UTC" in french, "a worker's note"
+
     client.post(f"/campaigns/{campaign.id}/retry-in-doubt")
     assert stats.status_counts(campaign.id)["in_doubt"] == 0
     assert stats.status_counts(campaign.id)["pending"] == 3

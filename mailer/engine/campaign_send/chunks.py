@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import update
 
+from mailer.engine.campaign_send import messages
 from mailer.engine.campaign_send.state import Chunk, LoopState
 from mailer.engine.delivery import (
     SENT,
@@ -279,7 +280,7 @@ def pause_on_burst(loop: LoopState) -> None:
         int(config["MAILER_ROW_PROBE_COOLDOWN"]) * 2 ** min(loop.self_pauses, 30),
         int(config["MAILER_ROW_PROBE_COOLDOWN_MAX"]),
     )
-    reason = f"Paused after {loop.consecutive_errors} failed sends in a row: {loop.last_error}"
+    reason = messages.PAUSED_AFTER % {"count": loop.consecutive_errors, "error": loop.last_error}
     db.session.execute(
         update(CampaignChannel)
         .where(CampaignChannel.id == loop.row_id)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 
+from mailer.engine.campaign_send import messages
 from mailer.engine.campaign_send.chunks import (
     probe_sends,
     recipients,
@@ -54,7 +55,7 @@ def allowance(loop: LoopState, row: RowState, now: datetime) -> tuple[int, Wait 
     granted = ratelimit.take_daily(caps, wanted)
     if granted == 0:
         midnight = ratelimit.next_midnight()
-        return 0, (None, f"daily maximum reached until {midnight:%Y-%m-%d %H:%M %Z}")
+        return 0, (None, messages.DAILY_MAX % {"when": f"{midnight:%Y-%m-%d %H:%M %Z}"})
     wanted = granted
     rate, wait = ratelimit.take_rate(row.channel_id, row.rate_per_second, wanted)
     if rate == 0:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from mailer import dispatch
 from mailer.engine import campaign_state
-from mailer.engine.campaign_send import chunks, claims
+from mailer.engine.campaign_send import chunks, claims, messages
 from mailer.engine.campaign_send.state import (
     Clock,
     LoopState,
@@ -41,7 +41,7 @@ from mailer.queue import REDIS_DOWN, get_redis, lua_script
 # A row that has mailed what its campaign's launch wrote so far waits for the rest until this
 # long (seconds) after its job started, then leaves; the launch wakes it once it wrote them all.
 LAUNCH_WAIT = 25
-WRITING = "the launch is still writing the audience"
+WRITING = messages.WRITING
 
 
 class StopFlag:
@@ -176,7 +176,9 @@ class ChannelLoop:
             now = clock.now()
             if state.start_at and state.start_at > now:
                 chunks.settle(loop)
-                return self._wait(state, f"starts at {state.start_at:%Y-%m-%d %H:%M} UTC")
+                return self._wait(
+                    state, messages.STARTS_AT % {"when": f"{state.start_at:%Y-%m-%d %H:%M}"}
+                )
             if not (loop.slot or state.single) and (
                 loop.helpers_woken_at is None
                 or clock.monotonic() - loop.helpers_woken_at > lock_ttl
@@ -215,7 +217,7 @@ class ChannelLoop:
                         _wake_helpers(loop, state)  # a dead loop's claims are among them
                     outcome.state = "done"
                     return outcome
-                _set_waiting(state, f"retrying failed sends at {retry_at:%H:%M:%S} UTC")
+                _set_waiting(state, messages.RETRYING_AT % {"when": f"{retry_at:%H:%M:%S}"})
                 clock.sleep(min(5.0, max(0.05, (retry_at - now).total_seconds())))
                 continue
             _set_waiting(state, None)

@@ -1,13 +1,10 @@
 """Why an import stopped or a file was refused, in words for the person importing.
 
 Each message is an English template (``%`` with named values) marked for translation. An
-import stores the filled-in English (programs and the API read it); ``parse`` finds the
-template and values back, so a page can show the message in its reader's language."""
+import stores the filled-in English (programs and the API read it); a page shows it in its
+reader's language through ``lib.i18n.translate_stored``."""
 
 from __future__ import annotations
-
-import re
-from functools import cache
 
 from mailer.lib.i18n import N_
 
@@ -76,23 +73,3 @@ CHOOSE_FORMAT = N_("Choose one of: %(choices)s, or leave it to detection.")
 CHOOSE_LIST = N_("Choose a list to import into.")
 
 ALL = tuple(v for k, v in list(globals().items()) if k.isupper() and isinstance(v, str))
-
-
-@cache
-def _patterns() -> list[tuple[re.Pattern[str], str]]:
-    found = []
-    for template in ALL:
-        parts = re.split(r"%\((\w+)\)s", template)
-        pattern = "".join(
-            re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)" for i, part in enumerate(parts)
-        )
-        found.append((re.compile(pattern, re.S), template))
-    return found
-
-
-def parse(message: str) -> tuple[str, dict[str, str]] | None:
-    """The template and values a stored message was written from; None for other text."""
-    for pattern, template in _patterns():
-        if found := pattern.fullmatch(message):
-            return template, found.groupdict()
-    return None

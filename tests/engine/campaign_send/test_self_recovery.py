@@ -178,11 +178,13 @@ def test_a_person_resuming_a_self_paused_row_resumes_it_fully(app, db, brevo, cl
     row.paused_reason = "Paused after 50 failed sends in a row: HTTP 500"
     row.retry_at, row.self_pauses = utcnow(), 3
     db.session.commit()
+    as_role("admin")
+    french = client.get(f"/campaigns/{campaign.id}", headers={"Accept-Language": "fr"})
+    assert "Arrêté après 50 envois échoués d’affilée\u00a0: HTTP 500" in french.text
 
     lifecycle.resume(db.session.get(Campaign, campaign.id))
 
     row = fresh_row(db, row.id)
     assert row.paused_reason is None and row.retry_at is None and row.self_pauses == 0
-    as_role("admin")
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "Trying again at" not in page and "testing" not in page.lower()

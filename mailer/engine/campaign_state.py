@@ -6,6 +6,7 @@ through :func:`transition`.
 
 from __future__ import annotations
 
+from flask_babel import gettext, pgettext
 from sqlalchemy import select, update
 
 from mailer.extensions import db
@@ -26,6 +27,21 @@ TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
 }
 
 
+def status_name(status: str) -> str:
+    """A campaign's status in the reader's words (English in jobs and the API)."""
+    names = {
+        "draft": pgettext("campaign status", "draft"),
+        "processing": pgettext("campaign status", "importing"),
+        "scheduled": pgettext("campaign status", "scheduled"),
+        "running": pgettext("campaign status", "sending"),
+        "paused": pgettext("campaign status", "paused"),
+        "completed": pgettext("campaign status", "completed"),
+        "cancelled": pgettext("campaign status", "cancelled"),
+        "failed": pgettext("campaign status", "failed"),
+    }
+    return names.get(status, status)
+
+
 def can_transition(campaign: Campaign, to: CampaignStatus) -> bool:
     return CampaignStatus(to) in TRANSITIONS[CampaignStatus(campaign.status)]
 
@@ -41,7 +57,13 @@ def transition(
     current = CampaignStatus(expect or campaign.status)
     to = CampaignStatus(to)
     if to not in TRANSITIONS[current]:
-        raise NotAllowed(f"A {current.value} campaign cannot become {to.value}.")
+        raise NotAllowed(
+            gettext(
+                "A %(now)s campaign cannot become %(to)s.",
+                now=status_name(current.value),
+                to=status_name(to.value),
+            )
+        )
     values = {"status": to.value, "updated_at": utcnow()}
     if to == S.RUNNING and campaign.started_at is None:
         values["started_at"] = utcnow()
@@ -55,7 +77,13 @@ def transition(
     if not changed:
         db.session.rollback()
         now_status = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))
-        raise NotAllowed(f"The campaign is {now_status} now; it cannot become {to.value}.")
+        raise NotAllowed(
+            gettext(
+                "The campaign is %(now)s now; it cannot become %(to)s.",
+                now=status_name(now_status),
+                to=status_name(to.value),
+            )
+        )
     if commit:
         db.session.commit()
     db.session.refresh(campaign)

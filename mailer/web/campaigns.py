@@ -7,12 +7,13 @@ audience, stats) and render. Viewers read; marketers write.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
-from flask_babel import format_number, get_locale, gettext, ngettext, pgettext
+from flask_babel import format_number, get_locale, gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.campaigns import audience, lifecycle, localtime, rules, stats
 from mailer.engine.campaign_send import messages as send_messages
+from mailer.engine.campaign_state import status_name
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import NotAllowed, ValidationError
@@ -24,21 +25,6 @@ from mailer.web.htmx import fragment_requested, render, stop_polling
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 guard_blueprint(bp)  # viewers read, marketers write
-
-
-def status_name(status: str) -> str:
-    """A campaign's status in the reader's words."""
-    names = {
-        "draft": pgettext("campaign status", "draft"),
-        "processing": pgettext("campaign status", "importing"),
-        "scheduled": pgettext("campaign status", "scheduled"),
-        "running": pgettext("campaign status", "sending"),
-        "paused": pgettext("campaign status", "paused"),
-        "completed": pgettext("campaign status", "completed"),
-        "cancelled": pgettext("campaign status", "cancelled"),
-        "failed": pgettext("campaign status", "failed"),
-    }
-    return names.get(status, status)
 
 
 def stored_text(message: str | None) -> str:

@@ -68,7 +68,7 @@ def test_a_stale_status_cannot_win_a_race(db):
     campaign = make_campaign(db, [], [], status="scheduled")
     with db.engine.begin() as other_process:  # another worker launched it meanwhile
         other_process.execute(db.update(Campaign).values(status="running"))
-    with pytest.raises(NotAllowed, match="is running now"):
+    with pytest.raises(NotAllowed, match="is sending now"):
         campaign_state.transition(campaign, "running", expect="scheduled")
 
 

@@ -90,8 +90,9 @@ def counts_and_recent(campaign_id: int, since) -> tuple[dict[str, int], int]:
     """Sends per status and those sent since ``since``, in the one pass over the campaign's
     sends that the progress block makes anyway (an archived campaign's: its figures, none
     recent)."""
-    if archived(campaign_id) is not None:
-        return status_counts(campaign_id), 0
+    frozen = archived(campaign_id)
+    if frozen is not None:
+        return dict(frozen["status"]), 0
     rows = db.session.execute(
         select(Send.status, func.count(), count_if(Send.sent_at >= since))
         .where(Send.campaign_id == campaign_id)

@@ -653,6 +653,49 @@ def recreate_database(db_url: str) -> None:
     server.dispose()
 
 
+def empty_but_audience(db_url: str, n: int) -> bool:
+    """Whether the database holds a bench audience of exactly ``n`` subscribers and nothing
+    else; if so its campaigns, sends, channels and identities are emptied for a new run."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            size = conn.scalar(
+                sa.text(
+                    "SELECT COUNT(*) FROM subscribers s JOIN lists l ON l.id = s.list_id "
+                    "WHERE l.name = 'bench audience'"
+                )
+            )
+            others = conn.scalar(sa.text("SELECT COUNT(*) FROM lists"))
+            if size != n or others != 1:
+                return False
+            conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 0"))
+            for table in ("sends", "campaign_channel_slots", "campaign_channels"):
+                conn.execute(sa.text(f"TRUNCATE TABLE {table}"))
+            for table in ("campaign_audiences", "campaigns", "channels", "identities"):
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+            conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 1"))
+    except sa.exc.SQLAlchemyError:  # no such database or table yet
+        return False
+    finally:
+        engine.dispose()
+    return True
+
+
+def audience_counts(list_id: int) -> tuple[int, int]:
+    """Unsubscribed and suppressed members of a reused bench audience."""
+    from sqlalchemy import func, select
+
+    from mailer.extensions import db
+    from mailer.models import Subscriber, Suppression
+
+    unsubscribed = db.session.scalar(
+        select(func.count()).where(Subscriber.list_id == list_id, Subscriber.status != "subscribed")
+    )
+    return unsubscribed, db.session.scalar(select(func.count()).select_from(Suppression))
+
+
 def make_app(db_url: str, redis_url: str, workdir: str, keys: dict[str, str], **overrides):
     """The app on the bench's database and Redis; ``overrides`` are settings a bench needs."""
     from config import Config
@@ -1052,6 +1095,12 @@ def parse_args() -> argparse.Namespace:
         metavar="N",
         help="materialise a campaign of N recipients, print the launch time, no send",
     )
+    p.add_argument(
+        "--reuse-audience",
+        action="store_true",
+        help="keep the database when it already holds the N subscribers (seeding 10M takes "
+        "minutes); its campaigns and sends are emptied first",
+    )
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
     p.add_argument("--timeout", type=float, default=1800, help="seconds per phase")
@@ -1107,7 +1156,10 @@ def main() -> int:
 
     try:
         t_setup = time.monotonic()
-        recreate_database(args.database_url)
+        n = args.launch_only or args.recipients
+        reused = args.reuse_audience and empty_but_audience(args.database_url, n)
+        if not reused:
+            recreate_database(args.database_url)
         r = redis_lib.Redis.from_url(args.redis_url)
         r.flushdb()
         app = make_app(args.database_url, args.redis_url, workdir, keys)
@@ -1125,9 +1177,11 @@ def main() -> int:
             upgrade()
             server_version = db.session.scalar(sa.text("SELECT VERSION()"))
             redis_version = r.info("server")["redis_version"]
-            n = args.launch_only or args.recipients
             list_id = importer.get_or_create_list("bench audience").id
-            unsub, supp = insert_subscribers(list_id, n, "person")
+            if reused:
+                unsub, supp = audience_counts(list_id)
+            else:
+                unsub, supp = insert_subscribers(list_id, n, "person")
             identity_id = make_identity()
             setup_s = time.monotonic() - t_setup
             header = (

@@ -125,7 +125,9 @@ def _start_rows_early(campaign: Campaign) -> None:
 def _record_excluded(campaign: Campaign, size: int) -> None:
     """Count the audience's addresses left out at launch (unsubscribed or suppressed)."""
     try:
-        everyone = audience.count_addresses(audience.audience_filter(campaign))
+        everyone = audience.count_addresses(
+            audience.audience_filter(campaign), lists=audience.list_ids(campaign)
+        )
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id)
@@ -199,45 +201,69 @@ def restart_stranded() -> list[int]:
 
 
 def materialise(campaign: Campaign, then: Callable[[], object] | None = None) -> int:
-    """Write one pending send per distinct recipient, the first HEAD addresses first (then
-    ``then()``), the rest after; resumes after the last address written. Returns the count."""
-    last = _last_written(campaign.id)
-    if last is None:
-        _write_sends(campaign, limit=HEAD)
+    """Write one pending send per distinct recipient, the first HEAD first (then ``then()``),
+    the rest after; a launch that died is resumed where it stopped. Returns the count."""
+    write = _write_by_subscriber if audience.one_list(campaign) else _write_by_address
+    if db.session.scalar(select(Send.id).where(Send.campaign_id == campaign.id).limit(1)):
+        write(campaign, resume=True)  # a launch that died
+    else:
+        write(campaign, limit=HEAD)
         db.session.commit()
-        last = _last_written(campaign.id)
-        if last is not None and then is not None:
+        if then is not None and _written(campaign.id):
             then()
-    if last is not None:
-        _write_sends(campaign, after=last)
-    return db.session.scalar(select(func.count()).where(Send.campaign_id == campaign.id)) or 0
+        write(campaign, after_head=True)
+    return _written(campaign.id)
 
 
-def _last_written(campaign_id: int) -> str | None:
-    return db.session.scalar(select(func.max(Send.email)).where(Send.campaign_id == campaign_id))
+def _written(campaign_id: int) -> int:
+    return db.session.scalar(select(func.count()).where(Send.campaign_id == campaign_id)) or 0
 
 
-def _write_sends(campaign: Campaign, *, limit: int | None = None, after: str | None = None):
-    """One INSERT … SELECT of the distinct recipients: the first ``limit`` addresses, or every
-    address after ``after``."""
+def _insert(campaign: Campaign, subscriber_id, first_audience, chosen) -> None:
     columns = [
         literal(campaign.id).label("campaign_id"),
-        func.min(Subscriber.id).label("subscriber_id"),
+        subscriber_id.label("subscriber_id"),
         Subscriber.email,
         literal(SendStatus.PENDING.value).label("status"),
         literal(0).label("attempts"),
     ]
-    first_audience = audience.first_audience(campaign)
     if first_audience is not None:
         columns.append(first_audience.label("audience_id"))
-    where = [
+    chosen = chosen.with_only_columns(*columns).where(
         audience.audience_filter(campaign),
         Subscriber.status == SubscriberStatus.SUBSCRIBED.value,
-        audience.not_suppressed(),
-    ]
-    if after is not None:
-        where.append(Subscriber.email > after)
-    chosen = select(*columns).where(*where).group_by(Subscriber.email)
+        audience.not_suppressed(audience.list_ids(campaign)),
+    )
+    db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
+
+
+def _write_by_subscriber(campaign: Campaign, *, limit=None, after_head=False, resume=False):
+    """One list, so a member is an address: no grouping. One INSERT … SELECT in subscriber
+    order (the list's order, and the sends' unique index's): the first ``limit`` members,
+    the members after those (``after_head``), or every member not written yet (``resume``:
+    one index lookup each, whatever order the launch that died wrote in)."""
+    chosen = select(Subscriber.id).order_by(Subscriber.id).limit(limit)
+    if after_head:
+        last = db.session.scalar(
+            select(func.max(Send.subscriber_id)).where(Send.campaign_id == campaign.id)
+        )
+        chosen = chosen.where(Subscriber.id > (last or 0))
+    if resume:  # MariaDB reads the rows into a temporary table first (same table): rare
+        written = select(Send.id).where(
+            Send.campaign_id == campaign.id, Send.subscriber_id == Subscriber.id
+        )
+        chosen = chosen.where(~written.exists())
+    _insert(campaign, Subscriber.id, audience.first_audience(campaign), chosen)
+
+
+def _write_by_address(campaign: Campaign, *, limit=None, after_head=False, resume=False):
+    """Several lists: one send per distinct address (its lowest subscriber id), in address
+    order: the first ``limit`` addresses, or every address after the last written."""
+    chosen = select(Subscriber.email).group_by(Subscriber.email)
     if limit is not None:
         chosen = chosen.order_by(Subscriber.email).limit(limit)
-    db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
+    last = db.session.scalar(select(func.max(Send.email)).where(Send.campaign_id == campaign.id))
+    if (after_head or resume) and last is not None:
+        chosen = chosen.where(Subscriber.email > last)
+    first = audience.first_audience(campaign, grouped=True)
+    _insert(campaign, func.min(Subscriber.id), first, chosen)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mailer import dispatch
 from mailer.campaigns import audience
+from mailer.engine.campaign_send import messages as send_messages
 from mailer.engine.campaign_state import transition
 from mailer.extensions import db
 from mailer.lib.errors import NotAllowed
@@ -98,7 +99,11 @@ def _materialise_and_start(campaign: Campaign) -> Campaign:
         db.session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id)
-            .values(status=S.FAILED.value, error=f"Launch failed: {exc}", finished_at=utcnow())
+            .values(
+                status=S.FAILED.value,
+                error=send_messages.LAUNCH_FAILED % {"error": exc},
+                finished_at=utcnow(),
+            )
         )
         db.session.commit()
         raise

@@ -267,6 +267,8 @@ def test_a_failed_campaign_shows_its_error(client, db, marketer):
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "Launch failed: the database went away" in page and 'role="alert"' in page
     assert client.get(f"/campaigns/{campaign.id}/progress", headers=HX).status_code == 286
+    french = client.get(f"/campaigns/{campaign.id}", headers={"Accept-Language": "fr"})
+    assert "Échec du lancement\u00a0: the database went away" in french.get_data(as_text=True)
 
 
 def test_the_list_filters_by_status(client, db, marketer, identity, sandbox):

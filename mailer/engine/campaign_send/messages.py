@@ -10,4 +10,6 @@ RETRYING_AT = N_("retrying failed sends at %(when)s UTC")
 DAILY_MAX = N_("daily maximum reached until %(when)s")
 PAUSED_AFTER = N_("Paused after %(count)s failed sends in a row: %(error)s")
 
-ALL = (WRITING, STARTS_AT, RETRYING_AT, DAILY_MAX, PAUSED_AFTER)
+LAUNCH_FAILED = N_("Launch failed: %(error)s")
+
+ALL = (WRITING, STARTS_AT, RETRYING_AT, DAILY_MAX, PAUSED_AFTER, LAUNCH_FAILED)

@@ -12,7 +12,6 @@ from mailer.models import Import, MailingList, Subscriber, Suppression
 from mailer.queue import IMPORTS, get_redis, set_worker_app
 from mailer.services import lists
 
-
 PROFILE_LINK = re.compile(r'href="/people/\d+"')  # one per subscriber row
 
 

@@ -321,3 +321,23 @@ def test_a_viewer_can_search_and_export_but_change_nothing(client, db, as_role, 
     ]
     assert [r.status_code for r in refused] == [403, 403, 403]
     assert len(_statuses(db, news.id)) == 6 and db.session.scalar(select(BulkAction)) is None
+
+
+def test_people_pages_answer_in_french(client, db, as_role, crowd):
+    as_role("marketer")
+    news, _target = crowd
+    fr = {"Accept-Language": "fr"}
+    search = client.get("/people/?q=p1&field=email", headers=fr).get_data(as_text=True)
+    assert "L’e-mail commence par" in search and "Avec ces personnes" in search
+    kim = _ids(db, news.id)[0]
+    error = client.post(
+        f"/people/{kim}", data={"attr_name": [""], "attr_value": ["x"], "op": "save"}, headers=fr
+    )
+    assert error.status_code == 422 and "Donnez un nom à cette valeur." in error.text
+    done = client.post(
+        "/people/bulk",
+        data={"kind": "unsubscribe", "id": [str(i) for i in _ids(db, news.id)[:2]]},
+        headers=fr,
+        follow_redirects=True,
+    )
+    assert "2 abonnements arrêtés." in done.get_data(as_text=True)

@@ -95,7 +95,10 @@ def _csv(selection: Selection, *, excel: bool) -> Iterator[bytes]:
         known = set(names)
         for row in rows:
             attributes = row.attributes or {}
-            other = {k: v for k, v in attributes.items() if k not in known}
+            other = ""
+            if attributes.keys() - known:
+                extra = {k: v for k, v in attributes.items() if k not in known}
+                other = json.dumps(extra, ensure_ascii=False)
             writer.writerow(
                 [
                     row.email,
@@ -106,7 +109,7 @@ def _csv(selection: Selection, *, excel: bool) -> Iterator[bytes]:
                     row.list,
                     row.created_at.isoformat(sep=" ", timespec="seconds"),
                     *[_value(attributes.get(n)) for n in names],
-                    json.dumps(other, ensure_ascii=False) if other else "",
+                    other,
                 ]
             )
         yield buffer.getvalue().encode()

@@ -359,6 +359,10 @@ def display_value(value) -> str:
     """An attribute value as its field shows it: text as is, anything else as JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return repr(value)
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -341,3 +341,20 @@ def test_people_pages_answer_in_french(client, db, as_role, crowd):
         follow_redirects=True,
     )
     assert "2 abonnements arrêtés." in done.get_data(as_text=True)
+
+
+def test_a_segment_exports_only_its_people_from_its_page(client, db, as_role, crowd):
+    as_role("viewer")
+    news, _target = crowd
+    segment = Segment(
+        list_id=news.id,
+        name="Unsubscribed",
+        conditions=[{"field": "status", "op": "eq", "value": "unsubscribed", "attribute": ""}],
+    )
+    db.session.add(segment)
+    db.session.commit()
+    page = client.get(f"/lists/{news.id}/segments/").get_data(as_text=True)
+    link = f"/people/export/?segment={segment.id}"
+    assert f'href="{link}"' in page
+    rows = list(csv.DictReader(io.StringIO(client.get(link).get_data(as_text=True))))
+    assert [(r["email"], r["status"]) for r in rows] == [("p5@example.com", "unsubscribed")]

@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--search-only", action="store_true", help="on the rows already seeded")
+    parser.add_argument("--skip-seed", action="store_true", help="use the rows already seeded")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench-people-")
     if args.export_child:
@@ -222,12 +222,10 @@ def main() -> None:
         from mailer.extensions import db
         from mailer.models import MailingList
 
-        if args.search_only:
+        if args.skip_seed:
             list_ids = list(db.session.scalars(db.select(MailingList.id).order_by(MailingList.id)))
-            print(json.dumps({"database": db.engine.dialect.name, "search": searches(list_ids)}))
-            print(json.dumps({"load_after": os.getloadavg()}))
-            return
-        list_ids = seed(args.rows)
+        else:
+            list_ids = seed(args.rows)
         print(json.dumps({"database": db.engine.dialect.name, "search": searches(list_ids)}))
     child = [sys.executable, __file__, "--export-child", "--workdir", workdir]
     if args.database_url:

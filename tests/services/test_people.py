@@ -92,6 +92,7 @@ def test_a_scan_out_of_time_offers_to_keep_searching_from_where_it_stopped(app, 
     app.config["MAILER_SEARCH_BUDGET_MS"] = 0  # one step of the scan per page
     search = people.Search(q="needle", field="name")
     monkeypatch.setattr(people, "SCAN_STEP", 50)
+    monkeypatch.setattr(people, "FIRST_STEP", 50)
     first = people.search_page(search)
     assert first.rows == [] and first.partial and first.next_cursor
     found = _walk(search, size=10)

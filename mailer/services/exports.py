@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from mailer.extensions import db
 from mailer.lib import csvfiles
@@ -38,37 +38,48 @@ COLUMNS = (
     Subscriber.name,
     Subscriber.status,
     Subscriber.list_id,
-    Subscriber.created_at,
+    # As text: the driver's datetime parsing (mysqlclient's is Python) costs more than the
+    # rest of the row; "YYYY-MM-DD HH:MM:SS" is what the file shows anyway.
+    cast(Subscriber.created_at, String(32)).label("created_at"),
     Subscriber.attributes,
 )
 
 
 def pages(selection: Selection, chunk: int | None = None) -> Iterator[list]:
-    """The selected rows in id order, one keyset page (a list of rows) at a time."""
+    """The selected rows, one keyset page (a list of rows) at a time: one list's (a list, a
+    segment) in address order along its (list_id, email) index, others in id order."""
     chunk = chunk or current_app.config["MAILER_BULK_CHUNK"]
     # No join for the list's name: MariaDB would then read the lists first and sort every
     # subscriber for each page. Lists are few: their names are looked up here.
     base = select(*COLUMNS)
-    if selection.search is not None:
-        base = base.where(*people.criteria(selection.search))
-    ids = sorted(selection.ids)
-    last = 0
+    search = selection.search
+    if search is None:
+        yield from _pages_of_ids(base, sorted(selection.ids), chunk)
+        return
+    base = base.where(*people.criteria(search))
+    by_email = bool(search.list_id or search.segment_id)
+    last_id, last_email = 0, ""
     while True:
-        if selection.search is not None:
-            stmt = base.where(Subscriber.id > last).order_by(Subscriber.id).limit(chunk)
+        if by_email:
+            stmt = base.where(Subscriber.email > last_email).order_by(Subscriber.email)
         else:
-            wanted = [i for i in ids if i > last][:chunk]
-            if not wanted:
-                return
-            stmt = base.where(Subscriber.id.in_(wanted)).order_by(Subscriber.id)
-            last = wanted[-1]
-        rows = db.session.execute(stmt).all()
+            stmt = base.where(Subscriber.id > last_id).order_by(Subscriber.id)
+        rows = db.session.execute(stmt.limit(chunk)).all()
         db.session.commit()  # end the read: a long export holds no snapshot open
         if rows:
             yield rows
-            last = max(last, rows[-1].id)
-        if selection.search is not None and len(rows) < chunk:
+            last_id, last_email = rows[-1].id, rows[-1].email
+        if len(rows) < chunk:
             return
+
+
+def _pages_of_ids(base, ids: list[int], chunk: int) -> Iterator[list]:
+    for start in range(0, len(ids), chunk):
+        stmt = base.where(Subscriber.id.in_(ids[start : start + chunk])).order_by(Subscriber.id)
+        rows = db.session.execute(stmt).all()
+        db.session.commit()
+        if rows:
+            yield rows
 
 
 def stream(selection: Selection, fmt: str) -> Iterator[bytes]:
@@ -96,21 +107,21 @@ def _csv(selection: Selection, lists: dict[int, str], *, excel: bool) -> Iterato
             names = list(seen)
             writer.writerow([*FIXED, *names, OTHER])
         known = set(names)
-        for row in rows:
-            attributes = row.attributes or {}
+        for _id, email, first, last, name, status, list_id, created, attributes in rows:
+            attributes = attributes or {}
             other = ""
             if attributes.keys() - known:
                 extra = {k: v for k, v in attributes.items() if k not in known}
                 other = json.dumps(extra, ensure_ascii=False)
             writer.writerow(
                 [
-                    row.email,
-                    row.first_name or "",
-                    row.last_name or "",
-                    row.name or "",
-                    row.status,
-                    lists.get(row.list_id, ""),
-                    row.created_at.isoformat(sep=" ", timespec="seconds"),
+                    email,
+                    first or "",
+                    last or "",
+                    name or "",
+                    status,
+                    lists.get(list_id, ""),
+                    created[:19],
                     *[_value(attributes.get(n)) for n in names],
                     other,
                 ]
@@ -136,7 +147,7 @@ def _json(selection: Selection, lists: dict[int, str]) -> Iterator[bytes]:
                 "name": row.name,
                 "status": row.status,
                 "list": lists.get(row.list_id, ""),
-                "created_at": row.created_at.isoformat(timespec="seconds"),
+                "created_at": row.created_at[:19].replace(" ", "T"),
                 "attributes": row.attributes or {},
             }
             parts.append(json.dumps(item, ensure_ascii=False, default=str))

@@ -30,7 +30,8 @@ class BulkStatus(StrEnum):
 
 class BulkAction(db.Model):
     """An action on a selection (``{"ids": [...]}``) or on every match of a search or segment
-    (``{"search": {...}}``), applied in chunks of ids; ``last_id`` is the checkpoint."""
+    (``{"search": {...}}``), applied in chunks of ids (a search: in windows of ids up to
+    ``end_id``, so rows added meanwhile are left alone); ``last_id`` is the checkpoint."""
 
     __tablename__ = "bulk_actions"
 
@@ -44,6 +45,7 @@ class BulkAction(db.Model):
     processed: Mapped[int] = mapped_column(BigId, default=0)  # matches gone through
     changed: Mapped[int] = mapped_column(BigId, default=0)  # rows the action changed
     last_id: Mapped[int] = mapped_column(BigId, default=0)
+    end_id: Mapped[int | None] = mapped_column(BigId)  # searches: the highest id at the start
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -316,18 +316,6 @@ def _scan_page(search: Search, position: tuple | None, size: int) -> ResultPage:
     return ResultPage([(s, "") for s in rows])
 
 
-def match_ids(search: Search, after_id: int, limit: int) -> list[int]:
-    """Ids of the matches above ``after_id``, in id order: how bulk actions and exports walk
-    every match of a search in chunks."""
-    stmt = (
-        select(Subscriber.id)
-        .where(Subscriber.id > after_id, *criteria(search))
-        .order_by(Subscriber.id)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
-
-
 def count_matches(search: Search) -> int:
     """How many rows match: once per bulk action, never per page."""
     stmt = select(func.count()).select_from(Subscriber).where(true(), *criteria(search))

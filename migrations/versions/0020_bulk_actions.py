@@ -31,6 +31,7 @@ def upgrade():
         sa.Column("processed", BigId, nullable=False),
         sa.Column("changed", BigId, nullable=False),
         sa.Column("last_id", BigId, nullable=False),
+        sa.Column("end_id", BigId, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),

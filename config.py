@@ -181,7 +181,7 @@ class Config:
     # People (issue 21): how long one search page may scan for a name or an attribute before
     # it shows what it found and offers to keep searching; selections up to this many rows
     # are changed at once by a bulk action, more run as a job; ids per transaction of a job.
-    MAILER_SEARCH_BUDGET_MS = _int("MAILER_SEARCH_BUDGET_MS", 150)
+    MAILER_SEARCH_BUDGET_MS = _int("MAILER_SEARCH_BUDGET_MS", 100)
     MAILER_BULK_INLINE_MAX = _int("MAILER_BULK_INLINE_MAX", 1000)
     MAILER_BULK_CHUNK = _int("MAILER_BULK_CHUNK", 5000)
 

@@ -275,6 +275,7 @@ def _scan_page(search: Search, position: tuple | None, size: int) -> ResultPage:
     below = None
     if position and len(position) == 2 and position[0] == "i":
         below = int(position[1])
+    started = time.monotonic()
     base = criteria(search)
     lowest = db.session.scalar(select(func.min(Subscriber.id)))
     if below is None:
@@ -285,7 +286,6 @@ def _scan_page(search: Search, position: tuple | None, size: int) -> ResultPage:
         next_cursor = encode_cursor(("i", rows[size - 1].id)) if len(rows) > size else None
         return ResultPage([(s, "") for s in rows[:size]], next_cursor)
     budget = current_app.config["MAILER_SEARCH_BUDGET_MS"] / 1000
-    started = time.monotonic()
     rows: list[Subscriber] = []
     top = below
     step, step_took = min(FIRST_STEP, SCAN_STEP), 0.0

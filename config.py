@@ -178,6 +178,13 @@ class Config:
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
 
+    # People (issue 21): how long one search page may scan for a name or an attribute before
+    # it shows what it found and offers to keep searching; selections up to this many rows
+    # are changed at once by a bulk action, more run as a job; ids per transaction of a job.
+    MAILER_SEARCH_BUDGET_MS = _int("MAILER_SEARCH_BUDGET_MS", 100)
+    MAILER_BULK_INLINE_MAX = _int("MAILER_BULK_INLINE_MAX", 1000)
+    MAILER_BULK_CHUNK = _int("MAILER_BULK_CHUNK", 5000)
+
 
 class TestConfig(Config):
     """Settings for the test suite.

@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         identities,
         lists,
         outbox,
+        people,
         queues,
         reports,
         segments,
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboard,
         campaigns,
         lists,
+        people,
         segments,
         suppressions,
         templates_views,
@@ -118,3 +120,4 @@ def _register_blueprints(app: Flask) -> None:
         health,
     ):
         app.register_blueprint(module.bp)
+    app.register_blueprint(people.export_bp)  # people (issue 21): exports, open to viewers

@@ -79,6 +79,11 @@ def run_import(import_id: int):
     return enqueue(IMPORTS, "jobs.imports.run_import", import_id, job_timeout=IMPORT_SECONDS)
 
 
+def run_bulk_action(action_id: int):
+    """A bulk action on many subscribers (services/bulk.py), on the imports queue."""
+    return enqueue(IMPORTS, "jobs.people.run_bulk_action", action_id, job_timeout=IMPORT_SECONDS)
+
+
 def drain_transactional(channel_id: int):
     return enqueue(
         TRANSACTIONAL,

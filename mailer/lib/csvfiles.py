@@ -31,7 +31,14 @@ class SafeWriter:
         self._writer = csv.writer(stream, **fmtparams)
 
     def writerow(self, row: Iterable[Any]) -> Any:
-        return self._writer.writerow([safe_cell(value) for value in row])
+        # safe_cell inlined: exports write millions of cells, and a call per cell is a third
+        # of their time.
+        return self._writer.writerow(
+            [
+                "'" + value if value.__class__ is str and value.startswith(FORMULA_START) else value
+                for value in row
+            ]
+        )
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:

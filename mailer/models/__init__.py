@@ -28,6 +28,7 @@ from mailer.models.contacts import (
 )
 from mailer.models.feedback import FeedbackPayload
 from mailer.models.installation import InstallationValue
+from mailer.models.people import BulkAction, BulkKind, BulkStatus  # bulk actions (issue 21)
 from mailer.models.templates import Template
 from mailer.models.users import ROLE_RANK, ApiIdempotency, ApiKey, Role, User
 from mailer.models.webhooks import (  # outbound webhooks (issue 8)
@@ -43,6 +44,9 @@ for _table in db.metadata.tables.values():
     _table.dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
+    "BulkAction",
+    "BulkKind",
+    "BulkStatus",
     "PROVIDERS",
     "ROLE_RANK",
     "ApiIdempotency",

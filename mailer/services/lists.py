@@ -98,40 +98,63 @@ def status_counts(list_id: int) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Page:
+    """A keyset page: ``older``/``newer`` are the ids to page from (None: no such page)."""
+
     rows: list[tuple[Subscriber, bool]]  # (subscriber, suppressed)
-    total: int
-    page: int
-    pages: int
+    older: int | None
+    newer: int | None
 
 
-def browse(list_id: int, query: str = "", status: str = "", page: int = 1) -> Page:
-    """One page of a list's subscribers, newest first, each flagged when suppressed."""
+def browse(
+    list_id: int,
+    query: str = "",
+    status: str = "",
+    before: int | None = None,
+    after: int | None = None,
+) -> Page:
+    """One page of a list's subscribers, newest first, each flagged when suppressed.
+
+    Keyset pages (ids below ``before``, or above ``after``): no OFFSET and no count, so a
+    page of a list of millions costs what the first page costs."""
     conditions = [Subscriber.list_id == list_id]
     query = (query or "").strip()
     if query:
-        like = f"%{query.lower()}%"
+        like = (
+            "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         conditions.append(
             or_(
                 Subscriber.email.like(like, escape="\\"),
-                func.lower(Subscriber.first_name).like(like),
-                func.lower(Subscriber.last_name).like(like),
-                func.lower(Subscriber.name).like(like),
+                func.lower(Subscriber.first_name).like(like, escape="\\"),
+                func.lower(Subscriber.last_name).like(like, escape="\\"),
+                func.lower(Subscriber.name).like(like, escape="\\"),
             )
         )
     if status in {s.value for s in SubscriberStatus}:
         conditions.append(Subscriber.status == status)
-    total = db.session.scalar(select(func.count()).select_from(Subscriber).where(*conditions)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    stmt = (
-        select(Subscriber, Suppression.id.is_not(None))
-        .outerjoin(Suppression, Suppression.email == Subscriber.email)
-        .where(*conditions)
-        .order_by(Subscriber.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+    stmt = select(Subscriber, Suppression.id.is_not(None)).outerjoin(
+        Suppression, Suppression.email == Subscriber.email
     )
-    return Page([(s, bool(flag)) for s, flag in db.session.execute(stmt)], total, page, pages)
+    if after is not None:  # going back to newer rows: read upwards, show newest first
+        found = db.session.execute(
+            stmt.where(*conditions, Subscriber.id > after)
+            .order_by(Subscriber.id)
+            .limit(PAGE_SIZE + 1)
+        ).all()
+        more_newer = len(found) > PAGE_SIZE
+        rows = [(s, bool(flag)) for s, flag in reversed(found[:PAGE_SIZE])]
+        return Page(
+            rows, rows[-1][0].id if rows else None, rows[0][0].id if rows and more_newer else None
+        )
+    if before is not None:
+        conditions.append(Subscriber.id < before)
+    found = db.session.execute(
+        stmt.where(*conditions).order_by(Subscriber.id.desc()).limit(PAGE_SIZE + 1)
+    ).all()
+    rows = [(s, bool(flag)) for s, flag in found[:PAGE_SIZE]]
+    older = rows[-1][0].id if len(found) > PAGE_SIZE else None
+    newer = rows[0][0].id if rows and before is not None else None
+    return Page(rows, older, newer)
 
 
 # ------------------------------------------------------------------ one subscriber
@@ -166,7 +189,8 @@ def _clean_email(raw: str) -> str:
         ) from exc
 
 
-def add_subscriber(list_id: int, form: dict) -> Subscriber:
+def add_subscriber(list_id: int, form: dict, attribute_rows=None) -> Subscriber:
+    """Add one subscriber; ``attribute_rows(form)`` reads attributes typed as fields."""
     errors: dict[str, str] = {}
     try:
         email = _clean_email(form.get("email", ""))
@@ -176,6 +200,8 @@ def add_subscriber(list_id: int, form: dict) -> Subscriber:
         errors.update(exc.errors)
     try:
         attributes = parse_attributes(form.get("attributes", ""))
+        if attribute_rows is not None and "attr_name" in form:
+            attributes = attribute_rows(form)
     except ValidationError as exc:
         errors.update(exc.errors)
     if errors:
@@ -186,8 +212,10 @@ def add_subscriber(list_id: int, form: dict) -> Subscriber:
     return subscriber
 
 
-def update_subscriber(subscriber: Subscriber, form: dict) -> None:
-    attributes = parse_attributes(form.get("attributes", ""))
+def update_subscriber(subscriber: Subscriber, form: dict, attributes: dict | None = None) -> None:
+    """Save the names, status and attributes (given, or as JSON in the form's "attributes")."""
+    if attributes is None:
+        attributes = parse_attributes(form.get("attributes", ""))
     for key, value in _names(form).items():
         setattr(subscriber, key, value)
     subscriber.attributes = attributes

@@ -22,6 +22,8 @@ from mailer.extensions import db
 from mailer.lib.errors import ValidationError
 from mailer.models import Import, ImportStatus, MailingList, Subscriber, SubscriberStatus
 from mailer.services import lists as lists_service
+from mailer.services import people as people_service
+from mailer.web import people as people_views
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import fragment_requested, render, stop_polling
 from mailer.web.import_messages import import_error
@@ -69,6 +71,11 @@ def _get_subscriber(mailing_list: MailingList, subscriber_id: int) -> Subscriber
     return subscriber
 
 
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
 def _get_import(mailing_list: MailingList, import_id: int) -> Import:
     record = db.session.get(Import, import_id)
     if record is None or record.list_id != mailing_list.id:
@@ -111,15 +118,20 @@ def _show(mailing_list: MailingList, *, block: str | None = None, status: int = 
         mailing_list.id,
         request.args.get("q", ""),
         request.args.get("status", ""),
-        request.args.get("page", 1, type=int),
+        before=_id_arg("before"),
+        after=_id_arg("after"),
     )
+    # The counts are grouped over the whole list: on the full page and when an import ends
+    # (the table reloads itself), never for turning a page.
+    counts_oob = fragment_requested() and request.headers.get("HX-Trigger") == "subscriber-table"
+    full = not (block and fragment_requested())
     return render(
         "lists/show.html",
         block=block,
         status=status,
         mailing_list=mailing_list,
         page=page,
-        counts=lists_service.status_counts(mailing_list.id),
+        counts=lists_service.status_counts(mailing_list.id) if full or counts_oob else {},
         statuses=list(SubscriberStatus),
         imports=importer.imports_for_list(mailing_list.id),
         formats={f: FORMAT_NAMES.get(f, f) for f in FORMATS},
@@ -128,7 +140,7 @@ def _show(mailing_list: MailingList, *, block: str | None = None, status: int = 
         status_filter=request.args.get("status", ""),
         errors=extra.pop("errors", {}),
         form=extra.pop("form", {}),
-        counts_oob=fragment_requested(),  # a refreshed table brings the counts along
+        counts_oob=counts_oob,  # a refreshed table brings the counts along
         **extra,
     )
 
@@ -181,7 +193,9 @@ def delete(list_id: int):
 def add_subscriber(list_id: int):
     mailing_list = _get_list(list_id)
     try:
-        subscriber = lists_service.add_subscriber(list_id, request.form)
+        subscriber = lists_service.add_subscriber(
+            list_id, request.form, people_service.attributes_from_form
+        )
     except ValidationError as exc:
         return _show(
             mailing_list,
@@ -196,26 +210,10 @@ def add_subscriber(list_id: int):
 
 @bp.route("/<int:list_id>/subscribers/<int:subscriber_id>", methods=["GET", "POST"])
 def edit_subscriber(list_id: int, subscriber_id: int):
-    mailing_list = _get_list(list_id)
-    subscriber = _get_subscriber(mailing_list, subscriber_id)
-    errors, status = {}, 200
-    if request.method == "POST":
-        try:
-            lists_service.update_subscriber(subscriber, request.form)
-            flash(_("%(email)s saved.", email=subscriber.email), "success")
-            return redirect(url_for(".show", list_id=list_id))
-        except ValidationError as exc:
-            db.session.rollback()
-            errors, status = exc.errors, 422
-    return render(
-        "lists/subscriber.html",
-        mailing_list=mailing_list,
-        subscriber=subscriber,
-        statuses=list(SubscriberStatus),
-        errors=errors,
-        form=request.form,
-        status=status,
-    )
+    subscriber = _get_subscriber(_get_list(list_id), subscriber_id)
+    if request.method == "POST":  # the profile page (web/people.py) serves this subscriber
+        return people_views.save_profile(subscriber, done_url=url_for(".show", list_id=list_id))
+    return people_views.profile_page(subscriber)
 
 
 @bp.post("/<int:list_id>/subscribers/<int:subscriber_id>/unsubscribe")

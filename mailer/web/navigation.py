@@ -22,6 +22,7 @@ NAV = (
     NavItem(_l("Dashboard"), "dashboard.index"),
     NavItem(_l("Campaigns"), "campaigns.index"),
     NavItem(_l("Lists"), "lists.index"),
+    NavItem(_l("People"), "people.index"),
     NavItem(_l("Templates"), "templates.index"),
     NavItem(_l("Senders"), "identities.index"),
     NavItem(_l("Suppressions"), "suppressions.index"),

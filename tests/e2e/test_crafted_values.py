@@ -36,6 +36,7 @@ PAGES = [
     ("/lists/", (EVIL_NAME,)),
     ("/lists/{list_id}", (EVIL_NAME, EVIL_EMAIL, EVIL_EMAIL2, f"Invalid JSON near {EVIL_NAME}")),
     ("/lists/{list_id}/subscribers/{subscriber_id}", (EVIL_EMAIL,)),
+    ("/people/?list={list_id}", (EVIL_EMAIL, EVIL_NAME)),  # people (issue 21)
     ("/lists/{list_id}/segments/", (EVIL_NAME,)),
     ("/lists/{list_id}/segments/{segment_id}", (EVIL_NAME,)),
     ("/lists/{list_id}/delete", (EVIL_NAME,)),

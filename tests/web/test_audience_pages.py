@@ -110,7 +110,7 @@ def test_the_list_page_refreshes_its_counts_and_table_when_an_import_ends(app, c
     assert _upload(client, people.id, b"email\na@example.com\nb@example.com\n").status_code == 302
     record = db.session.scalars(db.select(Import)).one()
     page = client.get(f"/lists/{people.id}").get_data(as_text=True)
-    assert "0 subscribers." in page and "No subscribers yet" in page
+    assert "No subscribers yet" in page
     # The table and the counts listen for the event the finished import sends.
     assert 'hx-trigger="import-finished from:body"' in page
     progress = f"/lists/{people.id}/imports/{record.id}"
@@ -124,10 +124,12 @@ def test_the_list_page_refreshes_its_counts_and_table_when_an_import_ends(app, c
     # Loading an old import's progress with the page triggers nothing.
     again = client.get(progress, headers={"HX-Request": "true"})
     assert again.status_code == 286 and "HX-Trigger" not in again.headers
-    table = client.get(f"/lists/{people.id}", headers={"HX-Request": "true"})
+    # htmx names the element the event reloads (HX-Trigger): only then come the counts.
+    reload = {"HX-Request": "true", "HX-Trigger": "subscriber-table"}
+    table = client.get(f"/lists/{people.id}", headers=reload)
     body = table.get_data(as_text=True)
-    assert "<html" not in body and "b@example.com" in body and "2 subscribers." in body
-    counts = re.search(r'<span id="list-counts" hx-swap-oob="true">(.*?)</span>\s*<p>', body, re.S)
+    assert "<html" not in body and "b@example.com" in body
+    counts = re.search(r'<span id="list-counts" hx-swap-oob="true">(.*?)</span>', body, re.S)
     assert counts and "2 subscribed" in counts.group(1)
     # As a plain page: the counts are there too.
     assert "2 subscribed" in client.get(f"/lists/{people.id}").get_data(as_text=True)

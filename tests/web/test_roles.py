@@ -40,8 +40,8 @@ def test_a_viewer_cannot_create_change_or_delete_anything(client, app, as_role):
     blueprints = {endpoint.split(".")[0] for endpoint, _ in routes}
     assert {"users", "auth"} - {"auth"} <= blueprints
     for endpoint, url in routes:
-        if endpoint == "auth.logout":
-            continue
+        if endpoint == "auth.logout" or endpoint.startswith("people_export."):
+            continue  # an export of ticked rows is a POST that changes nothing
         response = client.post(url, data={"name": "x", "email": "x@example.com"})
         assert response.status_code == 403, f"{endpoint} {url} answered {response.status_code}"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.lib import tokens
-from mailer.models import Send
+from mailer.models import BulkAction, Send
 from tests.e2e.crafted import plant
 from tests.factories import make_user
 from tests.fixtures.app import login_as
@@ -34,6 +34,13 @@ def _assert_hardened(response) -> None:
     assert response.headers["Referrer-Policy"] in ("same-origin", "no-referrer"), path
 
 
+def _bulk_action(db, list_id: int) -> int:
+    action = BulkAction(kind="delete", selection={"search": {"list_id": list_id}})
+    db.session.add(action)
+    db.session.commit()
+    return action.id
+
+
 @pytest.fixture
 def ids(db) -> dict[str, int]:
     planted = plant(db)
@@ -47,6 +54,7 @@ def ids(db) -> dict[str, int]:
         "message_id": planted.outbox_id,
         "template_id": planted.template_id,
         "import_id": planted.import_id,
+        "action_id": _bulk_action(db, planted.list_id),
         "campaign_id": planted.sent_id,
         # rq-dashboard's
         "instance_number": 0,

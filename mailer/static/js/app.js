@@ -52,3 +52,20 @@
     }
   });
 })();
+
+// people (issue 21): <button data-confirm="…">: ask before this button submits its form (a
+// form whose other buttons need no confirmation, such as the bulk actions' Export).
+(function () {
+  "use strict";
+  document.addEventListener(
+    "click",
+    (event) => {
+      const button = event.target instanceof Element ? event.target.closest("button[data-confirm]") : null;
+      if (button && !window.confirm(button.dataset.confirm)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    },
+    true,
+  );
+})();

@@ -270,7 +270,7 @@ def clean_attachments(value: Any, html_shown: bool, problems: dict[str, str]) ->
         else:
             try:
                 data = binascii.a2b_base64(content, strict_mode=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or a character beyond ASCII
                 problems[f"{path}.content"] = (
                     "Not base64: encode the file's bytes (A-Z, a-z, 0-9, + and /, with = "
                     "padding, no line breaks)."
@@ -363,7 +363,11 @@ def parse_send_at(value: Any, problems: dict[str, str]) -> datetime | None:
     if when.tzinfo is None:
         problems["send_at"] = f"Add the offset (Z for UTC, or +02:00…), {example}."
         return None
-    when = when.astimezone(UTC).replace(tzinfo=None)
+    try:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 with an offset
+        problems["send_at"] = f"Not a usable date: {value[:40]!r} ({example})."
+        return None
     now = datetime.now(UTC).replace(tzinfo=None)
     if when <= now:
         problems["send_at"] = "This time has passed: give a time in the future (or leave it out)."

@@ -12,7 +12,8 @@ from email.message import EmailMessage
 import pytest
 
 from mailer.providers import make_provider
-from tests.fixtures.providers import PDF, PNG, rich_message
+from mailer.providers.offload import ProcessSender
+from tests.fixtures.providers import PDF, PNG, message, rich_message
 from tests.servers.smtp import SmtpSink
 
 
@@ -154,3 +155,31 @@ def test_smtp_sends_nothing_when_a_recipient_is_refused():
         assert not result.ok and not result.transient
         assert "recipient" in result.error
         assert sink.messages == [], "no copy went to the others"
+
+
+def test_parts_cross_to_the_sending_process(case, connect, server):
+    """A channel worker hands batches to a child process (MAILER_SEND_PROCESS): a campaign
+    message and a transactional one with every part arrive as they were."""
+    if case.name == "ses":
+        pytest.skip("SES sends from the worker itself (boto3 threads; ProcessSender refuses it)")
+    with ProcessSender(connect()) as sender:
+        results = sender.send_batch([message(0), rich_message()])
+    assert [r.ok for r in results] == [True, True], results
+    assert server.accepted >= 2
+    if case.name == "sendgrid":
+        plain, rich = (r.json for r in server.requests)
+        assert "cc" not in plain["personalizations"][0] and "attachments" not in plain
+        assert [a["filename"] for a in rich["attachments"]] == ["invoice.pdf", "logo.png"]
+
+
+def test_smtp_parts_cross_to_the_sending_process():
+    """SMTP prepares in the caller and sends in the child; a server without 8BITMIME has the
+    child write the message again from its packed copy, files and all."""
+    with SmtpSink(eight_bit=False) as sink, smtp(sink) as provider:
+        with ProcessSender(provider) as sender:
+            results = sender.send_batch([message(0), rich_message()])
+        assert [r.ok for r in results] == [True, True], results
+        plain, mail = sorted(sink.messages, key=lambda m: len(m.rcpt_tos))
+    assert plain.rcpt_tos == ["user0@example.com"]
+    assert len(mail.rcpt_tos) == 4
+    check_mime(mail.message())

@@ -247,3 +247,15 @@ def test_cancel_only_sees_the_keys_own_messages(api, api_as, channel):
     assert other.post(f"/api/v1/messages/{message_id}/cancel").status_code == 404
     assert api.post("/api/v1/messages/99999/cancel").status_code == 404
     assert shown(api, message_id)["status"] == "scheduled"
+
+
+def test_a_message_whose_file_is_gone_fails_with_the_reason(app, db, api, brevo, channel):
+    message_id = send(api, **rich())
+    first = stored_keys(db, message_id)[0]
+    storage.storage().delete(first)
+    run(app, db)
+    message = shown(api, message_id)
+    assert message["status"] == "failed"
+    assert "invoice.pdf" in message["error"] and "no longer stored" in message["error"]
+    assert brevo.requests == []
+    assert not any(storage.storage().exists(k) for k in stored_keys(db, message_id))

@@ -301,11 +301,12 @@ def _send_chunk(
         error = next(o.error for o in outcomes if o.id == message_id)
         emitted.append(_event("failed", message_id, emails[message_id], now, None, error))
     _write(outcomes, emitted)
-    if files:  # a message sent or failed for good keeps no file (GDPR)
+    with_files = {
+        r.id: r.payload["attachments"] for r in rows if (r.payload or {}).get("attachments")
+    }
+    if with_files:  # a message sent or failed for good keeps no file (GDPR)
         done = {o.id for o in outcomes if o.status in (SENT, FAILED)}
-        extras.forget_files(
-            d for r in rows if r.id in done for d in (r.payload or {}).get("attachments", ())
-        )
+        extras.forget_files(d for i, ds in with_files.items() if i in done for d in ds)
     for o in outcomes:
         if o.status == SENT:
             result.sent += 1

@@ -175,6 +175,20 @@ class Config:
     MAILER_API_MAX_BATCH = _int("MAILER_API_MAX_BATCH", 500)
     MAILER_TRANSACTIONAL_SHARE = float(_env("MAILER_TRANSACTIONAL_SHARE", "0.5"))
 
+    # Transactional messages' optional parts: the largest POST /messages body (files travel
+    # base64 in it), recipients in to + cc + bcc, bytes per file and per message (decoded),
+    # file types never sent (mail filters block them), and how far ahead send_at may be.
+    MAILER_TX_MAX_BODY_BYTES = _int("MAILER_TX_MAX_BODY_BYTES", 20 * 1024**2)
+    MAILER_TX_MAX_RECIPIENTS = _int("MAILER_TX_MAX_RECIPIENTS", 50)
+    MAILER_TX_ATTACHMENT_MAX_BYTES = _int("MAILER_TX_ATTACHMENT_MAX_BYTES", 5 * 1024**2)
+    MAILER_TX_ATTACHMENTS_MAX_BYTES = _int("MAILER_TX_ATTACHMENTS_MAX_BYTES", 10 * 1024**2)
+    MAILER_TX_REFUSED_EXTENSIONS = _env(
+        "MAILER_TX_REFUSED_EXTENSIONS",
+        "ade,adp,apk,app,bat,cab,chm,cmd,com,cpl,dll,exe,hta,ins,isp,jar,js,jse,lib,lnk,mde,"
+        "msc,msi,msp,mst,pif,ps1,reg,scr,sct,shb,sys,vb,vbe,vbs,vxd,wsc,wsf,wsh",
+    )
+    MAILER_TX_SCHEDULE_MAX_DAYS = _int("MAILER_TX_SCHEDULE_MAX_DAYS", 30)
+
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
 

@@ -248,9 +248,10 @@ def _token_from_header() -> str:
 # --- bodies -----------------------------------------------------------------------------------
 
 
-def json_body(schema: str) -> Any:
-    """The request's JSON body, checked against the named OpenAPI schema."""
-    request.max_content_length = current_app.config["MAILER_API_MAX_BODY_BYTES"]
+def json_body(schema: str, max_bytes: int | None = None) -> Any:
+    """The request's JSON body, checked against the named OpenAPI schema (at most
+    ``max_bytes``, default MAILER_API_MAX_BODY_BYTES)."""
+    request.max_content_length = max_bytes or current_app.config["MAILER_API_MAX_BODY_BYTES"]
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
     raw = request.get_data(cache=True)  # raises 413 past the limit

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import current_app, g, request
 
 from mailer.api.core import (
     ApiError,
@@ -69,7 +69,7 @@ def plain_message(body: Any) -> bool:
 @scope("send")
 @idempotent
 def send_messages():
-    body = json_body("MessageRequest")
+    body = json_body("MessageRequest", current_app.config["MAILER_TX_MAX_BODY_BYTES"])
     if "messages" in body:
         outcomes = accept.accept(body["messages"], g.api_key.id, prefix="messages")
         results = [_item(o) for o in outcomes]
@@ -144,6 +144,19 @@ def get_message(message_id: int):
     return body
 
 
+@bp.post("/messages/<int:message_id>/cancel")
+@scope("send")
+def cancel_message(message_id: int):
+    message = db.session.scalar(_visible(sa.select(Message).where(Message.id == message_id)))
+    if message is None:
+        raise not_found("message")
+    try:
+        message = message_status.cancel(message)
+    except message_status.NotCancellable as exc:
+        raise ApiError(409, "not_cancellable", str(exc)) from None
+    return serialize(message, _senders())
+
+
 def _visible(stmt: sa.Select) -> sa.Select:
     """A key without the read scope sees only the messages it sent."""
     if g.api_key.allows("read"):
@@ -169,6 +182,7 @@ def serialize(m: Message, senders: dict[int, str]) -> dict:
         "subject": m.subject,
         "channel_id": m.channel_id,
         "template_id": m.template_id,
+        **_parts(m),
         "tags": list(m.tags or []),
         "metadata": dict(m.meta or {}),
         "attempts": m.attempts,
@@ -183,3 +197,32 @@ def serialize(m: Message, senders: dict[int, str]) -> dict:
         "bounced_at": _time(m.bounced_at),
         "complained_at": _time(m.complained_at),
     }
+
+
+def _parts(m: Message) -> dict:
+    """The optional parts of a message as accepted (engine/transactional/extras.py)."""
+    payload = m.payload or {}
+    reply_to = payload.get("reply_to")
+    return {
+        "recipients": {
+            "to": _contacts(payload.get("to") or [[m.to_email, None]]),
+            "cc": _contacts(payload.get("cc", ())),
+            "bcc": _contacts(payload.get("bcc", ())),
+        },
+        "reply_to": _contacts([reply_to])[0] if reply_to else None,
+        "headers": dict(payload.get("headers") or {}),
+        "attachments": [
+            {
+                "filename": a["filename"],
+                "content_type": a["content_type"],
+                "size": a["size"],
+                "content_id": a.get("content_id"),
+            }
+            for a in payload.get("attachments", ())
+        ],
+        "send_at": payload.get("send_at"),
+    }
+
+
+def _contacts(pairs) -> list[dict]:
+    return [{"email": email, "name": name} for email, name in pairs]

@@ -217,6 +217,7 @@ class MessageStatus(StrEnum):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     FAILED = "failed"  # refused for good, or given up after retries: ``error`` says why
+    CANCELLED = "cancelled"  # cancelled through the API before it was handed to a provider
 
 
 class Message(db.Model):

@@ -1,11 +1,14 @@
 """Brevo (ex-Sendinblue) transactional API: ``POST /v3/smtp/email`` with the ``api-key`` header.
 
 Messages that only differ in what a ``messageVersions`` entry can carry share one call
-(``BrevoProvider._group``); the tags travel in Brevo's ``X-Mailin-custom`` header.
+(``BrevoProvider._group``); the tags travel in Brevo's ``X-Mailin-custom`` header. Files go in
+``attachment`` ({content, name}); Brevo's API documents no Content-ID field, so an inline
+image goes as a file of that name and clients may list it with the attachments.
 """
 
 from __future__ import annotations
 
+import base64
 import html as html_lib
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -96,6 +99,8 @@ class BrevoProvider(HttpProvider):
             m.text is None,
             m.html is None,
             m.reply_to is None,
+            # recipients beyond one and files are per request: such a message goes alone
+            m.ref if (m.also_to or m.cc or m.bcc or m.attachments) else None,
         )
 
     def _payload(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:
@@ -115,7 +120,18 @@ class BrevoProvider(HttpProvider):
         if len(batch) == 1:
             payload["to"] = [_contact(first.to, first.to_name)]
             if first.reply_to:
-                payload["replyTo"] = {"email": first.reply_to}
+                payload["replyTo"] = _contact(first.reply_to, first.reply_to_name)
+            if first.also_to:
+                payload["to"] += [_contact(a, n) for a, n in first.also_to]
+            if first.cc:
+                payload["cc"] = [_contact(a, n) for a, n in first.cc]
+            if first.bcc:
+                payload["bcc"] = [_contact(a, n) for a, n in first.bcc]
+            if first.attachments:
+                payload["attachment"] = [
+                    {"content": base64.b64encode(a.content).decode("ascii"), "name": a.filename}
+                    for a in first.attachments
+                ]
             return payload
         versions = []
         for m in batch:

@@ -14,11 +14,12 @@ import json
 import secrets
 import ssl
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
 __all__ = [
     "BadAnswer",
+    "FilePart",
     "Headers",
     "HttpClient",
     "Response",
@@ -98,29 +99,39 @@ def _quote_name(name: str) -> str:
     return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def encode_multipart(fields: Iterable[tuple[str, str]]) -> tuple[bytes, str]:
-    """(body, content type) of a ``multipart/form-data`` request (RFC 7578) of text fields.
+class FilePart(NamedTuple):
+    """A file field of a multipart form: its file name, content type and bytes."""
 
-    Every part says ``text/plain; charset=utf-8`` so non-ASCII values arrive as written. The
-    boundary is random per request and checked against the values.
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def encode_multipart(fields: Iterable[tuple[str, str | FilePart]]) -> tuple[bytes, str]:
+    """(body, content type) of a ``multipart/form-data`` request (RFC 7578).
+
+    Text parts say ``text/plain; charset=utf-8`` so non-ASCII values arrive as written; a
+    :class:`FilePart` goes with its file name and content type. The boundary is random per
+    request and checked against the values.
     """
-    fields = [(name, value.encode()) for name, value in fields]
+    heads, values = [], []
+    for name, value in fields:
+        head = b'\r\nContent-Disposition: form-data; name="' + _quote_name(name).encode() + b'"'
+        if isinstance(value, FilePart):
+            head += b'; filename="' + _quote_name(value.filename).encode() + b'"'
+            head += b"\r\nContent-Type: " + _quote_name(value.content_type).encode()
+            values.append(value.content)
+        else:
+            head += b"\r\nContent-Type: text/plain; charset=utf-8"
+            values.append(value.encode())
+        heads.append(head + b"\r\n\r\n")
     while True:
         boundary = secrets.token_hex(16)
         marker = boundary.encode("ascii")
-        if not any(marker in value for _, value in fields):
+        if not any(marker in value for value in values):
             break
     dash = b"--" + marker
-    parts = []
-    for name, value in fields:
-        parts.append(
-            dash
-            + b'\r\nContent-Disposition: form-data; name="'
-            + _quote_name(name).encode()
-            + b'"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n'
-            + value
-            + _CRLF
-        )
+    parts = [dash + head + value + _CRLF for head, value in zip(heads, values, strict=True)]
     parts.append(dash + b"--\r\n")
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 

@@ -4,6 +4,8 @@ No batching: Mailgun's batch sending shares one body across recipients and perso
 only through ``%recipient.var%`` substitution, so it cannot carry a fully rendered message per
 recipient. Every message is its own request, ``concurrency`` in flight. Extra headers go as
 ``h:<Name>``; tags as ``v:<name>`` user variables, which Mailgun returns in every webhook.
+Files go as ``attachment`` parts; an inline image as an ``inline`` part whose file name is its
+Content-ID (Mailgun's rule: the HTML says ``cid:<file name>``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mailer.providers.base import (
     OutboundMessage,
     SendResult,
 )
-from mailer.providers.http import encode_multipart
+from mailer.providers.http import FilePart, encode_multipart
 
 ENDPOINTS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
 
@@ -73,20 +75,28 @@ class MailgunProvider(HttpProvider):
         return ENDPOINTS[self.settings["region"]]
 
     @staticmethod
-    def _fields(m: OutboundMessage) -> list[tuple[str, str]]:
-        fields = [
+    def _fields(m: OutboundMessage) -> list[tuple[str, str | FilePart]]:
+        fields: list[tuple[str, str | FilePart]] = [
             ("from", _address(m.from_email, m.from_name)),
             ("to", _address(m.to, m.to_name)),
             ("subject", m.subject),
         ]
+        fields += [("to", _address(a, n)) for a, n in m.also_to]
+        fields += [("cc", _address(a, n)) for a, n in m.cc]
+        fields += [("bcc", _address(a, n)) for a, n in m.bcc]
         if m.text is not None:
             fields.append(("text", m.text))
         if m.html is not None:
             fields.append(("html", m.html))
         if m.reply_to:
-            fields.append(("h:Reply-To", m.reply_to))
+            fields.append(("h:Reply-To", _address(m.reply_to, m.reply_to_name)))
         fields += [(f"h:{name}", value) for name, value in m.headers.items()]
         fields += [(f"v:{name}", str(value)) for name, value in m.tags.items()]
+        for a in m.attachments:  # Mailgun names an inline part's Content-ID by its file name
+            if a.content_id:
+                fields.append(("inline", FilePart(a.content_id, a.content_type, a.content)))
+            else:
+                fields.append(("attachment", FilePart(a.filename, a.content_type, a.content)))
         return fields
 
     def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:

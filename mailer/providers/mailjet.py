@@ -4,15 +4,18 @@ Batching fits: each entry of ``Messages`` is a complete message (own recipient, 
 HTML, headers, CustomID, EventPayload), up to 50 per call, and the response carries a status
 per message in the same order, so one bad address fails only its own message. A call of 50
 at a time, ``concurrency`` calls in flight. CustomID carries our ref and EventPayload the tags
-(JSON); Mailjet echoes both in every event webhook.
+(JSON); Mailjet echoes both in every event webhook. Files go in ``Attachments``, images the
+HTML shows by ``cid:`` in ``InlinedAttachments`` (with their ``ContentID``).
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from mailer.providers.base import (
+    Attachment,
     ConfigField,
     HttpProvider,
     HttpResponse,
@@ -27,6 +30,17 @@ MESSAGES_PER_CALL = 50  # documented limit of Send API v3.1
 
 def _contact(email: str, name: str | None) -> dict[str, str]:
     return {"Email": email, "Name": name} if name else {"Email": email}
+
+
+def _file(a: Attachment) -> dict[str, str]:
+    out = {
+        "ContentType": a.content_type,
+        "Filename": a.filename,
+        "Base64Content": base64.b64encode(a.content).decode("ascii"),
+    }
+    if a.content_id:
+        out["ContentID"] = a.content_id
+    return out
 
 
 class MailjetProvider(HttpProvider):
@@ -84,8 +98,21 @@ class MailjetProvider(HttpProvider):
             out["TextPart"] = m.text
         if m.html is not None:
             out["HTMLPart"] = m.html
+        if m.also_to:
+            out["To"] += [_contact(a, n) for a, n in m.also_to]
+        if m.cc:
+            out["Cc"] = [_contact(a, n) for a, n in m.cc]
+        if m.bcc:
+            out["Bcc"] = [_contact(a, n) for a, n in m.bcc]
         if m.reply_to:
-            out["ReplyTo"] = {"Email": m.reply_to}
+            out["ReplyTo"] = _contact(m.reply_to, m.reply_to_name)
+        if m.attachments:
+            files = [_file(a) for a in m.attachments if not a.content_id]
+            inline = [_file(a) for a in m.attachments if a.content_id]
+            if files:
+                out["Attachments"] = files
+            if inline:
+                out["InlinedAttachments"] = inline
         if m.headers:
             out["Headers"] = dict(m.headers)
         if m.tags:

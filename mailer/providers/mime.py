@@ -16,11 +16,12 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
-from mailer.providers.base import OutboundMessage
+from mailer.providers.base import Address, Attachment, OutboundMessage
 
 __all__ = [
     "TAG_HEADER_PREFIX",
@@ -104,7 +105,10 @@ def envelope_address(addr: str) -> str:
 
 def needs_smtputf8(msg: OutboundMessage) -> bool:
     """True when an address has a non-ASCII local part: only SMTPUTF8 can carry it."""
-    return not all(a.rpartition("@")[0].isascii() for a in (msg.from_email, msg.to))
+    addresses = (msg.from_email, msg.to)
+    if msg.also_to or msg.cc or msg.bcc:
+        addresses = (msg.from_email, *msg.recipients)
+    return not all(a.rpartition("@")[0].isascii() for a in addresses)
 
 
 # -- headers -----------------------------------------------------------------------------------
@@ -172,6 +176,12 @@ def _mailbox(name: str, addr: str, display: str | None = None) -> str:
     return f"{name}: " + f"{CRLF} ".join(words) + f"{CRLF} <{spec}>"
 
 
+def _mailboxes(name: str, addresses: Sequence[Address]) -> str:
+    """An address-list header (To, Cc): one mailbox per line after the first."""
+    skip = len(name) + 2
+    return f"{name}: " + f",{CRLF} ".join(_mailbox(name, a, d)[skip:] for a, d in addresses)
+
+
 def _check_header_name(name: str) -> None:
     if not _HEADER_NAME.fullmatch(name):
         raise ValueError(f"invalid header name {name!r}")
@@ -220,12 +230,15 @@ def render(msg: OutboundMessage, eight_bit: bool = False) -> tuple[bytes, str]:
         raise ValueError("the message has neither a text nor an HTML body")
     message_id = msg.message_id or make_message_id(msg.from_email)
     _check_value(message_id, "Message-ID")
-    lines = [
-        _mailbox("From", msg.from_email, msg.from_name),
-        _mailbox("To", msg.to, msg.to_name),
-    ]
+    lines = [_mailbox("From", msg.from_email, msg.from_name)]
+    if msg.also_to:
+        lines.append(_mailboxes("To", [(msg.to, msg.to_name), *msg.also_to]))
+    else:
+        lines.append(_mailbox("To", msg.to, msg.to_name))
+    if msg.cc:
+        lines.append(_mailboxes("Cc", msg.cc))
     if msg.reply_to:
-        lines.append(_mailbox("Reply-To", msg.reply_to))
+        lines.append(_mailbox("Reply-To", msg.reply_to, msg.reply_to_name))
     lines += [
         _unstructured("Subject", msg.subject),
         f"Date: {_date(int(time.time()))}",
@@ -234,6 +247,9 @@ def render(msg: OutboundMessage, eight_bit: bool = False) -> tuple[bytes, str]:
     for name, value in {**msg.headers, **tag_headers(msg.tags)}.items():
         _check_header_name(name)
         lines.append(_unstructured(name, value))
+    if msg.attachments:  # the stdlib writes the body parts (it adds MIME-Version)
+        body = _with_files(msg).decode("ascii")
+        return (CRLF.join(lines) + CRLF + body).encode("utf-8"), message_id
     lines.append("MIME-Version: 1.0")
     if msg.text is not None and msg.html is not None:
         boundary = f"=_{secrets.token_hex(16)}"
@@ -252,6 +268,51 @@ def render(msg: OutboundMessage, eight_bit: bool = False) -> tuple[bytes, str]:
         if not body.endswith(CRLF):
             body += CRLF  # the data of an SMTP transaction ends with a line break
     return (CRLF.join(lines) + CRLF + body).encode("utf-8"), message_id
+
+
+_FILES_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+
+
+def _with_files(msg: OutboundMessage) -> bytes:
+    """The content headers and body of a message with files, built by the stdlib's email
+    package: multipart/mixed around the bodies, multipart/related around the HTML and its
+    inline images (``cid:``), each file base64. A transactional message is one of a few, so
+    the stdlib's cost per message does not matter here as it would for a campaign."""
+    root = EmailMessage(policy=_FILES_POLICY)
+    if msg.text is not None:
+        root.set_content(msg.text)
+    if msg.html is not None:
+        if msg.text is not None:
+            root.add_alternative(msg.html, subtype="html")
+        else:
+            root.set_content(msg.html, subtype="html")
+    html = root.get_body(("html",)) if msg.html is not None else None
+    for item in msg.attachments:
+        if item.content_id and html is not None:
+            _add(html, item, related=True)
+    for item in msg.attachments:
+        if not (item.content_id and html is not None):
+            _add(root, item, related=False)
+    data = root.as_bytes(policy=_FILES_POLICY)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _add(part: MIMEPart, item: Attachment, *, related: bool) -> None:
+    maintype, _, subtype = item.content_type.partition("/")
+    if related:
+        part.add_related(
+            item.content,
+            maintype,
+            subtype or "octet-stream",
+            cid=f"<{item.content_id}>",
+            filename=item.filename,
+            disposition="inline",
+        )
+    else:
+        extra = {"cid": f"<{item.content_id}>"} if item.content_id else {}
+        part.add_attachment(
+            item.content, maintype, subtype or "octet-stream", filename=item.filename, **extra
+        )
 
 
 def build_mime(msg: OutboundMessage) -> EmailMessage:

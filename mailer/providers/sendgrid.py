@@ -5,15 +5,19 @@ recipient, but ``content`` (the bodies) is shared by the whole request, and subs
 capped at 10,000 bytes per personalization, far below a rendered HTML email. So every message
 is its own request, ``concurrency`` of them in flight. Tags go out as ``custom_args``, which
 SendGrid echoes in every event webhook; the message id comes from the ``X-Message-Id`` header.
+Cc and Bcc go in the personalization, files in ``attachments`` (``disposition`` inline with a
+``content_id`` for an image the HTML shows).
 """
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from mailer.providers.base import (
+    Attachment,
     ConfigField,
     HttpProvider,
     HttpResponse,
@@ -27,6 +31,18 @@ ENDPOINTS = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.sendgri
 
 def _contact(email: str, name: str | None) -> dict[str, str]:
     return {"email": email, "name": name} if name else {"email": email}
+
+
+def _attachment(a: Attachment) -> dict[str, str]:
+    out = {
+        "content": base64.b64encode(a.content).decode("ascii"),
+        "filename": a.filename,
+        "type": a.content_type,
+        "disposition": "inline" if a.content_id else "attachment",
+    }
+    if a.content_id:
+        out["content_id"] = a.content_id
+    return out
 
 
 class SendGridProvider(HttpProvider):
@@ -68,6 +84,12 @@ class SendGridProvider(HttpProvider):
     @staticmethod
     def _payload(m: OutboundMessage) -> dict[str, Any]:
         personalization: dict[str, Any] = {"to": [_contact(m.to, m.to_name)]}
+        if m.also_to:
+            personalization["to"] += [_contact(a, n) for a, n in m.also_to]
+        if m.cc:
+            personalization["cc"] = [_contact(a, n) for a, n in m.cc]
+        if m.bcc:
+            personalization["bcc"] = [_contact(a, n) for a, n in m.bcc]
         if m.tags:
             personalization["custom_args"] = {k: str(v) for k, v in m.tags.items()}
         content = []  # text/plain must come first
@@ -82,9 +104,11 @@ class SendGridProvider(HttpProvider):
             "content": content,
         }
         if m.reply_to:
-            payload["reply_to"] = {"email": m.reply_to}
+            payload["reply_to"] = _contact(m.reply_to, m.reply_to_name)
         if m.headers:
             payload["headers"] = dict(m.headers)
+        if m.attachments:
+            payload["attachments"] = [_attachment(a) for a in m.attachments]
         return payload
 
     def _call(self, batch: Sequence[OutboundMessage]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Amazon SES through boto3's ``sesv2`` client: ``send_email`` with Raw content.
+"""Amazon SES through boto3's ``sesv2`` client: ``send_email`` with Raw content (attachments
+and inline images travel inside the MIME; Cc and Bcc also in ``Destination``).
 
 No batching: SESv2 ``SendBulkEmail`` only sends a stored template with per-destination
 replacement data, not one fully rendered message per recipient; so one ``SendEmail`` per
@@ -49,6 +50,18 @@ def ses_tags(tags: dict[str, str]) -> list[dict[str, str]]:
         val = _TAG_JUNK.sub("_", str(value))[:256]
         if name and val:
             out.append({"Name": name, "Value": val})
+    return out
+
+
+def _destination(m: OutboundMessage) -> dict[str, list[str]]:
+    """Who gets the raw message: the Bcc recipients are here only, never in its headers."""
+    if not (m.also_to or m.cc or m.bcc):
+        return {"ToAddresses": [m.to]}
+    out = {"ToAddresses": [m.to, *(a for a, _ in m.also_to)]}
+    if m.cc:
+        out["CcAddresses"] = [a for a, _ in m.cc]
+    if m.bcc:
+        out["BccAddresses"] = [a for a, _ in m.bcc]
     return out
 
 
@@ -145,7 +158,7 @@ class SesProvider(Provider):
             return SendResult(ref=m.ref, ok=False, error=f"The message is not valid: {exc}.")
         kwargs: dict[str, Any] = {
             "FromEmailAddress": m.from_email,
-            "Destination": {"ToAddresses": [m.to]},
+            "Destination": _destination(m),
             "Content": {"Raw": {"Data": data}},
         }
         if self.settings.get("configuration_set"):

@@ -73,7 +73,7 @@ class _Wire(NamedTuple):
     data: bytes  # dot-stuffed and terminated (smtp_client.wire_data)
     message_id: str
     sender: str
-    rcpt: str
+    rcpt: str | tuple[str, ...]  # several for a message with Cc, Bcc or more To
     utf8: bool  # an address needs SMTPUTF8
     eight_bit: bool  # the bodies are 8-bit: needs 8BITMIME
 
@@ -255,7 +255,10 @@ class SmtpProvider(Provider):
     def _wire(m: OutboundMessage, eight_bit: bool) -> _Wire | SendResult:
         try:
             data, message_id = render(m, eight_bit)
-            sender, rcpt = envelope_address(m.from_email), envelope_address(m.to)
+            sender = envelope_address(m.from_email)
+            rcpt: str | tuple[str, ...] = envelope_address(m.to)
+            if m.also_to or m.cc or m.bcc:  # Bcc recipients are only in the envelope
+                rcpt = tuple(dict.fromkeys(envelope_address(a) for a in m.recipients))
         except ValueError as exc:
             return SendResult(ref=m.ref, ok=False, error=f"The message is not valid: {exc}.")
         return _Wire(

@@ -275,8 +275,10 @@ class Connection:
         self._write(data)
         return await self._read(waiter)
 
-    async def send(self, sender: str, recipient: str, data: bytes, options: str = "") -> int:
-        """One transaction (one sender, one recipient): the reply code of the accepted
+    async def send(
+        self, sender: str, recipient: str | tuple[str, ...], data: bytes, options: str = ""
+    ) -> int:
+        """One transaction (one sender, one or several recipients): the reply code of the accepted
         message. ``data`` is sent as given: the caller passes it dot-stuffed and terminated
         (:func:`wire_data`); ``options`` are MAIL FROM parameters (``" BODY=8BITMIME"``). The
         whole transaction has one deadline, ``timeout`` seconds.
@@ -286,7 +288,9 @@ class Connection:
         self.replies = 0
         timer = self._loop.call_later(self.timeout, self._expire)
         try:
-            return await self._transaction(sender, recipient, data, options)
+            if isinstance(recipient, str):
+                return await self._transaction(sender, recipient, data, options)
+            return await self._several(sender, recipient, data, options)
         finally:
             timer.cancel()
 
@@ -318,6 +322,40 @@ class Connection:
             if code == 421:  # the server is closing this connection
                 self.abort()
             raise Refused(code, text, "message")  # the transaction is over: no RSET needed
+        return code
+
+    async def _several(
+        self, sender: str, recipients: tuple[str, ...], data: bytes, options: str
+    ) -> int:
+        """A transaction for several recipients: every one must be accepted before DATA (a
+        message that reached only some of them would be sent again in full on a retry), so
+        DATA waits for the RCPT replies even with PIPELINING."""
+        mail = f"MAIL FROM:<{sender}>{options}".encode()
+        rcpts = [f"RCPT TO:<{r}>".encode() for r in recipients]
+        if self.supports("pipelining"):
+            waiters = [self._expect() for _ in range(1 + len(rcpts))]
+            self._write(_CRLF.join((mail, *rcpts, b"")))
+            replies = [await self._read(waiter) for waiter in waiters]
+        else:
+            replies = [await self.command(mail)]
+            for rcpt in rcpts:
+                if replies[0][0] != 250:
+                    break
+                replies.append(await self.command(rcpt))
+        mail_code, mail_text = replies[0]
+        if mail_code != 250:
+            await self._reset(Refused(mail_code, mail_text, "sender"))
+        for code, text in replies[1:]:
+            if code not in (250, 251):
+                await self._reset(Refused(code, text, "recipient"))
+        data_code, data_text = await self.command(b"DATA")
+        if data_code != 354:
+            await self._reset(Refused(data_code, data_text, "message"))
+        code, text = await self._exchange(data)
+        if code != 250:
+            if code == 421:
+                self.abort()
+            raise Refused(code, text, "message")
         return code
 
     async def _reset(self, refusal: Refused) -> None:

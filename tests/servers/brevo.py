@@ -79,9 +79,19 @@ class BrevoServer(ProviderServer):
             return _error(400, "missing_parameter", "subject is missing")
         if not body.get("htmlContent"):
             return _error(400, "missing_parameter", "htmlContent is missing")
+        for field in ("cc", "bcc"):
+            extra = body.get(field, [])
+            if not isinstance(extra, list) or not all(isinstance(t, dict) for t in extra):
+                return _error(400, "invalid_parameter", f"{field} must be a list of objects")
+            to = [*to, *extra]
         bad = self._bad_recipient(to)
         if bad:
             return bad
+        for item in body.get("attachment") or []:  # documented: {url} or {content, name}
+            if not isinstance(item, dict) or not (item.get("url") or item.get("content")):
+                return _error(400, "invalid_parameter", "attachment needs url or content")
+            if item.get("content") and not item.get("name"):
+                return _error(400, "missing_parameter", "attachment name is missing")
         self.accepted += 1
         return Reply(201, {"messageId": _message_id()})
 

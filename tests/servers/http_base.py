@@ -47,6 +47,8 @@ class Received:
     json: Any = None
     form: dict[str, list[str]] | None = None
     received_at: float = field(default_factory=time.monotonic)  # for rate checks
+    # file parts of a multipart form, by field name: (file name, content type, bytes)
+    files: dict[str, list[tuple[str, str, bytes]]] = field(default_factory=dict)
 
     def field(self, name: str) -> str | None:
         """First value of a form field (multipart or urlencoded requests)."""
@@ -238,12 +240,17 @@ class ProviderServer:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = b""
         form: dict[str, list[str]] | None = None
+        files: dict[str, list[tuple[str, str, bytes]]] = {}
         parsed: Any = None
         if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
             post = await request.post()
             form = {}
             for key, value in post.items():
-                form.setdefault(key, []).append(value if isinstance(value, str) else str(value))
+                if isinstance(value, web.FileField):
+                    upload = (value.filename, value.content_type, value.file.read())
+                    files.setdefault(key, []).append(upload)
+                else:
+                    form.setdefault(key, []).append(str(value))
         else:
             body = await request.read()
             if request.content_type == "application/json" and body:
@@ -258,6 +265,7 @@ class ProviderServer:
             body=body,
             json=parsed,
             form=form,
+            files=files,
         )
         self.request_count += 1
         if self.record:

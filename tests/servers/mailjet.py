@@ -95,8 +95,17 @@ class MailjetServer(ProviderServer):
             return _message_error(
                 400, "mj-0003", "Missing TextPart, HTMLPart or TemplateID", "TextPart"
             )
+        for field, needed in (
+            ("Attachments", ("ContentType", "Filename", "Base64Content")),
+            ("InlinedAttachments", ("ContentType", "Filename", "Base64Content", "ContentID")),
+        ):
+            for k, item in enumerate(m.get(field) or []):
+                missing = [n for n in needed if not (isinstance(item, dict) and item.get(n))]
+                if missing:
+                    message = f"{field}[{k}].{missing[0]} is mandatory"
+                    return _message_error(400, "mj-0003", message, f"{field}[{k}]")
         out = []
-        for j, t in enumerate(to):
+        for j, t in enumerate([*to, *(m.get("Cc") or []), *(m.get("Bcc") or [])]):
             email = str(t.get("Email", "")) if isinstance(t, dict) else ""
             status = self.rejected.get(email.lower()) or (0 if "@" in email else 400)
             if status:

@@ -87,6 +87,19 @@ class SendGridServer(ProviderServer):
                 status = self.rejected.get(email.lower())
                 if status:
                     return _errors(status, "Does not contain a valid address.", field)
+            everyone = [
+                str(t.get("email", "")).lower()
+                for field in ("to", "cc", "bcc")
+                for t in p.get(field) or []
+                if isinstance(t, dict)
+            ]
+            if len(set(everyone)) != len(everyone):
+                return _errors(
+                    400,
+                    "Each email address in the personalization block should be unique "
+                    "between to, cc, and bcc.",
+                    f"personalizations.{i}",
+                )
             if not (p.get("subject") or body.get("subject")):
                 return _errors(400, "The subject is required.", "subject")
             args = p.get("custom_args") or {}
@@ -109,6 +122,12 @@ class SendGridServer(ProviderServer):
             return _errors(
                 400, "The content value must be a string at least one character long.", "content"
             )
+        for k, item in enumerate(body.get("attachments") or []):
+            field = f"attachments.{k}"
+            if not (isinstance(item, dict) and item.get("content") and item.get("filename")):
+                return _errors(400, "The attachment content and filename are required.", field)
+            if item.get("disposition") == "inline" and not item.get("content_id"):
+                return _errors(400, "Inline attachments need a content_id.", field)
         headers = body.get("headers") or {}
         if not all(isinstance(v, str) for v in headers.values()):
             return _errors(400, "Header values must be strings.", "headers")

@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -24,6 +25,7 @@ from mailer.engine.rendering import (
     unknown_variables,
 )
 from mailer.engine.rendering.message import message_context
+from mailer.engine.transactional import extras
 from mailer.extensions import db
 from mailer.lib import dbutil
 from mailer.lib.emails import InvalidEmail, normalize_email
@@ -186,10 +188,18 @@ def accept(
     if errors:
         raise ValidationError(errors)
 
-    outcomes = _accept_one(rows[0]) if len(rows) == 1 else _accept_many(rows)
+    rich = [row.pop("_extra", None) for row in rows]
+    if len(rows) == 1 and rich[0] is None:
+        outcomes = _accept_one(rows[0])
+    else:
+        outcomes = _accept_many(rows, rich)
     if db.session.registry.has():  # the MySQL single path may not have used the session
         db.session.commit()
-    queued = {r["channel_id"] for r, o in zip(rows, outcomes, strict=True) if o.queued}
+    queued = {
+        r["channel_id"]
+        for r, o in zip(rows, outcomes, strict=True)
+        if o.queued and r["next_attempt_at"] is None  # a scheduled one waits for the tick
+    }
     wake(queued, thread_redis())
     return outcomes
 
@@ -210,23 +220,43 @@ def _accept_one(row: dict) -> list[Outcome]:
     return [_refused(0, row["to_email"], reason or "suppressed")]
 
 
-def _accept_many(rows: list[dict]) -> list[Outcome]:
-    """Suppressed addresses in one read, the others in one multi-row INSERT."""
-    suppressed = _suppressed({r["to_email"] for r in rows})
+def _accept_many(rows: list[dict], rich: list[_Extra | None] | None = None) -> list[Outcome]:
+    """Suppressed addresses in one read, the others in one multi-row INSERT. A message with
+    more recipients is refused when any of them is suppressed; its files are stored only
+    once it is sure to be queued."""
+    rich = rich or [None] * len(rows)
+    addresses = {r["to_email"] for r in rows}
+    for extra in rich:
+        if extra is not None:
+            addresses.update(extra.addresses)
+    suppressed = _suppressed(addresses)
     outcomes: list[Outcome] = []
     queued: list[dict] = []
-    for i, row in enumerate(rows):
-        reason = suppressed.get(row["to_email"])
-        if reason is not None:
-            outcomes.append(_refused(i, row["to_email"], reason))
-        else:
+    stored: list[dict] = []
+    try:
+        for i, (row, extra) in enumerate(zip(rows, rich, strict=True)):
+            blocked = [row["to_email"]] if row["to_email"] in suppressed else []
+            if extra is not None:
+                blocked += [a for a in extra.addresses if a in suppressed]
+            if blocked:
+                outcome = _refused(i, blocked[0], suppressed[blocked[0]])
+                outcome.to = row["to_email"]
+                outcomes.append(outcome)
+                continue
+            if extra is not None and extra.files:
+                described = extras.store_files(extra.files)
+                stored += described
+                row["payload"]["attachments"] = described
             outcomes.append(Outcome(i, row["to_email"]))
             queued.append(row)
-    if queued:
-        it = iter(_insert(queued))
-        for outcome in outcomes:
-            if outcome.code is None:
-                outcome.id = next(it)
+        if queued:
+            it = iter(_insert(queued))
+            for outcome in outcomes:
+                if outcome.code is None:
+                    outcome.id = next(it)
+    except Exception:
+        extras.forget_files(stored)
+        raise
     return outcomes
 
 
@@ -252,6 +282,7 @@ _ROW_COLUMNS = (
     "attempts",
     "api_key_id",
     "created_at",
+    "next_attempt_at",
 )
 _INSERT_UNLESS_SUPPRESSED = insert(Message.__table__).from_select(
     _ROW_COLUMNS,
@@ -312,10 +343,15 @@ def _clean(
     """One message as a row, or None with its problems added to `errors`."""
     problems: dict[str, str] = {}
     to = item.get("to")
-    try:
-        to = normalize_email(to if isinstance(to, str) else "")
-    except InvalidEmail as exc:
-        problems["to"] = f"Not a valid email address: {exc.reason}."
+    recipients = None  # several, or named: the optional fields' path
+    if isinstance(to, str) and "<" not in to:
+        try:
+            to = normalize_email(to)
+        except InvalidEmail as exc:
+            problems["to"] = f"Not a valid email address: {exc.reason}."
+    else:
+        recipients = extras.address_list(to, "to", problems)
+        to = recipients[0][0] if recipients else ""
 
     identity = _identity(item.get("from"), lookups, problems)
     channel = _channel(item.get("channel"), lookups, problems)
@@ -375,6 +411,11 @@ def _clean(
             payload["subject_source"] = subject  # the column holds the subject as sent
             subject = rendered
 
+    extra = send_at = None
+    if recipients is not None or not item.keys().isdisjoint(extras.FIELDS):
+        html_shown = isinstance(html, str) or template_id is not None
+        extra, send_at = _extras(item, to, recipients, html_shown, payload, problems)
+
     if problems:
         errors.update({where + name: message for name, message in problems.items()})
         return None
@@ -393,7 +434,56 @@ def _clean(
         "meta": metadata,
         "status": MessageStatus.QUEUED.value,
         "attempts": 0,
+        "next_attempt_at": send_at,  # the drain sends a queued message once this is past
+        "_extra": extra,
     }
+
+
+@dataclass
+class _Extra:
+    """What accepting a message with optional parts does beyond the row."""
+
+    addresses: list[str]  # recipients besides `to_email`, checked against suppressions
+    files: list[extras.NewFile]
+
+
+def _extras(
+    item: Mapping[str, Any],
+    to: str,
+    recipients: list | None,
+    html_shown: bool,
+    payload: dict[str, Any],
+    problems: dict[str, str],
+) -> tuple[_Extra | None, datetime | None]:
+    """cc, bcc, reply_to, headers, attachments and send_at into the payload (see extras)."""
+    to_list = recipients or [(to, None)]
+    cc = extras.address_list(item["cc"], "cc", problems) if item.get("cc") is not None else []
+    bcc = extras.address_list(item["bcc"], "bcc", problems) if item.get("bcc") is not None else []
+    extras.check_recipients(to_list, cc, bcc, problems)
+    if len(to_list) > 1 or to_list[0][1]:
+        payload["to"] = [list(a) for a in to_list]
+    if cc:
+        payload["cc"] = [list(a) for a in cc]
+    if bcc:
+        payload["bcc"] = [list(a) for a in bcc]
+    if item.get("reply_to") is not None:
+        payload["reply_to"] = list(extras.parse_address(item["reply_to"], "reply_to", problems))
+    if item.get("headers") is not None:
+        headers = extras.clean_headers(item["headers"], problems)
+        if headers:
+            payload["headers"] = headers
+    files: list[extras.NewFile] = []
+    if item.get("attachments") is not None:
+        files = extras.clean_attachments(item["attachments"], html_shown, problems)
+    send_at = None
+    if item.get("send_at") is not None:
+        send_at = extras.parse_send_at(item["send_at"], problems)
+        if send_at is not None:
+            payload["send_at"] = send_at.isoformat(timespec="seconds") + "Z"
+    addresses = [a for a, _ in (*to_list[1:], *cc, *bcc) if a]
+    if not addresses and not files:
+        return None, send_at
+    return _Extra(addresses, files), send_at
 
 
 _MISSING = object()

@@ -4,6 +4,7 @@ compiled once, through the delivery path; and the tick's helpers (stale sends, d
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from mailer.engine.delivery import (
 from mailer.engine.rendering import CompiledEmail, RenderError
 from mailer.engine.rendering.message import message_content
 from mailer.engine.tracking.links import insert_before_body_end, message_links, pixel_img
+from mailer.engine.transactional import extras
 from mailer.engine.transactional.accept import drain_job
 from mailer.engine.webhooks_out import events as webhook_events
 from mailer.engine.webhooks_out.events import WebhookEvent
@@ -38,7 +40,7 @@ from mailer.lib.emails import address_problem
 from mailer.models import Channel, Identity, Suppression, Template
 from mailer.models.base import utcnow
 from mailer.models.campaigns import Message, MessageStatus
-from mailer.providers.base import OutboundMessage
+from mailer.providers.base import Attachment, OutboundMessage
 
 CHUNK = 200  # messages claimed per turn (fewer when the rate allows fewer)
 DRAIN_SECONDS = dispatch.DRAIN_SECONDS  # one job hands over to a fresh one after this
@@ -226,6 +228,7 @@ def _send_chunk(
     messages: list[OutboundMessage] = []
     attempts: dict[str, tuple[int, int, str]] = {}
     contents = []
+    files: dict[int, tuple[Attachment, ...]] = {}
     for r in rows:
         payload = r.payload or {}
         if r.suppressed:
@@ -239,7 +242,10 @@ def _send_chunk(
             outcomes.append(decided(r.id, FAILED, f"invalid address: {problem}"))
             continue
         try:
-            contents.append((r, payload, *message_content(r, payload, templates, cache)))
+            content = message_content(r, payload, templates, cache)
+            if payload.get("attachments"):
+                files[r.id] = extras.load_files(payload["attachments"])
+            contents.append((r, payload, *content))
         except RenderError as exc:
             outcomes.append(decided(r.id, FAILED, f"template: {exc}"))
         except LookupError as exc:
@@ -263,18 +269,19 @@ def _send_chunk(
         if html and payload.get("track_opens", True):
             html = insert_before_body_end(html, pixel_img(base, token))
         tags = {"message": str(r.id), "token": token}
-        messages.append(
-            compose(
-                r,  # the query row carries the sender identity's columns
-                str(r.id),
-                r.to_email,
-                subject,
-                html or None,
-                text or None,
-                {"Feedback-ID": feedback_id},
-                tags,
-            )
+        message = compose(
+            r,  # the query row carries the sender identity's columns
+            str(r.id),
+            r.to_email,
+            subject,
+            html or None,
+            text or None,
+            {"Feedback-ID": feedback_id, **payload.get("headers", {})},
+            tags,
         )
+        if _RICH.intersection(payload):
+            message = _with_extras(message, payload, files.get(r.id, ()))
+        messages.append(message)
         attempts[str(r.id)] = (r.id, r.attempts, r.to_email)
     emitted: list[WebhookEvent] = []
     if messages:
@@ -294,6 +301,12 @@ def _send_chunk(
         error = next(o.error for o in outcomes if o.id == message_id)
         emitted.append(_event("failed", message_id, emails[message_id], now, None, error))
     _write(outcomes, emitted)
+    with_files = {
+        r.id: r.payload["attachments"] for r in rows if (r.payload or {}).get("attachments")
+    }
+    if with_files:  # a message sent or failed for good keeps no file (GDPR)
+        done = {o.id for o in outcomes if o.status in (SENT, FAILED)}
+        extras.forget_files(d for i, ds in with_files.items() if i in done for d in ds)
     for o in outcomes:
         if o.status == SENT:
             result.sent += 1
@@ -301,6 +314,27 @@ def _send_chunk(
             result.failed += 1
         else:
             result.retried += 1
+
+
+_RICH = frozenset({"to", "cc", "bcc", "reply_to", "attachments"})
+
+
+def _with_extras(
+    message: OutboundMessage, payload: dict[str, Any], files: tuple[Attachment, ...]
+) -> OutboundMessage:
+    """The message with its optional parts (engine/transactional/extras.py)."""
+    to = payload.get("to") or [[message.to, None]]
+    reply_to, reply_name = payload.get("reply_to") or (message.reply_to, None)
+    return dataclasses.replace(
+        message,
+        to_name=to[0][1],
+        also_to=tuple((a, n) for a, n in to[1:]),
+        cc=tuple((a, n) for a, n in payload.get("cc", ())),
+        bcc=tuple((a, n) for a, n in payload.get("bcc", ())),
+        reply_to=reply_to,
+        reply_to_name=reply_name,
+        attachments=files,
+    )
 
 
 def _write(outcomes: list[SendOutcome], events: list[WebhookEvent]) -> None:
@@ -333,15 +367,18 @@ def recover_stale(now: datetime | None = None) -> int:
     are failed with that reason rather than sent twice."""
     cutoff = (now or utcnow()) - STALE_AFTER
     dbutil.begin_read_committed()
+    stale = (Message.status == MessageStatus.SENDING.value, Message.claimed_at < cutoff)
+    payloads = list(db.session.scalars(select(Message.payload).where(*stale)))
     count = db.session.execute(
         update(Message)
-        .where(Message.status == MessageStatus.SENDING.value, Message.claimed_at < cutoff)
+        .where(*stale)
         .values(
             status=MessageStatus.FAILED.value,
             error="in doubt: the worker stopped while sending; the provider may have it",
         )
     ).rowcount
     db.session.commit()
+    extras.forget_files(d for p in payloads for d in (p or {}).get("attachments", ()))
     return count or 0
 
 

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -80,6 +79,8 @@ class Column:
     type: str = TEXT
 
     def as_dict(self) -> dict[str, str]:
+        if self.to != "attribute":
+            return {"field": self.field, "to": self.to, "attribute": "", "type": TEXT}
         return {"field": self.field, "to": self.to, "attribute": self.attribute, "type": self.type}
 
 
@@ -108,8 +109,8 @@ def guess(preview: Preview) -> list[Column]:
 
 
 def _guess_type(field: str, values: list[Any]) -> str:
-    if canonical(field) in _DATE_NAMES:
-        return DATE
+    if canonical(field) in _DATE_NAMES and _all_dates(values):
+        return DATE  # not Mailchimp's "03/14" birthdays without a year: they stay text
     if not values:
         return TEXT
     if all(v is True or v is False for v in values):
@@ -126,6 +127,15 @@ def _guess_type(field: str, values: list[Any]) -> str:
     if all(t.lower() in _YES_NO for t in texts):
         return BOOL
     return TEXT
+
+
+def _all_dates(values: list[Any]) -> bool:
+    try:
+        for value in values:
+            convert(DATE, value)
+    except BadValue:
+        return False
+    return True
 
 
 def suggest(preview: Preview) -> tuple[list[Column], bool]:
@@ -229,7 +239,3 @@ def sample(column: Column, values: list[Any]) -> list[tuple[Any, str | None]]:
         except BadValue as exc:
             shown.append((value, str(exc)))
     return shown
-
-
-def today() -> date:
-    return utcnow().date()

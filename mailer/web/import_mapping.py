@@ -113,7 +113,13 @@ def confirm(import_id: int):
         flash(import_error(exc.errors["mapping"]), "error")
         return redirect(_done_url(record))
     importer.enqueue_import(record)
-    flash(_("Importing %(file)s: progress below.", file=record.filename), "info")
+    if record.campaign_id:
+        message = _(
+            "Importing %(file)s: the estimate counts it once it is imported.", file=record.filename
+        )
+    else:
+        message = _("Importing %(file)s: progress below.", file=record.filename)
+    flash(message, "info")
     return redirect(_done_url(record))
 
 

@@ -153,7 +153,8 @@ def _upload(db, tmp_path, text: str, name: str, list_id: int):
 
 def test_a_remembered_mapping_is_offered_again_for_the_same_header(db, tmp_path):
     people = lists.create_list("People")
-    first = _upload(db, tmp_path, "Mail,Vorname,Stadt\na@example.com,Ann,Oslo\n", "a.csv", people.id)
+    text = "Mail,Vorname,Stadt\na@example.com,Ann,Oslo\n"
+    first = _upload(db, tmp_path, text, "a.csv", people.id)
     columns, remembered = mapping.suggest(importer.read_preview(first))
     assert not remembered
     columns[1].to, columns[1].attribute = "attribute", "given"  # the person's own choice
@@ -161,7 +162,8 @@ def test_a_remembered_mapping_is_offered_again_for_the_same_header(db, tmp_path)
     importer.confirm_mapping(first, columns, importer.read_preview(first).fields)
 
     # Another file, same columns in another spelling and order.
-    second = _upload(db, tmp_path, "STADT,vorname,MAIL\nRome,Bo,b@example.com\n", "b.csv", people.id)
+    text = "STADT,vorname,MAIL\nRome,Bo,b@example.com\n"
+    second = _upload(db, tmp_path, text, "b.csv", people.id)
     offered, remembered = mapping.suggest(importer.read_preview(second))
     assert remembered
     assert [(c.field, c.to, c.attribute) for c in offered] == [

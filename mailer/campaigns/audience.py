@@ -42,7 +42,8 @@ def audience_condition(audience: CampaignAudience):
         segment = db.session.get(Segment, audience.segment_id)
         if segment is not None:
             condition = and_(
-                condition, segments_service.expression(segment.conditions, segment.match)
+                condition,
+                segments_service.expression(segment.conditions, segment.match, audience.list_id),
             )
     return condition
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailer.engine.imports.values import BadValue, convert
+from mailer.engine.imports.values import CONVERTERS, BadValue
 
 #: Longest ``RejectedRow.raw`` (characters).
 RAW_LIMIT = 200
@@ -88,6 +88,11 @@ class Plan:
     rename: dict[str, str] = field(default_factory=dict)
     merge: frozenset[str] = frozenset()
     types: dict[str, str] = field(default_factory=dict)
+    converters: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        steps = tuple((name, CONVERTERS[kind]) for name, kind in self.types.items())
+        object.__setattr__(self, "converters", steps)
 
     @property
     def shapes(self) -> bool:
@@ -112,10 +117,11 @@ class Plan:
                 attrs = value | attrs
             elif value is not None and value != "":
                 attrs[key] = value
-        for name, kind in self.types.items():
-            if name in attrs:
+        for name, convert in self.converters:
+            value = attrs.get(name)
+            if value is not None:
                 try:
-                    attrs[name] = convert(kind, attrs[name])
+                    attrs[name] = convert(value)
                 except BadValue as exc:
                     raise BadValue(f"{name}: {exc}") from None
         return attrs

@@ -57,6 +57,10 @@ def convert(kind: str, value: Any) -> Any:
     return value if type(value) is str else _text(value)
 
 
+def to_text(value: Any) -> Any:
+    return value if type(value) is str else _text(value)
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, dict | list):
         return value  # structured values stay as they are
@@ -120,3 +124,7 @@ def to_bool(value: Any) -> bool:
     if text in _NO:
         return False
     raise BadValue(f"not yes or no: {str(value)[:40]!r}")
+
+
+#: The converter of each type (None values are left out by the caller).
+CONVERTERS = {TEXT: to_text, NUMBER: to_number, DATE: to_date, BOOL: to_bool}

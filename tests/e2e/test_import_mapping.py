@@ -3,11 +3,14 @@ mapping is changed, and the import stores what was chosen."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from mailer.models import Subscriber
 from mailer.services import lists
 from tests.e2e.pages import Layout
+from tests.factories import draft
 from tests.fixtures.app import work
 
 GERMAN = (
@@ -16,6 +19,7 @@ GERMAN = (
     "ben@example.com;Ben;Schmidt;7;1985-11-23;992;\n"
     "cleo@example.com;Cleo;Wagner;viele;1979-02-14;993;\n"
 )
+FRENCH = "Courriel;Prénom;Nom\nanne@example.com;Anne;Leroy\nbruno@example.com;Bruno;Petit\n"
 
 
 def test_upload_preview_change_a_column_and_import(app, admin_page: Page, watch, db, request):
@@ -78,4 +82,30 @@ def test_upload_preview_change_a_column_and_import(app, admin_page: Page, watch,
     expect(page.locator("select[name='type.3']")).to_have_value("number")
     expect(page.locator("input[name='attribute.4']")).to_have_value("birthday")
     expect(page.locator("select[name='to.6']")).to_have_value("skip")
+    watch.assert_quiet()
+
+
+def test_a_campaign_upload_goes_through_the_mapping_step_and_back(app, admin_page: Page, watch, db):
+    """Step 2's upload form is an htmx form: the browser is sent to the mapping step, and
+    back to the campaign's audience once the columns are matched."""
+    page = admin_page
+    campaign = draft(db)
+    page.goto(f"/campaigns/{campaign.id}/setup")
+    upload = page.locator(f"form[action='/campaigns/{campaign.id}/uploads']")
+    upload.locator("input[type=file][name=file]").set_input_files(
+        files=[{"name": "fichier.csv", "mimeType": "text/csv", "buffer": FRENCH.encode()}]
+    )
+    with page.expect_navigation():
+        upload.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/columns$"))
+    expect(page.locator("select[name='to.0']")).to_have_value("email")
+    expect(page.locator("select[name='to.1']")).to_have_value("first_name")
+    with page.expect_navigation():
+        page.locator("#mapping-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/campaigns/{campaign.id}/setup#audience$"))
+    expect(page.locator("#estimate")).to_contain_text("fichier.csv")
+
+    work(app, "imports")
+
+    expect(page.locator("#estimate")).to_contain_text("Estimated audience: 2", timeout=15_000)
     watch.assert_quiet()

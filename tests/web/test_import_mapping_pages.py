@@ -4,9 +4,12 @@ cancelling; and the segment editor's new conditions in plain words."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
+from mailer.engine.imports import importer
 from mailer.lib.storage import storage
 from mailer.models import Import, Role
+from mailer.models.base import utcnow
 from mailer.services import lists
 from tests.fixtures.imports import mapping_form
 
@@ -92,3 +95,22 @@ def test_the_segment_editor_offers_the_new_conditions_in_plain_words(client, db,
         headers={"HX-Request": "true"},
     )
     assert "Complete the conditions" in count.get_data(as_text=True)
+
+
+def test_an_upload_never_matched_is_deleted_after_the_retention(app, client, db, as_role):
+    as_role(Role.MARKETER)
+    people = lists.create_list("Clients")
+    import_id = _upload(client, people.id, b"email\na@example.com\n")
+    record = db.session.get(Import, import_id)
+    key = record.path
+    days = app.config["MAILER_FAILED_UPLOAD_RETENTION_DAYS"]
+    assert importer.purge_failed_uploads() == 0 and storage().exists(key)
+    record.created_at = utcnow() - timedelta(days=days, minutes=1)
+    db.session.commit()
+    assert importer.purge_failed_uploads() == 1
+    record = db.session.get(Import, import_id)
+    assert record.status == "failed" and not storage().exists(key)
+    page = client.get(f"/lists/{people.id}/imports/{import_id}", headers=FR)
+    assert "a attendu trop longtemps que ses colonnes soient associées" in page.get_data(
+        as_text=True
+    )

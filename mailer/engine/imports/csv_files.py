@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import Any
 
@@ -49,7 +50,7 @@ def read_csv(
     if plan is None or plan.roles is None:
         picked = pick_fields(fields)
         merge = frozenset(f for f in fields if f.lower() in MERGED_BY_DEFAULT)
-        plan = Plan(merge=merge) if plan is None else Plan(None, *_plan_rest(plan, merge))
+        plan = Plan(merge=merge) if plan is None else replace(plan, merge=plan.merge | merge)
     else:
         picked = {role: name for role, name in plan.roles.items() if name in fields}
     if EMAIL not in picked:
@@ -62,14 +63,10 @@ def read_csv(
     return fields, picked[EMAIL], chain((first_row,), rows)
 
 
-def _plan_rest(plan: Plan, merge: frozenset[str]) -> tuple:
-    return plan.skip, plan.rename, plan.merge | merge, plan.types
-
-
 def preview_csv(source: ChunkedSource, limit: int) -> tuple[list[str], list[list[str]]]:
     """The header's fields and the first ``limit`` records as they are (for the mapping
     step): nothing is matched or validated, and only the first records are read."""
-    reader, fields, _delimiter, skipped, _marks = _open_csv(source)
+    reader, fields, _delimiter, _skipped, _marks = _open_csv(source)
     rows: list[list[str]] = []
     width = len(fields)
     while len(rows) < limit:

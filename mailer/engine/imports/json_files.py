@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import Any
 
@@ -176,10 +177,7 @@ def read_objects(
         nested = frozenset(
             k for k, v in first.items() if type(v) is dict and k.lower() in MERGED_BY_DEFAULT
         )
-        if plan is None:
-            plan = Plan(merge=nested)
-        else:
-            plan = Plan(None, plan.skip, plan.rename, plan.merge | nested, plan.types)
+        plan = Plan(merge=nested) if plan is None else replace(plan, merge=plan.merge | nested)
     else:
         picked = dict(plan.roles)
     if EMAIL not in picked:

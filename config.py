@@ -100,6 +100,7 @@ class Config:
     MAILER_S3_ENDPOINT_URL = _env("MAILER_S3_ENDPOINT_URL", "")
     # An uploaded contact file is deleted once its import completed; a failed import's file is
     # kept this many days (to look into), then removed by the minute tick (0: kept forever).
+    # An upload whose columns were never matched (the mapping step) fails after as many days.
     MAILER_FAILED_UPLOAD_RETENTION_DAYS = _int("MAILER_FAILED_UPLOAD_RETENTION_DAYS", 7)
     # Retention: days each kind of data is kept, 0 keeping it forever; the nightly retention
     # tick prunes older rows in batches of MAILER_RETENTION_BATCH (campaigns/retention.py).

@@ -12,6 +12,8 @@ CPU per contact stays comparable when the wall-clock rate does not.
     python bench/import.py --sizes 100000,1000000                        # SQLite file in a temp dir
     python bench/import.py --sizes 100000,1000000 --database-url 'mysql+mysqldb://…' \
         --server-pid "$(pgrep -o mariadbd)"
+    python bench/import.py --sizes 100000 --mapping   # through the mapping step: typed
+                                                      # score (number) and vip (yes/no)
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_one(n: int, database_url: str | None, workdir: str, server_pid: int | None) -> dict:
+def run_one(
+    n: int, database_url: str | None, workdir: str, server_pid: int | None, mapped: bool = False
+) -> dict:
     from cryptography.fernet import Fernet
 
     from config import Config
@@ -101,7 +105,13 @@ def run_one(n: int, database_url: str | None, workdir: str, server_pid: int | No
         cpu_before = cpu_seconds()
         server_before = cpu_seconds(server_pid) if server_pid else 0.0
         started = time.perf_counter()
-        record = importer.create_import(path, list_id=list_id)
+        record = importer.create_import(path, list_id=list_id, map_columns=mapped)
+        if mapped:  # the guesses, as a person accepting them would send them
+            from mailer.engine.imports import mapping
+
+            preview = importer.read_preview(record)
+            columns, _ = mapping.suggest(preview)
+            importer.confirm_mapping(record, columns, preview.fields)
         record = importer.run_import(record.id)
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
@@ -133,11 +143,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--server-pid", type=int, help="database server pid, for its CPU use")
+    parser.add_argument("--mapping", action="store_true", help="import through the mapping step")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory() as workdir:
-            print(json.dumps(run_one(args.one, args.database_url, workdir, args.server_pid)))
+            result = run_one(args.one, args.database_url, workdir, args.server_pid, args.mapping)
+            print(json.dumps(result))
         return
     print(
         f"{'rows':>9} {'db':>7} {'status':>10} {'seconds':>8} {'contacts/s':>11} "
@@ -150,6 +162,8 @@ def main() -> None:
             cmd += ["--database-url", args.database_url]
         if args.server_pid:
             cmd += ["--server-pid", str(args.server_pid)]
+        if args.mapping:
+            cmd.append("--mapping")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         server = r["server_cpu_us_per_contact"]

@@ -5,7 +5,7 @@ segments, contact files uploaded for the campaign).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -43,7 +43,8 @@ def audience_condition(audience: CampaignAudience):
         segment = db.session.get(Segment, audience.segment_id)
         if segment is not None:
             condition = and_(
-                condition, segments_service.expression(segment.conditions, segment.match)
+                condition,
+                segments_service.expression(segment.conditions, segment.match, audience.list_id),
             )
     return condition
 
@@ -136,6 +137,7 @@ class AudienceView:
     pending: list[Import]  # uploads still importing: not counted yet
     failed: list[Import]
     uploads: list[Import]
+    waiting: list[Import] = field(default_factory=list)  # uploads waiting for their mapping
 
     @property
     def importing(self) -> bool:
@@ -204,7 +206,8 @@ def audience_view(campaign: Campaign) -> AudienceView:
         and completed_after.get(i.list_id, 0) < i.id
     ]
     uploads = [i for i in imports if i.campaign_id == campaign.id]
-    return AudienceView(entries, estimate(campaign), pending, failed, uploads)
+    waiting = [i for i in uploads if i.status == ImportStatus.MAPPING.value]
+    return AudienceView(entries, estimate(campaign), pending, failed, uploads, waiting)
 
 
 def list_choices() -> list[MailingList]:
@@ -292,8 +295,8 @@ def _upload_list(campaign: Campaign) -> MailingList:
 
 
 def upload(campaign: Campaign, stream, filename: str, user_id: int | None) -> Import:
-    """Import an uploaded contact file into the campaign's upload list (which joins the
-    audience); the import runs in a worker at once."""
+    """Store an uploaded contact file for the campaign's upload list (which joins the
+    audience); it imports in a worker once its columns are matched (the mapping step)."""
     if stream is None or not filename:
         raise ValidationError({"file": _("Choose a JSON, NDJSON or CSV file to upload.")})
     mailing_list = _upload_list(campaign)
@@ -304,10 +307,10 @@ def upload(campaign: Campaign, stream, filename: str, user_id: int | None) -> Im
         mode="upsert",
         user_id=user_id,
         campaign_id=campaign.id,
+        map_columns=True,
     )
     if not any(a.list_id == mailing_list.id and a.segment_id is None for a in campaign.audiences):
         db.session.add(CampaignAudience(campaign_id=campaign.id, list_id=mailing_list.id))
         db.session.commit()
-    importer.enqueue_import(record)
     db.session.refresh(campaign)
     return record

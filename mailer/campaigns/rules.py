@@ -430,6 +430,12 @@ def launch_problems(campaign: Campaign) -> dict[str, str]:
             "or upload a corrected file.",
             names=names,
         )
+    elif view.waiting:
+        names = ", ".join(f"“{i.filename}”" for i in view.waiting)
+        errors["audience"] = _(
+            "Match the columns of the uploaded file %(names)s, or cancel it, before launching.",
+            names=names,
+        )
     elif any(i.campaign_id != campaign.id for i in view.pending):
         errors["audience"] = _(
             "A list in the audience is still importing a file: launch when it has finished."

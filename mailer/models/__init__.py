@@ -18,6 +18,7 @@ from mailer.models.campaigns import (
 from mailer.models.channels import PROVIDERS, Channel, Identity
 from mailer.models.contacts import (
     Import,
+    ImportMapping,
     ImportStatus,
     MailingList,
     Segment,
@@ -63,6 +64,7 @@ __all__ = [
     "Identity",
     "Import",
     "InstallationValue",
+    "ImportMapping",
     "ImportStatus",
     "Link",
     "MailingList",

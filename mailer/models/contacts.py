@@ -28,6 +28,9 @@ class MailingList(db.Model):
     # True for a list made from files uploaded in a campaign's step 2.
     for_campaign: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Attribute name -> "number", "date" or "bool" (others are text): set by the mapping
+    # step of imports, read by segments (engine/imports/values.py converts the values).
+    attribute_types: Mapped[dict | None] = mapped_column(JSON)
 
     segments: Mapped[list[Segment]] = relationship(
         back_populates="mailing_list", cascade="all, delete-orphan", passive_deletes=True
@@ -96,6 +99,7 @@ class Suppression(db.Model):
 
 
 class ImportStatus(StrEnum):
+    MAPPING = "mapping"  # uploaded, waiting for its columns to be matched (not queued yet)
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -131,3 +135,16 @@ class Import(db.Model):
     # Set at each run's start and with each committed batch: a stale one means the job died.
     heartbeat_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # runs started
+    # The mapping step's choice (engine/imports/mapping.py); None: fields matched by name.
+    mapping: Mapped[list | None] = mapped_column(JSON)
+
+
+class ImportMapping(db.Model):
+    """A mapping remembered for the next file with the same header (by its normalised hash)."""
+
+    __tablename__ = "import_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    header_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    columns: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

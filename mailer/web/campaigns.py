@@ -370,15 +370,12 @@ def upload(campaign_id: int):
         )
     except ValidationError as exc:
         return _audience_changed(campaign, exc.errors)
-    if not fragment_requested():
-        flash(
-            _(
-                "Importing %(file)s: the estimate counts it once it is imported.",
-                file=record.filename,
-            ),
-            "info",
-        )
-    return _audience_changed(campaign)
+    target = url_for("import_mapping.columns", import_id=record.id)
+    if fragment_requested():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 # ------------------------------------------------------------------ the campaign page

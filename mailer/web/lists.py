@@ -37,6 +37,7 @@ STATUS_NAMES = {
     "unsubscribed": _l("unsubscribed"),
     "bounced": _l("bounced"),
     "complained": _l("complained"),
+    "mapping": _l("waiting for its columns"),
     "queued": _l("waiting to start"),
     "running": _l("importing"),
     "completed": _l("done"),
@@ -250,13 +251,12 @@ def start_import(list_id: int):
             mode=request.form.get("mode", "upsert"),
             fmt=request.form.get("format") or None,
             user_id=current_user.id,
+            map_columns=True,
         )
     except ValidationError as exc:
         errors = {key: import_error(message) for key, message in exc.errors.items()}
         return _show(mailing_list, status=422, errors=errors, form=request.form)
-    importer.enqueue_import(record)
-    flash(_("Importing %(file)s: progress below.", file=record.filename), "info")
-    return redirect(url_for(".show", list_id=list_id, _anchor=f"import-{record.id}"))
+    return redirect(url_for("import_mapping.columns", import_id=record.id))
 
 
 @bp.get("/<int:list_id>/imports/<int:import_id>")

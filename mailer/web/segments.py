@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from mailer.extensions import db
@@ -17,6 +18,7 @@ bp = Blueprint("segments", __name__, url_prefix="/lists/<int:list_id>/segments")
 guard_blueprint(bp)
 
 BLANK = {"field": "attribute", "op": "eq", "value": "", "attribute": ""}
+KIND_NAMES = {"number": _l("number"), "date": _l("date"), "bool": _l("yes/no")}
 
 
 def _get_list(list_id: int) -> MailingList:
@@ -53,6 +55,7 @@ def _vocabulary() -> dict:
         "field_labels": segments_service.FIELD_LABELS,
         "ops": segments_service.OPS,
         "op_labels": segments_service.OP_LABELS,
+        "kind_names": KIND_NAMES,
         "statuses": list(SubscriberStatus),
         "editable": current_user.can(Role.MARKETER),
     }

@@ -20,6 +20,7 @@ from mailer.queue import IMPORTS, SEND
 from tests.factories import brevo_channel, draft, make_list
 from tests.fixtures.app import work
 from tests.fixtures.campaign_pages import HX, reload, setup_data
+from tests.fixtures.imports import accept_waiting
 
 
 def _with_audience(db, campaign, *lists):
@@ -140,6 +141,7 @@ def test_uploaded_files_make_the_campaign_process_then_send(
         },
         content_type="multipart/form-data",
     )
+    accept_waiting(client)
     response = client.post(
         f"/campaigns/{campaign.id}/setup",
         follow_redirects=True,
@@ -169,6 +171,7 @@ def test_launch_after_the_upload_imported_schedules_at_once(
         data={"file": (io.BytesIO(b"email\nnew@example.com\n"), "p.csv")},
         content_type="multipart/form-data",
     )
+    accept_waiting(client)
     work(app, IMPORTS)
     assert "still importing" not in client.get(
         f"/campaigns/{campaign.id}/estimate", headers=HX
@@ -327,6 +330,7 @@ def test_a_failed_upload_sends_the_campaign_back_to_draft_and_blocks_until_fixed
         data={"file": (io.BytesIO(broken), "broken.json")},
         content_type="multipart/form-data",
     )
+    accept_waiting(client)
     client.post(
         f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")
     )
@@ -350,6 +354,7 @@ def test_a_failed_upload_sends_the_campaign_back_to_draft_and_blocks_until_fixed
         data={"file": (io.BytesIO(b"email\nb@example.com\n"), "fixed.csv")},
         content_type="multipart/form-data",
     )
+    accept_waiting(client)
     work(app, IMPORTS)
     client.post(
         f"/campaigns/{campaign.id}/setup", data=setup_data(identity, sandbox, action="launch")

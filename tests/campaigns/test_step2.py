@@ -7,6 +7,7 @@ import json
 import re
 from datetime import timedelta
 
+from mailer.campaigns import rules
 from mailer.models import (
     CampaignAudience,
     CampaignChannel,
@@ -21,6 +22,7 @@ from mailer.models import (
 from mailer.models.base import utcnow
 from tests.factories import draft, make_list
 from tests.fixtures.campaign_pages import HX, error_at, reload, row_data, setup_data
+from tests.fixtures.imports import accept_mapping
 
 
 def _estimate(body: str) -> str:
@@ -132,13 +134,22 @@ def test_an_upload_goes_into_a_new_list_made_for_the_campaign(client, db, market
         data={"file": (io.BytesIO(content), "people.json")},
         content_type="multipart/form-data",
     )
-    body = response.get_data(as_text=True)
-    assert response.status_code == 200
     uploads = db.session.scalar(db.select(MailingList).filter_by(for_campaign=True))
     assert uploads.name == f"Spring sale — uploads #{campaign.id}"
     record = db.session.scalar(db.select(Import))
     assert record.campaign_id == campaign.id and record.list_id == uploads.id
     assert [a.list_id for a in reload(db, campaign).audiences] == [uploads.id]
+    # The file waits for its columns to be matched: htmx goes to the mapping step.
+    assert response.headers["HX-Redirect"] == f"/imports/{record.id}/columns"
+    page = client.get(f"/campaigns/{campaign.id}/setup").get_data(as_text=True)
+    assert "waits for its columns to be matched" in page
+    assert f'href="/imports/{record.id}/columns"' in page
+    launch = rules.launch_problems(reload(db, campaign))
+    assert "Match the columns of the uploaded file “people.json”" in launch["audience"]
+
+    done = accept_mapping(client, record.id)
+    assert done.headers["Location"].endswith(f"/campaigns/{campaign.id}/setup#audience")
+    body = client.get(f"/campaigns/{campaign.id}/estimate", headers=HX).get_data(as_text=True)
     assert "still importing and not counted yet" in body and "people.json" in body
     assert 'hx-trigger="every 2s"' in body
 
@@ -153,11 +164,11 @@ def test_an_upload_goes_into_a_new_list_made_for_the_campaign(client, db, market
     refused = client.post(
         f"/campaigns/{campaign.id}/uploads",
         headers=HX,
-        data={"file": (io.BytesIO(b"phone\n1\n"), "p.csv")},
+        data={"file": (io.BytesIO(b"PK\x03\x04zip"), "p.csv")},
         content_type="multipart/form-data",
     )
     assert refused.status_code == 422
-    assert "no email field" in error_at(refused.get_data(as_text=True), "file")
+    assert "this is a ZIP or Excel" in error_at(refused.get_data(as_text=True), "file")
     missing = client.post(
         f"/campaigns/{campaign.id}/uploads", headers=HX, data={}, content_type="multipart/form-data"
     )

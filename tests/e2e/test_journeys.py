@@ -85,6 +85,9 @@ def test_newcomer_sends_a_first_campaign(journey, db, smtp_sink):
         {"name": "contacts.csv", "mimeType": "text/csv", "buffer": CSV.encode()}
     )
     _submit(page, f"form[action='/lists/{list_id}/imports']")
+    expect(page.locator(".map-column")).not_to_have_count(0)  # the mapping step
+    layout.check()
+    _submit(page, "#mapping-form")
     expect(page.locator(".import-progress .badge-completed")).to_be_visible()
     layout.check()
     page.reload()

@@ -18,6 +18,7 @@ from mailer.models import Import
 from mailer.queue import IMPORTS
 from mailer.services import lists
 from tests.fixtures.app import work
+from tests.fixtures.imports import accept_mapping
 
 REGION = "eu-west-1"
 
@@ -111,6 +112,9 @@ def test_an_import_through_the_ui_keeps_its_files_in_the_bucket(
     assert answer.status_code == 302
     record = _db.session.scalars(_db.select(Import).order_by(Import.id.desc())).first()
     assert objects(s3, name) == [f"prod/{record.path}"], "the upload is in the bucket"
+    # The mapping step previews the file from the bucket.
+    assert "ann@example.com" in client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert accept_mapping(client, record.id).status_code == 302
 
     work(app, IMPORTS)
     db.session.refresh(record)

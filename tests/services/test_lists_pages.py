@@ -11,6 +11,7 @@ from rq import SimpleWorker
 from mailer.models import Import, MailingList, Subscriber, Suppression
 from mailer.queue import IMPORTS, get_redis, set_worker_app
 from mailer.services import lists
+from tests.fixtures.imports import accept_mapping
 
 PROFILE_LINK = re.compile(r'href="/people/\d+"')  # one per subscriber row
 
@@ -120,6 +121,8 @@ def test_upload_runs_in_a_worker_with_live_progress_and_a_rejects_report(app, cl
     )
     assert response.status_code == 302
     record = db.session.scalar(db.select(Import))
+    assert response.headers["Location"].endswith(f"/imports/{record.id}/columns")
+    assert accept_mapping(client, record.id).status_code == 302
     queued = client.get(
         f"/lists/{mailing_list.id}/imports/{record.id}", headers={"HX-Request": "true"}
     )
@@ -145,12 +148,27 @@ def test_an_unreadable_upload_is_refused_at_once_with_the_reason(client, db, as_
     mailing_list = lists.create_list("U")
     response = client.post(
         f"/lists/{mailing_list.id}/imports",
-        data={"file": (io.BytesIO(b"phone,name\n1,x\n"), "p.csv")},
+        data={"file": (io.BytesIO(b"\x1f\x8b\x08compressed"), "p.csv")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    assert "no email field; fields found: phone, name" in response.get_data(as_text=True)
+    assert "this is a gzip file; decompress it first" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(Import)) is None
+
+
+def test_a_file_without_an_email_column_asks_for_one(client, db, as_role):
+    as_role("marketer")
+    mailing_list = lists.create_list("U")
+    client.post(
+        f"/lists/{mailing_list.id}/imports",
+        data={"file": (io.BytesIO(b"phone,name\n1,x\n"), "p.csv")},
+        content_type="multipart/form-data",
+    )
+    record = db.session.scalar(db.select(Import))
+    response = accept_mapping(client, record.id)
+    assert response.status_code == 422
+    assert "Choose the column that holds the email addresses." in response.get_data(as_text=True)
+    assert db.session.get(Import, record.id).status == "mapping"
 
 
 def test_a_viewer_cannot_import_or_edit(client, db, as_role):

@@ -12,6 +12,7 @@ from mailer.models import Import, Role, Segment, Subscriber, Suppression, Templa
 from mailer.services import lists
 from tests.factories import make_campaign, make_list
 from tests.fixtures.app import work
+from tests.fixtures.imports import accept_mapping
 
 FR = {"Accept-Language": "fr"}
 
@@ -50,6 +51,7 @@ ACTIONS = {
     "Delete",
     "Import",
     "Start import",
+    "Upload and match the columns",
     "Add",
     "Rename",
     "Delete list…",
@@ -81,7 +83,7 @@ def test_a_viewer_sees_no_button_for_what_only_a_marketer_may_do(client, audienc
 def test_a_marketer_sees_the_buttons_a_viewer_does_not(client, audience, as_role):
     as_role(Role.MARKETER)
     expected = {
-        "list": {"Start import", "Add", "Rename", "Delete list…"},
+        "list": {"Upload and match the columns", "Add", "Rename", "Delete list…"},
         "lists": {"Create list"},
         "subscriber": {"Save", "Delete from list"},
         "segments": {"Delete", "New segment"},
@@ -96,12 +98,17 @@ def test_a_marketer_sees_the_buttons_a_viewer_does_not(client, audience, as_role
 
 
 def _upload(client, list_id: int, content: bytes, name: str = "people.csv", **headers):
-    return client.post(
+    """Upload and accept the offered mapping: the import is queued."""
+    response = client.post(
         f"/lists/{list_id}/imports",
         data={"file": (io.BytesIO(content), name), "mode": "upsert"},
         content_type="multipart/form-data",
         headers=headers,
     )
+    if response.status_code == 302 and "/columns" in response.headers["Location"]:
+        import_id = int(response.headers["Location"].split("/")[-2])
+        return accept_mapping(client, import_id)
+    return response
 
 
 def test_the_list_page_refreshes_its_counts_and_table_when_an_import_ends(app, client, db, as_role):

@@ -22,6 +22,7 @@ from mailer.models import Import
 from mailer.models.base import utcnow
 from mailer.queue import IMPORTS, get_redis, set_worker_app
 from mailer.services import lists
+from tests.fixtures.imports import accept_mapping
 
 GOOD = b"email,name\nann@example.com,Ann\n=HYPERLINK(1),x\n"
 BROKEN = b'email,name\nann@example.com,Ann\n"bob@example.com,Bob\n'  # unterminated quote
@@ -64,7 +65,9 @@ def _upload(client, mailing_list, content: bytes, name: str):
         f"/lists/{mailing_list.id}/imports", data={"file": (io.BytesIO(content), name)}
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    return _db.session.scalars(_db.select(Import).order_by(Import.id.desc())).first()
+    record = _db.session.scalars(_db.select(Import).order_by(Import.id.desc())).first()
+    assert accept_mapping(client, record.id).status_code == 302
+    return record
 
 
 def _work(app: Flask) -> None:

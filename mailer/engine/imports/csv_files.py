@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import Any
 
@@ -14,9 +15,11 @@ from mailer.engine.imports.fields import (
     EMAIL,
     FIRST,
     LAST,
+    MERGED_BY_DEFAULT,
     NAME,
     ContactRow,
     ImportFileError,
+    Plan,
     RejectedRow,
     Row,
     clip,
@@ -24,6 +27,7 @@ from mailer.engine.imports.fields import (
     pick_fields,
 )
 from mailer.engine.imports.source import MAX_LINE_BYTES, ChunkedSource
+from mailer.engine.imports.values import BadValue
 from mailer.lib.emails import InvalidEmail, normalize_email
 
 #: Longest CSV record (a quoted field may span lines), in characters.
@@ -37,9 +41,51 @@ _CSV_DIALECT_ERRORS = (
 )
 
 
-def read_csv(source: ChunkedSource) -> tuple[list[str], str, Iterator[Row]]:
+def read_csv(
+    source: ChunkedSource, plan: Plan | None = None
+) -> tuple[list[str], str, Iterator[Row]]:
     """Read a CSV file: its header's fields, the email field chosen among them, and the rows.
     The header and the first row are read here, so a file without either fails at once."""
+    reader, fields, delimiter, skipped, marks = _open_csv(source)
+    if plan is None or plan.roles is None:
+        picked = pick_fields(fields)
+        merge = frozenset(f for f in fields if f.lower() in MERGED_BY_DEFAULT)
+        plan = Plan(merge=merge) if plan is None else replace(plan, merge=plan.merge | merge)
+    else:
+        picked = {role: name for role, name in plan.roles.items() if name in fields}
+    if EMAIL not in picked:
+        raise ImportFileError(messages.NO_EMAIL, fields=list_fields(fields))
+    rows = _csv_rows(reader, fields, picked, delimiter, skipped, marks, plan)
+    try:
+        first_row = next(rows)
+    except StopIteration:
+        raise ImportFileError(messages.HEADER_ONLY) from None
+    return fields, picked[EMAIL], chain((first_row,), rows)
+
+
+def preview_csv(source: ChunkedSource, limit: int) -> tuple[list[str], list[list[str]]]:
+    """The header's fields and the first ``limit`` records as they are (for the mapping
+    step): nothing is matched or validated, and only the first records are read."""
+    reader, fields, _delimiter, _skipped, _marks = _open_csv(source)
+    rows: list[list[str]] = []
+    width = len(fields)
+    while len(rows) < limit:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, _RecordTooLong):
+            break  # reported with its position when the file is imported
+        if not "".join(row).strip():
+            continue
+        rows.append((row + [""] * width)[:width])
+    if not rows:
+        raise ImportFileError(messages.HEADER_ONLY)
+    return fields, rows
+
+
+def _open_csv(source: ChunkedSource):
+    """A csv reader past the header: (reader, fields, delimiter, blank lines, marks)."""
     csv.field_size_limit(MAX_LINE_BYTES)
     blocks = source.text_blocks()
     skipped = 0  # blank lines dropped before the header
@@ -64,16 +110,7 @@ def read_csv(source: ChunkedSource) -> tuple[list[str], str, Iterator[Row]]:
         header = next(reader)
     except csv.Error as exc:
         raise _csv_error(exc, skipped + 1) from None
-    fields = _clean_header(header)
-    picked = pick_fields(fields)
-    if EMAIL not in picked:
-        raise ImportFileError(messages.NO_EMAIL, fields=list_fields(fields))
-    rows = _csv_rows(reader, fields, picked, delimiter, skipped, marks)
-    try:
-        first_row = next(rows)
-    except StopIteration:
-        raise ImportFileError(messages.HEADER_ONLY) from None
-    return fields, picked[EMAIL], chain((first_row,), rows)
+    return reader, _clean_header(header), delimiter, skipped, marks
 
 
 def _csv_rows(
@@ -83,6 +120,7 @@ def _csv_rows(
     delimiter: str,
     base: int,
     marks: list[int],
+    plan: Plan,
 ) -> Iterator[Row]:
     """The hot loop of CSV imports; ``base`` counts blank lines skipped before the header."""
     width = len(fields)
@@ -92,7 +130,14 @@ def _csv_rows(
     last_i = index[picked[LAST]] if LAST in picked else width
     name_i = index[picked[NAME]] if NAME in picked else width
     mapped = {email_i, first_i, last_i, name_i}
-    attr_cols = [(i, name) for i, name in enumerate(fields) if i not in mapped]
+    rename = plan.rename
+    attr_cols = [
+        (i, rename.get(name, name))
+        for i, name in enumerate(fields)
+        if i not in mapped and name not in plan.skip
+    ]
+    # Skipped and renamed columns are settled above; merges and types need shape().
+    shape = Plan(merge=plan.merge, types=plan.types).shape if plan.merge or plan.types else None
     normalize = normalize_email
     end = reader.line_num
     while True:
@@ -142,13 +187,20 @@ def _csv_rows(
         except InvalidEmail as exc:
             yield RejectedRow(position, f"invalid email: {exc.reason}", clip(raw_email))
             continue
+        attributes = {name: row[i] for i, name in attr_cols if row[i]}
+        if shape is not None:
+            try:
+                attributes = shape(attributes)
+            except BadValue as exc:
+                yield RejectedRow(position, str(exc), clip(delimiter.join(row[:n])))
+                continue
         yield ContactRow(
             position,
             address,
             row[first_i].strip() or None,
             row[last_i].strip() or None,
             row[name_i].strip() or None,
-            {name: row[i] for i, name in attr_cols if row[i]},
+            attributes,
         )
 
 

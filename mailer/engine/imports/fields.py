@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from mailer.engine.imports.values import CONVERTERS, BadValue
 
 #: Longest ``RejectedRow.raw`` (characters).
 RAW_LIMIT = 200
@@ -72,6 +74,62 @@ class RejectedRow:
 
 
 Row = ContactRow | RejectedRow
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a file's fields become a contact: the mapping step's choice, or the automatic
+    one. ``roles`` overrides the alias matching; fields it does not name stay attributes
+    unless skipped; ``merge`` fields hold a JSON object (or its text, in a CSV cell) whose
+    keys join the attributes (the file's own fields win); ``types`` converts attributes."""
+
+    roles: dict[int, str] | None = None
+    skip: frozenset[str] = frozenset()
+    rename: dict[str, str] = field(default_factory=dict)
+    merge: frozenset[str] = frozenset()
+    types: dict[str, str] = field(default_factory=dict)
+    converters: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        steps = tuple((name, CONVERTERS[kind]) for name, kind in self.types.items())
+        object.__setattr__(self, "converters", steps)
+
+    @property
+    def shapes(self) -> bool:
+        """Whether rows need ``shape`` (False: the readers' fast path as before)."""
+        return bool(self.skip or self.rename or self.merge or self.types)
+
+    def shape(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Skip, rename, merge and convert one row's attributes; raises BadValue."""
+        for key in self.skip:
+            attrs.pop(key, None)
+        for source, target in self.rename.items():
+            if source in attrs:
+                attrs[target] = attrs.pop(source)
+        for key in self.merge:
+            value = attrs.pop(key, None)
+            if type(value) is str and value.lstrip().startswith("{"):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    raise BadValue(f"{key}: not a JSON object") from None
+            if type(value) is dict:
+                attrs = value | attrs
+            elif value is not None and value != "":
+                attrs[key] = value
+        for name, convert in self.converters:
+            value = attrs.get(name)
+            if value is not None:
+                try:
+                    attrs[name] = convert(value)
+                except BadValue as exc:
+                    raise BadValue(f"{name}: {exc}") from None
+        return attrs
+
+
+#: Fields whose JSON object is spread into the attributes when no mapping says otherwise
+#: (listmonk's exports call it "attributes"; JSON files may nest any object).
+MERGED_BY_DEFAULT = frozenset({"attributes", "attribs"})
 
 
 def field_role(key: str) -> tuple[int, int]:

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from mailer.engine.imports import messages
-from mailer.engine.imports.csv_files import read_csv
+from mailer.engine.imports.csv_files import preview_csv, read_csv
 from mailer.engine.imports.fields import (
     EMAIL,
     ContactRow,
     ImportFileError,
+    Plan,
     RejectedRow,
     Row,
     field_role,
 )
-from mailer.engine.imports.json_files import read_objects
+from mailer.engine.imports.json_files import preview_objects, read_objects
 from mailer.engine.imports.source import BOM, HEAD_BYTES, MAX_LINE_BYTES, ChunkedSource
 
 __all__ = [
@@ -32,8 +34,11 @@ __all__ = [
     "ContactReader",
     "ContactRow",
     "ImportFileError",
+    "Plan",
+    "Preview",
     "RejectedRow",
     "detect_format",
+    "preview",
 ]
 
 FORMATS = ("json", "ndjson", "csv")
@@ -83,6 +88,54 @@ def _wraps_objects(obj: dict[str, Any]) -> bool:
     return any(isinstance(v, list) and (not v or isinstance(v[0], dict)) for v in obj.values())
 
 
+def _open_source(
+    fileobj: BinaryIO, fmt: str | None, filename: str | None
+) -> tuple[ChunkedSource, str]:
+    """The file's source and format, after refusing files that are no text at their head."""
+    if fmt == "jsonl":
+        fmt = "ndjson"
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    source = ChunkedSource(fileobj)
+    head = source.head
+    for magic, message in _NOT_TEXT:
+        if head.startswith(magic):
+            raise ImportFileError(message)
+    if b"\x00" in head[:DETECT_BYTES]:
+        raise ImportFileError(messages.NOT_TEXT)  # NUL bytes: binary, or UTF-16 without BOM
+    start = head.lstrip()
+    if not start:
+        if len(head) + source.bom < HEAD_BYTES:
+            raise ImportFileError(messages.EMPTY)
+        raise ImportFileError(messages.BLANK_START, limit=HEAD_BYTES)
+    return source, fmt or detect_format(start[:DETECT_BYTES], filename)
+
+
+@dataclass
+class Preview:
+    """The first records of a file as they are: its fields, and one value per field a row
+    (None where a JSON object lacks the field)."""
+
+    fmt: str
+    fields: list[str]
+    rows: list[list[Any]]
+
+
+def preview(
+    fileobj: BinaryIO, fmt: str | None = None, *, filename: str | None = None, limit: int = 8
+) -> Preview:
+    """Read only the first ``limit`` records (the mapping step shows them)."""
+    source, fmt = _open_source(fileobj, fmt, filename)
+    if fmt == "csv":
+        fields, rows = preview_csv(source, limit)
+        return Preview(fmt, fields, rows)
+    objects = preview_objects(source, fmt, limit)
+    fields = list(dict.fromkeys(key for obj in objects for key in obj))
+    if not fields:
+        raise ImportFileError(messages.NO_CONTACTS)
+    return Preview(fmt, fields, [[obj.get(key) for key in fields] for obj in objects])
+
+
 class ContactReader:
     """Iterate over a contact file as ContactRow / RejectedRow, in file order, in one pass.
 
@@ -98,32 +151,17 @@ class ContactReader:
         size: int | None = None,
         *,
         filename: str | None = None,
+        plan: Plan | None = None,
     ) -> None:
-        if fmt == "jsonl":
-            fmt = "ndjson"
-        if fmt is not None and fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
         self.size = size
-        self._source = ChunkedSource(fileobj)
-        head = self._source.head
-        for magic, message in _NOT_TEXT:
-            if head.startswith(magic):
-                raise ImportFileError(message)
-        if b"\x00" in head[:DETECT_BYTES]:
-            raise ImportFileError(messages.NOT_TEXT)  # NUL bytes: binary, or UTF-16 without BOM
-        start = head.lstrip()
-        if not start:
-            if len(head) + self._source.bom < HEAD_BYTES:
-                raise ImportFileError(messages.EMPTY)
-            raise ImportFileError(messages.BLANK_START, limit=HEAD_BYTES)
-        self.fmt: str = fmt or detect_format(start[:DETECT_BYTES], filename)
+        self._source, self.fmt = _open_source(fileobj, fmt, filename)
         self.fields: list[str]
         self.email_field: str
         self._rows: Iterator[Row]
         if self.fmt == "csv":
-            self.fields, self.email_field, self._rows = read_csv(self._source)
+            self.fields, self.email_field, self._rows = read_csv(self._source, plan)
         else:
-            self.fields, self.email_field, self._rows = read_objects(self._source, self.fmt)
+            self.fields, self.email_field, self._rows = read_objects(self._source, self.fmt, plan)
 
     @property
     def bytes_read(self) -> int:

@@ -27,13 +27,15 @@ from sqlalchemy import func, or_, select, update
 from werkzeug.utils import secure_filename
 
 from mailer import dispatch
-from mailer.engine.imports import messages
+from mailer.engine.imports import mapping, messages
 from mailer.engine.imports.files import (
     FORMATS,
     ContactReader,
     ContactRow,
     ImportFileError,
+    Preview,
     RejectedRow,
+    preview,
 )
 from mailer.extensions import db
 from mailer.lib import csvfiles, dbutil
@@ -89,9 +91,12 @@ def create_import(
     filename: str | None = None,
     user_id: int | None = None,
     campaign_id: int | None = None,
+    map_columns: bool = False,
 ) -> Import:
     """Validate the options and the file's head, then record a queued import. ``source`` is a
-    storage key (``save_upload``) or a local file (a Path: the command line's, never deleted)."""
+    storage key (``save_upload``) or a local file (a Path: the command line's, never deleted).
+    With ``map_columns`` the import waits for its mapping (``confirm_mapping``) instead, and
+    the file needs no field named like an email: the person importing picks it."""
     errors = {}
     if mode not in MODES:
         errors["mode"] = messages.CHOOSE_MODE % {"choices": ", ".join(MODES)}
@@ -105,8 +110,10 @@ def create_import(
     filename = filename or os.path.basename(path)
     try:
         with closing(_open(path)) as fh:
-            reader = ContactReader(fh, fmt or None, filename=filename)
-            detected = reader.fmt
+            if map_columns:
+                detected = preview(fh, fmt or None, filename=filename, limit=1).fmt
+            else:
+                detected = ContactReader(fh, fmt or None, filename=filename).fmt
     except ImportFileError as exc:
         raise ValidationError({"file": str(exc)}) from exc
     record = Import(
@@ -118,6 +125,7 @@ def create_import(
         mode=mode,
         size_bytes=os.path.getsize(path) if os.path.isabs(path) else storage().size(path),
         created_by_id=user_id,
+        status=ImportStatus.MAPPING.value if map_columns else ImportStatus.QUEUED.value,
     )
     db.session.add(record)
     db.session.commit()
@@ -126,6 +134,39 @@ def create_import(
 
 def enqueue_import(record: Import):
     return dispatch.run_import(record.id)
+
+
+# ------------------------------------------------------------------ the mapping step
+
+PREVIEW_ROWS = 8
+
+
+def read_preview(record: Import) -> Preview:
+    """The first rows of an import's file (read from its head only)."""
+    with closing(_open(record.path)) as fh:
+        return preview(fh, record.format, filename=record.filename, limit=PREVIEW_ROWS)
+
+
+def confirm_mapping(record: Import, columns: list[mapping.Column], fields: list[str]) -> None:
+    """Give a waiting import its mapping and queue it (the caller enqueues): the mapping is
+    remembered for the next file with this header, and typed attributes join the list's."""
+    if record.status != ImportStatus.MAPPING.value:
+        raise ValidationError({"mapping": messages.ALREADY_STARTED})
+    record.mapping = [c.as_dict() for c in columns]
+    record.status = ImportStatus.QUEUED.value
+    mapping.remember(fields, columns)
+    if record.list_id is not None and record.mode != "blocklist":
+        mailing_list = db.session.get(MailingList, record.list_id)
+        types = dict(mailing_list.attribute_types or {}) | mapping.attribute_types(columns)
+        mailing_list.attribute_types = {k: v for k, v in types.items() if v != "text"}
+    db.session.commit()
+
+
+def cancel_waiting(record: Import) -> None:
+    """Forget an import still waiting for its mapping, and its file."""
+    _delete_upload(record)
+    db.session.delete(record)
+    db.session.commit()
 
 
 # ------------------------------------------------------------------ running
@@ -212,7 +253,11 @@ def run_import(import_id: int) -> Import:
             rejects = csvfiles.writer(bad)
             rejects.writerow(["position", "reason", "raw"])
             reader = ContactReader(
-                fh, record.format, size=record.size_bytes, filename=record.filename
+                fh,
+                record.format,
+                size=record.size_bytes,
+                filename=record.filename,
+                plan=mapping.plan(record.mapping) if record.mapping else None,
             )
             batch: dict[str, ContactRow] = {}
             read = rejected = duplicates = 0
@@ -380,12 +425,20 @@ def _delete_upload(record: Import) -> bool:
 
 
 def purge_failed_uploads(now: datetime | None = None) -> int:
-    """Delete the uploads of imports that failed over MAILER_FAILED_UPLOAD_RETENTION_DAYS ago;
-    returns how many. Run by the minute tick."""
+    """Delete the uploads of imports that failed over MAILER_FAILED_UPLOAD_RETENTION_DAYS ago,
+    or waited that long for a mapping (they fail); returns how many. Run by the minute tick."""
     days = current_app.config["MAILER_FAILED_UPLOAD_RETENTION_DAYS"]
     if not days:
         return 0  # kept forever
     cutoff = (now or utcnow()) - timedelta(days=days)
+    abandoned = db.session.scalars(
+        select(Import).where(
+            Import.status == ImportStatus.MAPPING.value, Import.created_at < cutoff
+        )
+    ).all()
+    for record in abandoned:
+        record.status, record.error = ImportStatus.FAILED.value, messages.NEVER_MAPPED
+        record.finished_at = utcnow()
     stale = db.session.scalars(
         select(Import).where(
             Import.status == ImportStatus.FAILED.value,
@@ -398,7 +451,7 @@ def purge_failed_uploads(now: datetime | None = None) -> int:
             ),
         )
     ).all()
-    deleted = sum(_delete_upload(record) for record in stale)
+    deleted = sum(_delete_upload(record) for record in [*abandoned, *stale])
     db.session.commit()
     return deleted
 

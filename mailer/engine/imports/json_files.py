@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import Any
 
@@ -16,9 +17,11 @@ from mailer.engine.imports.fields import (
     EMAIL,
     FIRST,
     LAST,
+    MERGED_BY_DEFAULT,
     NAME,
     ContactRow,
     ImportFileError,
+    Plan,
     RejectedRow,
     Row,
     clip,
@@ -29,6 +32,7 @@ from mailer.engine.imports.fields import (
     raw_json,
 )
 from mailer.engine.imports.source import MAX_LINE_BYTES, ChunkedSource
+from mailer.engine.imports.values import BadValue
 from mailer.lib.emails import InvalidEmail, normalize_email
 
 #: ijson read size: 16 KiB parsed ~10% faster than 64 KiB and ~75% faster than 256 KiB here.
@@ -156,12 +160,50 @@ def _nth_bracket(data: bytes, n: int) -> int:
     raise AssertionError("fewer brackets than counted")
 
 
-def read_objects(source: ChunkedSource, fmt: str) -> tuple[list[str], str, Iterator[Row]]:
+def read_objects(
+    source: ChunkedSource, fmt: str, plan: Plan | None = None
+) -> tuple[list[str], str, Iterator[Row]]:
     """Read JSON or NDJSON ("json"/"ndjson"): the fields of the first object, the email field
     chosen among them, and the rows. Values before the first object are read here, so an
-    error in them is raised at once."""
+    error in them is raised at once. Without a plan (or roles in it) fields are matched by
+    their names, and an "attributes" object (listmonk's) is merged into the attributes."""
     label = "item" if fmt == "json" else "line"
     values = _json_values(source) if fmt == "json" else _ndjson_values(source)
+    leading = _leading_values(values, label)
+    first = leading[-1][1]
+    fields = list(first)
+    if plan is None or plan.roles is None:
+        picked = pick_fields(fields)
+        nested = frozenset(
+            k for k, v in first.items() if type(v) is dict and k.lower() in MERGED_BY_DEFAULT
+        )
+        plan = Plan(merge=nested) if plan is None else replace(plan, merge=plan.merge | nested)
+    else:
+        picked = dict(plan.roles)
+    if EMAIL not in picked:
+        raise ImportFileError(messages.NO_EMAIL, fields=list_fields(fields))
+    rows = _object_rows(chain(leading, values), label, picked, fields, plan)
+    return fields, picked[EMAIL], rows
+
+
+def preview_objects(source: ChunkedSource, fmt: str, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` objects as parsed (for the mapping step); the rest is not read."""
+    label = "item" if fmt == "json" else "line"
+    values = _json_values(source) if fmt == "json" else _ndjson_values(source)
+    objects = [value for _n, value in _leading_values(values, label) if isinstance(value, dict)]
+    try:
+        for _n, value in values:
+            if len(objects) >= limit:
+                break
+            if isinstance(value, dict):
+                objects.append(value)
+    except ImportFileError:
+        pass  # reported with its position when the file is imported
+    return objects
+
+
+def _leading_values(values: Iterator[tuple[int, Any]], label: str) -> list[tuple[int, Any]]:
+    """The values up to and including the first object."""
     leading: list[tuple[int, Any]] = []
     for number, value in values:
         leading.append((number, value))
@@ -177,12 +219,7 @@ def read_objects(source: ChunkedSource, fmt: str) -> tuple[list[str], str, Itera
     first = leading[-1][1]
     if not isinstance(first, dict):
         raise ImportFileError(messages.NO_JSON_OBJECT)
-    fields = list(first)
-    picked = pick_fields(fields)
-    if EMAIL not in picked:
-        raise ImportFileError(messages.NO_EMAIL, fields=list_fields(fields))
-    rows = _object_rows(chain(leading, values), label, picked, fields)
-    return fields, picked[EMAIL], rows
+    return leading
 
 
 def _ndjson_values(source: ChunkedSource) -> Iterator[tuple[int, Any]]:
@@ -269,7 +306,11 @@ def _json_prefix(source: ChunkedSource) -> str:
 
 
 def _object_rows(
-    values: Iterator[tuple[int, Any]], label: str, picked: dict[int, str], fields: list[str]
+    values: Iterator[tuple[int, Any]],
+    label: str,
+    picked: dict[int, str],
+    fields: list[str],
+    plan: Plan,
 ) -> Iterator[Row]:
     """Turn parsed JSON values into rows; the hot loop of JSON and NDJSON imports.
 
@@ -281,6 +322,7 @@ def _object_rows(
     first_key, last_key, name_key = picked.get(FIRST), picked.get(LAST), picked.get(NAME)
     # Other keys of the first object; later objects may add keys, cached here if plain.
     plain = set(fields) - set(picked.values())
+    shape = plan.shape if plan.shapes else None
     for number, obj in values:
         position = f"{label} {number}"
         if type(obj) is not dict:
@@ -312,6 +354,12 @@ def _object_rows(
         except InvalidEmail as exc:
             yield RejectedRow(position, f"invalid email: {exc.reason}", clip(email))
             continue
+        if shape is not None:
+            try:
+                obj = shape(obj)
+            except BadValue as exc:
+                yield RejectedRow(position, str(exc), raw_json(obj))
+                continue
         yield ContactRow(position, address, first, last, name, obj)
 
 

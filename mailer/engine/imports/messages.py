@@ -71,5 +71,7 @@ TOO_MANY_RUNS = N_(
 CHOOSE_MODE = N_("Choose one of: %(choices)s.")
 CHOOSE_FORMAT = N_("Choose one of: %(choices)s, or leave it to detection.")
 CHOOSE_LIST = N_("Choose a list to import into.")
+ALREADY_STARTED = N_("This import has already started.")
+NEVER_MAPPED = N_("The file waited too long for its columns to be matched and was deleted.")
 
 ALL = tuple(v for k, v in list(globals().items()) if k.isupper() and isinstance(v, str))

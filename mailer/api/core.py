@@ -248,8 +248,9 @@ def _token_from_header() -> str:
 # --- bodies -----------------------------------------------------------------------------------
 
 
-def json_body(schema: str) -> Any:
-    """The request's JSON body, checked against the named OpenAPI schema."""
+def json_body(schema: str | Callable[[Any], str]) -> Any:
+    """The request's JSON body, checked against the named OpenAPI schema (or the one a
+    function of the parsed body names, for a body of several shapes)."""
     request.max_content_length = current_app.config["MAILER_API_MAX_BODY_BYTES"]
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
@@ -266,6 +267,8 @@ def json_body(schema: str) -> Any:
         ) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "The body's JSON is nested too deeply.") from None
+    if callable(schema):
+        schema = schema(body)
     check = _PLAINLY_VALID.get(schema)
     if check is not None and check(body):
         return body

@@ -157,8 +157,8 @@ def _from_s3(uri: str, bucket: str, key: str) -> Template:
         raise FetchError(f"The bucket refused to give the template ({code or status}).") from None
     except (ConnectTimeoutError, ReadTimeoutError):
         raise FetchError("S3 did not answer in time: try again later.") from None
-    except BotoCoreError as exc:
-        raise FetchError(f"S3 could not be reached: {type(exc).__name__}.") from None
+    except BotoCoreError:
+        raise FetchError("S3 could not be reached: try again later.") from None
     return _make(name, data)
 
 

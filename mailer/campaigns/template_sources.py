@@ -59,7 +59,9 @@ def _existing(uri: str, version: str) -> tuple[str, Template | None]:
     digest = hashlib.sha256(f"{uri}\n{version}".encode()).hexdigest()[:12]
     suffix = f" ({digest})"
     room = NAME_MAX - len(suffix)
-    label = uri if len(uri) <= room else "…" + uri[-(room - 1) :]
+    parts = urlsplit(uri)  # the name shows no query (a signed URL's token) nor credentials
+    label = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    label = label if len(label) <= room else "…" + label[-(room - 1) :]
     name = label + suffix
     return name, db.session.scalar(select(Template).where(Template.name == name))
 

@@ -5,6 +5,7 @@ template's variables."""
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 import uuid
 from datetime import timedelta
@@ -214,10 +215,10 @@ def test_a_document_mixing_both_shapes_is_refused_field_by_field(api, db, setup)
 
 @pytest.mark.parametrize(
     "case",
-    ["no bucket", "no object", "not html", "binary", "too big", "no answer", "no key"],
+    ["no bucket", "no object", "not html", "binary", "too big", "no answer", "too slow", "no key"],
 )
 def test_a_template_that_cannot_be_read_is_a_422_naming_the_field(
-    app, api, db, s3, sandbox, monkeypatch, case
+    app, api, db, s3, sandbox, monkeypatch, request, case
 ):
     vip = s3("v.html", VIP)
     default = {
@@ -227,12 +228,18 @@ def test_a_template_that_cannot_be_read_is_a_422_naming_the_field(
         "binary": lambda: s3("n.html", b"\x89PNG\r\n\x1a\n\x00\x00", "binary/octet-stream"),
         "too big": lambda: s3("n.html", NEWSLETTER + " " * 2000),
         "no answer": lambda: s3("n.html", NEWSLETTER),
+        "too slow": lambda: s3("n.html", NEWSLETTER),
         "no key": lambda: f"s3://{s3.bucket}/",
     }[case]()
     if case == "too big":
         monkeypatch.setattr(template_sources, "MAX_BYTES", 1000)
     if case == "no answer":
         app.config["MAILER_S3_ENDPOINT_URL"] = closed_port_url()
+    if case == "too slow":  # a listener that takes connections and never answers
+        silent = socket.create_server(("127.0.0.1", 0))
+        request.addfinalizer(silent.close)
+        app.config["MAILER_S3_ENDPOINT_URL"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setattr(template_sources, "TIMEOUT", (1.0, 0.5))
     doc = client_document(default, vip)
 
     response = api.post("/api/v1/campaigns", json=doc)
@@ -241,7 +248,7 @@ def test_a_template_that_cannot_be_read_is_a_422_naming_the_field(
         assert error_paths(response) == ["$.templateS3Uri"]
         return
     found = messages(response)
-    if case == "no answer":  # the segment's template is in the same (unreachable) S3
+    if case in ("no answer", "too slow"):  # the segment's template is in the same S3
         assert list(found) == ["$.templateS3Uri", "$.segments[0].templateS3Uri"]
     else:
         assert list(found) == ["$.templateS3Uri"], found
@@ -252,6 +259,7 @@ def test_a_template_that_cannot_be_read_is_a_422_naming_the_field(
         "binary": "not an HTML template",
         "too big": "larger than 1,000 bytes",
         "no answer": "S3 could not be reached",
+        "too slow": "S3 did not answer in time",
     }[case]
     assert expected in found["$.templateS3Uri"]
     assert counts(db) == (0, 0, 0, 0)  # not even the segment's template was kept

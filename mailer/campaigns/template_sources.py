@@ -131,6 +131,7 @@ def _from_s3(uri: str, bucket: str, key: str) -> Template:
         BotoCoreError,
         ClientError,
         ConnectTimeoutError,
+        NoCredentialsError,
         ReadTimeoutError,
     )
 
@@ -157,6 +158,10 @@ def _from_s3(uri: str, bucket: str, key: str) -> Template:
         if status == 403:
             raise FetchError(S3_ERRORS["AccessDenied"].format(**words)) from None
         raise FetchError(f"The bucket refused to give the template ({code or status}).") from None
+    except NoCredentialsError:
+        raise FetchError(
+            "This Mailer has no AWS credentials to read S3 with: ask its operator."
+        ) from None
     except (ConnectTimeoutError, ReadTimeoutError):
         raise FetchError("S3 did not answer in time: try again later.") from None
     except BotoCoreError:

@@ -215,7 +215,16 @@ def test_a_document_mixing_both_shapes_is_refused_field_by_field(api, db, setup)
 
 @pytest.mark.parametrize(
     "case",
-    ["no bucket", "no object", "not html", "binary", "too big", "no answer", "too slow", "no key"],
+    [
+        "no bucket",
+        "no object",
+        "not html",
+        "binary",
+        "too big",
+        "no answer",
+        "too slow",
+        "no key",
+    ],
 )
 def test_a_template_that_cannot_be_read_is_a_422_naming_the_field(
     app, api, db, s3, sandbox, monkeypatch, request, case

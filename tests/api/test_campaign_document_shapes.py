@@ -445,3 +445,15 @@ def test_the_list_of_recipients_lacking_variables_is_bounded(api, db, setup):
     assert listed[0] == "$.segments[1].recipients[0]"
     assert "120 recipients of this segment lack" in found["$.segments[1]"]
     assert "first_name (120)" in found["$.segments[1]"]
+
+
+# ------------------------------------------------------------------ the reference
+
+
+def test_the_reference_links_both_shapes_of_the_document(api):
+    page = api.get("/api/v1/docs").get_data(as_text=True)
+
+    for name in ("CampaignDocument", "ClientCampaignDocument"):
+        assert f'href="#schema-{name}"' in page
+        assert f'id="schema-{name}"' in page
+    assert "templateS3Uri" in page and "allow_missing_variables" in page

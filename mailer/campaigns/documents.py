@@ -538,10 +538,11 @@ def create(doc: dict) -> Campaign:
         db.session.rollback()
         errors = {LAUNCH_FIELDS.get(key, key): message for key, message in exc.errors.items()}
         raise ValidationError(client_errors(errors) if client else errors) from None
-    except IntegrityError:  # a document with this id (or a list with this name) raced us
+    except IntegrityError:  # a document with this id (a list, a fetched template) raced us
         db.session.rollback()
         raise NotAllowed(
-            "Another request created this campaign or one of its lists meanwhile: retry."
+            "Another request created this campaign, one of its lists or one of its templates "
+            "meanwhile: retry."
         ) from None
     except BaseException:
         db.session.rollback()

@@ -382,7 +382,7 @@ def test_recipients_lacking_a_variable_are_listed_per_segment_and_nothing_is_cre
     doc["segments"][0]["recipients"][1].pop("tier")  # Cy
     doc["segments"][1]["recipients"] += [
         {"to_address": "dee@example.com", "first_name": "Dee"},
-        {"to_address": "eve@example.com"},  # no first_name
+        {"to_address": "eve@example.com", "first_name": None},
     ]
 
     found = messages(api.post("/api/v1/campaigns", json=doc))

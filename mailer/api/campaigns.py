@@ -23,11 +23,18 @@ def _campaign(ref: str) -> Campaign:
     return campaign
 
 
+def _document_schema(body) -> str:
+    """Our field names or the client teams' (the spec's oneOf of the two)."""
+    if campaign_documents.is_client_shape(body):
+        return "ClientCampaignDocument"
+    return "CampaignDocument"
+
+
 @bp.post("/campaigns")
 @scope("campaigns")
 @idempotent
 def create_campaign():
-    campaign = campaign_documents.create(json_body("CampaignDocument"))
+    campaign = campaign_documents.create(json_body(_document_schema))
     return serialize(campaign), 201
 
 

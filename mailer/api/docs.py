@@ -64,6 +64,7 @@ def _operations(doc: dict) -> list[dict[str, Any]]:
                     "scopes": op.get("x-scopes", []),
                     "params": params,
                     "body": _ref_name(body_schema) if body_schema else None,
+                    "bodies": _body_names(body_schema) if body_schema else [],
                     "body_types": list(body),
                     "responses": {
                         code: _resolve(doc, r).get("description", "")
@@ -81,6 +82,11 @@ def _resolve(doc: dict, node: dict) -> dict:
             target = target[part]
         node = target
     return node
+
+
+def _body_names(schema: dict) -> list[str]:
+    """The schemas a body may follow: one, or each of a oneOf (each links to its fields)."""
+    return [_ref_name(s) for s in schema.get("oneOf", [schema])]
 
 
 def _ref_name(schema: dict) -> str:

@@ -1,5 +1,6 @@
 """Campaign documents: the JSON client teams send to schedule a campaign through the API
-(the CampaignDocument schema in mailer/api/openapi/campaigns.yaml).
+(the CampaignDocument and ClientCampaignDocument schemas in mailer/api/openapi/campaigns.yaml;
+:func:`from_client` turns the second shape into the first, and errors back into its names).
 
 :func:`create` checks the whole document with the campaign pages' rules
 (:mod:`mailer.campaigns.rules`), reporting every problem by its field path
@@ -17,8 +18,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from mailer.campaigns import audience, launch, lifecycle, localtime, rules
+from mailer.campaigns import audience, launch, lifecycle, localtime, rules, template_sources
 from mailer.engine.imports import importer
+from mailer.engine.rendering import BASE_VARIABLES, TemplateSyntaxProblem, required_variables
+from mailer.engine.rendering.sandbox import SAFE_GLOBALS
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
 from mailer.lib.emails import InvalidEmail, normalize_email
@@ -31,6 +34,7 @@ from mailer.models import (
     Channel,
     Identity,
     MailingList,
+    Subscriber,
     Template,
 )
 from mailer.models.base import utcnow
@@ -49,6 +53,63 @@ ROW_FIELDS = {
     "loops": "loops",
 }
 RESCHEDULABLE = (S.DRAFT, S.SCHEDULED)
+# The client teams' field names (ClientCampaignDocument) and ours; a recipient's other fields
+# besides its names are its personalisation (our "fields").
+CLIENT_NAMES = {"campaign_id": "id", "templateS3Uri": "template", "list_name": "list"}
+CLIENT_ADDRESS = "to_address"
+NAME_FIELDS = ("first_name", "last_name", "name")
+OUR_NAMES = {ours: theirs for theirs, ours in CLIENT_NAMES.items()} | {"email": CLIENT_ADDRESS}
+# Variables Mailer fills in itself: a recipient never lacks them.
+MAILER_VARIABLES = (BASE_VARIABLES - set(NAME_FIELDS)) | set(SAFE_GLOBALS) | {"loop"}
+MISSING_LISTED = 50  # recipients lacking variables listed by path; the rest are counted
+
+
+# ------------------------------------------------------------------ the client teams' shape
+
+
+def is_client_shape(doc: Any) -> bool:
+    """Whether a body is written in the client teams' names (its schema needs campaign_id)."""
+    return isinstance(doc, dict) and "campaign_id" in doc
+
+
+def from_client(doc: dict) -> dict:
+    """A (schema-valid) client-shape document in our field names."""
+
+    def renamed(obj: dict) -> dict:
+        return {CLIENT_NAMES.get(key, key): value for key, value in obj.items()}
+
+    ours = renamed(doc)
+    ours["segments"] = []
+    for segment in doc["segments"]:
+        seg = renamed(segment)
+        if "recipients" in seg:
+            seg["recipients"] = [_client_recipient(r) for r in seg["recipients"]]
+        ours["segments"].append(seg)
+    return ours
+
+
+def _client_recipient(recipient: dict[str, Any]) -> dict[str, Any]:
+    ours: dict[str, Any] = {"email": recipient[CLIENT_ADDRESS], "fields": {}}
+    fields = ours["fields"]
+    for key, value in recipient.items():
+        if key in NAME_FIELDS:
+            ours[key] = value
+        elif key != CLIENT_ADDRESS:
+            fields[key] = value
+    return ours
+
+
+def client_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Errors keyed by our field paths ("segments[0].list"), in the client's names."""
+    return {_client_path(key): message for key, message in errors.items()}
+
+
+def _client_path(key: str) -> str:
+    parts = []
+    for part in key.split("."):
+        name, bracket, rest = part.partition("[")
+        parts.append(OUR_NAMES.get(name, name) + bracket + rest)
+    return ".".join(parts)
 
 
 # ------------------------------------------------------------------ finding
@@ -128,7 +189,13 @@ def parse_date(text: Any, errors: dict[str, str], key: str, what: str) -> dateti
 
 
 def _template(ref: Any, errors: dict[str, str], key: str) -> Template | None:
-    """A template by id or by name."""
+    """A template by id, by name, or by the address of its HTML (s3:// or https://)."""
+    if template_sources.is_address(ref):
+        try:
+            return template_sources.template_for(ref)
+        except template_sources.FetchError as exc:
+            errors[key] = str(exc)
+            return None
     if isinstance(ref, int):
         template = db.session.get(Template, ref)
     else:
@@ -173,9 +240,12 @@ def _recipient_row(recipient: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_segments(doc: dict, name: str, subject: str, errors: dict[str, str]) -> list[_Segment]:
+def _check_segments(
+    doc: dict, name: str, subject: str, default: Template | None, errors: dict[str, str]
+) -> list[_Segment]:
     segments: list[_Segment] = []
     seen: dict[str, int] = {}
+    missing = _MissingVariables(subject, doc.get("allow_missing_variables", False))
     for i, seg in enumerate(doc["segments"]):
         key = f"segments[{i}]"
         list_name = seg["list"].strip()
@@ -196,6 +266,7 @@ def _check_segments(doc: dict, name: str, subject: str, errors: dict[str, str]) 
             if template is not None:
                 _check_content(name, subject, template, errors, f"{key}.template")
         recipients: dict[str, dict[str, Any]] = {}
+        positions: dict[str, int] = {}
         for j, recipient in enumerate(seg.get("recipients", [])):
             try:
                 email = normalize_email(recipient["email"])
@@ -204,8 +275,129 @@ def _check_segments(doc: dict, name: str, subject: str, errors: dict[str, str]) 
                 continue
             recipients.pop(email, None)  # the last occurrence wins, as in file imports
             recipients[email] = _recipient_row(recipient)
+            positions[email] = j
+        missing.check(key, template or default, mailing_list, recipients, positions, errors)
         segments.append(_Segment(list_name, mailing_list, template, recipients))
     return segments
+
+
+class _MissingVariables:
+    """Recipients lacking a variable their segment's template uses with no default (it would
+    print blank), listed by path: MISSING_LISTED of them, then counted per segment."""
+
+    def __init__(self, subject: str, allowed: bool) -> None:
+        self.subject, self.allowed, self.listed = subject, allowed, 0
+        self.needs: dict[int, list[str]] = {}
+
+    def needed(self, template: Template) -> list[str]:
+        if template.id not in self.needs:
+            try:
+                used = required_variables(self.subject, template.html, template.text)
+            except TemplateSyntaxProblem:  # reported by the content checks
+                used = set()
+            self.needs[template.id] = sorted(
+                v for v in used if v.removeprefix("attributes.") not in MAILER_VARIABLES
+            )
+        return self.needs[template.id]
+
+    def check(
+        self,
+        key: str,
+        template: Template | None,
+        mailing_list: MailingList | None,
+        recipients: dict[str, dict[str, Any]],
+        positions: dict[str, int],
+        errors: dict[str, str],
+    ) -> None:
+        if self.allowed or template is None or not recipients:
+            return
+        needed = self.needed(template)
+        if not needed:
+            return
+        lacking = {}
+        for email, row in recipients.items():
+            absent = _lacking(row, needed)
+            if absent:
+                lacking[email] = absent
+        if lacking and mailing_list is not None:
+            _forgive_stored(mailing_list.id, recipients, lacking, needed)
+        if not lacking:
+            return
+        tally: dict[str, int] = {}
+        for absent in lacking.values():
+            for variable in absent:
+                tally[variable] = tally.get(variable, 0) + 1
+        counts = ", ".join(f"{variable} ({n})" for variable, n in sorted(tally.items()))
+        many = len(lacking) != 1
+        errors[key] = (
+            f"{len(lacking)} recipient{'s' if many else ''} of this segment lack"
+            f"{'' if many else 's'} variables the template “{template.name}” uses with no "
+            f"default: {counts}. Give them, add a default in the template "
+            '(e.g. {{ first_name | default("there") }}), or set "allow_missing_variables": '
+            "true to send them with blanks."
+        )
+        for email in sorted(lacking, key=positions.__getitem__):
+            if self.listed >= MISSING_LISTED:
+                break
+            self.listed += 1
+            errors[f"{key}.recipients[{positions[email]}]"] = (
+                f"Lacks {', '.join(lacking[email])}, which the template “{template.name}” "
+                "uses with no default."
+            )
+
+
+def _lacking(row: dict[str, Any], needed: list[str]) -> list[str]:
+    """The needed variables a recipient's row (names and attributes) leaves blank."""
+    absent = []
+    attributes = row["attributes"]
+    for variable in needed:
+        if variable == "name":
+            given = row["name"] or row["first_name"] or row["last_name"]
+        elif variable in NAME_FIELDS:
+            given = row[variable]
+        else:
+            value = attributes.get(variable.removeprefix("attributes."))
+            given = value is not None and value != ""
+        if not given:
+            absent.append(variable)
+    return absent
+
+
+def _forgive_stored(
+    list_id: int,
+    recipients: dict[str, dict[str, Any]],
+    lacking: dict[str, list[str]],
+    needed: list[str],
+) -> None:
+    """Drop from ``lacking`` what contacts already on the list have stored (the upsert keeps
+    stored names and attributes the document does not give)."""
+    emails = list(lacking)
+    for start in range(0, len(emails), 1000):
+        stored = db.session.execute(
+            select(
+                Subscriber.email,
+                Subscriber.first_name,
+                Subscriber.last_name,
+                Subscriber.name,
+                Subscriber.attributes,
+            ).where(
+                Subscriber.list_id == list_id,
+                Subscriber.email.in_(emails[start : start + 1000]),
+            )
+        )
+        for email, first, last, full, attributes in stored:
+            row = recipients[email]
+            merged = {
+                "first_name": row["first_name"] or first,
+                "last_name": row["last_name"] or last,
+                "name": row["name"] or full,
+                "attributes": {**(attributes or {}), **row["attributes"]},
+            }
+            absent = _lacking(merged, needed)
+            if absent:
+                lacking[email] = absent
+            else:
+                del lacking[email]
 
 
 def _channel(ref: Any) -> tuple[Channel | None, str]:
@@ -313,12 +505,17 @@ def check(doc: dict) -> _Plan:
     if template is not None:
         if not subject:
             errors["subject"] = (
-                f"The template “{template.name}” has no subject: give one in the document."
+                f"The template “{template.name}” has no subject: give one in the document"
+                + (
+                    ", or a <title> in the template's HTML."
+                    if template_sources.is_address(doc["template"])
+                    else "."
+                )
             )
         else:
             _check_content(name, subject, template, errors, "template")
     scheduled_at = parse_date(doc["date"], errors, "date", "This date")
-    segments = _check_segments(doc, name, subject, errors)
+    segments = _check_segments(doc, name, subject, template, errors)
     rows = _check_channels(doc, errors)
     if errors:
         raise ValidationError(errors)
@@ -330,20 +527,22 @@ def check(doc: dict) -> _Plan:
 
 
 def create(doc: dict) -> Campaign:
-    """Check the document, then create and schedule its campaign; nothing is kept on error."""
-    plan = check(doc)
+    """Check the document (either shape), then create and schedule its campaign; nothing is
+    kept on error, not even a template fetched for it."""
+    client = is_client_shape(doc)
     try:
+        plan = check(from_client(doc) if client else doc)
         campaign = _write(plan)
         lifecycle.request_launch(campaign)  # the pages' launch checks, then scheduled
     except ValidationError as exc:
         db.session.rollback()
-        raise ValidationError(
-            {LAUNCH_FIELDS.get(key, key): message for key, message in exc.errors.items()}
-        ) from None
-    except IntegrityError:  # a document with this id (or a list with this name) raced us
+        errors = {LAUNCH_FIELDS.get(key, key): message for key, message in exc.errors.items()}
+        raise ValidationError(client_errors(errors) if client else errors) from None
+    except IntegrityError:  # a document with this id (a list, a fetched template) raced us
         db.session.rollback()
         raise NotAllowed(
-            "Another request created this campaign or one of its lists meanwhile: retry."
+            "Another request created this campaign, one of its lists or one of its templates "
+            "meanwhile: retry."
         ) from None
     except BaseException:
         db.session.rollback()

@@ -12,10 +12,10 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import IO, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
@@ -169,16 +169,23 @@ def build(app: Flask) -> Storage:
     if not setting:
         return DirectoryStorage(app.instance_path)
     if setting.startswith("s3://"):
-        import boto3
-
         parts = urlsplit(setting)
-        client = boto3.client(
-            "s3",
-            region_name=app.config["MAILER_S3_REGION"] or None,
-            endpoint_url=app.config["MAILER_S3_ENDPOINT_URL"] or None,
-        )
-        return S3Storage(parts.netloc, parts.path, client)
+        return S3Storage(parts.netloc, parts.path, s3_client(app.config))
     return DirectoryStorage(setting)
+
+
+def s3_client(config: Mapping[str, Any], **options: Any):
+    """A boto3 S3 client for MAILER_S3_REGION and MAILER_S3_ENDPOINT_URL (credentials from
+    boto3's usual chain); ``options`` go to botocore's Config (timeouts, retries)."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "s3",
+        region_name=config["MAILER_S3_REGION"] or None,
+        endpoint_url=config["MAILER_S3_ENDPOINT_URL"] or None,
+        config=BotoConfig(**options) if options else None,
+    )
 
 
 def storage() -> Storage:

@@ -78,7 +78,7 @@ def test_every_error_is_listed_with_its_path_and_nothing_is_created(api, db, set
     doc = document(setup, date=iso(-timedelta(days=1)))
     doc["segments"][0]["template"] = 9999
     doc["segments"][1]["recipients"] += [
-        {"email": "cy@example.com"},
+        {"email": "cy@example.com", "first_name": "Cy"},
         {"email": "not-an-address"},
         {"email": "dee@example..com"},
     ]
@@ -263,7 +263,9 @@ def test_each_segment_is_rendered_with_its_own_template(app, api, db, setup):
         {"email": "cy@example.com", "first_name": "Cy", "fields": {"tier": "silver"}}
     )
     # Dee is in both segments: one email, with the first segment's template.
-    doc["segments"][0]["recipients"].append({"email": "dee@example.com", "first_name": "Dee"})
+    doc["segments"][0]["recipients"].append(
+        {"email": "dee@example.com", "first_name": "Dee", "fields": {"tier": "bronze"}}
+    )
     doc["segments"][1]["recipients"].append({"email": "dee@example.com", "first_name": "Dee"})
     response = api.post("/api/v1/campaigns", json=doc)
     assert response.status_code == 201, response.json

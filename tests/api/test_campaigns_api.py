@@ -204,7 +204,10 @@ def test_pause_resume_and_cancel(api, db, setup):
 def test_stats_count_recipients_and_what_they_did(app, api, client, db, setup):
     ref = "spring-sale-2027"
     doc = document(setup, date=iso(timedelta(0)))
-    doc["segments"][1]["recipients"] += [{"email": "cy@example.com"}, {"email": "dee@example.com"}]
+    doc["segments"][1]["recipients"] += [
+        {"email": "cy@example.com", "first_name": "Cy"},
+        {"email": "dee@example.com", "first_name": "Dee"},
+    ]
     assert api.post("/api/v1/campaigns", json=doc).status_code == 201
     before = api.get(f"/api/v1/campaigns/{ref}/stats").json
     assert (before["sent"], before["rates"]["open"]) == (0, None)

@@ -15,6 +15,7 @@ from mailer.engine.rendering.plaintext import html_to_text
 from mailer.engine.rendering.preview import (
     Preview,
     render_preview,
+    required_variables,
     syntax_problems,
     unknown_variables,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "html_to_text",
     "recipient_context",
     "render_preview",
+    "required_variables",
     "sample_context",
     "syntax_problems",
     "unknown_variables",

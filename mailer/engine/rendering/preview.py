@@ -62,6 +62,53 @@ def unknown_variables(subject: str, html: str, text: str | None, known: Iterable
     return sorted(name for name in used if name.removeprefix("attributes.") not in known_names)
 
 
+_FALLBACK_FILTERS = frozenset({"default", "d"})
+_PRESENCE_TESTS = frozenset({"defined", "undefined", "none"})
+
+
+def _guarded_names(ast: nodes.Template) -> set[str]:
+    """Names (and `attributes.x`) the template gives a default or tests for: `x | default(…)`,
+    `x is defined`, `{% if x %}`, `a if x else b`. A recipient may lack them."""
+
+    def names_in(node: nodes.Node) -> set[str]:
+        found = {n.name for n in node.find_all(nodes.Name)}
+        if isinstance(node, nodes.Name):
+            found.add(node.name)
+        for access in [node, *node.find_all((nodes.Getattr, nodes.Getitem))]:
+            if (
+                isinstance(access, nodes.Getattr | nodes.Getitem)
+                and isinstance(access.node, nodes.Name)
+                and access.node.name == "attributes"
+            ):
+                name = accessed_name(access)
+                if name:
+                    found.add(f"attributes.{name}")
+        return found
+
+    guarded: set[str] = set()
+    for node in ast.find_all((nodes.Filter, nodes.Test, nodes.If, nodes.CondExpr)):
+        fallback = isinstance(node, nodes.Filter) and node.name in _FALLBACK_FILTERS
+        presence = isinstance(node, nodes.Test) and node.name in _PRESENCE_TESTS
+        if (fallback or presence) and node.node is not None:
+            guarded |= names_in(node.node)
+        elif isinstance(node, nodes.If | nodes.CondExpr):
+            guarded |= names_in(node.test)
+    return guarded
+
+
+def required_variables(subject: str, html: str, text: str | None) -> set[str]:
+    """Names the template uses with no default and no test, so a recipient lacking one gets a
+    blank where it goes ("Hello ,"); `attributes.x` for attribute lookups. Names the template
+    defines itself (set, for, with) are left out, Mailer's own variables are not."""
+    needed: set[str] = set()
+    fields: list[tuple[str | None, Field]] = [(subject, "subject"), (html, "html"), (text, "text")]
+    for source, fld in fields:
+        if source:
+            used = _variables_used(source, fld)
+            needed |= used - _guarded_names(parse_template(USER_ENVS[fld], source, fld))
+    return needed
+
+
 def syntax_problems(subject: str, html: str, text: str | None) -> list[TemplateSyntaxProblem]:
     """Every field's syntax error (not only the first field's), in field order."""
     problems = []

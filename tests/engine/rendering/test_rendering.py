@@ -18,6 +18,7 @@ from mailer.engine.rendering import (
     html_to_text,
     recipient_context,
     render_preview,
+    required_variables,
     sample_context,
     unknown_variables,
 )
@@ -223,6 +224,21 @@ def test_unknown_variables_reports_typos_only() -> None:
     assert found == ["attributes.plan", "attributes.tier", "coupon", "frist_name", "plan"]
     assert unknown_variables("x", "<p>{{ plan }}</p>", None, ["plan"]) == []
     assert {"email", "first_name", "unsubscribe_url", "attributes"} <= BASE_VARIABLES
+
+
+def test_required_variables_leave_out_defaults_tests_and_the_templates_own_names() -> None:
+    subject = "Hi {{ first_name }}"
+    html = """
+      {{ first_name | default("there") }} {{ tier | upper | d("basic") }}
+      {% if city %}{{ city }}{% endif %} {{ "VIP" if vip else "" }} {{ zip is defined }}
+      {% set greeting = "Hi" %}{{ greeting }} {% for o in orders %}{{ o.sku }}{% endfor %}
+      {{ attributes.plan }} {{ attributes.coupon | default("none") }} {{ last_name }}
+    """
+    found = required_variables(subject, html, "{{ unsubscribe_url }}")
+
+    assert found - BASE_VARIABLES == {"attributes.plan", "orders"}
+    assert {"first_name", "last_name"} <= found  # the subject uses first_name with no default
+    assert required_variables("Hi", '<p>{{ first_name | default("you") }}</p>', None) == set()
 
 
 def test_unknown_variables_raises_on_syntax_errors() -> None:

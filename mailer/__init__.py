@@ -76,8 +76,9 @@ def _fill_defaults(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from mailer.web import (
+    from mailer.web import (  # issue 20
         api_keys,
+        archive,
         auth_views,
         campaigns,
         channels,
@@ -86,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
         identities,
         lists,
         outbox,
+        preferences,
+        privacy,
         queues,
         reports,
         segments,
@@ -116,5 +119,8 @@ def _register_blueprints(app: Flask) -> None:
         webhooks,
         webhook_endpoints,
         health,
+        preferences,
+        privacy,
+        archive,
     ):
         app.register_blueprint(module.bp)

@@ -28,6 +28,10 @@ class MailingList(db.Model):
     # True for a list made from files uploaded in a campaign's step 2.
     for_campaign: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Shown in the preference centre (by its public name, never ``name``) and open to join there.
+    public: Mapped[bool] = mapped_column(default=False, server_default="0")
+    public_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    public_description: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     segments: Mapped[list[Segment]] = relationship(
         back_populates="mailing_list", cascade="all, delete-orphan", passive_deletes=True

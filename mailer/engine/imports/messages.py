@@ -73,3 +73,5 @@ CHOOSE_FORMAT = N_("Choose one of: %(choices)s, or leave it to detection.")
 CHOOSE_LIST = N_("Choose a list to import into.")
 
 ALL = tuple(v for k, v in list(globals().items()) if k.isupper() and isinstance(v, str))
+# Issue 20: a row refused because its person asked to be erased (the address is not kept).
+ERASED = N_("this person's data was erased at their request; only their own signup adds them back")

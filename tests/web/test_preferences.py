@@ -34,7 +34,8 @@ def _public(db, mailing_list: MailingList, name: str, description: str = "") -> 
 def _rows(db, email: str) -> dict[int, str]:
     db.session.commit()
     return {
-        s.list_id: s.status for s in db.session.scalars(db.select(Subscriber).filter_by(email=email))
+        s.list_id: s.status
+        for s in db.session.scalars(db.select(Subscriber).filter_by(email=email))
     }
 
 

@@ -440,6 +440,7 @@ register(
 )
 register("webhook_deliveries", _webhook_deliveries, _scrubber(WebhookDelivery, (), ("payload",)))
 # Records that may quote the address but are not about the person: scrubbed, not exported.
+register("event_mentions", None, _scrubber(Event, (), ("data",)))  # e.g. in another's click
 register("api_replays", None, _scrubber(ApiIdempotency, (), ("response",)))
 register("import_errors", None, _scrubber(Import, ("error",), ()))
 register("campaign_links", None, _scrubber(Link, ("url",), ()))

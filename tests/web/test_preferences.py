@@ -65,7 +65,7 @@ def test_the_page_shows_public_lists_by_public_name_only(db, client, send_campai
     assert "Partner offers" in page
     assert "Internal" not in page  # no internal list name, public or not
     assert "a•••@example.com" in page
-    assert 'name="lists" value="%d" checked' % own.id in page
+    assert f'name="lists" value="{own.id}" checked' in page
 
 
 def test_changes_apply_at_once(db, client, send_campaign):

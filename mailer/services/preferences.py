@@ -50,7 +50,7 @@ class Person:
     last_name: str = ""
     locale: str | None = None
     lists: list[PublicList] = field(default_factory=list)
-    suppressed: bool = False  # unsubscribed from everything (or bounced, complained)
+    suppressed: bool = False  # unsubscribed from everything
 
     @property
     def masked_email(self) -> str:
@@ -120,7 +120,13 @@ def lookup(token: str) -> Person | None:
             )
         )
     person.suppressed = (
-        db.session.scalar(select(Suppression.id).where(Suppression.email == email)) is not None
+        db.session.scalar(
+            select(Suppression.id).where(
+                Suppression.email == email,
+                Suppression.reason == SuppressionReason.UNSUBSCRIBED.value,
+            )
+        )
+        is not None
     )
     return person
 

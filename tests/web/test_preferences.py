@@ -177,3 +177,20 @@ def test_the_person_erases_their_data_through_an_emailed_link(db, client, send_c
     # the token and the link lead nowhere now
     assert client.get(f"/p/{token}").status_code == 404
     assert client.get(link).status_code == 404
+
+
+def test_someone_unsubscribed_from_everything_still_gets_their_link(
+    db, client, brevo, send_campaign
+):
+    sent = send_campaign(["ann@example.com"])
+    token = sent["ann@example.com"].token
+    client.post(f"/p/{token}/unsubscribe")
+    before = len(brevo.requests)
+    page = client.post(f"/p/{token}/data", data={"action": "export"}).get_data(as_text=True)
+    assert "Check your inbox" in page
+    [mail] = brevo.requests[before:]
+    assert mail.json["to"][0]["email"] == "ann@example.com"
+    link = re.search(r"http://mailer\.test(/p/data/\S+)", mail.json["textContent"]).group(1)
+    assert client.get(f"{link}/export.json").get_json()["suppressions"][0]["reason"] == (
+        "unsubscribed"
+    )

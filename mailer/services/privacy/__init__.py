@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from mailer.extensions import db
 from mailer.lib import erased
 from mailer.lib.emails import InvalidEmail, normalize_email
@@ -32,7 +34,9 @@ def clean_address(raw: str) -> str:
     try:
         return normalize_email(raw or "")
     except InvalidEmail as exc:
-        raise ValidationError({"email": f"Not a valid address: {exc.reason}."}) from exc
+        raise ValidationError(
+            {"email": _("Not a valid address: %(reason)s.", reason=exc.reason)}
+        ) from exc
 
 
 def export(email: str, *, for_person: bool = False) -> dict:

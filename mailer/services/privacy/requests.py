@@ -14,10 +14,11 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from mailer.engine import delivery
 from mailer.engine.transactional import accept as transactional
 from mailer.extensions import db
 from mailer.lib.errors import ValidationError
-from mailer.models import CampaignChannel, Send
+from mailer.models import CampaignChannel, Channel, Identity, Send
 
 ACTIONS = ("export", "erase")
 _SALT = "mailer-privacy-request"
@@ -98,4 +99,18 @@ def email_link(send_id: int, email: str, action: str, language: str | None) -> b
         db.session.rollback()
         current_app.logger.warning("privacy request: the confirmation email could not be queued")
         return False
-    return outcomes[0].queued
+    if outcomes[0].queued:
+        return True
+    # Refused because the person unsubscribed from everything (or bounced): their request
+    # about their own data still gets its answer, sent now through the campaign's channel.
+    if row is None:
+        return False
+    channel, identity = (
+        db.session.get(Channel, row.channel_id),
+        db.session.get(Identity, row.identity_id),
+    )
+    if channel is None or identity is None:
+        return False
+    message = delivery.compose(identity, "privacy", email, subject, html, text, None, {})
+    [answer] = delivery.send_now(channel, [message])
+    return answer.ok

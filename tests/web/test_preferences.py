@@ -48,8 +48,8 @@ def test_every_campaign_email_links_the_preference_centre_untracked(db, send_cam
     ann = with_variable["ann@example.com"]
     assert PREFS.findall(ann.html) == [ann.token]  # the variable, not rewritten to /t/c/
     assert "Email preferences" not in ann.html  # the template links it: no extra footer
-    # A template without the link still gets it, in the default footer (HTML and text).
-    plain = send_campaign(["bob@example.com"])["bob@example.com"]
+    # A template without an unsubscribe link gets the default footer, with both links.
+    plain = send_campaign(["bob@example.com"], html="<p>Hi {{ first_name }}</p>")["bob@example.com"]
     assert PREFS.findall(plain.html) == [plain.token]
     assert f"Email preferences: http://mailer.test/p/{plain.token}" in plain.text
 

@@ -102,32 +102,25 @@ class Instrumenter:
 
     def apply(self, html: str, text: str, token: str) -> tuple[str, str]:
         unsubscribe = unsubscribe_url(self.base, token)
-        preferences = preferences_url(self.base, token)
         if self.clicks:
             html, text = self.rewrite(html, text, token)
         tail = ""
-        footer = []  # the default footer: what the template itself does not link to
-        if unsubscribe not in html:
-            footer.append(f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a>')
-        if preferences not in html:
-            footer.append(f'<a href="{preferences}" style="color:#666">Email preferences</a>')
-        if footer:
+        if unsubscribe not in html:  # the default footer: unsubscribe and preferences
+            preferences = preferences_url(self.base, token)
             tail += (
                 '<p style="font-size:12px;color:#666;text-align:center;margin:24px 0">'
-                f"{' · '.join(footer)}</p>"
+                f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a> · '
+                f'<a href="{preferences}" style="color:#666">Email preferences</a></p>'
             )
         if self.opens:
             tail += pixel_img(self.base, token)
         if tail:
             html = insert_before_body_end(html, tail)
-        if text:
-            lines = []
-            if unsubscribe not in text:
-                lines.append(f"Unsubscribe: {unsubscribe}")
-            if preferences not in text:
-                lines.append(f"Email preferences: {preferences}")
-            if lines:
-                text = f"{text.rstrip()}\n\n" + "\n".join(lines) + "\n"
+        if text and unsubscribe not in text:
+            preferences = preferences_url(self.base, token)
+            text = (
+                f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\nEmail preferences: {preferences}\n"
+            )
         return html, text
 
     def prepare(self, htmls: Iterable[str]) -> None:

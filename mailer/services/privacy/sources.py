@@ -42,6 +42,8 @@ from mailer.models.users import ApiIdempotency
 
 PLACEHOLDER = "erased@erased.invalid"  # what an erased address becomes where a row stays
 REDACTED = "[erased]"
+OTHER = "[someone else]"
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass
@@ -68,6 +70,14 @@ class Footprint:
 
     def scrub(self, text: str | None) -> str | None:
         return self.pattern.sub(REDACTED, text) if text else text
+
+    def others_hidden(self, text: str | None) -> str | None:
+        """The text with every other address hidden: a provider's batch payload names other
+        people too, and an export is one person's."""
+        if not text:
+            return text
+        mine = self.email.lower()
+        return _ADDRESS.sub(lambda m: m[0] if m[0].lower() == mine else OTHER, text)
 
     def scrub_json(self, value: Any) -> Any:
         if value is None:
@@ -385,7 +395,11 @@ def _payloads(fp: Footprint) -> list[dict]:
     table = FeedbackPayload.__table__
     cols = [FeedbackPayload.provider, FeedbackPayload.received_at, FeedbackPayload.body]
     return [
-        {"provider": r.provider, "received_at": iso(r.received_at), "body": r.body}
+        {
+            "provider": r.provider,
+            "received_at": iso(r.received_at),
+            "body": fp.others_hidden(r.body),
+        }
         for r in scan(table, contains(FeedbackPayload.body, fp), cols)
         if fp.mentions(r.body)
     ]
@@ -418,7 +432,11 @@ def _webhook_deliveries(fp: Footprint) -> list[dict]:
     table = WebhookDelivery.__table__
     cols = [WebhookDelivery.event_type, WebhookDelivery.created_at, WebhookDelivery.payload]
     return [
-        {"event_type": r.event_type, "created_at": iso(r.created_at), "payload": r.payload}
+        {
+            "event_type": r.event_type,
+            "created_at": iso(r.created_at),
+            "payload": json.loads(fp.others_hidden(json.dumps(r.payload))),
+        }
         for r in scan(table, contains(WebhookDelivery.payload, fp), cols)
     ]
 

@@ -1,4 +1,4 @@
-"""The preference centre (/p/<token>) and the person's own data requests (/p/data/<link>).
+"""The preference centre (/p/<token>) and the person's own data requests (/p/data/<token>).
 
 Public (auth.PUBLIC_ENDPOINT_PREFIXES): the send token of a campaign email names the person;
 an export or erasure needs more, the signed link Mailer emails to the address. Forms carry a
@@ -90,17 +90,17 @@ def _send_token(send_id: int) -> str:
     return tokens.make(tokens.CAMPAIGN_SEND, send_id)
 
 
-@bp.get("/p/data/<link>")
-def data_page(link: str):
+@bp.get("/p/data/<token>")
+def data_page(token: str):
     """What the emailed link opens: a download button or the erase form. A GET changes
     nothing (mail scanners follow links)."""
-    found, person = _request(link)
-    return _page("preferences/data.html", person=person, link=link, action=found.action)
+    found, person = _request(token)
+    return _page("preferences/data.html", person=person, link=token, action=found.action)
 
 
-@bp.get("/p/data/<link>/export.json")
-def data_export(link: str):
-    found, person = _request(link)
+@bp.get("/p/data/<token>/export.json")
+def data_export(token: str):
+    found, person = _request(token)
     if found.action != "export":
         _invalid()
     body = json.dumps(privacy.export(person.email, for_person=True), indent=2, ensure_ascii=False)
@@ -111,9 +111,9 @@ def data_export(link: str):
     return response
 
 
-@bp.post("/p/data/<link>/erase")
-def data_erase(link: str):
-    found, person = _request(link)
+@bp.post("/p/data/<token>/erase")
+def data_erase(token: str):
+    found, person = _request(token)
     if found.action != "erase":
         _invalid()
     privacy.erase(person.email, privacy.Actor("self"))

@@ -175,6 +175,12 @@ class Config:
     MAILER_API_MAX_BODY_BYTES = _int("MAILER_API_MAX_BODY_BYTES", 5 * 1024**2)
     MAILER_API_MAX_BATCH = _int("MAILER_API_MAX_BATCH", 500)
     MAILER_TRANSACTIONAL_SHARE = float(_env("MAILER_TRANSACTIONAL_SHARE", "0.5"))
+    # Issue 20 (preference centre, GDPR, public archive):
+    # an erased address stays refused by imports and the API until the person consents afresh
+    MAILER_ERASED_REFUSE_READD = _env("MAILER_ERASED_REFUSE_READD", "1") == "1"
+    MAILER_PRIVACY_LINK_HOURS = _int("MAILER_PRIVACY_LINK_HOURS", 24)  # emailed export/erase link
+    MAILER_PRIVACY_BATCH = _int("MAILER_PRIVACY_BATCH", 5000)  # rows per erase step and commit
+    MAILER_ARCHIVE_PER_PAGE = _int("MAILER_ARCHIVE_PER_PAGE", 20)  # /archive and its feed
 
     # Transactional messages' optional parts: the largest POST /messages body (files travel
     # base64 in it), recipients in to + cc + bcc, bytes per file and per message (decoded),

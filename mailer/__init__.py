@@ -76,8 +76,9 @@ def _fill_defaults(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from mailer.web import (
+    from mailer.web import (  # issue 20
         api_keys,
+        archive,
         auth_views,
         campaigns,
         channels,
@@ -88,6 +89,8 @@ def _register_blueprints(app: Flask) -> None:
         lists,
         outbox,
         people,
+        preferences,
+        privacy,
         queues,
         reports,
         segments,
@@ -120,6 +123,9 @@ def _register_blueprints(app: Flask) -> None:
         webhooks,
         webhook_endpoints,
         health,
+        preferences,
+        privacy,
+        archive,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(people.export_bp)  # people (issue 21): exports, open to viewers

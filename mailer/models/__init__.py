@@ -30,6 +30,7 @@ from mailer.models.contacts import (
 from mailer.models.feedback import FeedbackPayload
 from mailer.models.installation import InstallationValue
 from mailer.models.people import BulkAction, BulkKind, BulkStatus  # bulk actions (issue 21)
+from mailer.models.privacy import ErasedAddress, Erasure  # GDPR erasure (issue 20)
 from mailer.models.templates import Template
 from mailer.models.users import ROLE_RANK, ApiIdempotency, ApiKey, Role, User
 from mailer.models.webhooks import (  # outbound webhooks (issue 8)
@@ -82,6 +83,8 @@ __all__ = [
     "User",
     "WEBHOOK_EVENT_TYPES",
     "DeliveryStatus",
+    "ErasedAddress",
+    "Erasure",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -54,6 +54,8 @@ class Campaign(db.Model):
     # (engine/retention.py); from then on its figures are read from here (campaigns/stats.py).
     archived_at: Mapped[datetime | None]
     archived_figures: Mapped[dict | None] = mapped_column(JSON)
+    # Listed in the public archive (/archive), rendered for a sample person without tracking.
+    public: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     audiences: Mapped[list[CampaignAudience]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

@@ -31,6 +31,10 @@ class MailingList(db.Model):
     # Attribute name -> "number", "date" or "bool" (others are text): set by the mapping
     # step of imports, read by segments (engine/imports/values.py converts the values).
     attribute_types: Mapped[dict | None] = mapped_column(JSON)
+    # Shown in the preference centre (by its public name, never ``name``) and open to join there.
+    public: Mapped[bool] = mapped_column(default=False, server_default="0")
+    public_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    public_description: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     segments: Mapped[list[Segment]] = relationship(
         back_populates="mailing_list", cascade="all, delete-orphan", passive_deletes=True

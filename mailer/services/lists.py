@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, delete, func, or_, select
 
 from mailer.extensions import db
+from mailer.lib import erased
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError
 from mailer.models import MailingList, Subscriber, SubscriberStatus, Suppression
@@ -44,6 +45,27 @@ def rename_list(mailing_list: MailingList, name: str, description: str | None = 
     mailing_list.name = _check_name(name, mailing_list)
     if description is not None:
         mailing_list.description = description.strip()
+    db.session.commit()
+
+
+def ERASED_REFUSAL() -> str:  # noqa: N802 - reads as the message it is
+    return _(
+        "This person's data was erased at their request: the address can only come back "
+        "through their own signup."
+    )
+
+
+def set_public(mailing_list: MailingList, public: bool, name: str, description: str) -> None:
+    """How the list shows in the preference centre (issue 20): a public list needs a public
+    name, since its internal name is never shown to subscribers."""
+    name, description = (name or "").strip(), (description or "").strip()
+    if public and not name:
+        raise ValidationError({"public_name": _("Give the name people will see.")})
+    if len(name) > 200:
+        raise ValidationError({"public_name": _("Use at most %(n)s characters.", n=200)})
+    mailing_list.public = public
+    mailing_list.public_name = name
+    mailing_list.public_description = description[:500]
     db.session.commit()
 
 
@@ -196,6 +218,8 @@ def add_subscriber(list_id: int, form: dict, attribute_rows=None) -> Subscriber:
         email = _clean_email(form.get("email", ""))
         if db.session.scalar(select(Subscriber.id).filter_by(list_id=list_id, email=email)):
             errors["email"] = _("This address is already on the list.")
+        elif erased.erased_among([email]):
+            errors["email"] = ERASED_REFUSAL()
     except ValidationError as exc:
         errors.update(exc.errors)
     try:

@@ -249,6 +249,7 @@ def preview(
                 attributes=subscriber.attributes or {},
                 unsubscribe_url=sample["unsubscribe_url"],
                 view_online_url=sample["view_online_url"],
+                preferences_url=sample["preferences_url"],
             )
             result.recipient = subscriber.email
         elif not result.notice:

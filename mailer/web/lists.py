@@ -164,6 +164,23 @@ def rename(list_id: int):
     return redirect(url_for(".show", list_id=list_id))
 
 
+@bp.post("/<int:list_id>/public")
+def set_public(list_id: int):
+    mailing_list = _get_list(list_id)
+    try:
+        lists_service.set_public(
+            mailing_list,
+            request.form.get("public") == "1",
+            request.form.get("public_name", ""),
+            request.form.get("public_description", ""),
+        )
+    except ValidationError as exc:
+        db.session.rollback()
+        return _show(mailing_list, status=422, public_errors=exc.errors)
+    flash(_("Preference centre settings saved."), "success")
+    return redirect(url_for(".show", list_id=list_id))
+
+
 @bp.route("/<int:list_id>/delete", methods=["GET", "POST"])
 def delete(list_id: int):
     mailing_list = _get_list(list_id)

@@ -32,6 +32,7 @@ NAV = (
     NavItem(_l("API keys"), "api_keys.index", Role.ADMIN, settings=True),
     NavItem(_l("Webhooks"), "webhook_endpoints.index", Role.ADMIN, settings=True),
     NavItem(_l("Queues"), "queues.index", Role.ADMIN, settings=True),
+    NavItem(_l("Personal data"), "privacy.index", Role.ADMIN, settings=True),  # issue 20
 )
 
 

@@ -29,6 +29,7 @@ from mailer.models import (
     CampaignStatus,
     Send,
     SendStatus,
+    SubscriberStatus,
 )
 from mailer.queue import get_redis
 
@@ -36,6 +37,7 @@ ERROR_BURST = 50  # consecutive failed sends that pause a row
 _PENDING = SendStatus.PENDING.value
 _FAILED = SendStatus.FAILED.value
 _SUPPRESSED = SendStatus.SUPPRESSED.value
+_SUBSCRIBED = SubscriberStatus.SUBSCRIBED.value
 
 
 # -------------------------------------------------------------- preparing
@@ -80,6 +82,9 @@ def prepare(loop: LoopState, compiled: dict, ids: list[int], rows=None) -> Chunk
         if r.suppressed:
             outcomes.append(decided(r.id, _SUPPRESSED, "suppressed after launch"))
             continue
+        if r.sub_status is not None and r.sub_status != _SUBSCRIBED:  # left after launch
+            outcomes.append(decided(r.id, _SUPPRESSED, "unsubscribed after launch"))
+            continue
         if (problem := address_problem(r.email)) is not None:  # a row another tool wrote
             outcomes.append(decided(r.id, _FAILED, f"invalid address: {problem}"))
             continue
@@ -93,6 +98,7 @@ def prepare(loop: LoopState, compiled: dict, ids: list[int], rows=None) -> Chunk
             (json.loads(r.attributes) if r.attributes else None) or {},
             unsubscribe_url=unsubscribe,
             view_online_url=f"{base}/v/{token}",
+            preferences_url=f"{base}/p/{token}",
         )
         try:
             rendered = (compiled.get(r.audience_id) or default).render(context)
@@ -339,7 +345,7 @@ def unjournal(text: str) -> list[SendOutcome]:
 # A claimed chunk's sends with what rendering needs (raw SQL: see dbutil.run_sql).
 _PREPARE_SQL = (
     "SELECT s.id, s.email, s.attempts, s.audience_id, sub.first_name, sub.last_name, "
-    "sub.name, sub.attributes, sup.id AS suppressed FROM sends s "
+    "sub.name, sub.attributes, sub.status AS sub_status, sup.id AS suppressed FROM sends s "
     "LEFT JOIN subscribers sub ON sub.id = s.subscriber_id "
     "LEFT JOIN suppressions sup ON sup.email = s.email WHERE s.id IN ({ids})"
 )

@@ -38,7 +38,7 @@ from mailer.engine.imports.files import (
     preview,
 )
 from mailer.extensions import db
-from mailer.lib import csvfiles, dbutil
+from mailer.lib import csvfiles, dbutil, erased
 from mailer.lib.errors import ValidationError
 from mailer.lib.storage import storage
 from mailer.models import (
@@ -483,6 +483,7 @@ class _BatchWriter:
         self.error: BaseException | None = None
         self.insert = dbutil.BulkInsert(subscriber_upsert(), _VARYING, _FIXED)
         self.seen: _SeenFilter | None = None
+        self.refuse_erased = erased.any_erased()  # issue 20: erased people stay out
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.thread = threading.Thread(target=self._run, name=f"import-{record.id}", daemon=True)
         self.thread.start()
@@ -493,16 +494,29 @@ class _BatchWriter:
         if self.error is not None:
             raise RuntimeError("the import writer stopped") from self.error
         if self.mode != "blocklist":
+            rejected += self._refuse_erased(batch, rejects)
             batch, unstorable = self._render(batch)
             for row, reason in unstorable:
                 rejects.writerow([row.position, reason, _raw_row(row)])
             rejected += len(unstorable)
         self.queue.put((batch, bytes_read, read, rejected, duplicates))
 
+    def _refuse_erased(self, batch: dict[str, ContactRow], rejects) -> int:
+        """Drop the addresses of people erased at their request (one lookup per batch, none
+        when nobody was ever erased); the rejected-rows file names the row, not the address."""
+        if not self.refuse_erased:
+            return 0
+        gone = erased.erased_among(list(batch))
+        for email in gone:
+            row = batch.pop(email)
+            rejects.writerow([row.position, messages.ERASED, ""])
+        return len(gone)
+
     def skip(self, batch, rejects) -> None:
         """A batch an earlier run committed: report its unstorable rows again, write nothing
         but a heartbeat now and then (skipping a big file's head takes a while)."""
         if self.mode != "blocklist":
+            self._refuse_erased(batch, rejects)
             for row, reason in self._render(batch)[1]:
                 rejects.writerow([row.position, reason, _raw_row(row)])
         if time.monotonic() - self.beaten > SKIP_HEARTBEAT_SECONDS:

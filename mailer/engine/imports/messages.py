@@ -75,3 +75,5 @@ ALREADY_STARTED = N_("This import has already started.")
 NEVER_MAPPED = N_("The file waited too long for its columns to be matched and was deleted.")
 
 ALL = tuple(v for k, v in list(globals().items()) if k.isupper() and isinstance(v, str))
+# Issue 20: a row refused because its person asked to be erased (the address is not kept).
+ERASED = N_("this person's data was erased at their request; only their own signup adds them back")

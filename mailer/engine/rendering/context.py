@@ -15,6 +15,7 @@ BASE_VARIABLES: frozenset[str] = frozenset(
         "name",
         "unsubscribe_url",
         "view_online_url",
+        "preferences_url",
         "attributes",
     }
 )
@@ -28,6 +29,7 @@ def recipient_context(
     attributes: Mapping[str, Any] | None = None,
     unsubscribe_url: str = "",
     view_online_url: str = "",
+    preferences_url: str = "",
 ) -> dict[str, Any]:
     """Template variables for one recipient: attributes are also top-level names, but base
     variables and template globals win on a clash so `{{ email }}` can never be spoofed."""
@@ -42,6 +44,7 @@ def recipient_context(
         attributes=attrs,
         unsubscribe_url=unsubscribe_url,
         view_online_url=view_online_url,
+        preferences_url=preferences_url,
     )
     return context
 
@@ -57,4 +60,5 @@ def sample_context(attributes: Mapping[str, Any] | None = None) -> dict[str, Any
         attributes=attrs,
         unsubscribe_url="https://example.com/unsubscribe/sample-token",
         view_online_url="https://example.com/view/sample-token",
+        preferences_url="https://example.com/preferences/sample-token",
     )

@@ -18,7 +18,8 @@ from mailer.models import Template
 def message_context(to: str, variables: Mapping[str, Any]) -> dict[str, Any]:
     """A message's template variables: the caller's, as given. They win over the defaults a
     campaign takes from the subscriber (first_name, last_name, name: empty here; email: the
-    recipient; unsubscribe_url, view_online_url: empty, transactional mail has neither)."""
+    recipient; unsubscribe_url, view_online_url, preferences_url: empty, transactional mail
+    has none of them)."""
     names = {k: v if isinstance(v, str) else None for k, v in variables.items()}
     context = recipient_context(
         to, names.get("first_name"), names.get("last_name"), names.get("name"), variables
@@ -28,7 +29,15 @@ def message_context(to: str, variables: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _CALLER_WINS = frozenset(
-    {"email", "first_name", "last_name", "name", "unsubscribe_url", "view_online_url"}
+    {
+        "email",
+        "first_name",
+        "last_name",
+        "name",
+        "unsubscribe_url",
+        "view_online_url",
+        "preferences_url",
+    }
 )
 
 

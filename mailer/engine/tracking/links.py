@@ -64,6 +64,11 @@ def unsubscribe_url(base: str, token: str) -> str:
     return f"{base}/u/{token}"
 
 
+def preferences_url(base: str, token: str) -> str:
+    """The recipient's preference centre (same signed token as the unsubscribe link)."""
+    return f"{base}/p/{token}"
+
+
 def pixel_img(base: str, token: str) -> str:
     """The open pixel's tag, as it goes before ``</body>``."""
     return (
@@ -85,7 +90,7 @@ class Instrumenter:
         self.clicks = clicks
         self.links = links  # url → link id, shared by the process's instrumenters
         self.key = tokens.link_key()
-        self._own = tuple(f"{self.base}/{p}/" for p in ("u", "v", "t"))
+        self._own = tuple(f"{self.base}/{p}/" for p in ("u", "v", "t", "p"))
         # Links to this installation are never tracked, and in every email they differ (the
         # recipient's token): skipped before the caches, whose misses they would all be. An
         # href is decoded first, which cannot change how it starts unless the base has "&".
@@ -100,17 +105,22 @@ class Instrumenter:
         if self.clicks:
             html, text = self.rewrite(html, text, token)
         tail = ""
-        if unsubscribe not in html:
+        if unsubscribe not in html:  # the default footer: unsubscribe and preferences
+            preferences = preferences_url(self.base, token)
             tail += (
                 '<p style="font-size:12px;color:#666;text-align:center;margin:24px 0">'
-                f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a></p>'
+                f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a> · '
+                f'<a href="{preferences}" style="color:#666">Email preferences</a></p>'
             )
         if self.opens:
             tail += pixel_img(self.base, token)
         if tail:
             html = insert_before_body_end(html, tail)
         if text and unsubscribe not in text:
-            text = f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\n"
+            preferences = preferences_url(self.base, token)
+            text = (
+                f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\nEmail preferences: {preferences}\n"
+            )
         return html, text
 
     def prepare(self, htmls: Iterable[str]) -> None:

@@ -17,7 +17,7 @@ from mailer.engine.rendering import (
     recipient_context,
 )
 from mailer.engine.rendering.message import message_content
-from mailer.engine.tracking.links import Instrumenter, unsubscribe_url
+from mailer.engine.tracking.links import Instrumenter, preferences_url, unsubscribe_url
 from mailer.extensions import db
 from mailer.lib import tokens
 from mailer.models import Campaign, Send, Subscriber, Template
@@ -77,6 +77,7 @@ def render_send(send_id: int) -> RenderedEmail | None:
         row.attributes or {},
         unsubscribe_url=unsubscribe_url(base, token),
         view_online_url=f"{base}/v/{token}",
+        preferences_url=preferences_url(base, token),
     )
     return compiled.render(context)
 

@@ -298,7 +298,13 @@ def plainly_valid(schema: str) -> Callable:
 
 def _schema_errors(error) -> list[dict[str, str]]:
     """One schema error as the problems a client fixes: each unknown field, each missing
-    one, at its own path."""
+    one, at its own path. A failed oneOf/anyOf whose alternatives name required fields (a
+    message or a batch) reports the problems of the one alternative the body has the
+    required fields of."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        chosen = _chosen_alternative(error)
+        if chosen:
+            return [problem for e in chosen for problem in _schema_errors(e)]
     path = "$"
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
@@ -312,6 +318,22 @@ def _schema_errors(error) -> list[dict[str, str]]:
         ]
     custom = error.schema.get("x-invalid", {}) if isinstance(error.schema, dict) else {}
     return [{"path": path, "message": custom.get(error.validator, error.message)}]
+
+
+_OWN_REQUIRED = (["required"], ["$ref", "required"])  # the alternative's own required list
+
+
+def _chosen_alternative(error) -> list:
+    """The errors of the only alternative without a missing required field at the top."""
+    by_branch: dict[int, list] = {}
+    for sub in error.context:
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    complete = [
+        errors
+        for errors in by_branch.values()
+        if not any(list(e.relative_schema_path)[1:] in _OWN_REQUIRED for e in errors)
+    ]
+    return complete[0] if len(complete) == 1 else []
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format check-deploy clean-instance servers
+.PHONY: run test lint format check-deploy clean-instance servers client
 
 $(VENV)/.installed-run: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ check-deploy: $(VENV)/.installed-run
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# clients/python: the typed Python client, generated again from the OpenAPI document.
+client: $(VENV)/.installed-dev
+	VENV=$(VENV) scripts/generate-client.sh
 
 # MariaDB + Redis on loopback for the suite (needs mariadb-server and redis-server installed).
 servers:

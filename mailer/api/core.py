@@ -6,7 +6,8 @@
 - Errors always look like ``{"error": {"code", "message", "details"}}``.
 - ``json_body("Name")`` parses the body and checks it against ``components.schemas.Name`` of
   the OpenAPI document: unknown fields are refused there (``additionalProperties: false``),
-  and every problem is listed with its JSON path.
+  and every problem is listed with its JSON path; a schema's ``x-invalid`` maps a keyword
+  (``not``, ``anyOf``, ``pattern``) to the message a client reads instead of jsonschema's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 
 from mailer.api.spec import document, validator_for
 from mailer.extensions import db
-from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.models import ApiIdempotency
 from mailer.services import api_keys
@@ -137,6 +138,11 @@ def _api_error(error: ApiError):
 def _validation_error(error: ValidationError):
     """A service's field -> message errors, as JSON paths under the request body."""
     fields = [{"path": to_path(name), "message": message} for name, message in error.errors.items()]
+    if error.conflicts and error.errors.keys() <= error.conflicts:
+        taken = "This value is" if len(fields) == 1 else "These values are"
+        return error_response(
+            ApiError(409, "already_exists", f"{taken} already taken.", {"fields": fields})
+        )
     return error_response(field_errors(fields))
 
 
@@ -296,7 +302,13 @@ def plainly_valid(schema: str) -> Callable:
 
 def _schema_errors(error) -> list[dict[str, str]]:
     """One schema error as the problems a client fixes: each unknown field, each missing
-    one, at its own path."""
+    one, at its own path. A failed oneOf/anyOf whose alternatives name required fields (a
+    message or a batch) reports the problems of the one alternative the body has the
+    required fields of."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        chosen = _chosen_alternative(error)
+        if chosen:
+            return [problem for e in chosen for problem in _schema_errors(e)]
     path = "$"
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
@@ -308,36 +320,58 @@ def _schema_errors(error) -> list[dict[str, str]]:
         return [
             {"path": f"{path}.{missing}" if missing else path, "message": "This field is required."}
         ]
-    return [{"path": path, "message": error.message}]
+    custom = error.schema.get("x-invalid", {}) if isinstance(error.schema, dict) else {}
+    return [{"path": path, "message": custom.get(error.validator, error.message)}]
+
+
+_OWN_REQUIRED = (["required"], ["$ref", "required"])  # the alternative's own required list
+
+
+def _chosen_alternative(error) -> list:
+    """The errors of the only alternative without a missing required field at the top."""
+    by_branch: dict[int, list] = {}
+    for sub in error.context:
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    complete = [
+        errors
+        for errors in by_branch.values()
+        if not any(list(e.relative_schema_path)[1:] in _OWN_REQUIRED for e in errors)
+    ]
+    return complete[0] if len(complete) == 1 else []
 
 
 # --- lists ------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _cursor_shape() -> re.Pattern[str]:
+    """The pattern of ``components.parameters.Cursor``: the document says what is accepted."""
+    schema = document()["components"]["parameters"]["Cursor"]["schema"]
+    return re.compile(schema["pattern"])
+
+
 def page_args() -> tuple[int, int | None]:
-    """(limit, after_id) from ``?limit=&cursor=``; cursors are opaque to clients."""
-    try:
-        limit = int(request.args.get("limit", DEFAULT_PAGE))
-    except ValueError:
-        limit = -1
+    """(limit, after_id) from ``?limit=&cursor=``. A cursor is opaque to clients: the id of
+    the last row shown, as 8 bytes big-endian in unpadded base64url (11 characters), so any
+    string of the documented shape names an id from 0 to 2**63 - 1 and none overflows."""
+    raw = request.args.get("limit", str(DEFAULT_PAGE))
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else -1
     if not 1 <= limit <= MAX_PAGE:
         raise field_errors(
             [{"path": "limit", "message": f"A number from 1 to {MAX_PAGE}."}],
             "Invalid query parameter.",
         )
     cursor = request.args.get("cursor")
-    if not cursor:
+    if cursor is None:
         return limit, None
-    try:
-        after = parse_id(base64.urlsafe_b64decode(cursor.encode() + b"==").decode("ascii"))
-    except (ValueError, UnicodeError):  # binascii.Error is a ValueError too
-        after = None
-    if after is None:  # a number past any id would overflow the query: refuse it here
+    if not _cursor_shape().fullmatch(cursor):
         raise field_errors(
             [{"path": "cursor", "message": "Not a cursor from a previous page."}],
             "Invalid query parameter.",
         )
-    return limit, after
+    if not cursor:  # `?cursor=` with an empty value: the first page
+        return limit, None
+    return limit, int.from_bytes(base64.urlsafe_b64decode(cursor + "="), "big")
 
 
 def paginate(stmt: sa.Select, id_column, serialize: Callable[[Any], dict]) -> dict:
@@ -350,7 +384,8 @@ def paginate(stmt: sa.Select, id_column, serialize: Callable[[Any], dict]) -> di
     rows = rows[:limit]
     next_cursor = None
     if more:
-        next_cursor = base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode().rstrip("=")
+        last = rows[-1].id.to_bytes(8, "big")
+        next_cursor = base64.urlsafe_b64encode(last).decode().rstrip("=")
     return {"data": [serialize(r) for r in rows], "next_cursor": next_cursor}
 
 

@@ -62,6 +62,7 @@ def _operations(doc: dict) -> list[dict[str, Any]]:
                     "description": _inline_markdown(op.get("description", "")),
                     "tag": (op.get("tags") or ["other"])[0],
                     "scopes": op.get("x-scopes", []),
+                    "samples": op.get("x-codeSamples", []),
                     "params": params,
                     "body": _ref_name(body_schema) if body_schema else None,
                     "bodies": _body_names(body_schema) if body_schema else [],

@@ -5,6 +5,8 @@ Thin views over :mod:`mailer.engine.transactional` (accept: validates and queues
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from mailer.api.core import (
     plainly_valid,
     scope,
 )
+from mailer.api.spec import document
 from mailer.engine.transactional import accept
 from mailer.engine.transactional import status as message_status
 from mailer.extensions import db
@@ -60,9 +63,29 @@ def plain_message(body: Any) -> bool:
     tags = body.get("tags", [])
     if type(tags) is not list or len(tags) > 10:
         return False
-    if any(type(t) is not str or not 1 <= len(t) <= 64 for t in tags):
+    if any(type(t) is not str or not 1 <= len(t) <= 64 or not _VISIBLE.search(t) for t in tags):
         return False
-    return all(type(body.get(flag, True)) is bool for flag in _FLAGS)
+    if not all(type(body.get(flag, True)) is bool for flag in _FLAGS):
+        return False
+    subject = body.get("subject")
+    if subject is not None and (not _VISIBLE.search(subject) or _LINE_BREAK.search(subject)):
+        return False
+    if "template_id" in body:
+        content = "html" not in body and "text" not in body
+    else:
+        content = bool(body.get("html") or body.get("text")) and subject is not None
+        content = content and "variables" not in body
+    return content and not _reserved_domain().search(body["to"])
+
+
+_LINE_BREAK = re.compile(r"[\r\n]")
+_VISIBLE = re.compile(r"[^\s\x1c-\x1f\x85\ufeff]")  # "not blank" in messages.yaml
+
+
+@functools.cache
+def _reserved_domain() -> re.Pattern[str]:
+    """The EmailAddress schema's refusal of special-use domains (openapi/base.yaml)."""
+    return re.compile(document()["components"]["schemas"]["EmailAddress"]["not"]["pattern"])
 
 
 @bp.post("/messages")

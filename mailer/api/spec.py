@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from mailer.api.curl import add_code_samples
+
 HERE = Path(__file__).parent / "openapi"
 
 
@@ -36,6 +38,7 @@ def document() -> dict[str, Any]:
         for kind, entries in part.get("components", {}).items():
             _merge(components.setdefault(kind, {}), entries, path.name)
     _add_rate_limit_headers(doc)
+    add_code_samples(doc)
     return doc
 
 

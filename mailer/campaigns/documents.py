@@ -484,7 +484,11 @@ def _check_channels(doc: dict, errors: dict[str, str]) -> list[_Row]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    """A JSON number as the pages' form would hold it: 3.0 is 3 (JSON Schema calls it an
+    integer), other floats in full (``:g`` made 2147483647.0 read "2.14748e+09")."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return "" if value is None else str(value)
 
 
 def check(doc: dict) -> _Plan:
@@ -518,7 +522,7 @@ def check(doc: dict) -> _Plan:
     segments = _check_segments(doc, name, subject, template, errors)
     rows = _check_channels(doc, errors)
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, conflicts=["id"] if taken is not None else ())
     assert template is not None and scheduled_at is not None
     return _Plan(external_id, name, subject, template, scheduled_at, segments, rows)
 
@@ -537,7 +541,10 @@ def create(doc: dict) -> Campaign:
     except ValidationError as exc:
         db.session.rollback()
         errors = {LAUNCH_FIELDS.get(key, key): message for key, message in exc.errors.items()}
-        raise ValidationError(client_errors(errors) if client else errors) from None
+        conflicts = {LAUNCH_FIELDS.get(key, key) for key in exc.conflicts}
+        if client:
+            errors, conflicts = client_errors(errors), {_client_path(key) for key in conflicts}
+        raise ValidationError(errors, conflicts=conflicts) from None
     except IntegrityError:  # a document with this id (a list, a fetched template) raced us
         db.session.rollback()
         raise NotAllowed(

@@ -30,7 +30,9 @@ def _check_name(name: str, current: MailingList | None = None) -> str:
         raise ValidationError({"name": _("Use at most %(n)s characters.", n=200)})
     clash = db.session.scalar(select(MailingList).filter_by(name=name))
     if clash is not None and clash is not current:
-        raise ValidationError({"name": _("A list called “%(name)s” already exists.", name=name)})
+        raise ValidationError(
+            {"name": _("A list called “%(name)s” already exists.", name=name)}, conflicts=["name"]
+        )
     return name
 
 
@@ -214,10 +216,12 @@ def _clean_email(raw: str) -> str:
 def add_subscriber(list_id: int, form: dict, attribute_rows=None) -> Subscriber:
     """Add one subscriber; ``attribute_rows(form)`` reads attributes typed as fields."""
     errors: dict[str, str] = {}
+    taken: list[str] = []
     try:
         email = _clean_email(form.get("email", ""))
         if db.session.scalar(select(Subscriber.id).filter_by(list_id=list_id, email=email)):
             errors["email"] = _("This address is already on the list.")
+            taken.append("email")
         elif erased.erased_among([email]):
             errors["email"] = ERASED_REFUSAL()
     except ValidationError as exc:
@@ -229,7 +233,7 @@ def add_subscriber(list_id: int, form: dict, attribute_rows=None) -> Subscriber:
     except ValidationError as exc:
         errors.update(exc.errors)
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, conflicts=taken)
     subscriber = Subscriber(list_id=list_id, email=email, attributes=attributes, **_names(form))
     db.session.add(subscriber)
     db.session.commit()

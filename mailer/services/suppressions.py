@@ -99,7 +99,7 @@ def add_manual(raw: str, source: str) -> Suppression:
             {"email": _("Not a valid address: %(reason)s.", reason=exc.reason)}
         ) from exc
     if is_suppressed(email):
-        raise ValidationError({"email": _("This address is already suppressed.")})
+        raise ValidationError({"email": _("This address is already suppressed.")}, ["email"])
     suppress([email], SuppressionReason.MANUAL, source)
     return db.session.scalar(select(Suppression).filter_by(email=email))
 

@@ -112,6 +112,7 @@ def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
     html = form.get("html") or ""
     text = form.get("text") or ""
     errors: dict[str, str] = {}
+    taken: set[str] = set()
     if not name:
         errors["name"] = _("Give the template a name.")
     elif len(name) > NAME_MAX:
@@ -122,6 +123,7 @@ def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
             query = query.where(Template.id != current.id)
         if db.session.scalar(query.limit(1)):
             errors["name"] = _("Another template already has this name.")
+            taken.add("name")
     if not subject:
         errors["subject"] = _("Write a subject line.")
     elif len(subject) > SUBJECT_MAX:
@@ -129,7 +131,7 @@ def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
     if not html.strip():
         errors["html"] = _("Write the HTML body (the text version can be generated from it).")
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, conflicts=taken)
     return {"name": name, "subject": subject, "html": html, "text": text if text.strip() else None}
 
 

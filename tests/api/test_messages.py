@@ -252,27 +252,34 @@ def test_every_invalid_field_is_listed_and_nothing_is_queued(db, api, channel):
         },
     )
     paths = error_paths(answer)
-    assert paths == ["$.messages[1].colour", "$.messages[5].tags"], "the schema's checks come first"
+    assert paths == [
+        "$.messages[1].colour",
+        "$.messages[1].subject",
+        "$.messages[5].tags",
+    ], "the schema's checks come first"
     answer = post(
         api,
         {
             "messages": [
                 {"to": "not an address", "subject": "x", "text": "y"},
-                {"to": "ok@example.com", "text": "no subject"},
+                {
+                    "to": "ok@example.com",
+                    "subject": "x",
+                    "text": "y",
+                    "metadata": {"k": "x" * 3000},
+                },
                 {"to": "ok@example.com", "subject": "x", "text": "y", "from": "who@else.com"},
                 {"to": "ok@example.com", "subject": "x", "channel": "nope", "html": "<p>"},
                 {"to": "ok@example.com", "subject": "x", "template_id": 999999},
-                {"to": "ok@example.com", "subject": "x", "html": "<p>", "tags": [" "]},
             ]
         },
     )
     assert sorted(error_paths(answer)) == [
         "$.messages[0].to",
-        "$.messages[1].subject",
+        "$.messages[1].metadata",
         "$.messages[2].from",
         "$.messages[3].channel",
         "$.messages[4].template_id",
-        "$.messages[5].tags",
     ]
     assert db.session.scalar(db.select(db.func.count()).select_from(Message)) == 0
 
@@ -422,3 +429,35 @@ def test_the_usual_single_message_takes_the_quick_check():
     usual = {**MESSAGE, "tags": ["receipt"], "metadata": {"order": 1}, "from": "a@example.com"}
     assert plain_message(usual)
     assert not plain_message({**usual, "colour": "red"}), "unknown fields go to the schema"
+
+
+def test_what_a_message_needs_is_refused_in_plain_words(db, api, channel):
+    """The document's rules besides each field's own (content, a subject without a template,
+    no variables without one) answer with the server's words, not jsonschema's."""
+    cases = {
+        "Give html, text or both (or a template_id).": {"to": "a@example.com", "subject": "s"},
+        "Give a subject.": {"to": "a@example.com", "subject": " \t", "text": "t"},
+        "A subject cannot contain line breaks.": {
+            "to": "a@example.com",
+            "subject": "a\n",
+            "text": "t",
+        },
+        "Variables are only used with template_id.": {
+            "to": "a@example.com",
+            "subject": "s",
+            "text": "t",
+            "variables": {"a": 1},
+        },
+        "Give either template_id or html/text, not both.": {
+            "to": "a@example.com",
+            "template_id": 1,
+            "text": "t",
+        },
+    }
+    for message, body in cases.items():
+        answer = post(api, body)
+        assert answer.status_code == 422, body
+        assert [f["message"] for f in answer.json["error"]["details"]["fields"]] == [message]
+    reserved = post(api, {"to": "a@shop.test", "subject": "s", "text": "t"})
+    assert error_paths(reserved) == ["$.to"]
+    assert "reserved domain" in reserved.json["error"]["details"]["fields"][0]["message"]

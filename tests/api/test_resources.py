@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import datetime, timedelta
 
 from rq import SimpleWorker
 
+from mailer.api.spec import document
 from mailer.models import (
     Campaign,
     Event,
@@ -22,7 +24,7 @@ from mailer.models import (
     Template,
 )
 from mailer.queue import IMPORTS, get_redis, set_worker_app
-from tests.fixtures.api import error_paths
+from tests.fixtures.api import error_paths, taken_paths
 
 HTML = "<p>Hello {{ first_name }}</p>"
 
@@ -80,9 +82,11 @@ def test_template_errors_name_their_field_and_line(api, db):
     assert error_paths(broken) == ["$.html"]
     assert broken.json["error"]["details"]["fields"][0]["message"].startswith("Line ")
     duplicate = api.post(
-        "/api/v1/templates", json={"name": " Taken ", "subject": " ", "html": "<p>x</p>"}
+        "/api/v1/templates", json={"name": " Taken ", "subject": "s", "html": "<p>x</p>"}
     )
-    assert sorted(error_paths(duplicate)) == ["$.name", "$.subject"]
+    assert taken_paths(duplicate) == ["$.name"]
+    blank = api.post("/api/v1/templates", json={"name": "Blank", "subject": " ", "html": "<p>"})
+    assert error_paths(blank) == ["$.subject"]
     missing = api.post("/api/v1/templates", json={"name": "No body", "colour": "red"})
     assert sorted(error_paths(missing)) == ["$.colour", "$.html", "$.subject"]
     messages = {f["path"]: f["message"] for f in missing.json["error"]["details"]["fields"]}
@@ -147,7 +151,7 @@ def test_lists_crud_with_counts(api, db):
         "complained": 0,
     }
     assert api.get("/api/v1/lists").json["data"][0]["subscribers"]["total"] == 4
-    assert error_paths(api.post("/api/v1/lists", json={"name": "Newsletter"})) == ["$.name"]
+    assert taken_paths(api.post("/api/v1/lists", json={"name": "Newsletter"})) == ["$.name"]
     assert error_paths(api.post("/api/v1/lists", json={"name": "x" * 201})) == ["$.name"]
 
     renamed = api.patch(f"/api/v1/lists/{list_id}", json={"name": "Weekly news"})
@@ -174,6 +178,28 @@ def test_pages_follow_cursors_newest_first_without_gaps(api, db):
     assert error_paths(api.get("/api/v1/lists?cursor=!!")) == ["cursor"]
 
 
+def test_any_cursor_of_the_documented_shape_pages_and_no_other_does(api, db):
+    """The document's cursor pattern is the server's: every string it allows names a place
+    in the list (no overflow, no refusal), and a client cannot pass anything else."""
+    for i in range(3):
+        db.session.add(MailingList(name=f"List {i}"))
+    db.session.commit()
+    pattern = document()["components"]["parameters"]["Cursor"]["schema"]["pattern"]
+
+    def names(cursor: str) -> list[str]:
+        return [m["name"] for m in api.get(f"/api/v1/lists?cursor={cursor}").json["data"]]
+
+    assert names("") == ["List 2", "List 1", "List 0"], "empty: the first page"
+    assert names("f_________8") == ["List 2", "List 1", "List 0"], "past the last id"
+    assert names("AAAAAAAAAAA") == [], "before the first id"
+    for shape in ["AAAAAAAAAAA", "f_________8", "Zz09-_AbCdE"]:
+        assert re.fullmatch(pattern, shape)
+        assert api.get(f"/api/v1/lists?cursor={shape}").status_code == 200
+    for wrong in ["AAAAAAAAAAB", "g_________8", "AAAAAAAAAA", "MTIz", "AAAAAAAAAAAA"]:
+        assert not re.fullmatch(pattern, wrong)
+        assert error_paths(api.get(f"/api/v1/lists?cursor={wrong}")) == ["cursor"]
+
+
 def test_subscribers_are_validated_normalised_and_editable(api, db):
     list_id = api.post("/api/v1/lists", json={"name": "People"}).json["id"]
     url = f"/api/v1/lists/{list_id}/subscribers"
@@ -191,7 +217,7 @@ def test_subscribers_are_validated_normalised_and_editable(api, db):
     invalid = api.post(url, json={"email": "kim at example"})
     assert error_paths(invalid) == ["$.email"]
     assert "Not a valid address" in invalid.json["error"]["details"]["fields"][0]["message"]
-    assert error_paths(api.post(url, json={"email": "KIM@example.com"})) == ["$.email"]
+    assert taken_paths(api.post(url, json={"email": "KIM@example.com"})) == ["$.email"]
 
     one = f"{url}/{kim['id']}"
     patched = api.patch(one, json={"last_name": "Lee", "status": "unsubscribed"})
@@ -331,7 +357,7 @@ def test_suppressions_add_search_and_remove(api, db):
         "created_at": "",
     }
     again = api.post("/api/v1/suppressions", json={"email": "spam@example.com"})
-    assert error_paths(again) == ["$.email"]
+    assert taken_paths(again) == ["$.email"]
     assert error_paths(api.post("/api/v1/suppressions", json={"email": "nope"})) == ["$.email"]
     assert error_paths(
         api.post("/api/v1/suppressions", json={"email": "x@example.com", "reason": "complaint"})

@@ -1,0 +1,249 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.webhook_delivery_page import WebhookDeliveryPage
+from ...models.webhook_delivery_status import WebhookDeliveryStatus
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    endpoint_id: int,
+    *,
+    status: WebhookDeliveryStatus | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_status: str | Unset = UNSET
+    if not isinstance(status, Unset):
+        json_status = status.value
+
+    params["status"] = json_status
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/webhook-endpoints/{endpoint_id}/deliveries".format(
+            endpoint_id=quote(str(endpoint_id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | WebhookDeliveryPage | None:
+    if response.status_code == 200:
+        response_200 = WebhookDeliveryPage.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | WebhookDeliveryPage]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    status: WebhookDeliveryStatus | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: str | Unset = UNSET,
+) -> Response[Error | WebhookDeliveryPage]:
+    """An endpoint's delivery log, newest first
+
+     One entry per event: its payload, how many attempts were made, the last answer (HTTP
+    status or error), and when it is tried next. Kept 30 days.
+
+    Args:
+        endpoint_id (int):
+        status (WebhookDeliveryStatus | Unset):
+        limit (int | Unset):  Default: 50.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | WebhookDeliveryPage]
+    """
+
+    kwargs = _get_kwargs(
+        endpoint_id=endpoint_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    status: WebhookDeliveryStatus | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: str | Unset = UNSET,
+) -> Error | WebhookDeliveryPage | None:
+    """An endpoint's delivery log, newest first
+
+     One entry per event: its payload, how many attempts were made, the last answer (HTTP
+    status or error), and when it is tried next. Kept 30 days.
+
+    Args:
+        endpoint_id (int):
+        status (WebhookDeliveryStatus | Unset):
+        limit (int | Unset):  Default: 50.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | WebhookDeliveryPage
+    """
+
+    return sync_detailed(
+        endpoint_id=endpoint_id,
+        client=client,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    ).parsed
+
+
+async def asyncio_detailed(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    status: WebhookDeliveryStatus | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: str | Unset = UNSET,
+) -> Response[Error | WebhookDeliveryPage]:
+    """An endpoint's delivery log, newest first
+
+     One entry per event: its payload, how many attempts were made, the last answer (HTTP
+    status or error), and when it is tried next. Kept 30 days.
+
+    Args:
+        endpoint_id (int):
+        status (WebhookDeliveryStatus | Unset):
+        limit (int | Unset):  Default: 50.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | WebhookDeliveryPage]
+    """
+
+    kwargs = _get_kwargs(
+        endpoint_id=endpoint_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    status: WebhookDeliveryStatus | Unset = UNSET,
+    limit: int | Unset = 50,
+    cursor: str | Unset = UNSET,
+) -> Error | WebhookDeliveryPage | None:
+    """An endpoint's delivery log, newest first
+
+     One entry per event: its payload, how many attempts were made, the last answer (HTTP
+    status or error), and when it is tried next. Kept 30 days.
+
+    Args:
+        endpoint_id (int):
+        status (WebhookDeliveryStatus | Unset):
+        limit (int | Unset):  Default: 50.
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | WebhookDeliveryPage
+    """
+
+    return (
+        await asyncio_detailed(
+            endpoint_id=endpoint_id,
+            client=client,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+        )
+    ).parsed

@@ -1,0 +1,188 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.webhook_endpoint_with_secret import WebhookEndpointWithSecret
+from ...types import Response
+
+
+def _get_kwargs(
+    endpoint_id: int,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret".format(
+            endpoint_id=quote(str(endpoint_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | WebhookEndpointWithSecret | None:
+    if response.status_code == 200:
+        response_200 = WebhookEndpointWithSecret.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | WebhookEndpointWithSecret]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Error | WebhookEndpointWithSecret]:
+    """Replace an endpoint's secret; the old one stops working at once
+
+     Every attempt from now on, retries of earlier events included, is signed with the new
+    secret, shown only in this answer.
+
+    Args:
+        endpoint_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | WebhookEndpointWithSecret]
+    """
+
+    kwargs = _get_kwargs(
+        endpoint_id=endpoint_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Error | WebhookEndpointWithSecret | None:
+    """Replace an endpoint's secret; the old one stops working at once
+
+     Every attempt from now on, retries of earlier events included, is signed with the new
+    secret, shown only in this answer.
+
+    Args:
+        endpoint_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | WebhookEndpointWithSecret
+    """
+
+    return sync_detailed(
+        endpoint_id=endpoint_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Error | WebhookEndpointWithSecret]:
+    """Replace an endpoint's secret; the old one stops working at once
+
+     Every attempt from now on, retries of earlier events included, is signed with the new
+    secret, shown only in this answer.
+
+    Args:
+        endpoint_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | WebhookEndpointWithSecret]
+    """
+
+    kwargs = _get_kwargs(
+        endpoint_id=endpoint_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    endpoint_id: int,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Error | WebhookEndpointWithSecret | None:
+    """Replace an endpoint's secret; the old one stops working at once
+
+     Every attempt from now on, retries of earlier events included, is signed with the new
+    secret, shown only in this answer.
+
+    Args:
+        endpoint_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | WebhookEndpointWithSecret
+    """
+
+    return (
+        await asyncio_detailed(
+            endpoint_id=endpoint_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="CampaignInteractions")
+
+
+@_attrs_define
+class CampaignInteractions:
+    """
+    Attributes:
+        total (int):
+        unique (int):
+        unique_human (int):
+    """
+
+    total: int
+    unique: int
+    unique_human: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        total = self.total
+
+        unique = self.unique
+
+        unique_human = self.unique_human
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "total": total,
+                "unique": unique,
+                "unique_human": unique_human,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        total = d.pop("total")
+
+        unique = d.pop("unique")
+
+        unique_human = d.pop("unique_human")
+
+        campaign_interactions = cls(
+            total=total,
+            unique=unique,
+            unique_human=unique_human,
+        )
+
+        campaign_interactions.additional_properties = d
+        return campaign_interactions
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class SubscriberStatus(StrEnum):
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -178,6 +178,16 @@ class Config:
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
 
+    # Signup forms and double opt-in (issue 20). A form post is refused when sent sooner than
+    # MIN_SECONDS or later than MAX_AGE_SECONDS after its page was served (bots); at most
+    # PER_ADDRESS posts per address and PER_IP per client address in an hour. People who
+    # have not confirmed after UNCONFIRMED_DAYS are removed by a daily tick (their link dies).
+    MAILER_SIGNUP_MIN_SECONDS = _int("MAILER_SIGNUP_MIN_SECONDS", 2)
+    MAILER_SIGNUP_MAX_AGE_SECONDS = _int("MAILER_SIGNUP_MAX_AGE_SECONDS", 86400)
+    MAILER_SIGNUP_PER_ADDRESS = _int("MAILER_SIGNUP_PER_ADDRESS", 5)
+    MAILER_SIGNUP_PER_IP = _int("MAILER_SIGNUP_PER_IP", 30)
+    MAILER_UNCONFIRMED_DAYS = _int("MAILER_UNCONFIRMED_DAYS", 7)
+
 
 class TestConfig(Config):
     """Settings for the test suite.

@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     from mailer.web import (
         api_keys,
         auth_views,
+        branding,
         campaigns,
         channels,
         dashboard,
@@ -89,6 +90,8 @@ def _register_blueprints(app: Flask) -> None:
         queues,
         reports,
         segments,
+        signup_forms,
+        subscribe,
         suppressions,
         templates_views,
         tracking,
@@ -116,5 +119,8 @@ def _register_blueprints(app: Flask) -> None:
         webhooks,
         webhook_endpoints,
         health,
+        signup_forms,  # issue 20: signup forms, double opt-in, branding
+        subscribe,
+        branding,
     ):
         app.register_blueprint(module.bp)

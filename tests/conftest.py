@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.fixtures.tracking",
     "tests.fixtures.webhooks_out",
     "tests.fixtures.workers",
+    "tests.fixtures.signup",
 ]

@@ -16,6 +16,7 @@ from mailer.models.campaigns import (
     SendStatus,
 )
 from mailer.models.channels import PROVIDERS, Channel, Identity
+from mailer.models.consent import Consent, ConsentSource, ListConfirmation, SignupForm
 from mailer.models.contacts import (
     Import,
     ImportStatus,
@@ -78,4 +79,8 @@ __all__ = [
     "DeliveryStatus",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "Consent",
+    "ConsentSource",
+    "ListConfirmation",
+    "SignupForm",
 ]

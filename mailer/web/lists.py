@@ -20,8 +20,16 @@ from mailer.engine.imports import importer
 from mailer.engine.imports.files import FORMATS
 from mailer.extensions import db
 from mailer.lib.errors import ValidationError
-from mailer.models import Import, ImportStatus, MailingList, Subscriber, SubscriberStatus
+from mailer.models import (
+    ConsentSource,
+    Import,
+    ImportStatus,
+    MailingList,
+    Subscriber,
+    SubscriberStatus,
+)
 from mailer.services import lists as lists_service
+from mailer.services import signup
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import fragment_requested, render, stop_polling
 from mailer.web.import_messages import import_error
@@ -35,6 +43,7 @@ STATUS_NAMES = {
     "unsubscribed": _l("unsubscribed"),
     "bounced": _l("bounced"),
     "complained": _l("complained"),
+    "unconfirmed": _l("waiting for confirmation"),
     "queued": _l("waiting to start"),
     "running": _l("importing"),
     "completed": _l("done"),
@@ -190,6 +199,20 @@ def add_subscriber(list_id: int):
             errors=exc.errors,
             form=request.form,
         )
+    if request.form.get("confirm"):
+        sent = signup.ask_to_confirm(subscriber, ConsentSource.MANUAL)
+        flash(
+            _("%(email)s added: a confirmation email is on its way.", email=subscriber.email)
+            if sent
+            else _(
+                "%(email)s added, waiting for confirmation, but the email could not be sent: "
+                "check the list's confirmation settings.",
+                email=subscriber.email,
+            ),
+            "success" if sent else "error",
+        )
+        return redirect(url_for(".show", list_id=list_id))
+    signup.declare(subscriber, ConsentSource.MANUAL)
     flash(_("%(email)s added.", email=subscriber.email), "success")
     return redirect(url_for(".show", list_id=list_id))
 
@@ -212,6 +235,10 @@ def edit_subscriber(list_id: int, subscriber_id: int):
         mailing_list=mailing_list,
         subscriber=subscriber,
         statuses=list(SubscriberStatus),
+        consents=signup.consents_of(subscriber.id),
+        source_import=db.session.get(Import, subscriber.import_id)
+        if subscriber.import_id
+        else None,
         errors=errors,
         form=request.form,
         status=status,

@@ -22,6 +22,7 @@ NAV = (
     NavItem(_l("Dashboard"), "dashboard.index"),
     NavItem(_l("Campaigns"), "campaigns.index"),
     NavItem(_l("Lists"), "lists.index"),
+    NavItem(_l("Signup forms"), "signup_forms.index"),
     NavItem(_l("Templates"), "templates.index"),
     NavItem(_l("Senders"), "identities.index"),
     NavItem(_l("Suppressions"), "suppressions.index"),
@@ -31,6 +32,7 @@ NAV = (
     NavItem(_l("API keys"), "api_keys.index", Role.ADMIN, settings=True),
     NavItem(_l("Webhooks"), "webhook_endpoints.index", Role.ADMIN, settings=True),
     NavItem(_l("Queues"), "queues.index", Role.ADMIN, settings=True),
+    NavItem(_l("Branding"), "branding.edit", Role.ADMIN, settings=True),
 )
 
 

@@ -43,6 +43,7 @@ def upgrade():
         sqlite_autoincrement=True,
     )
 
+
 def downgrade():
     op.drop_table("campaign_channel_slots")
     with op.batch_alter_table("sends") as batch:

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from mailer.extensions import db
-from mailer.lib import dbutil, tokens
+from mailer.lib import branding, dbutil, tokens
 from mailer.models import Campaign, Link
 from mailer.models.base import utcnow
 from mailer.models.campaigns import MessageLink
@@ -77,9 +77,22 @@ class Instrumenter:
     Identical URLs share one ``Link`` row per campaign, kept in ``links`` (url → id)."""
 
     def __init__(
-        self, campaign_id: int, base: str, *, opens: bool, clicks: bool, links: dict[str, int]
+        self,
+        campaign_id: int,
+        base: str,
+        *,
+        opens: bool,
+        clicks: bool,
+        links: dict[str, int],
+        address: str = "",
     ) -> None:
         self.campaign_id = campaign_id
+        # The sender's postal address (branding), in the default footer: built once here.
+        lines = [line.strip() for line in address.splitlines() if line.strip()]
+        self.address_html = (
+            "<br>".join(html_lib.escape(line) for line in lines) + "<br>" if lines else ""
+        )
+        self.address_text = "\n".join(lines) + "\n" if lines else ""
         self.base = base.rstrip("/")
         self.opens = opens
         self.clicks = clicks
@@ -103,14 +116,14 @@ class Instrumenter:
         if unsubscribe not in html:
             tail += (
                 '<p style="font-size:12px;color:#666;text-align:center;margin:24px 0">'
-                f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a></p>'
+                f'{self.address_html}<a href="{unsubscribe}" style="color:#666">Unsubscribe</a></p>'
             )
         if self.opens:
             tail += pixel_img(self.base, token)
         if tail:
             html = insert_before_body_end(html, tail)
         if text and unsubscribe not in text:
-            text = f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\n"
+            text = f"{text.rstrip()}\n\n{self.address_text}Unsubscribe: {unsubscribe}\n"
         return html, text
 
     def prepare(self, htmls: Iterable[str]) -> None:
@@ -267,6 +280,7 @@ def instrumenter(campaign: Campaign) -> Instrumenter:
         opens=campaign.track_opens,
         clicks=campaign.track_clicks,
         links=links,
+        address=branding.load().address,
     )
 
 

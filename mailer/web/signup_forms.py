@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -57,7 +57,10 @@ def _edit_page(form: SignupForm | None, errors=None, status=200):
         labels = {item["id"]: item["label"] for item in form.lists}
     else:
         chosen, labels = set(), {}
-    hosted = url_for("subscribe.page", public_id=form.public_id, _external=True) if form else None
+    hosted = None
+    if form is not None:  # the address visitors use, as in emails
+        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+        hosted = base + url_for("subscribe.page", public_id=form.public_id)
     return render(
         "signup_forms/edit.html",
         signup_form=form,

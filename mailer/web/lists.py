@@ -206,7 +206,7 @@ def add_subscriber(list_id: int):
             if sent
             else _(
                 "%(email)s added, waiting for confirmation, but the email could not be sent: "
-                "check the list's confirmation settings.",
+                "check the list’s confirmation settings.",
                 email=subscriber.email,
             ),
             "success" if sent else "error",

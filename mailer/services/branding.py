@@ -34,6 +34,9 @@ def save(form) -> branding.Branding:
         errors["address"] = _("Use at most %(n)s characters.", n=MAX)
     if errors:
         raise ValidationError(errors)
-    value = branding.Branding(name=name, logo_url=logo_url, color=color.lower(), address=address)
+    color = color.lower()
+    if color == branding.DEFAULT_COLOR:  # the picker's starting value: no colour chosen
+        color = ""
+    value = branding.Branding(name=name, logo_url=logo_url, color=color, address=address)
     branding.store(value)
     return value

@@ -137,7 +137,7 @@ def confirmation(list_id: int):
     return render(
         "signup_forms/confirmation.html",
         mailing_list=mailing_list,
-        settings=settings,
+        confirm_settings=settings,
         values=request.form if errors else None,
         channels=list(db.session.scalars(select(Channel).order_by(Channel.name))),
         identities=list(db.session.scalars(select(Identity).order_by(Identity.name))),

@@ -74,9 +74,10 @@ def brand_css():
     """The brand colour as Pico's primary colour (no inline style: the CSP forbids it)."""
     color = branding.load().color or branding.DEFAULT_COLOR
     css = (
-        f":root{{--pico-primary:{color};--pico-primary-background:{color};"
+        f":root:not(#brand){{--pico-primary:{color};--pico-primary-background:{color};"
         f"--pico-primary-border:{color};--pico-primary-hover:{color};"
-        f"--pico-primary-hover-background:{color};--pico-primary-underline:{color}80}}"
+        f"--pico-primary-hover-background:{color};--pico-primary-underline:{color}80;"
+        f"--pico-primary-focus:{color}40}}"
         f".brand-bar{{border-top:4px solid {color}}}\n"
     )
     response = make_response(css)

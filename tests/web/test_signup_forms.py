@@ -72,6 +72,7 @@ def test_list_confirmation_settings_page(db, client, as_role, signup_setup):
     url = f"/lists/{signup_setup.mailing_list.id}/confirmation"
     page = client.get(url)
     assert page.status_code == 200 and b"confirm_url" in page.data
+    assert b'name="double_opt_in" value="1" role="switch" checked>' in page.data  # on by default
     bad = client.post(url, data={"double_opt_in": "1", "html": "<p>no link</p>"})
     assert bad.status_code == 422 and b'id="html-error"' in bad.data
     saved = client.post(url, data={"channel_id": str(signup_setup.channel.id)})

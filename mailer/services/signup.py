@@ -32,6 +32,7 @@ from mailer.models import (
     Consent,
     ConsentSource,
     Identity,
+    Import,
     ListConfirmation,
     MailingList,
     SignupForm,
@@ -416,19 +417,13 @@ def default_subject() -> str:
 
 def default_html() -> str:
     return (
-        "<p>"
-        + _("Hello,")
-        + "</p>\n<p>"
-        + _(
-            "Someone, probably you, asked to receive emails from {{ organisation }} at this "
-            "address ({{ lists }})."
-        )
-        + '</p>\n<p><a href="{{ confirm_url }}">'
-        + _("Yes, subscribe me")
-        + "</a></p>\n<p>"
-        + _("If it was not you, ignore this email: you will not be added.")
-        + "</p>"
-    )
+        "<p>" + _("Hello,") + "</p>\n<p>"
+        + _("Someone, probably you, asked to receive emails from {{ organisation }} at this "
+            "address.")
+        + "</p>\n{% if lists %}<p>" + _("What you will receive: {{ lists }}.") + "</p>{% endif %}"
+        + '\n<p><a href="{{ confirm_url }}">' + _("Yes, subscribe me") + "</a></p>\n<p>"
+        + _("If it was not you, ignore this email: you will not be added.") + "</p>"
+    )  # fmt: skip
 
 
 def confirmation_serializer() -> URLSafeTimedSerializer:
@@ -554,16 +549,56 @@ def ask_to_confirm(subscriber: Subscriber, source: str) -> bool:
     """Make a new subscriber unconfirmed and send them the list's confirmation email."""
     subscriber.status = SubscriberStatus.UNCONFIRMED.value
     consent = declare(subscriber, source, confirmed=False)
-    mailing_list = db.session.get(MailingList, subscriber.list_id)
     locale = (subscriber.attributes or {}).get("locale") or "en"
     return send_confirmation(
         subscriber.email,
         subscriber.name or subscriber.first_name,
         [consent.id],
         subscriber.list_id,
-        [mailing_list.name if mailing_list else ""],
+        [],  # internal list names stay internal
         locale if locale in ("en", "fr") else "en",
     )
+
+
+def ask_imported_to_confirm(import_id: int, batch: int = 500) -> int:
+    """Email the people an import ("confirm" mode) added and not yet asked; safe to run again
+    (a consent record marks who was asked). Returns how many emails were queued."""
+    record = db.session.get(Import, import_id)
+    if record is None or record.list_id is None:
+        return 0
+    asked, after = 0, 0
+    while True:
+        rows = db.session.execute(
+            select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.attributes)
+            .where(
+                Subscriber.list_id == record.list_id,
+                Subscriber.import_id == import_id,
+                Subscriber.status == SubscriberStatus.UNCONFIRMED.value,
+                Subscriber.id > after,
+                ~select(Consent.id).where(Consent.subscriber_id == Subscriber.id).exists(),
+            )
+            .order_by(Subscriber.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return asked
+        after = rows[-1].id
+        now = utcnow()
+        for row in rows:
+            consent = Consent(subscriber_id=row.id, source=ConsentSource.IMPORT, requested_at=now)
+            db.session.add(consent)
+            db.session.flush()
+            locale = (row.attributes or {}).get("locale")
+            sent = send_confirmation(
+                row.email,
+                row.name,
+                [consent.id],
+                record.list_id,
+                [],  # internal list names stay internal
+                locale if locale in ("en", "fr") else "en",
+            )
+            asked += int(sent)
+        db.session.commit()
 
 
 def consents_of(subscriber_id: int) -> list[Consent]:

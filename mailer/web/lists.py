@@ -53,6 +53,7 @@ MODE_NAMES = {
     "upsert": _l("update names, merge attributes"),
     "skip": _l("leave existing subscribers untouched"),
     "blocklist": _l("suppress every address"),
+    "confirm": _l("ask new people to confirm by email, leave existing ones untouched"),
 }
 FORMAT_NAMES = {"json": "JSON", "ndjson": "NDJSON", "csv": "CSV"}
 

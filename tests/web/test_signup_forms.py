@@ -3,9 +3,11 @@ branding page."""
 
 from __future__ import annotations
 
+import io
+
 from mailer.lib import branding
 from mailer.models import Consent, MailingList, SignupForm, Subscriber
-from mailer.queue import TRANSACTIONAL
+from mailer.queue import IMPORTS, TRANSACTIONAL
 from tests.fixtures.app import work
 from tests.fixtures.signup import outbox
 
@@ -134,3 +136,29 @@ def test_branding_is_for_admins_and_shows_on_recipient_pages(db, client, as_role
     )
     css = client.get("/subscribe/brand.css?v=aa3300")
     assert css.status_code == 200 and b"#aa3300" in css.data and css.mimetype == "text/css"
+
+
+def test_an_import_can_ask_new_people_to_confirm(app, db, client, as_role, signup_setup):
+    as_role("marketer")
+    list_id = signup_setup.mailing_list.id
+    db.session.add(Subscriber(list_id=list_id, email="old@example.com", status="subscribed"))
+    db.session.commit()
+    page = client.get(f"/lists/{list_id}").get_data(as_text=True)
+    assert 'value="confirm"' in page  # among the import choices
+    answer = client.post(
+        f"/lists/{list_id}/imports",
+        data={
+            "mode": "confirm",
+            "file": (io.BytesIO(b"email\nnew@example.com\nold@example.com\n"), "people.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302
+    work(app, IMPORTS, TRANSACTIONAL)  # the import, then the confirmation emails it queued
+    db.session.commit()
+    statuses = dict(db.session.execute(db.select(Subscriber.email, Subscriber.status)).all())
+    assert statuses == {"old@example.com": "subscribed", "new@example.com": "unconfirmed"}
+    assert len(outbox(db, "new@example.com")) == 1 and outbox(db, "old@example.com") == []
+    new = db.session.scalar(db.select(Subscriber).filter_by(email="new@example.com"))
+    consent = db.session.scalar(db.select(Consent).filter_by(subscriber_id=new.id))
+    assert consent.source == "import" and consent.confirmed_at is None

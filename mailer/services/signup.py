@@ -329,6 +329,8 @@ def submit(form: SignupForm, clean: dict[str, Any], ip: str, locale: str) -> Out
             db.session.add(subscriber)
             db.session.flush()
         else:
+            if subscriber.status == SubscriberStatus.UNCONFIRMED:
+                subscriber.created_at = now  # asked again: the purge counts from the new link
             subscriber.attributes = {**(subscriber.attributes or {}), **clean["attributes"]}
             if clean["name"]:
                 subscriber.name = clean["name"]

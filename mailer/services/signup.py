@@ -160,9 +160,10 @@ def by_public_id(public_id: str) -> SignupForm | None:
     return db.session.scalar(select(SignupForm).where(SignupForm.public_id == public_id))
 
 
-def snippet(form: SignupForm, action: str) -> str:
-    """HTML to paste into any website: posts to ``action`` (the hosted page's URL). It carries
-    no timestamp: the hosted page asks once more, with one, unless embed.js filled it in."""
+def snippet(form: SignupForm, action: str, script: str | None = None) -> str:
+    """HTML to paste into any website: posts to ``action`` (the hosted page's URL). Its
+    timestamp is filled by ``script`` (static/js/signup-embed.js); without it (scripts off, a
+    site that refuses foreign scripts) the hosted page asks once more, with one."""
     e = escape
     lines = [f'<form method="post" action="{e(action)}" class="mailer-signup">']
     lines.append(f'  <label>{e(_("Email"))} <input type="email" name="email" required></label>')
@@ -185,6 +186,8 @@ def snippet(form: SignupForm, action: str) -> str:
     lines.append(f'  <input type="hidden" name="{STAMP}" value="">')
     lines.append(f'  <button type="submit">{e(_("Subscribe"))}</button>')
     lines.append("</form>")
+    if script:
+        lines.append(f'<script src="{e(script)}" defer></script>')
     return "\n".join(lines)
 
 

@@ -57,10 +57,11 @@ def _edit_page(form: SignupForm | None, errors=None, status=200):
         labels = {item["id"]: item["label"] for item in form.lists}
     else:
         chosen, labels = set(), {}
-    hosted = None
+    hosted = script = None
     if form is not None:  # the address visitors use, as in emails
         base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
         hosted = base + url_for("subscribe.page", public_id=form.public_id)
+        script = base + url_for("static", filename="js/signup-embed.js")
     return render(
         "signup_forms/edit.html",
         signup_form=form,
@@ -72,7 +73,7 @@ def _edit_page(form: SignupForm | None, errors=None, status=200):
         if values is not None
         else (signup.fields_text(form) if form else ""),
         hosted=hosted,
-        snippet=signup.snippet(form, hosted) if form else "",
+        snippet=signup.snippet(form, hosted, script) if form else "",
         errors=errors or {},
         status=status,
     )

@@ -91,6 +91,12 @@ def page(public_id: str):
     return _show(_form(public_id))
 
 
+@bp.get("/subscribe/<public_id>/stamp")
+def fresh_stamp(public_id: str):
+    """A fresh timestamp for a snippet on another website (static/js/signup-embed.js)."""
+    return _json(200, stamp=signup.stamp(_form(public_id)))
+
+
 STAMP_NOTICES = {
     "missing": "finish",  # the snippet's post: ask once more, on our page
     "invalid": "finish",

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from mailer.lib import branding
 from mailer.models import Subscriber
 from mailer.queue import TRANSACTIONAL
+from mailer.services import signup
 from tests.e2e.pages import Layout, log_in
 from tests.factories import make_user
 from tests.fixtures.app import work
@@ -73,4 +74,29 @@ def test_form_settings_and_branding_pages(db, page: Page, watch, signup_setup):
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     assert branding.load().name == "Atelier Lumière"
+    watch.assert_quiet()
+
+
+def test_the_snippet_posts_from_another_website(
+    app, db, page: Page, watch, live_server, signup_setup
+):
+    """The snippet on a page of another origin: its script fills the timestamp, the post needs
+    no session and no second click."""
+    app.config["PUBLIC_BASE_URL"] = live_server
+    app.config["MAILER_SIGNUP_MIN_SECONDS"] = 0
+    code = signup.snippet(
+        signup_setup.form,
+        f"{live_server}{signup_setup.url}",
+        f"{live_server}/static/js/signup-embed.js",
+    )
+    page.set_content(f"<!doctype html><html><body><h1>Shop</h1>{code}</body></html>")
+    expect(page.locator("input[name=stamp]")).not_to_have_value("")
+    page.locator("input[name=email]").fill("ana@example.com")
+    page.locator("input[name=city]").fill("Lyon")
+    with page.expect_navigation():
+        page.locator("button[type=submit]").click()
+    assert page.url.startswith(live_server)
+    expect(page.locator("h1")).to_be_visible()
+    db.session.commit()
+    assert db.session.scalar(db.select(Subscriber.status)) == "unconfirmed"
     watch.assert_quiet()

@@ -237,3 +237,16 @@ def test_several_lists_the_visitor_chooses(app, db, client, signup_setup):
 def test_an_unknown_form_is_a_404(client, db):
     assert client.get("/subscribe/nope").status_code == 404
     assert client.post("/subscribe/nope", data={"email": "a@example.com"}).status_code == 404
+
+
+def test_the_snippets_script_gets_a_fresh_stamp_so_one_post_is_enough(
+    app, db, client, signup_setup
+):
+    answer = client.get(signup_setup.url + "/stamp", headers={"Origin": "https://www.shop.example"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    app.config["MAILER_SIGNUP_MIN_SECONDS"] = 0
+    data = {**post_data(signup_setup.form), "stamp": answer.json["stamp"]}
+    assert client.post(signup_setup.url, data=data).status_code == 200
+    assert subscriber(db).status == "unconfirmed"
+    with client.get("/static/js/signup-embed.js") as script:
+        assert script.status_code == 200 and b"mailer-signup" in script.data

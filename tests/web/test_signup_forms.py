@@ -8,6 +8,7 @@ import io
 from mailer.lib import branding
 from mailer.models import Consent, MailingList, SignupForm, Subscriber
 from mailer.queue import IMPORTS, TRANSACTIONAL
+from tests.factories import make_sent_campaign
 from tests.fixtures.app import work
 from tests.fixtures.signup import outbox
 
@@ -162,3 +163,13 @@ def test_an_import_can_ask_new_people_to_confirm(app, db, client, as_role, signu
     new = db.session.scalar(db.select(Subscriber).filter_by(email="new@example.com"))
     consent = db.session.scalar(db.select(Consent).filter_by(subscriber_id=new.id))
     assert consent.source == "import" and consent.confirmed_at is None
+
+
+def test_the_unsubscribe_page_carries_the_branding_in_french(db, client, signup_setup):
+    branding.store(branding.Branding(name="Atelier", logo_url="https://cdn.shop.example/l.png"))
+    sent = make_sent_campaign(db, signup_setup.channel, ["ana@example.com"])
+    page = client.get(f"/u/{sent.token('ana@example.com')}", headers={"Accept-Language": "fr"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'lang="fr"' in html
+    assert 'src="https://cdn.shop.example/l.png" alt="Atelier"' in html
+    assert "https://cdn.shop.example" in page.headers["Content-Security-Policy"]

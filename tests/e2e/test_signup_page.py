@@ -73,6 +73,7 @@ def test_form_settings_and_branding_pages(db, page: Page, watch, signup_setup):
     page.locator("textarea[name=address]").fill("12 rue de l’Exemple\n75001 Paris")
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
+    db.session.commit()  # a fresh snapshot: the server wrote on its own connection
     assert branding.load().name == "Atelier Lumière"
     watch.assert_quiet()
 

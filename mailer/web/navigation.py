@@ -22,7 +22,7 @@ NAV = (
     NavItem(_l("Dashboard"), "dashboard.index"),
     NavItem(_l("Campaigns"), "campaigns.index"),
     NavItem(_l("Lists"), "lists.index"),
-    NavItem(_l("Signup forms"), "signup_forms.index"),
+    NavItem(_l("Forms"), "signup_forms.index"),  # signup forms: a short word for the bar
     NavItem(_l("Templates"), "templates.index"),
     NavItem(_l("Senders"), "identities.index"),
     NavItem(_l("Suppressions"), "suppressions.index"),

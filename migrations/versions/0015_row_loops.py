@@ -43,7 +43,6 @@ def upgrade():
         sqlite_autoincrement=True,
     )
 
-
 def downgrade():
     op.drop_table("campaign_channel_slots")
     with op.batch_alter_table("sends") as batch:

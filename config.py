@@ -205,6 +205,15 @@ class Config:
     MAILER_SEARCH_BUDGET_MS = _int("MAILER_SEARCH_BUDGET_MS", 100)
     MAILER_BULK_INLINE_MAX = _int("MAILER_BULK_INLINE_MAX", 1000)
     MAILER_BULK_CHUNK = _int("MAILER_BULK_CHUNK", 5000)
+    # Signup forms and double opt-in (issue 20). A form post is refused when sent sooner than
+    # MIN_SECONDS or later than MAX_AGE_SECONDS after its page was served (bots); at most
+    # PER_ADDRESS posts per address and PER_IP per client address in an hour. People who
+    # have not confirmed after UNCONFIRMED_DAYS are removed by a daily tick (their link dies).
+    MAILER_SIGNUP_MIN_SECONDS = _int("MAILER_SIGNUP_MIN_SECONDS", 2)
+    MAILER_SIGNUP_MAX_AGE_SECONDS = _int("MAILER_SIGNUP_MAX_AGE_SECONDS", 86400)
+    MAILER_SIGNUP_PER_ADDRESS = _int("MAILER_SIGNUP_PER_ADDRESS", 5)
+    MAILER_SIGNUP_PER_IP = _int("MAILER_SIGNUP_PER_IP", 30)
+    MAILER_UNCONFIRMED_DAYS = _int("MAILER_UNCONFIRMED_DAYS", 7)
 
 
 class TestConfig(Config):

@@ -6,6 +6,7 @@ from jobs.runtime import app_job
 from mailer.campaigns import lifecycle
 from mailer.engine.imports import importer
 from mailer.queue import job_logger
+from mailer.services import signup
 
 log = job_logger(__name__)
 
@@ -13,6 +14,9 @@ log = job_logger(__name__)
 @app_job
 def run_import(import_id: int) -> dict:
     record = importer.run_import(import_id)
+    if record.mode == "confirm" and record.status == "completed":
+        asked = signup.ask_imported_to_confirm(record.id)
+        log.info("import %s: %s people asked to confirm", record.id, asked)
     if record.campaign_id:
         lifecycle.on_import_finished(record.campaign_id)
     log.info("import %s %s: %s rows read", record.id, record.status, record.rows_read)

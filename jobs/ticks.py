@@ -90,3 +90,17 @@ def retention_tick() -> dict:
         if not mine:
             return {"skipped": "another run is pruning"}
         return retention.prune().as_dict()
+
+
+@app_job
+def purge_unconfirmed() -> dict:
+    """Daily: remove people who signed up and never confirmed (services/signup.py)."""
+    from mailer.services import signup
+
+    with tick_lock("unconfirmed-purge", ttl=3600) as mine:
+        if not mine:
+            return {"skipped": "another tick is running"}
+        removed = signup.purge_unconfirmed()
+        if removed:
+            log.info("purged %s unconfirmed subscribers", removed)
+        return {"removed": removed}

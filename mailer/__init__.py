@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         api_keys,
         archive,
         auth_views,
+        branding,
         campaigns,
         channels,
         dashboard,
@@ -94,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
         queues,
         reports,
         segments,
+        signup_forms,
+        subscribe,
         suppressions,
         templates_views,
         tracking,
@@ -126,6 +129,9 @@ def _register_blueprints(app: Flask) -> None:
         preferences,
         privacy,
         archive,
+        signup_forms,  # issue 20: signup forms, double opt-in, branding
+        subscribe,
+        branding,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(people.export_bp)  # people (issue 21): exports, open to viewers

@@ -41,6 +41,7 @@ TICKS_REGISTRY: list[Tick] = [  # run by rq-scheduler on the ticks queue (schedu
     Tick("transactional", "jobs.ticks.transactional_tick", 5),
     Tick("webhooks-deliver", "jobs.webhooks_out.deliver_webhooks", 5),  # outbound webhooks
     Tick("retention", "jobs.ticks.retention_tick", 86400),  # prunes old data: daily
+    Tick("unconfirmed-purge", "jobs.ticks.purge_unconfirmed", 86400),  # signups never confirmed
 ]
 
 

@@ -18,4 +18,5 @@ pytest_plugins = [
     "tests.fixtures.webhooks_out",
     "tests.fixtures.workers",
     "tests.fixtures.imports",
+    "tests.fixtures.signup",
 ]

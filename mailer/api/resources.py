@@ -28,6 +28,7 @@ from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import ValidationError
 from mailer.models import (
+    ConsentSource,
     Event,
     EventType,
     Import,
@@ -38,7 +39,7 @@ from mailer.models import (
     SuppressionReason,
     Template,
 )
-from mailer.services import event_feed, suppressions
+from mailer.services import event_feed, signup, suppressions
 from mailer.services import lists as lists_service
 from mailer.services import templates as templates_service
 
@@ -278,8 +279,12 @@ def add_subscriber(list_id: int):
     get_or_404(MailingList, list_id, "list")
     body = json_body("SubscriberInput")
     subscriber = lists_service.add_subscriber(list_id, _subscriber_form(body))
+    if body.get("confirm"):  # unconfirmed until they click the emailed link
+        signup.ask_to_confirm(subscriber, ConsentSource.API)
+        return _one_subscriber(subscriber), 201
     if body.get("status", SubscriberStatus.SUBSCRIBED) != subscriber.status:
         lists_service.set_status(subscriber, body["status"])
+    signup.declare(subscriber, ConsentSource.API)  # the client declares consent
     return _one_subscriber(subscriber), 201
 
 

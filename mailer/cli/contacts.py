@@ -22,7 +22,9 @@ contacts_cli = AppGroup("contacts", help="Contact lists and imports.")
     default=None,
     help="Default: detected from the file.",
 )
-@click.option("--mode", type=click.Choice(["upsert", "skip", "blocklist"]), default="upsert")
+@click.option(
+    "--mode", type=click.Choice(["upsert", "skip", "blocklist", "confirm"]), default="upsert"
+)
 def import_file(path: str, list_name: str | None, fmt: str | None, mode: str) -> None:
     """Import PATH into a list; prints one summary line; exits non-zero if the import failed."""
     from mailer.engine.imports import importer

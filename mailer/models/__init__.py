@@ -16,6 +16,7 @@ from mailer.models.campaigns import (
     SendStatus,
 )
 from mailer.models.channels import PROVIDERS, Channel, Identity
+from mailer.models.consent import Consent, ConsentSource, ListConfirmation, SignupForm
 from mailer.models.contacts import (
     Import,
     ImportMapping,
@@ -87,4 +88,8 @@ __all__ = [
     "Erasure",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "Consent",
+    "ConsentSource",
+    "ListConfirmation",
+    "SignupForm",
 ]

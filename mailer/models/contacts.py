@@ -17,6 +17,7 @@ class SubscriberStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    UNCONFIRMED = "unconfirmed"  # signed up, has not confirmed by email yet: never mailed
 
 
 class MailingList(db.Model):

@@ -19,7 +19,15 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Endpoints with their own protection: login itself, the admin-only rq-dashboard (guarded
 # below), recipient-facing tracking links, key-authenticated API and signed provider webhooks.
-PUBLIC_ENDPOINT_PREFIXES = ("auth.", "rq_dashboard.", "tracking.", "api.", "webhooks.", "health.")
+PUBLIC_ENDPOINT_PREFIXES = (
+    "auth.",
+    "rq_dashboard.",
+    "tracking.",
+    "api.",
+    "webhooks.",
+    "health.",
+    "subscribe.",  # signup pages and confirmation links (issue 20)
+)
 # Issue 20: the preference centre (signed send tokens) and the public archive; the archive's
 # publish switch checks its role itself (role_required).
 PUBLIC_ENDPOINT_PREFIXES += ("preferences.", "archive.")

@@ -20,9 +20,17 @@ from mailer.engine.imports import importer
 from mailer.engine.imports.files import FORMATS
 from mailer.extensions import db
 from mailer.lib.errors import ValidationError
-from mailer.models import Import, ImportStatus, MailingList, Subscriber, SubscriberStatus
+from mailer.models import (
+    ConsentSource,
+    Import,
+    ImportStatus,
+    MailingList,
+    Subscriber,
+    SubscriberStatus,
+)
 from mailer.services import lists as lists_service
 from mailer.services import people as people_service
+from mailer.services import signup
 from mailer.web import people as people_views
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import fragment_requested, render, stop_polling
@@ -38,6 +46,7 @@ STATUS_NAMES = {
     "bounced": _l("bounced"),
     "complained": _l("complained"),
     "mapping": _l("waiting for its columns"),
+    "unconfirmed": _l("waiting for confirmation"),
     "queued": _l("waiting to start"),
     "running": _l("importing"),
     "completed": _l("done"),
@@ -47,6 +56,7 @@ MODE_NAMES = {
     "upsert": _l("update names, merge attributes"),
     "skip": _l("leave existing subscribers untouched"),
     "blocklist": _l("suppress every address"),
+    "confirm": _l("ask new people to confirm by email, leave existing ones untouched"),
 }
 FORMAT_NAMES = {"json": "JSON", "ndjson": "NDJSON", "csv": "CSV"}
 
@@ -222,6 +232,20 @@ def add_subscriber(list_id: int):
             errors=exc.errors,
             form=request.form,
         )
+    if request.form.get("confirm"):
+        sent = signup.ask_to_confirm(subscriber, ConsentSource.MANUAL)
+        flash(
+            _("%(email)s added: a confirmation email is on its way.", email=subscriber.email)
+            if sent
+            else _(
+                "%(email)s added, waiting for confirmation, but the email could not be sent: "
+                "check the list’s confirmation settings.",
+                email=subscriber.email,
+            ),
+            "success" if sent else "error",
+        )
+        return redirect(url_for(".show", list_id=list_id))
+    signup.declare(subscriber, ConsentSource.MANUAL)
     flash(_("%(email)s added.", email=subscriber.email), "success")
     return redirect(url_for(".show", list_id=list_id))
 

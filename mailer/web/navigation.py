@@ -23,6 +23,7 @@ NAV = (
     NavItem(_l("Campaigns"), "campaigns.index"),
     NavItem(_l("Lists"), "lists.index"),
     NavItem(_l("People"), "people.index"),
+    NavItem(_l("Forms"), "signup_forms.index"),  # signup forms: a short word for the bar
     NavItem(_l("Templates"), "templates.index"),
     NavItem(_l("Senders"), "identities.index"),
     NavItem(_l("Suppressions"), "suppressions.index"),
@@ -33,6 +34,7 @@ NAV = (
     NavItem(_l("Webhooks"), "webhook_endpoints.index", Role.ADMIN, settings=True),
     NavItem(_l("Queues"), "queues.index", Role.ADMIN, settings=True),
     NavItem(_l("Personal data"), "privacy.index", Role.ADMIN, settings=True),  # issue 20
+    NavItem(_l("Branding"), "branding.edit", Role.ADMIN, settings=True),
 )
 
 

@@ -24,13 +24,14 @@ from mailer.extensions import db
 from mailer.lib.errors import ValidationError
 from mailer.models import (
     BulkAction,
+    Import,
     MailingList,
     Role,
     Segment,
     Subscriber,
     SubscriberStatus,
 )
-from mailer.services import bulk, exports, people
+from mailer.services import bulk, exports, people, signup
 from mailer.services import lists as lists_service
 from mailer.web.auth import guard_blueprint
 from mailer.web.htmx import fragment_requested, render, stop_polling
@@ -145,6 +146,10 @@ def profile_page(
         errors=errors or {},
         form=form or {},
         activity_names=ACTIVITY_NAMES,
+        consents=signup.consents_of(subscriber.id),
+        source_import=db.session.get(Import, subscriber.import_id)
+        if subscriber.import_id
+        else None,
     )
 
 

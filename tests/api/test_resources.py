@@ -149,6 +149,7 @@ def test_lists_crud_with_counts(api, db):
         "unsubscribed": 1,
         "bounced": 1,
         "complained": 0,
+        "unconfirmed": 0,
     }
     assert api.get("/api/v1/lists").json["data"][0]["subscribers"]["total"] == 4
     assert taken_paths(api.post("/api/v1/lists", json={"name": "Newsletter"})) == ["$.name"]

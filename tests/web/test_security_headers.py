@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.lib import tokens
-from mailer.models import BulkAction, Send
+from mailer.models import BulkAction, Send, SignupForm
 from tests.e2e.crafted import plant
 from tests.factories import make_user
 from tests.fixtures.app import login_as
@@ -44,7 +44,12 @@ def _bulk_action(db, list_id: int) -> int:
 @pytest.fixture
 def ids(db) -> dict[str, int]:
     planted = plant(db)
+    form = SignupForm(public_id="pub1", name="Form", lists=[{"id": planted.list_id, "label": "L"}])
+    db.session.add(form)
+    db.session.commit()
     return {
+        "form_id": form.id,  # signup forms (issue 20)
+        "public_id": form.public_id,
         "list_id": planted.list_id,
         "subscriber_id": planted.subscriber_id,
         "segment_id": planted.segment_id,

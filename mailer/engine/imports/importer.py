@@ -51,7 +51,9 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 
-MODES = ("upsert", "skip", "blocklist")
+# "confirm": new addresses wait for confirmation (services.signup emails them once the import
+# is done), known ones are left untouched.
+MODES = ("upsert", "skip", "blocklist", "confirm")
 BATCH_SIZE = 2000
 SKIP_HEARTBEAT_SECONDS = 10.0  # while a resumed run reads past the committed rows
 
@@ -469,6 +471,11 @@ class _BatchWriter:
         self.import_id = record.id
         self.list_id = record.list_id
         self.mode = record.mode
+        self.status = (
+            SubscriberStatus.UNCONFIRMED
+            if record.mode == "confirm"
+            else SubscriberStatus.SUBSCRIBED
+        ).value
         self.source = f"import {record.id}: {record.filename}"[:200]
         self.attempt = record.attempts
         self.beaten = time.monotonic()
@@ -637,7 +644,7 @@ class _BatchWriter:
                 if email in existing:
                     if existing[email] == self.import_id:
                         c.duplicates += 1  # seen in an earlier batch of this file
-                    elif self.mode == "skip":
+                    elif self.mode in ("skip", "confirm"):
                         c.skipped += 1
                         continue
                     else:
@@ -648,7 +655,7 @@ class _BatchWriter:
         else:
             c.inserted += len(rows)
         now = utcnow().strftime("%Y-%m-%d %H:%M:%S")  # formatted once, not per row by the driver
-        fixed = (self.list_id, SubscriberStatus.SUBSCRIBED.value, self.import_id, now, now)
+        fixed = (self.list_id, self.status, self.import_id, now, now)
         self.insert.execute(self.conn, rows, fixed)
 
     def _write_suppressions(self, batch) -> None:

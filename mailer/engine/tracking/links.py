@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from mailer.extensions import db
-from mailer.lib import dbutil, tokens
+from mailer.lib import branding, dbutil, tokens
 from mailer.models import Campaign, Link
 from mailer.models.base import utcnow
 from mailer.models.campaigns import MessageLink
@@ -82,9 +82,22 @@ class Instrumenter:
     Identical URLs share one ``Link`` row per campaign, kept in ``links`` (url → id)."""
 
     def __init__(
-        self, campaign_id: int, base: str, *, opens: bool, clicks: bool, links: dict[str, int]
+        self,
+        campaign_id: int,
+        base: str,
+        *,
+        opens: bool,
+        clicks: bool,
+        links: dict[str, int],
+        address: str = "",
     ) -> None:
         self.campaign_id = campaign_id
+        # The sender's postal address (branding), in the default footer: built once here.
+        lines = [line.strip() for line in address.splitlines() if line.strip()]
+        self.address_html = (
+            "<br>".join(html_lib.escape(line) for line in lines) + "<br>" if lines else ""
+        )
+        self.address_text = "\n".join(lines) + "\n" if lines else ""
         self.base = base.rstrip("/")
         self.opens = opens
         self.clicks = clicks
@@ -109,7 +122,7 @@ class Instrumenter:
             preferences = preferences_url(self.base, token)
             tail += (
                 '<p style="font-size:12px;color:#666;text-align:center;margin:24px 0">'
-                f'<a href="{unsubscribe}" style="color:#666">Unsubscribe</a> · '
+                f'{self.address_html}<a href="{unsubscribe}" style="color:#666">Unsubscribe</a> · '
                 f'<a href="{preferences}" style="color:#666">Email preferences</a></p>'
             )
         if self.opens:
@@ -119,7 +132,8 @@ class Instrumenter:
         if text and unsubscribe not in text:
             preferences = preferences_url(self.base, token)
             text = (
-                f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe}\nEmail preferences: {preferences}\n"
+                f"{text.rstrip()}\n\n{self.address_text}Unsubscribe: {unsubscribe}\n"
+                f"Email preferences: {preferences}\n"
             )
         return html, text
 
@@ -277,6 +291,7 @@ def instrumenter(campaign: Campaign) -> Instrumenter:
         opens=campaign.track_opens,
         clicks=campaign.track_clicks,
         links=links,
+        address=branding.load().address,
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from mailer.engine.rendering import RenderError, TemplateSyntaxProblem, compile_email
 from mailer.engine.transactional import accept as transactional
 from mailer.extensions import db
-from mailer.lib import branding
+from mailer.lib import branding, erased
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError
 from mailer.models import (
@@ -41,6 +41,7 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 from mailer.queue import get_redis, lua_script
+from mailer.services import privacy
 
 log = logging.getLogger(__name__)
 
@@ -524,6 +525,8 @@ def confirm(consents: list[Consent], ip: str) -> Confirmation:
         if subscriber.status in (SubscriberStatus.UNCONFIRMED, SubscriberStatus.UNSUBSCRIBED):
             subscriber.status = SubscriberStatus.SUBSCRIBED.value
             subscriber.unsubscribed_at = None
+    if email:
+        erased.forget(email)  # fresh consent: an address erased earlier may come back
     db.session.commit()
     return Confirmation(email, list_ids, already)
 
@@ -645,3 +648,39 @@ def purge_unconfirmed(now=None) -> int:
     )
     db.session.commit()
     return removed
+
+
+# ------------------------------------------------------------------ personal data (GDPR)
+
+
+def _consent_records(footprint) -> list[dict]:
+    """The person's consent records, for their data export."""
+    rows = db.session.scalars(
+        select(Consent)
+        .where(Consent.subscriber_id.in_(footprint.subscriber_ids))
+        .order_by(Consent.id)
+    )
+    return [
+        {
+            "subscriber_id": c.subscriber_id,
+            "source": c.source,
+            "form": c.form_name,
+            "requested_at": privacy.iso(c.requested_at),
+            "request_ip": c.request_ip,
+            "confirmed_at": privacy.iso(c.confirmed_at),
+            "confirm_ip": c.confirm_ip,
+        }
+        for c in rows
+    ]
+
+
+def _erase_consent_records(footprint) -> int:
+    """Gone with the subscriber rows (cascade); deleted here too where foreign keys are off."""
+    result = db.session.execute(
+        delete(Consent).where(Consent.subscriber_id.in_(footprint.subscriber_ids))
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+privacy.register("consent_records", _consent_records, _erase_consent_records)

@@ -26,7 +26,7 @@ def brand() -> branding.Branding:
 
 
 # Blueprints whose pages recipients see, on the shared base (tracking/_layout.html).
-RECIPIENT_BLUEPRINTS = {"tracking", "subscribe"}
+RECIPIENT_BLUEPRINTS = {"tracking", "subscribe", "preferences", "archive"}
 
 
 def _origin(url: str) -> str:

@@ -17,6 +17,8 @@ from mailer.engine.transactional import accept as transactional
 from mailer.lib import erased
 from mailer.lib.errors import ValidationError
 from mailer.models import (
+    Consent,
+    ConsentSource,
     Erasure,
     Link,
     OutboxMessage,
@@ -26,7 +28,7 @@ from mailer.models import (
 )
 from mailer.models.base import utcnow
 from mailer.services import lists as lists_service
-from mailer.services import privacy
+from mailer.services import privacy, signup
 from tests.factories import make_list, make_sent_campaign, make_user
 from tests.fixtures.feedback import drain, url
 
@@ -124,13 +126,25 @@ def test_the_export_holds_every_kind_of_record(db, footprint):
 
 def test_a_registered_source_joins_the_export_and_the_erasure(db, footprint):
     seen = []
-    privacy.register("consent_records", lambda fp: [{"email": fp.email}], seen.append)
+    privacy.register("extra_records", lambda fp: [{"email": fp.email}], seen.append)
     try:
-        assert privacy.export(ANN)["consent_records"] == [{"email": ANN}]
+        assert privacy.export(ANN)["extra_records"] == [{"email": ANN}]
         privacy.erase(ANN, privacy.Actor("user"))
         assert [fp.email for fp in seen] == [ANN]
     finally:
-        privacy.SOURCES.pop("consent_records")
+        privacy.SOURCES.pop("extra_records")
+
+
+def test_consent_records_are_exported_and_erased(db):
+    mailing_list = make_list(db, "Newsletter", [ANN])
+    ann = db.session.scalar(sa.select(Subscriber).filter_by(list_id=mailing_list.id))
+    signup.declare(ann, ConsentSource.MANUAL)
+    db.session.commit()
+    records = privacy.export(ANN)["consent_records"]
+    assert [(r["subscriber_id"], r["source"]) for r in records] == [(ann.id, "manual")]
+    assert records[0]["confirmed_at"], "declared consent counts as given"
+    privacy.erase(ANN, privacy.Actor("user"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Consent)) == 0
 
 
 def _text_columns(db) -> dict[str, list[str]]:

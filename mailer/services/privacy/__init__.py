@@ -18,7 +18,7 @@ from mailer.models import Erasure
 from mailer.models.base import utcnow
 from mailer.services.privacy.sources import SOURCES, Footprint, find, iso, register
 
-__all__ = ["SOURCES", "Actor", "clean_address", "erase", "export", "register"]
+__all__ = ["SOURCES", "Actor", "clean_address", "erase", "export", "iso", "register"]
 
 
 @dataclass(frozen=True)

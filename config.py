@@ -178,6 +178,10 @@ class Config:
     # rq-dashboard reads its Redis connection from these.
     RQ_DASHBOARD_REDIS_URL: str | list[str] | None = None
 
+    # Failed-send review: a retry request sends again at most this many failed sends or
+    # messages itself; past it, a job retries them all in batches of this size.
+    MAILER_RETRY_BATCH = _int("MAILER_RETRY_BATCH", 1000)
+
 
 class TestConfig(Config):
     """Settings for the test suite.

@@ -13,7 +13,14 @@ from mailer.api.core import bp
 
 
 def init_app(app: Flask) -> None:
-    from mailer.api import campaigns, docs, messages, resources, webhooks  # noqa: F401  (routes)
+    from mailer.api import (  # noqa: F401  (routes)
+        campaigns,
+        docs,
+        failed_sends,
+        messages,
+        resources,
+        webhooks,
+    )
     from mailer.extensions import csrf
 
     csrf.exempt(bp)  # keys, not cookies: no cross-site request can carry one

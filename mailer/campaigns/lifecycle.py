@@ -239,17 +239,11 @@ def retry_in_doubt(campaign: Campaign) -> int:
     n = db.session.execute(
         update(Send)
         .where(Send.campaign_id == campaign.id, Send.status == SendStatus.IN_DOUBT.value)
-        .values(status=SendStatus.PENDING.value, next_attempt_at=None)
+        .values(status=SendStatus.PENDING.value, next_attempt_at=None, failed_at=None)
     ).rowcount
     db.session.commit()
     if n and campaign.status == S.COMPLETED.value:
-        # Completed with in-doubt sends: reopen for them.
-        db.session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign.id)
-            .values(status=S.RUNNING.value, finished_at=None)
-        )
-        db.session.commit()
+        transition(campaign, S.RUNNING)  # completed with in-doubt sends: runs again for them
     if n and campaign.status in (S.RUNNING.value, S.COMPLETED.value):
         launch.start_channel_workers(campaign)
     return n

@@ -101,10 +101,24 @@ def duplicate(campaign: Campaign, user_id: int | None = None) -> Campaign:
     return copy
 
 
+def deletable(campaign: Campaign) -> bool:
+    """Only a campaign that never started may be deleted (its sends and figures are its
+    history), or one whose figures retention archived (its sends are pruned anyway)."""
+    return campaign.started_at is None or campaign.archived_at is not None
+
+
 def delete_campaign(campaign: Campaign) -> None:
     """Delete a campaign; a scheduled one is unscheduled first; running and paused ones are
-    refused, and uploads still importing must finish first (their import rows belong to the
-    campaign)."""
+    refused, so are started ones not archived (:func:`deletable`), and uploads still
+    importing must finish first (their import rows belong to the campaign)."""
+    if CampaignStatus(campaign.status) not in (S.RUNNING, S.PAUSED) and not deletable(campaign):
+        raise NotAllowed(
+            _(
+                "“%(name)s” has started: deleting it would erase who received it and its "
+                "statistics. It can be deleted once retention has archived its figures.",
+                name=campaign.name,
+            )
+        )
     pending = db.session.scalar(
         select(func.count())
         .select_from(Import)

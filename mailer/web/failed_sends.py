@@ -166,10 +166,10 @@ def retry_shown(campaign_id: int):
     else:
         flash(
             ngettext(
-                "%(num)s email is queued again.",
-                "%(num)s emails are queued again.",
+                "%(count)s email is queued again.",
+                "%(count)s emails are queued again.",
                 done.retried,
-                num=format_number(done.retried),
+                count=format_number(done.retried),
             ),
             "success",
         )

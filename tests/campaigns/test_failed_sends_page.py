@@ -141,8 +141,8 @@ def test_retrying_needs_the_pages_csrf_token(app, db, client, marketer, brevo):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         assert client.post(f"/campaigns/{campaign.id}/failed/{a.id}/retry").status_code == 400
-        token = csrf_token_from(page)
-        ok = client.post(f"/campaigns/{campaign.id}/failed/{a.id}/retry", data={"csrf_token": token})
+        token = {"csrf_token": csrf_token_from(page)}
+        ok = client.post(f"/campaigns/{campaign.id}/failed/{a.id}/retry", data=token)
         assert ok.status_code == 302
     finally:
         app.config["WTF_CSRF_ENABLED"] = False

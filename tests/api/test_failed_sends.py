@@ -92,9 +92,7 @@ def test_an_in_doubt_send_needs_send_again_anyway(app, db, api, brevo):
     assert (everything.json["retried"], everything.json["in_doubt_skipped"]) == (1, 1)
     db.session.expire_all()
     assert db.session.get(Send, doubt.id).status == "in_doubt", "never retried silently"
-    confirmed = api.post(
-        f"/api/v1/failed-sends/{doubt.id}/retry", json={"confirm_in_doubt": True}
-    )
+    confirmed = api.post(f"/api/v1/failed-sends/{doubt.id}/retry", json={"confirm_in_doubt": True})
     assert confirmed.json["retried"] == 1
     run(app, db, SEND)
     assert statuses(db, campaign.id) == {"sent": 2}

@@ -100,8 +100,9 @@ def test_unconfirmed_emails_are_shown_apart_and_sent_again_only_anyway(
 def test_the_filters_narrow_what_is_shown_and_retried(app, db, client, marketer, brevo):
     campaign = _sent_with_failures(app, db, brevo, ["a@example.com", "b@example.com"])
     b = _send(db, "b@example.com")
-    b.error, b.failed_at = "gave up after 5 attempts: 503 mailbox busy", utcnow() - timedelta(
-        days=3
+    b.error, b.failed_at = (
+        "gave up after 5 attempts: 503 mailbox busy",
+        utcnow() - timedelta(days=3),
     )
     db.session.commit()
     url = f"/campaigns/{campaign.id}/failed"

@@ -89,6 +89,7 @@ def _page(campaign: Campaign, args: dict[str, str], block: str | None = None, st
         status=422 if errors else status,
         campaign=campaign,
         args=args,
+        kept={k: v for k, v in args.items() if v and k != "state"},  # filters for the links
         errors=errors,
         sends=sends,
         counts=counts,

@@ -13,7 +13,7 @@ from mailer.api.core import ApiError, bp, field_errors, json_body, not_found, pa
 from mailer.campaigns import documents as campaign_documents
 from mailer.campaigns import failed_sends as review
 from mailer.extensions import db
-from mailer.lib.dbutil import parse_id
+from mailer.lib.dbutil import MAX_INT, parse_id
 from mailer.models import Send
 from mailer.models.campaigns import Message
 
@@ -54,7 +54,7 @@ def _filter(values: dict[str, Any], *, campaigns: bool, bad=_bad) -> review.Filt
     channel_id = None
     if values.get("channel") is not None:
         channel_id = parse_id(str(values["channel"]))
-        if channel_id is None:
+        if channel_id is None or channel_id > MAX_INT:
             raise bad("channel", "A channel's id: a positive whole number.")
     reason = values.get("reason")
     if reason is not None and not 1 <= len(str(reason)) <= REASON_MAX:

@@ -101,7 +101,7 @@ def page(client, path: str) -> str:
     assert response.status_code == 200, path
     html = response.get_data(as_text=True)
     main = csrf_token.sub("", html[html.index("<main") : html.index("</main>")])
-    return delete_link.sub("", main)
+    return " ".join(delete_link.sub("", main).split())
 
 
 csrf_token = re.compile(r'name="csrf_token" value="[^"]*"')

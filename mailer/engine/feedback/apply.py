@@ -210,11 +210,14 @@ def _counted_by_own_tracking(
         for mid, opens, clicks in db.session.execute(
             select(
                 Message.id,
-                Message.payload["track_opens"].as_boolean(),
-                Message.payload["track_clicks"].as_boolean(),
+                Message.payload["track_opens"],
+                Message.payload["track_clicks"],
             ).where(Message.id.in_(chunk))
-        ):  # stored only when False (accept)
-            tracked[(tokens.MESSAGE, mid)] = (opens is not False, clicks is not False)
+        ):  # stored only when false (accept); SQLite reads it back as 0
+            tracked[(tokens.MESSAGE, mid)] = (
+                opens not in (False, "false"),
+                clicks not in (False, "false"),
+            )
     out = []
     for i in wanted:
         t = targets[i]

@@ -214,6 +214,9 @@ class Config:
     MAILER_SIGNUP_PER_ADDRESS = _int("MAILER_SIGNUP_PER_ADDRESS", 5)
     MAILER_SIGNUP_PER_IP = _int("MAILER_SIGNUP_PER_IP", 30)
     MAILER_UNCONFIRMED_DAYS = _int("MAILER_UNCONFIRMED_DAYS", 7)
+    # Failed-send review: a retry request sends again at most this many failed sends or
+    # messages itself; past it, a job retries them all in batches of this size.
+    MAILER_RETRY_BATCH = _int("MAILER_RETRY_BATCH", 1000)
 
 
 class TestConfig(Config):

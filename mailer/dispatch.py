@@ -21,6 +21,7 @@ DRAIN_SECONDS = 30.0  # a transactional drain job hands over to a fresh one afte
 SHORT_RESULT_TTL = 300  # seconds RQ keeps the result of a frequent job
 FAILURE_TTL = 86400
 CHANNEL_RETRIES = 3  # a channel job whose child died (or that raised) is enqueued again
+RETRY_SECONDS = 3600  # a failed-send retry job over a large filter
 ROW_WAKE_TTL = 120  # seconds a queued loop of a row's extra slot stops others being queued
 
 
@@ -103,6 +104,19 @@ def process_feedback(*, helper: bool = False):
         result_ttl=SHORT_RESULT_TTL,
         failure_ttl=FAILURE_TTL,
         **kwargs,
+    )
+
+
+def retry_failed(kind: str, filter_data: dict, confirm_in_doubt: bool):
+    """Retry every failed send or message of a filter too large for one request."""
+    return enqueue(
+        SEND,
+        "jobs.failed_sends.retry_failed",
+        kind,
+        filter_data,
+        confirm_in_doubt,
+        job_timeout=RETRY_SECONDS,
+        failure_ttl=FAILURE_TTL,
     )
 
 

@@ -198,9 +198,12 @@ class Sent:
 def make_sent_campaign(db, channel: Channel, emails: list[str], pmid=None) -> Sent:
     """A completed campaign's send rows written directly (nothing is sent): status sent, half an
     hour ago, with provider message ids `pmid(i)`, for tests of what providers report back.
-    The `send_campaign` fixture (tests/fixtures/tracking.py) sends through the real worker."""
+    Its own open and click tracking is off, so providers' opens and clicks count (with it on,
+    ours count and theirs are ignored). The `send_campaign` fixture (tests/fixtures/tracking.py)
+    sends through the real worker."""
     mailing_list = make_list(db, f"List {uuid.uuid4().hex[:6]}", emails)
     campaign = make_campaign(db, [mailing_list], [channel], status="completed")
+    campaign.track_opens = campaign.track_clicks = False
     row_id = campaign.channels[0].id
     subscribers = db.session.scalars(
         db.select(Subscriber).filter_by(list_id=mailing_list.id).order_by(Subscriber.id)

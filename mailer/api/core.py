@@ -315,6 +315,11 @@ def _schema_errors(error) -> list[dict[str, str]]:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return [{"path": f"{path}.{name}", "message": "Unknown field."} for name in extra]
+    if error.validator == "maxItems":  # jsonschema's message would repeat every item
+        name = error.absolute_path[-1] if error.absolute_path else None
+        noun = name if isinstance(name, str) and len(error.absolute_path) == 1 else "items"
+        per = " per request" if noun != "items" else ""
+        return [{"path": path, "message": f"At most {error.validator_value} {noun}{per}."}]
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         return [

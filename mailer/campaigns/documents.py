@@ -654,7 +654,7 @@ def reschedule(campaign: Campaign, date: Any) -> Campaign:
 
 
 def delete(campaign: Campaign) -> None:
-    """Delete a campaign not started yet (or finished); its lists and contacts stay."""
+    """Delete a campaign not started yet (or archived); its lists and contacts stay."""
     if CampaignStatus(campaign.status) in (S.RUNNING, S.PAUSED):
         raise NotAllowed(
             f"The campaign is {campaign.status}: it cannot be deleted once it has started. "

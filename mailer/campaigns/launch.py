@@ -164,6 +164,12 @@ def wake_rows() -> list[int]:
     return _wake(rows)
 
 
+def wake(campaign: Campaign) -> list[int]:
+    """Enqueue a channel job for each row of the campaign that has no live loop (sends put
+    back to pending, e.g. retried failed ones)."""
+    return _wake(campaign.channels)
+
+
 def _wake(rows) -> list[int]:
     """Enqueue a channel job for each of ``rows`` that has no live loop."""
     woken = []

@@ -101,10 +101,24 @@ def duplicate(campaign: Campaign, user_id: int | None = None) -> Campaign:
     return copy
 
 
+def deletable(campaign: Campaign) -> bool:
+    """Only a campaign that never started may be deleted (its sends and figures are its
+    history), or one whose figures retention archived (its sends are pruned anyway)."""
+    return campaign.started_at is None or campaign.archived_at is not None
+
+
 def delete_campaign(campaign: Campaign) -> None:
     """Delete a campaign; a scheduled one is unscheduled first; running and paused ones are
-    refused, and uploads still importing must finish first (their import rows belong to the
-    campaign)."""
+    refused, so are started ones not archived (:func:`deletable`), and uploads still
+    importing must finish first (their import rows belong to the campaign)."""
+    if CampaignStatus(campaign.status) not in (S.RUNNING, S.PAUSED) and not deletable(campaign):
+        raise NotAllowed(
+            _(
+                "“%(name)s” has started: deleting it would erase who received it and its "
+                "statistics. It can be deleted once retention has archived its figures.",
+                name=campaign.name,
+            )
+        )
     pending = db.session.scalar(
         select(func.count())
         .select_from(Import)
@@ -239,17 +253,11 @@ def retry_in_doubt(campaign: Campaign) -> int:
     n = db.session.execute(
         update(Send)
         .where(Send.campaign_id == campaign.id, Send.status == SendStatus.IN_DOUBT.value)
-        .values(status=SendStatus.PENDING.value, next_attempt_at=None)
+        .values(status=SendStatus.PENDING.value, next_attempt_at=None, failed_at=None)
     ).rowcount
     db.session.commit()
     if n and campaign.status == S.COMPLETED.value:
-        # Completed with in-doubt sends: reopen for them.
-        db.session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign.id)
-            .values(status=S.RUNNING.value, finished_at=None)
-        )
-        db.session.commit()
+        transition(campaign, S.RUNNING)  # completed with in-doubt sends: runs again for them
     if n and campaign.status in (S.RUNNING.value, S.COMPLETED.value):
         launch.start_channel_workers(campaign)
     return n

@@ -21,7 +21,7 @@ TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
     S.SCHEDULED: {S.RUNNING, S.DRAFT, S.CANCELLED, S.FAILED},
     S.RUNNING: {S.PAUSED, S.COMPLETED, S.CANCELLED, S.FAILED},
     S.PAUSED: {S.RUNNING, S.CANCELLED},
-    S.COMPLETED: set(),
+    S.COMPLETED: {S.RUNNING},  # failed or unconfirmed sends retried (not once archived)
     S.CANCELLED: set(),
     S.FAILED: {S.DRAFT},
 }
@@ -69,11 +69,12 @@ def transition(
         values["started_at"] = utcnow()
     if to in (S.COMPLETED, S.CANCELLED, S.FAILED):
         values["finished_at"] = utcnow()
-    changed = db.session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status == current.value)
-        .values(**values)
-    ).rowcount
+    elif current == S.COMPLETED:  # reopened while retried sends go out
+        values["finished_at"] = None
+    where = [Campaign.id == campaign.id, Campaign.status == current.value]
+    if current == S.COMPLETED:  # archived figures are final: it never sends again
+        where.append(Campaign.archived_at.is_(None))
+    changed = db.session.execute(update(Campaign).where(*where).values(**values)).rowcount
     if not changed:
         db.session.rollback()
         now_status = db.session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))

@@ -179,6 +179,8 @@ class Send(db.Model):
     bounced_at: Mapped[datetime | None]
     complained_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    # When it last failed or was found in doubt (migration 0017); a retry clears it.
+    failed_at: Mapped[datetime | None]
 
 
 class Link(db.Model):

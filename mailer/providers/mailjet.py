@@ -140,7 +140,8 @@ class MailjetProvider(HttpProvider):
         if entry.get("Status") == "success":
             to = entry.get("To")
             first = to[0] if isinstance(to, list) and to and isinstance(to[0], dict) else {}
-            mid = first.get("MessageUUID") or first.get("MessageID")
+            # The numeric MessageID: every event carries it (Message_GUID, the UUID, not always).
+            mid = first.get("MessageID") or first.get("MessageUUID")
             return SendResult(
                 ref=m.ref,
                 ok=True,

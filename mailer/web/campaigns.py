@@ -452,10 +452,10 @@ def retry_in_doubt(campaign_id: int):
         campaign_id,
         lifecycle.retry_in_doubt,
         lambda c, n: ngettext(
-            "%(num)s email of “%(name)s” is queued again and will be sent once more.",
-            "%(num)s emails of “%(name)s” are queued again and will be sent once more.",
+            "%(count)s email of “%(name)s” is queued again and will be sent once more.",
+            "%(count)s emails of “%(name)s” are queued again and will be sent once more.",
             n,
-            num=format_number(n),
+            count=format_number(n),
             name=c.name,
         ),
     )

@@ -1,4 +1,5 @@
-"""Friendly error pages in the reader's language; JSON with a stable shape under /api/."""
+"""Friendly error pages in the reader's language; JSON with a stable shape under /api/ and
+/webhooks/ (programs read those)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ ROLE_ABILITIES = {
     "admin": _l("As an admin you can do everything."),
 }
 
-# Stable machine-readable codes of the JSON errors under /api/.
+# Programs read these paths (the REST API, providers' feedback webhooks): errors are JSON.
+JSON_PREFIXES = ("/api/", "/webhooks/")
+
+# Stable machine-readable codes of the JSON errors under JSON_PREFIXES.
 API_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -74,7 +78,7 @@ def init_app(app: Flask) -> None:
 
 def _render(error: HTTPException):
     code = error.code or 500
-    if request.path.startswith("/api/"):
+    if request.path.startswith(JSON_PREFIXES):
         title = str(TITLES.get(code, "Error"))
         code_name = API_CODES.get(code, title.lower().replace(" ", "_"))
         response = jsonify(

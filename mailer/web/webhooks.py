@@ -28,7 +28,7 @@ def receive(provider: str, token: str):
     try:
         intake.receive(provider, token, raw, request.headers)
     except intake.UnknownWebhook:
-        abort(404)
+        abort(404, "No feedback webhook for this provider and channel: check the URL.")
     except Rejected:
         return _plain("forbidden", 403)
     except Malformed:

@@ -95,14 +95,17 @@ def everything_a_user_sees(db, client, campaign: Campaign) -> dict:
 
 
 def page(client, path: str) -> str:
-    """A page's main content (the CSRF tokens around it are new each time)."""
+    """A page's main content (the CSRF tokens around it are new each time; the delete link
+    appears once the figures are archived: a started campaign is deletable only then)."""
     response = client.get(path, follow_redirects=True)
     assert response.status_code == 200, path
     html = response.get_data(as_text=True)
-    return csrf_token.sub("", html[html.index("<main") : html.index("</main>")])
+    main = csrf_token.sub("", html[html.index("<main") : html.index("</main>")])
+    return " ".join(delete_link.sub("", main).split())
 
 
 csrf_token = re.compile(r'name="csrf_token" value="[^"]*"')
+delete_link = re.compile(r'<a href="/campaigns/\d+/delete"[^>]*>[^<]*</a>')
 
 
 def test_pruning_a_finished_campaign_keeps_its_figures_and_removes_its_rows_in_batches(

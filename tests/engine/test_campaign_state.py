@@ -22,3 +22,18 @@ def test_a_refused_move_is_explained_in_the_readers_language(app, db):
         transition(campaign, CampaignStatus.PAUSED)
     assert str(english.value) == "A draft campaign cannot become paused."
     assert db.session.get(type(campaign), campaign.id).status == "draft"
+
+
+def test_a_completed_campaign_runs_again_for_retried_sends_unless_archived(app, db):
+    campaign = draft(db)
+    for status in ("scheduled", "running", "completed"):
+        transition(campaign, CampaignStatus(status))
+    assert campaign.finished_at is not None
+    transition(campaign, CampaignStatus.RUNNING)
+    assert (campaign.status, campaign.finished_at) == ("running", None)
+    transition(campaign, CampaignStatus.COMPLETED)
+    campaign.archived_at = campaign.finished_at
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        transition(campaign, CampaignStatus.RUNNING)
+    assert db.session.get(type(campaign), campaign.id).status == "completed"

@@ -31,6 +31,7 @@ from mailer.models import (
     SendStatus,
     SubscriberStatus,
 )
+from mailer.models.base import utcnow
 from mailer.queue import get_redis
 
 ERROR_BURST = 50  # consecutive failed sends that pause a row
@@ -245,7 +246,13 @@ def write(loop: LoopState, outcomes: list[SendOutcome], journaled: bool = False)
     itself, which is no longer out. Not committed."""
     write_outcomes(Send.__table__, outcomes)
     sent = sum(1 for o in outcomes if o.status == SENT)
-    failed = sum(1 for o in outcomes if o.status == _FAILED)
+    failed_ids = [o.id for o in outcomes if o.status == _FAILED]
+    failed = len(failed_ids)
+    if failed_ids:  # few: when they failed, for the failed-send review
+        dbutil.run_sql(
+            f"UPDATE sends SET failed_at = ? WHERE id IN ({dbutil.id_list(failed_ids)})",
+            [utcnow()],
+        )
     done = "journal" if journaled else "handed"
     if loop.slot == 0:
         dbutil.run_sql(

@@ -21,8 +21,10 @@ from mailer.engine.campaign_send.state import LoopState, RowState, read_row
 from mailer.extensions import db
 from mailer.lib import dbutil, ratelimit
 from mailer.models import CampaignChannel, CampaignChannelSlot, CampaignStatus, Send, SendStatus
+from mailer.models.base import utcnow
 
 MAX_CHUNK = 500
+IN_DOUBT_ERROR = "worker stopped while the provider had it: check before resending"
 Wait = tuple[float | None, str]  # (seconds, or None for "until the tick", the reason)
 
 
@@ -216,7 +218,8 @@ def recover(loop: LoopState, row: CampaignChannel) -> None:
             .where(*ours, or_(*doubts))
             .values(
                 status=SendStatus.IN_DOUBT.value,
-                error="worker stopped while the provider had it: check before resending",
+                error=IN_DOUBT_ERROR,
+                failed_at=utcnow(),
             )
         )
     db.session.execute(

@@ -25,6 +25,7 @@ from mailer.engine.webhooks_out.events import WebhookEvent
 from mailer.extensions import db
 from mailer.lib import dbutil, tokens
 from mailer.models import (
+    Campaign,
     CampaignChannel,
     Event,
     EventType,
@@ -185,6 +186,48 @@ def _machine_reason(e: FeedbackEvent) -> str | None:
     return hits.machine_reason(kind, ua)
 
 
+def _counted_by_own_tracking(
+    events: Sequence[FeedbackEvent], targets: Mapping[int, _Target], indexes: Sequence[int]
+) -> list[int]:
+    """Provider opens and clicks of mail whose own open (click) tracking is on: our pixel or
+    link records the same action, so the provider's report would count it twice. Where our
+    tracking of that kind is off, the provider's counts like ours (docs/architecture.md)."""
+    kinds = (EventType.OPEN.value, EventType.CLICK.value)
+    wanted = [i for i in indexes if events[i].kind in kinds]
+    if not wanted:
+        return []
+    tracked: dict[tuple[str, int], tuple[bool, bool]] = {}
+    campaigns = {targets[i].campaign_id for i in wanted if targets[i].kind == tokens.CAMPAIGN_SEND}
+    for chunk in chunks(sorted(c for c in campaigns if c is not None)):
+        for cid, opens, clicks in db.session.execute(
+            select(Campaign.id, Campaign.track_opens, Campaign.track_clicks).where(
+                Campaign.id.in_(chunk)
+            )
+        ):
+            tracked[(tokens.CAMPAIGN_SEND, cid)] = (bool(opens), bool(clicks))
+    messages = {targets[i].id for i in wanted if targets[i].kind == tokens.MESSAGE}
+    for chunk in chunks(sorted(messages)):
+        for mid, opens, clicks in db.session.execute(
+            select(
+                Message.id,
+                Message.payload["track_opens"],
+                Message.payload["track_clicks"],
+            ).where(Message.id.in_(chunk))
+        ):  # stored only when false (accept); SQLite reads it back as 0
+            tracked[(tokens.MESSAGE, mid)] = (
+                opens not in (False, "false"),
+                clicks not in (False, "false"),
+            )
+    out = []
+    for i in wanted:
+        t = targets[i]
+        key = (t.kind, t.campaign_id if t.kind == tokens.CAMPAIGN_SEND else t.id)
+        opens, clicks = tracked.get(key, (False, False))
+        if opens if events[i].kind == EventType.OPEN.value else clicks:
+            out.append(i)
+    return out
+
+
 def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None) -> list[str]:
     """Record events and their effects in the caller's transaction.
 
@@ -198,6 +241,9 @@ def apply_events(events: Sequence[FeedbackEvent], *, now: datetime | None = None
         if i not in targets:
             outcomes[i] = "unmatched"
     matched = [i for i in active if i in targets]
+    for i in _counted_by_own_tracking(events, targets, matched):
+        outcomes[i] = "ignored"
+    matched = [i for i in matched if outcomes[i] != "ignored"]
     existing: set[str] = set()
     for chunk in chunks({events[i].key for i in matched}):
         existing.update(

@@ -2,9 +2,10 @@
 
 Mailjet does not sign callbacks; the URL carries basic-auth credentials
 (``https://user:password@host/webhooks/mailjet/<token>``) that must match the channel's.
-Events carry ``MessageID`` (and ``Message_GUID``, the MessageUUID the send stored) and
-``Payload``, the EventPayload JSON holding our tags (the send token). A bounce says
-``hard_bounce``; ``blocked`` means Mailjet did not even try, and its ``error`` says why.
+Events carry ``MessageID``, the numeric id the send stores (sends made before stored
+``Message_GUID``, the MessageUUID: matched too), and ``Payload``, the EventPayload JSON holding
+our tags (the send token). A bounce says ``hard_bounce``; ``blocked`` means Mailjet did not
+even try, and its ``error`` says why.
 """
 
 from __future__ import annotations

@@ -136,7 +136,12 @@ def ses_events(event: dict) -> list[FeedbackEvent]:
     if name == "Reject":
         r = _obj(event, "reject")
         return [
-            make(EventType.REJECT.value, to, mail.get("timestamp"), reason=text(r.get("reason")))
+            make(
+                EventType.REJECT.value,
+                to,
+                mail.get("timestamp"),
+                detail=text(f"SES rejected it: {r.get('reason') or 'no reason given'}"),
+            )
             for to in destination
         ]
     if name == "Rendering Failure":
@@ -146,7 +151,8 @@ def ses_events(event: dict) -> list[FeedbackEvent]:
                 EventType.REJECT.value,
                 to,
                 mail.get("timestamp"),
-                reason=text(f.get("errorMessage")),
+                detail=text(f"SES could not render it: {f.get('errorMessage') or 'no reason'}"),
+                template=text(f.get("templateName"), 200),
             )
             for to in destination
         ]

@@ -48,6 +48,8 @@ LINGER_SECONDS = 1.0  # an idle job waits this long for more messages before it 
 IDLE_SLEEP = 0.05
 STALE_AFTER = timedelta(minutes=10)  # "sending" this long: its worker died
 QUEUED = MessageStatus.QUEUED.value  # where a message waits for its retry
+# A message left "sending" by a dead worker: failed with this reason, never resent blindly.
+IN_DOUBT_ERROR = "in doubt: the worker stopped while sending; the provider may have it"
 _MESSAGES = Message.__table__
 
 
@@ -374,7 +376,7 @@ def recover_stale(now: datetime | None = None) -> int:
         .where(*stale)
         .values(
             status=MessageStatus.FAILED.value,
-            error="in doubt: the worker stopped while sending; the provider may have it",
+            error=IN_DOUBT_ERROR,
         )
     ).rowcount
     db.session.commit()

@@ -36,6 +36,14 @@ from .error_error import ErrorError
 from .error_error_details import ErrorErrorDetails
 from .error_error_details_fields_item import ErrorErrorDetailsFieldsItem
 from .event_type import EventType
+from .failed_message import FailedMessage
+from .failed_message_page import FailedMessagePage
+from .failed_message_retry import FailedMessageRetry
+from .failed_send import FailedSend
+from .failed_send_page import FailedSendPage
+from .failed_send_retry import FailedSendRetry
+from .failed_state import FailedState
+from .failure_reason import FailureReason
 from .get_open_api_response_200 import GetOpenApiResponse200
 from .import_upload import ImportUpload
 from .import_upload_format import ImportUploadFormat
@@ -83,6 +91,8 @@ from .personal_data_subscriptions_item import PersonalDataSubscriptionsItem
 from .personal_data_suppressions_item import PersonalDataSuppressionsItem
 from .personal_data_transactional_messages_item import PersonalDataTransactionalMessagesItem
 from .personal_data_webhook_deliveries_item import PersonalDataWebhookDeliveriesItem
+from .retry_one import RetryOne
+from .retry_result import RetryResult
 from .subscriber import Subscriber
 from .subscriber_attributes import SubscriberAttributes
 from .subscriber_counts import SubscriberCounts
@@ -155,6 +165,14 @@ __all__ = (
     "ErrorErrorDetails",
     "ErrorErrorDetailsFieldsItem",
     "EventType",
+    "FailedMessage",
+    "FailedMessagePage",
+    "FailedMessageRetry",
+    "FailedSend",
+    "FailedSendPage",
+    "FailedSendRetry",
+    "FailedState",
+    "FailureReason",
     "GetOpenApiResponse200",
     "ImportUpload",
     "ImportUploadFormat",
@@ -202,6 +220,8 @@ __all__ = (
     "PersonalDataTransactionalMessagesItem",
     "PersonalDataWebhookDeliveriesItem",
     "PersonRef",
+    "RetryOne",
+    "RetryResult",
     "Subscriber",
     "SubscriberAttributes",
     "SubscriberCounts",

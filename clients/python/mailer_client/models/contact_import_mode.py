@@ -3,6 +3,7 @@ from enum import StrEnum
 
 class ContactImportMode(StrEnum):
     BLOCKLIST = "blocklist"
+    CONFIRM = "confirm"
     SKIP = "skip"
     UPSERT = "upsert"
 

@@ -22,7 +22,9 @@ class ImportUpload:
         format_ (ImportUploadFormat | Unset): Detected from the content when absent.
         mode (ImportUploadMode | Unset): upsert: add new addresses, update names and merge attributes of known ones;
             skip: leave known ones untouched; blocklist: add every address to the
-            suppression list instead.
+            suppression list instead; confirm: add new addresses as unconfirmed and send each
+            the list's confirmation email once the import is done (known ones untouched).
+            Except with confirm, imported people count as having given their consent.
              Default: ImportUploadMode.UPSERT.
     """
 

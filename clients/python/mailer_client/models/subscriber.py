@@ -29,7 +29,7 @@ class Subscriber:
         last_name (None | str):
         list_id (int):
         name (None | str):
-        status (SubscriberStatus):
+        status (SubscriberStatus): unconfirmed: asked to confirm by email and not done yet; never mailed by campaigns.
         unsubscribed_at (datetime.datetime | None):
         updated_at (datetime.datetime):
         suppressed (bool | Unset): The address is on the suppression list (when describing one).

@@ -17,6 +17,7 @@ class SubscriberCounts:
         complained (int):
         subscribed (int):
         total (int):
+        unconfirmed (int): Signed up and not confirmed by email yet.
         unsubscribed (int):
     """
 
@@ -24,6 +25,7 @@ class SubscriberCounts:
     complained: int
     subscribed: int
     total: int
+    unconfirmed: int
     unsubscribed: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -36,6 +38,8 @@ class SubscriberCounts:
 
         total = self.total
 
+        unconfirmed = self.unconfirmed
+
         unsubscribed = self.unsubscribed
 
         field_dict: dict[str, Any] = {}
@@ -46,6 +50,7 @@ class SubscriberCounts:
                 "complained": complained,
                 "subscribed": subscribed,
                 "total": total,
+                "unconfirmed": unconfirmed,
                 "unsubscribed": unsubscribed,
             }
         )
@@ -63,6 +68,8 @@ class SubscriberCounts:
 
         total = d.pop("total")
 
+        unconfirmed = d.pop("unconfirmed")
+
         unsubscribed = d.pop("unsubscribed")
 
         subscriber_counts = cls(
@@ -70,6 +77,7 @@ class SubscriberCounts:
             complained=complained,
             subscribed=subscribed,
             total=total,
+            unconfirmed=unconfirmed,
             unsubscribed=unsubscribed,
         )
 

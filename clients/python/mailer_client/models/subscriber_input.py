@@ -22,14 +22,20 @@ class SubscriberInput:
         email (str): An email address, stored trimmed and lowercased. Quoted local parts, IP-address domains and
             special-use domains (.arpa, .invalid, .local, .localhost, .onion, .test) are refused.
         attributes (SubscriberInputAttributes | Unset): Personalisation fields, e.g. {"city": "Oslo"}.
+        confirm (bool | Unset): true: the person is added as unconfirmed and sent the list's confirmation email;
+            campaigns reach them once they click its link. false: you declare their consent
+            (recorded as given through the API).
+             Default: False.
         first_name (None | str | Unset):
         last_name (None | str | Unset):
         name (None | str | Unset):
-        status (SubscriberStatus | Unset):
+        status (SubscriberStatus | Unset): unconfirmed: asked to confirm by email and not done yet; never mailed by
+            campaigns.
     """
 
     email: str
     attributes: SubscriberInputAttributes | Unset = UNSET
+    confirm: bool | Unset = False
     first_name: None | str | Unset = UNSET
     last_name: None | str | Unset = UNSET
     name: None | str | Unset = UNSET
@@ -41,6 +47,8 @@ class SubscriberInput:
         attributes: dict[str, Any] | Unset = UNSET
         if not isinstance(self.attributes, Unset):
             attributes = self.attributes.to_dict()
+
+        confirm = self.confirm
 
         first_name: None | str | Unset
         if isinstance(self.first_name, Unset):
@@ -73,6 +81,8 @@ class SubscriberInput:
         )
         if attributes is not UNSET:
             field_dict["attributes"] = attributes
+        if confirm is not UNSET:
+            field_dict["confirm"] = confirm
         if first_name is not UNSET:
             field_dict["first_name"] = first_name
         if last_name is not UNSET:
@@ -97,6 +107,8 @@ class SubscriberInput:
             attributes = UNSET
         else:
             attributes = SubscriberInputAttributes.from_dict(_attributes)
+
+        confirm = d.pop("confirm", UNSET)
 
         def _parse_first_name(data: object) -> None | str | Unset:
             if data is None:
@@ -135,6 +147,7 @@ class SubscriberInput:
         subscriber_input = cls(
             email=email,
             attributes=attributes,
+            confirm=confirm,
             first_name=first_name,
             last_name=last_name,
             name=name,

@@ -23,7 +23,8 @@ class SubscriberPatch:
         first_name (None | str | Unset):
         last_name (None | str | Unset):
         name (None | str | Unset):
-        status (SubscriberStatus | Unset):
+        status (SubscriberStatus | Unset): unconfirmed: asked to confirm by email and not done yet; never mailed by
+            campaigns.
     """
 
     attributes: SubscriberPatchAttributes | Unset = UNSET

@@ -5,6 +5,7 @@ class SubscriberStatus(StrEnum):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     SUBSCRIBED = "subscribed"
+    UNCONFIRMED = "unconfirmed"
     UNSUBSCRIBED = "unsubscribed"
 
     def __str__(self) -> str:

@@ -76,8 +76,10 @@ def sync_detailed(
 ) -> Response[Any | Error]:
     """Delete a campaign that has not started
 
-     Refused (409, with the reason) once the campaign is running or paused: cancel it
-    first. Lists and contacts the document created stay.
+     Refused (409, with the reason) once the campaign has started: its sends and figures
+    are its history. A started campaign can be deleted once retention has archived its
+    figures (MAILER_RETENTION_SENDS_DAYS / _EVENTS_DAYS after it finished). Lists and
+    contacts the document created stay.
 
     Args:
         ref (str):
@@ -108,8 +110,10 @@ def sync(
 ) -> Any | Error | None:
     """Delete a campaign that has not started
 
-     Refused (409, with the reason) once the campaign is running or paused: cancel it
-    first. Lists and contacts the document created stay.
+     Refused (409, with the reason) once the campaign has started: its sends and figures
+    are its history. A started campaign can be deleted once retention has archived its
+    figures (MAILER_RETENTION_SENDS_DAYS / _EVENTS_DAYS after it finished). Lists and
+    contacts the document created stay.
 
     Args:
         ref (str):
@@ -135,8 +139,10 @@ async def asyncio_detailed(
 ) -> Response[Any | Error]:
     """Delete a campaign that has not started
 
-     Refused (409, with the reason) once the campaign is running or paused: cancel it
-    first. Lists and contacts the document created stay.
+     Refused (409, with the reason) once the campaign has started: its sends and figures
+    are its history. A started campaign can be deleted once retention has archived its
+    figures (MAILER_RETENTION_SENDS_DAYS / _EVENTS_DAYS after it finished). Lists and
+    contacts the document created stay.
 
     Args:
         ref (str):
@@ -165,8 +171,10 @@ async def asyncio(
 ) -> Any | Error | None:
     """Delete a campaign that has not started
 
-     Refused (409, with the reason) once the campaign is running or paused: cancel it
-    first. Lists and contacts the document created stay.
+     Refused (409, with the reason) once the campaign has started: its sends and figures
+    are its history. A started campaign can be deleted once retention has archived its
+    figures (MAILER_RETENTION_SENDS_DAYS / _EVENTS_DAYS after it finished). Lists and
+    contacts the document created stay.
 
     Args:
         ref (str):

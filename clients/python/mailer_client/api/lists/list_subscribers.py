@@ -109,7 +109,8 @@ def sync_detailed(
 
     Args:
         list_id (int):
-        status (SubscriberStatus | Unset):
+        status (SubscriberStatus | Unset): unconfirmed: asked to confirm by email and not done
+            yet; never mailed by campaigns.
         email (str | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):
@@ -150,7 +151,8 @@ def sync(
 
     Args:
         list_id (int):
-        status (SubscriberStatus | Unset):
+        status (SubscriberStatus | Unset): unconfirmed: asked to confirm by email and not done
+            yet; never mailed by campaigns.
         email (str | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):
@@ -186,7 +188,8 @@ async def asyncio_detailed(
 
     Args:
         list_id (int):
-        status (SubscriberStatus | Unset):
+        status (SubscriberStatus | Unset): unconfirmed: asked to confirm by email and not done
+            yet; never mailed by campaigns.
         email (str | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):
@@ -225,7 +228,8 @@ async def asyncio(
 
     Args:
         list_id (int):
-        status (SubscriberStatus | Unset):
+        status (SubscriberStatus | Unset): unconfirmed: asked to confirm by email and not done
+            yet; never mailed by campaigns.
         email (str | Unset):
         limit (int | Unset):  Default: 50.
         cursor (str | Unset):

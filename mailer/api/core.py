@@ -326,7 +326,10 @@ def _schema_errors(error) -> list[dict[str, str]]:
             {"path": f"{path}.{missing}" if missing else path, "message": "This field is required."}
         ]
     custom = error.schema.get("x-invalid", {}) if isinstance(error.schema, dict) else {}
-    return [{"path": path, "message": custom.get(error.validator, error.message)}]
+    message = custom.get(error.validator, error.message)
+    if "propertyNames" in error.absolute_schema_path:  # a refused name: its own path
+        path, message = f"{path}.{error.instance}", message.replace("%(name)s", error.instance)
+    return [{"path": path, "message": message}]
 
 
 _OWN_REQUIRED = (["required"], ["$ref", "required"])  # the alternative's own required list
@@ -334,15 +337,35 @@ _OWN_REQUIRED = (["required"], ["$ref", "required"])  # the alternative's own re
 
 def _chosen_alternative(error) -> list:
     """The errors of the only alternative without a missing required field at the top."""
+    branches = _branches(error)
+    complete = [
+        errors
+        for errors in branches
+        if not any(list(e.relative_schema_path)[1:] in _OWN_REQUIRED for e in errors)
+    ]
+    if len(complete) == 1:
+        return complete[0]
+    # Otherwise the first alternative of the value's own type (an address as text or as an
+    # object): its problems are the ones to fix.
+    typed = [errors for errors in branches if not _wrong_type(errors)]
+    return typed[0] if typed and len(complete) == len(branches) else []
+
+
+def _wrong_type(errors) -> bool:
+    """Whether these errors say the value is not of the alternative's type (whatever else
+    they say: other keywords of that alternative do not apply to such a value)."""
+    return any(e.validator == "type" for e in errors) or all(
+        e.validator in ("anyOf", "oneOf") and e.context and all(map(_wrong_type, _branches(e)))
+        for e in errors
+    )
+
+
+def _branches(error) -> list[list]:
+    """The errors of each alternative of a failed oneOf/anyOf."""
     by_branch: dict[int, list] = {}
     for sub in error.context:
         by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
-    complete = [
-        errors
-        for errors in by_branch.values()
-        if not any(list(e.relative_schema_path)[1:] in _OWN_REQUIRED for e in errors)
-    ]
-    return complete[0] if len(complete) == 1 else []
+    return [errors for _, errors in sorted(by_branch.items())]
 
 
 # --- lists ------------------------------------------------------------------------------------

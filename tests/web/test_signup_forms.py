@@ -10,6 +10,7 @@ from mailer.models import Consent, MailingList, SignupForm, Subscriber
 from mailer.queue import IMPORTS, TRANSACTIONAL
 from tests.factories import make_sent_campaign
 from tests.fixtures.app import work
+from tests.fixtures.imports import accept_waiting
 from tests.fixtures.signup import outbox
 
 
@@ -155,6 +156,7 @@ def test_an_import_can_ask_new_people_to_confirm(app, db, client, as_role, signu
         content_type="multipart/form-data",
     )
     assert answer.status_code == 302
+    accept_waiting(client)  # the columns as guessed
     work(app, IMPORTS, TRANSACTIONAL)  # the import, then the confirmation emails it queued
     db.session.commit()
     statuses = dict(db.session.execute(db.select(Subscriber.email, Subscriber.status)).all())

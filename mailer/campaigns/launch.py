@@ -217,20 +217,20 @@ def materialise(campaign: Campaign, then: Callable[[], object] | None = None) ->
     write = _write_by_subscriber if audience.one_list(campaign) else _write_by_address
     if db.session.scalar(select(Send.id).where(Send.campaign_id == campaign.id).limit(1)):
         write(campaign, resume=True)  # a launch that died
-    else:
-        write(campaign, limit=HEAD)
-        db.session.commit()
-        if then is not None and _written(campaign.id):
-            then()
-        write(campaign, after_head=True)
-    return _written(campaign.id)
+        return _written(campaign.id)
+    head = write(campaign, limit=HEAD)
+    db.session.commit()
+    if then is not None and head:
+        then()
+    return head + write(campaign, after_head=True)  # counting 10M rows again takes 12 s
 
 
 def _written(campaign_id: int) -> int:
     return db.session.scalar(select(func.count()).where(Send.campaign_id == campaign_id)) or 0
 
 
-def _insert(campaign: Campaign, subscriber_id, first_audience, chosen) -> None:
+def _insert(campaign: Campaign, subscriber_id, first_audience, chosen, few=False) -> int:
+    """Insert the chosen members' sends; returns how many."""
     columns = [
         literal(campaign.id).label("campaign_id"),
         subscriber_id.label("subscriber_id"),
@@ -243,12 +243,12 @@ def _insert(campaign: Campaign, subscriber_id, first_audience, chosen) -> None:
     chosen = chosen.with_only_columns(*columns).where(
         audience.audience_filter(campaign),
         Subscriber.status == SubscriberStatus.SUBSCRIBED.value,
-        audience.not_suppressed(audience.list_ids(campaign)),
+        audience.not_suppressed(audience.list_ids(campaign), few=few),
     )
-    db.session.execute(insert(Send).from_select([c.name for c in columns], chosen))
+    return db.session.execute(insert(Send).from_select([c.name for c in columns], chosen)).rowcount
 
 
-def _write_by_subscriber(campaign: Campaign, *, limit=None, after_head=False, resume=False):
+def _write_by_subscriber(campaign: Campaign, *, limit=None, after_head=False, resume=False) -> int:
     """One list, so a member is an address: no grouping. One INSERT … SELECT in subscriber
     order (the list's order, and the sends' unique index's): the first ``limit`` members,
     the members after those (``after_head``), or every member not written yet (``resume``:
@@ -264,10 +264,12 @@ def _write_by_subscriber(campaign: Campaign, *, limit=None, after_head=False, re
             Send.campaign_id == campaign.id, Send.subscriber_id == Subscriber.id
         )
         chosen = chosen.where(~written.exists())
-    _insert(campaign, Subscriber.id, audience.first_audience(campaign), chosen)
+    return _insert(
+        campaign, Subscriber.id, audience.first_audience(campaign), chosen, limit is not None
+    )
 
 
-def _write_by_address(campaign: Campaign, *, limit=None, after_head=False, resume=False):
+def _write_by_address(campaign: Campaign, *, limit=None, after_head=False, resume=False) -> int:
     """Several lists: one send per distinct address (its lowest subscriber id), in address
     order: the first ``limit`` addresses, or every address after the last written."""
     chosen = select(Subscriber.email).group_by(Subscriber.email)
@@ -277,4 +279,4 @@ def _write_by_address(campaign: Campaign, *, limit=None, after_head=False, resum
     if (after_head or resume) and last is not None:
         chosen = chosen.where(Subscriber.email > last)
     first = audience.first_audience(campaign, grouped=True)
-    _insert(campaign, func.min(Subscriber.id), first, chosen)
+    return _insert(campaign, func.min(Subscriber.id), first, chosen)  # groups every member

@@ -287,26 +287,27 @@ def retry_send(send: Send, *, confirm_in_doubt: bool = False) -> Retried:
 def retry_sends(f: Filter, *, confirm_in_doubt: bool = False) -> Retried:
     """Send again every failed send matching ``f`` (in-doubt ones only when confirmed), in
     campaigns that may send again. Up to a batch here; past that a job does them all."""
-    candidates = _send_candidates(f, confirm_in_doubt)
-    matching = _count(candidates)
-    skipped = (
-        0
-        if confirm_in_doubt or f.state == FAILED
-        else _count(sends_query(Filter(**{**asdict(f), "state": IN_DOUBT})))
-    )
-    every = _count(sends_query(f))
+    return _retry_all(SENDS, f, confirm_in_doubt)
+
+
+def _retry_all(kind: str, f: Filter, confirm_in_doubt: bool) -> Retried:
+    """retry_sends and retry_messages: count, then retry here or hand the filter to a job."""
+    candidates, query, batches = {
+        SENDS: (_send_candidates, sends_query, retry_send_batches),
+        MESSAGES: (_message_candidates, messages_query, retry_message_batches),
+    }[kind]
+    matching = _count(candidates(f, confirm_in_doubt))
+    skipped = 0
+    if not confirm_in_doubt and f.state != FAILED:
+        skipped = _count(query(Filter(**{**asdict(f), "state": IN_DOUBT})))
+    not_retryable = max(0, _count(query(f)) - matching - skipped)
     if matching > batch_size():
-        dispatch.retry_failed(SENDS, f.as_dict(), confirm_in_doubt)
+        dispatch.retry_failed(kind, f.as_dict(), confirm_in_doubt)
         return Retried(
-            queued=True,
-            matching=matching,
-            in_doubt_skipped=skipped,
-            not_retryable=every - matching - skipped,
+            queued=True, matching=matching, in_doubt_skipped=skipped, not_retryable=not_retryable
         )
-    done = retry_send_batches(f, confirm_in_doubt)
-    done.matching = matching
-    done.in_doubt_skipped = skipped
-    done.not_retryable = max(0, every - matching - skipped)
+    done = batches(f, confirm_in_doubt)
+    done.matching, done.in_doubt_skipped, done.not_retryable = matching, skipped, not_retryable
     return done
 
 
@@ -402,25 +403,7 @@ def retry_message(message: Message, *, confirm_in_doubt: bool = False) -> Retrie
 
 def retry_messages(f: Filter, *, confirm_in_doubt: bool = False) -> Retried:
     """Queue again every failed message matching ``f`` (as retry_sends)."""
-    candidates = _message_candidates(f, confirm_in_doubt)
-    matching = _count(candidates)
-    skipped = 0
-    if not confirm_in_doubt and f.state != FAILED:
-        skipped = _count(messages_query(Filter(**{**asdict(f), "state": IN_DOUBT})))
-    every = _count(messages_query(f))
-    if matching > batch_size():
-        dispatch.retry_failed(MESSAGES, f.as_dict(), confirm_in_doubt)
-        return Retried(
-            queued=True,
-            matching=matching,
-            in_doubt_skipped=skipped,
-            not_retryable=every - matching - skipped,
-        )
-    done = retry_message_batches(f, confirm_in_doubt)
-    done.matching = matching
-    done.in_doubt_skipped = skipped
-    done.not_retryable = max(0, every - matching - skipped)
-    return done
+    return _retry_all(MESSAGES, f, confirm_in_doubt)
 
 
 def retry_message_batches(f: Filter, confirm_in_doubt: bool, after: int = 0) -> Retried:

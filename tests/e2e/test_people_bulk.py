@@ -6,7 +6,6 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from mailer.extensions import db as _db
 from mailer.models import Event, Link, Subscriber
 from mailer.queue import IMPORTS
 from tests.e2e.pages import Layout
@@ -51,7 +50,7 @@ def test_a_bulk_unsubscribe_of_every_match_shows_its_progress_and_result(
     expect(admin_page.locator(".bulk-progress[hx-trigger]")).to_have_count(0)  # polling stopped
     assert admin_page.evaluate("window.stillTheSamePage") is True
     layout.check()
-    _db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot: the app committed in its own process
     statuses = dict(db.session.execute(select(Subscriber.email, Subscriber.status)).all())
     assert statuses["bob@example.com"] == "subscribed"
     assert {statuses[f"ann{i}@example.com"] for i in range(3)} == {"unsubscribed"}
@@ -90,7 +89,7 @@ def test_a_bulk_action_on_ticked_rows_is_done_at_once(admin_page: Page, watch, d
     with admin_page.expect_navigation():
         admin_page.locator("#apply-bulk").click()
     expect(admin_page.locator(".bulk-progress")).to_contain_text("1 person added.")
-    _db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot: the app committed in its own process
     emails = db.session.scalars(select(Subscriber.email).filter_by(list_id=target.id)).all()
     assert emails == ["kim@example.com"]
     watch.assert_quiet(confirms=(CONFIRM,))

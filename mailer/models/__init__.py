@@ -32,7 +32,7 @@ from mailer.models.feedback import FeedbackPayload
 from mailer.models.installation import InstallationValue
 from mailer.models.people import BulkAction, BulkKind, BulkStatus  # bulk actions (issue 21)
 from mailer.models.privacy import ErasedAddress, Erasure  # GDPR erasure (issue 20)
-from mailer.models.templates import Template
+from mailer.models.templates import Editor, EmailDesign, Template
 from mailer.models.users import ROLE_RANK, ApiIdempotency, ApiKey, Role, User
 from mailer.models.webhooks import (  # outbound webhooks (issue 8)
     WEBHOOK_EVENT_TYPES,
@@ -81,6 +81,8 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "Template",
+    "Editor",
+    "EmailDesign",
     "User",
     "WEBHOOK_EVENT_TYPES",
     "DeliveryStatus",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
 from mailer.models.base import BigId, Email, LongText, utcnow
+from mailer.models.templates import EmailDesign
 
 
 class CampaignStatus(StrEnum):
@@ -23,7 +24,7 @@ class CampaignStatus(StrEnum):
     FAILED = "failed"
 
 
-class Campaign(db.Model):
+class Campaign(EmailDesign, db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (Index("ix_campaigns_status_scheduled", "status", "scheduled_at"),)
 

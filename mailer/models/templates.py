@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,7 +12,25 @@ from mailer.extensions import db
 from mailer.models.base import LongText, utcnow
 
 
-class Template(db.Model):
+class Editor(StrEnum):
+    """How an email is written; ``html`` is always what is sent (compiled from ``source``)."""
+
+    VISUAL = "visual"  # the drag-and-drop editor: MJML source plus its project data
+    MJML = "mjml"  # MJML written by hand
+    HTML = "html"  # HTML written by hand
+
+
+class EmailDesign:
+    """The columns of an email's way of writing, shared by templates and campaigns."""
+
+    editor: Mapped[str] = mapped_column(
+        String(10), default=Editor.HTML.value, server_default="html"
+    )
+    source: Mapped[str | None] = mapped_column(LongText)  # MJML (visual and mjml editors)
+    design: Mapped[str | None] = mapped_column(LongText)  # the visual editor's project (JSON)
+
+
+class Template(EmailDesign, db.Model):
     __tablename__ = "templates"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,6 +11,7 @@ from mailer.engine.rendering.budget import RenderLimits
 from mailer.engine.rendering.compiler import CompiledEmail, RenderedEmail, compile_email
 from mailer.engine.rendering.context import BASE_VARIABLES, recipient_context, sample_context
 from mailer.engine.rendering.errors import RenderError, TemplateSyntaxProblem
+from mailer.engine.rendering.mjml import MjmlProblem, compile_mjml
 from mailer.engine.rendering.plaintext import html_to_text
 from mailer.engine.rendering.preview import (
     Preview,
@@ -27,7 +28,9 @@ __all__ = [
     "RenderError",
     "RenderLimits",
     "RenderedEmail",
+    "MjmlProblem",
     "TemplateSyntaxProblem",
+    "compile_mjml",
     "compile_email",
     "html_to_text",
     "recipient_context",

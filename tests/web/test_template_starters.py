@@ -70,3 +70,13 @@ def test_a_taken_name_is_refused_next_to_the_field_and_kept(client, as_role, db)
 def test_an_unknown_starter_is_not_found(client, as_role):
     as_role(Role.MARKETER)
     assert client.post("/templates/gallery/nope", data={"name": "X"}).status_code == 404
+
+
+def test_the_gallery_speaks_french(client, as_role, db):
+    as_role(Role.MARKETER)
+    make_template(db, name="Reçu")
+    french = {"Accept-Language": "fr"}
+    page = client.get("/templates/gallery", headers=french).get_data(as_text=True)
+    assert "Partir de zéro" in page and "<h3>Lettre simple</h3>" in page
+    reply = client.post("/templates/gallery/receipt", data={"name": "Reçu"}, headers=french)
+    assert "Un autre modèle porte déjà ce nom." in reply.get_data(as_text=True)

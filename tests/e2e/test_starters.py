@@ -19,6 +19,10 @@ def test_the_gallery_fits_a_desktop_and_a_phone(admin_page: Page, watch, request
         admin_page.get_by_role("button", name="New template").click()  # a link drawn as a button
     assert admin_page.url.endswith("/templates/gallery")
     expect(admin_page.locator(".starter-card")).to_have_count(len(KEYS))
+    # Each card shows its email with sample data, images and all.
+    receipt = admin_page.frame_locator("#starter-receipt iframe")
+    expect(receipt.get_by_text("Thanks for your order, Jane!")).to_be_visible()
+    expect(receipt.locator("img[alt='Your Brand']")).to_have_js_property("complete", True)
     Layout(admin_page, watch, request.node.name).check()
     watch.assert_quiet()
 

@@ -126,10 +126,19 @@ def preview_context() -> dict[str, Any]:
     return context
 
 
-def preview_html(starter: Starter, images: str) -> str:
+def preview_html(starter: Starter, images: str, context: dict[str, Any] | None = None) -> str:
     """The starter as a recipient would see it, filled with sample data (a gallery card)."""
     html = html_of(starter, images)
-    return rendering.compile_email(starter.subject, html, None).render(preview_context()).html
+    filled = context if context is not None else preview_context()
+    # MJML writes its styles inline already, and the frame reads the <style> in its head
+    email = rendering.compile_email(starter.subject, html, None, inline_css=False)
+    return email.render(filled).html
+
+
+def previews(images: str) -> list[tuple[Starter, str]]:
+    """Every starter with its preview (``images``: where the page's frames find them)."""
+    context = preview_context()
+    return [(starter, preview_html(starter, images, context)) for starter in STARTERS]
 
 
 def create_from_starter(key: str, name: str) -> Template:

@@ -17,8 +17,7 @@ guard_blueprint(bp, read=Role.MARKETER)  # the gallery only serves to create tem
 
 
 def _cards() -> list[tuple[starters.Starter, str]]:
-    images = url_for("static", filename="starters/")
-    return [(starter, starters.preview_html(starter, images)) for starter in starters.STARTERS]
+    return starters.previews(url_for("static", filename="starters/"))
 
 
 @bp.get("")

@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         signup_forms,
         subscribe,
         suppressions,
+        template_starters,
         templates_views,
         tracking,
         users,
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
         segments,
         suppressions,
         templates_views,
+        template_starters,  # issue 18: the starter gallery
         identities,
         channels,
         outbox,

@@ -21,6 +21,8 @@ from sqlalchemy import select
 
 from mailer.campaigns import audience, localtime
 from mailer.engine import rendering
+from mailer.engine.rendering import checks
+from mailer.engine.rendering.checks import has_unsubscribe_link
 from mailer.engine.rendering.content import content_of
 from mailer.extensions import db
 from mailer.lib.dbutil import MAX_INT, parse_id
@@ -41,7 +43,6 @@ NAME_MAX = 200
 SUBJECT_MAX = 500
 FREQUENCY_MAX = 7 * 24 * 60  # minutes: one email a week
 LOOPS_MAX = 32  # loops (worker processes) sending one channel row at once
-UNSUBSCRIBE_SAMPLE = rendering.sample_context()["unsubscribe_url"]
 
 
 # ------------------------------------------------------------------ content
@@ -70,20 +71,7 @@ def syntax_problems(
     return problems
 
 
-def has_unsubscribe_link(subject: str, html: str, text: str | None) -> bool:
-    """Does the email, filled with sample data, carry the recipient's unsubscribe URL?"""
-    try:
-        email = rendering.compile_email(subject, html, text).render(rendering.sample_context())
-    except (rendering.TemplateSyntaxProblem, rendering.RenderError):
-        return "unsubscribe_url" in html or "unsubscribe_url" in (text or "")
-    return UNSUBSCRIBE_SAMPLE in email.html or UNSUBSCRIBE_SAMPLE in email.text
-
-
-NO_UNSUBSCRIBE = _l(
-    "The email has no %(variable)s link. Add one, e.g. "
-    '<a href="%(variable)s">Unsubscribe</a>: recipients must be able to leave.',
-    variable="{{ unsubscribe_url }}",
-)
+NO_UNSUBSCRIBE = _l(checks.NO_UNSUBSCRIBE, variable="{{ unsubscribe_url }}")
 
 
 def content_warnings(subject: str, html: str, text: str | None) -> list[str]:
@@ -199,6 +187,18 @@ def save_step1(
     return campaign, warnings
 
 
+def check_warnings(subject: str, html: str, text: str | None) -> list[str]:
+    """The checks of an email before launch (rendering.checks), in the reader's words: a
+    missing unsubscribe link refuses the launch, the others are warnings."""
+    warnings = []
+    for finding in checks.check_email(html, text, subject):
+        if finding.kind == "unsubscribe":
+            warnings.append(str(NO_UNSUBSCRIBE) + " " + _("Launching is refused until it has one."))
+        else:
+            warnings.append(_(finding.explanation) % finding.values)
+    return warnings
+
+
 @dataclass(frozen=True)
 class ContentSummary:
     subject: str
@@ -216,8 +216,8 @@ def content_summary(campaign: Campaign) -> ContentSummary:
     if html and CampaignStatus(campaign.status) in EDITABLE:
         if syntax_problems(subject, html, text):
             warnings.append(_("The email has a template error: fix it in step 1."))
-        elif not has_unsubscribe_link(subject, html, text):
-            warnings.append(str(NO_UNSUBSCRIBE) + " " + _("Launching is refused until it has one."))
+        else:
+            warnings += check_warnings(subject, html, text)
     return ContentSummary(subject, template, source, warnings)
 
 

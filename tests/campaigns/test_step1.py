@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mailer.campaigns import rules
 from mailer.engine import campaign_state
 from mailer.models import Campaign, CampaignAudience, CampaignChannel
 from tests.factories import GOOD_HTML, draft, make_template
@@ -209,3 +210,19 @@ def test_without_javascript_a_blank_subject_takes_the_templates(client, db, mark
     )
     assert refused.status_code == 422
     assert "choose a template that has one" in error_at(refused.get_data(as_text=True), "subject")
+
+
+def test_step_2_warns_about_images_without_alt_and_wide_tables_but_launch_allows_them(
+    client, db, marketer
+):
+    html = (
+        '<table width="700"><tr><td><img src="https://example.com/hero.png"></td></tr></table>'
+        '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    )
+    response = client.post("/campaigns/", data={"name": "Wide", "subject": "Hi", "html": html})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The image https://example.com/hero.png has no alt text" in page
+    assert "A &lt;table&gt; is 700 px wide: wider than a mail window (600 px)" in page
+    assert "Launching is refused" not in page
+    campaign = db.session.scalar(db.select(Campaign))
+    assert "content" not in rules.launch_problems(campaign)

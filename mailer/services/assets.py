@@ -139,7 +139,11 @@ def encode(data: bytes, max_pixels: int) -> Encoded:
             if frames > 1:
                 first, *rest = _frames(image)
                 out = io.BytesIO()
-                first.save(out, fmt, save_all=True, append_images=rest, **options)
+                timing = {
+                    "duration": [f.info.get("duration", 100) for f in (first, *rest)],
+                    "loop": image.info.get("loop", 0),
+                }
+                first.save(out, fmt, save_all=True, append_images=rest, **timing, **options)
             else:
                 out = io.BytesIO()
                 _still(image, fmt).save(out, fmt, **options)

@@ -191,3 +191,13 @@ def test_an_image_a_template_shows_cannot_be_deleted(client, as_role, db):
     assert response.status_code == 422
     assert "This image is used by “Welcome”" in response.get_data(as_text=True)
     assert db.session.get(Asset, asset.id) is not None
+
+
+def test_the_library_answers_in_french(client, as_role):
+    as_role(Role.MARKETER)
+    response = _upload(
+        client, ("notes.png", b"pas une image"), url="/images/", headers={"Accept-Language": "fr"}
+    )
+    page = response.get_data(as_text=True)
+    assert "notes.png: Ce fichier n’est pas une image PNG, JPEG, GIF ou WebP." in page
+    assert "jusqu’à 5\u00a0Mo chacune" in page or "jusqu’à 5 Mo chacune" in page

@@ -201,3 +201,25 @@ def test_the_library_answers_in_french(client, as_role):
     page = response.get_data(as_text=True)
     assert "notes.png: Ce fichier n’est pas une image PNG, JPEG, GIF ou WebP." in page
     assert "jusqu’à 5\u00a0Mo chacune" in page or "jusqu’à 5 Mo chacune" in page
+
+
+def test_the_branding_logo_can_be_uploaded_into_the_library(client, as_role, db):
+    as_role(Role.ADMIN)
+    response = client.post(
+        "/settings/branding/",
+        data={"name": "Atelier", "logo_file": (io.BytesIO(image_bytes("PNG")), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    asset = db.session.query(Asset).one()
+    page = client.get("/settings/branding/").get_data(as_text=True)
+    assert f'value="http://mailer.test/assets/{asset.hash}.png"' in page  # the logo address
+    assert f'src="http://mailer.test/assets/{asset.hash}.png"' in page  # its preview
+    refused = client.post(
+        "/settings/branding/",
+        data={"name": "Atelier", "logo_file": (io.BytesIO(b"<svg/>"), "logo.svg")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert 'id="logo_file-error"' in refused.get_data(as_text=True)
+    assert "SVG images are not accepted" in refused.get_data(as_text=True)

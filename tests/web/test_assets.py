@@ -223,3 +223,21 @@ def test_the_branding_logo_can_be_uploaded_into_the_library(client, as_role, db)
     assert refused.status_code == 422
     assert 'id="logo_file-error"' in refused.get_data(as_text=True)
     assert "SVG images are not accepted" in refused.get_data(as_text=True)
+
+
+def test_an_upload_past_twenty_images_at_the_cap_is_refused_before_it_is_read(client, as_role, app):
+    app.config["MAILER_ASSET_MAX_BYTES"] = 1000
+    as_role(Role.MARKETER)
+    big = b"\0" * 100_000  # past 20 x 1000 bytes and 64 KiB for the form itself
+    response = _upload(client, ("big.png", big))
+    assert response.status_code == 413
+    assert response.get_json()["error"] == (
+        "Too much at once: upload at most 20 images of up to 1 KB each."
+    )
+    page = _upload(client, ("big.png", big), url="/images/")
+    assert page.status_code == 413 and "Try a smaller file." in page.get_data(as_text=True)
+    one = _upload(client, ("big.png", b"\0" * 5000))
+    assert one.status_code == 422
+    assert one.get_json()["errors"] == {
+        "big.png": "This file is too big: images may be at most 1 KB."
+    }

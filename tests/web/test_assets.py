@@ -241,3 +241,14 @@ def test_an_upload_past_twenty_images_at_the_cap_is_refused_before_it_is_read(cl
     assert one.get_json()["errors"] == {
         "big.png": "This file is too big: images may be at most 1 KB."
     }
+
+
+def test_a_crafted_file_name_is_shown_as_text(client, as_role, db):
+    as_role(Role.MARKETER)
+    crafted = "<img src=x onerror=alert(1)>.png"
+    assert _upload(client, (crafted, image_bytes("PNG"))).status_code == 200
+    page = client.get("/images/").get_data(as_text=True)
+    assert "<img src=x onerror" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
+    browse = client.get("/images/browse.json").get_json()
+    assert browse["data"][0]["name"] == crafted  # JSON carries it as data; the editor escapes

@@ -252,3 +252,13 @@ def test_a_crafted_file_name_is_shown_as_text(client, as_role, db):
     assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
     browse = client.get("/images/browse.json").get_json()
     assert browse["data"][0]["name"] == crafted  # JSON carries it as data; the editor escapes
+
+
+def test_a_marketer_sets_an_images_alt_text_which_the_editor_receives(client, as_role, db):
+    as_role(Role.MARKETER)
+    asset = make_asset(db)
+    response = client.post(f"/images/{asset.id}/alt", data={"alt": "  Our  shop front "})
+    assert response.status_code == 303
+    page = client.get("/images/").get_data(as_text=True)
+    assert "Alt text of “picture.png” saved." in page and 'alt="Our shop front"' in page
+    assert client.get("/images/browse.json").get_json()["data"][0]["alt"] == "Our shop front"

@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, update
 
 from mailer.engine import rendering
+from mailer.engine.rendering import checks
 from mailer.extensions import db
 from mailer.lib import branding
 from mailer.lib.dbutil import parse_id
@@ -122,7 +123,17 @@ def check_source(subject: str, html: str, text: str | None, name: str | None = N
         compiled.render(rendering.sample_context())
     except rendering.RenderError as exc:
         warnings.append(_("With sample data the template does not render: %(reason)s", reason=exc))
-    return warnings
+    return warnings + findings(subject, html, text)
+
+
+def findings(subject: str, html: str, text: str | None) -> list[str]:
+    """The checks before sending (alt text, Gmail's clipping, widths), in the reader's words.
+    A missing unsubscribe link is left to the campaign: a template may serve receipts."""
+    return [
+        _(finding.explanation) % finding.values
+        for finding in checks.check_email(html, text, subject)
+        if finding.kind != "unsubscribe"
+    ]
 
 
 def explain_mjml(problem: rendering.MjmlProblem) -> str:
@@ -293,6 +304,7 @@ class TemplatePreview:
     unknown: list[str] = field(default_factory=list)  # variables nobody supplies
     notice: str = ""  # e.g. "no subscriber with that email"
     rendered: bool = False
+    findings: list[str] = field(default_factory=list)  # checks before sending
 
 
 def _find_subscriber(email: str) -> Subscriber | None:
@@ -371,6 +383,7 @@ def preview(
         result.text = outcome.email.text
         result.text_generated = not (text and text.strip())
         result.rendered = True
+        result.findings = findings(subject, html, text)
     return result
 
 

@@ -181,3 +181,24 @@ def test_a_test_send_mails_what_is_in_the_editor_through_the_sandbox(client, db,
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     assert "Choose a sender." in page and "is not a valid address" in page
+
+
+def test_saving_warns_about_missing_alt_text_and_wide_tables(client, db, as_role):
+    as_role(Role.MARKETER)
+    html = (
+        '<table width="700"><tr><td><img src="https://x.example/a.png"></td></tr></table>'
+        '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    )
+    response = client.post(
+        "/templates/", data={"name": "Wide", "subject": "Hi", "editor": "html", "html": html}
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "https://x.example/a.png has no alt text" in page
+    assert "scroll" in page  # the 700 px table: a 600 px mail window scrolls sideways
+
+
+def test_a_large_visual_design_is_saved_whole(client, db, as_role):
+    as_role(Role.MARKETER)
+    big = json.dumps({"pages": [], "styles": [], "notes": "x" * 1_500_000})  # past 500 kB
+    assert _save(client, design=big).status_code == 302
+    assert len(db.session.scalars(db.select(Template)).one().design) == len(big)

@@ -50,5 +50,9 @@ def visible_items(user) -> list[NavItem]:
     return [i for i in NAV if i.endpoint in functions and user.can(i.role)]
 
 
+# Blueprints shown as part of another section of the bar.
+SECTION_OF = {"template_starters": "templates"}
+
+
 def active_blueprint() -> str | None:
-    return request.blueprint
+    return SECTION_OF.get(request.blueprint or "", request.blueprint)

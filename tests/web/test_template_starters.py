@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mailer.models import Role, Template
 from tests.factories import make_template
 
@@ -80,3 +82,10 @@ def test_the_gallery_speaks_french(client, as_role, db):
     assert "Partir de zéro" in page and "<h3>Lettre simple</h3>" in page
     reply = client.post("/templates/gallery/receipt", data={"name": "Reçu"}, headers=french)
     assert "Un autre modèle porte déjà ce nom." in reply.get_data(as_text=True)
+
+
+def test_the_gallery_is_shown_as_part_of_templates_in_the_bar(client, as_role):
+    as_role(Role.MARKETER)
+    page = client.get("/templates/gallery").get_data(as_text=True)
+    current = re.findall(r'<a href="([^"]+)"\s+aria-current="page"', page)
+    assert current == ["/templates/"]

@@ -7,7 +7,7 @@
   "use strict";
 
   const STARTER =
-    "<mjml><mj-body><mj-section><mj-column><mj-text></mj-text></mj-column></mj-section></mj-body></mjml>";
+    "<mjml><mj-body><mj-section><mj-column></mj-column></mj-section></mj-body></mjml>";
   // A grey picture for a new image block (no request leaves the page for it).
   const PLACEHOLDER =
     "data:image/svg+xml;charset=utf-8," +

@@ -7,6 +7,7 @@ be about to import the attribute, and real recipients may have the data the samp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +19,31 @@ from sqlalchemy import func, update
 
 from mailer.engine import rendering
 from mailer.extensions import db
+from mailer.lib import branding
+from mailer.lib.dbutil import parse_id
 from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError
-from mailer.models import Campaign, Subscriber, Template
+from mailer.models import (
+    Campaign,
+    Channel,
+    Editor,
+    Identity,
+    MailingList,
+    Subscriber,
+    Template,
+)
+from mailer.services import test_sends
 
 NAME_MAX = 200
 SUBJECT_MAX = 500
-FIELD_NAMES = {"subject": _l("Subject"), "html": _l("HTML body"), "text": _l("Plain-text body")}
+FIELD_NAMES = {
+    "subject": _l("Subject"),
+    "html": _l("HTML body"),
+    "text": _l("Plain-text body"),
+    "source": _l("MJML"),
+}
+DESIGN_MAX = 5_000_000  # characters of the visual editor's project data
+EDITORS = {e.value for e in Editor}
 
 
 class TemplateSourceError(ValidationError):
@@ -106,13 +125,62 @@ def check_source(subject: str, html: str, text: str | None, name: str | None = N
     return warnings
 
 
+def explain_mjml(problem: rendering.MjmlProblem) -> str:
+    return _(problem.explanation) % problem.values if problem.values else _(problem.explanation)
+
+
+def clean_body(form: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The email's body as written (``editor``, ``source``, ``design``, ``html``, ``text``),
+    with the HTML compiled from the MJML for the visual and MJML editors. A problem goes into
+    ``errors`` next to its field; the values come back either way, so nothing typed is lost."""
+    editor = form.get("editor") or Editor.HTML.value
+    if editor not in EDITORS:
+        editor = Editor.HTML.value
+    source = form.get("source") or ""
+    design = form.get("design") or ""
+    html = form.get("html") or ""
+    text = form.get("text") or ""
+    if editor == Editor.HTML.value:
+        source = design = ""
+        if not html.strip():
+            errors["html"] = _("Write the HTML body (the text version can be generated from it).")
+    else:
+        if editor == Editor.MJML.value:
+            design = ""  # the code is the truth now: the visual editor rebuilds from it
+        elif design and not _is_design(design):
+            errors["design"] = _(
+                "The visual editor's data could not be read; reload the page and try again."
+            )
+            design = ""
+        try:
+            html = rendering.compile_mjml(source)
+        except rendering.MjmlProblem as exc:
+            errors["source"] = explain_mjml(exc)
+            html = ""
+    return {
+        "editor": editor,
+        "source": source or None,
+        "design": design or None,
+        "html": html,
+        "text": text if text.strip() else None,
+    }
+
+
+def _is_design(design: str) -> bool:
+    if len(design) > DESIGN_MAX:
+        return False
+    try:
+        return isinstance(json.loads(design), dict)
+    except ValueError:
+        return False
+
+
 def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
     name = (form.get("name") or "").strip()
     subject = (form.get("subject") or "").strip()
-    html = form.get("html") or ""
-    text = form.get("text") or ""
     errors: dict[str, str] = {}
     taken: set[str] = set()
+    body = clean_body(form, errors)
     if not name:
         errors["name"] = _("Give the template a name.")
     elif len(name) > NAME_MAX:
@@ -128,17 +196,29 @@ def _clean(form: Mapping[str, str], current: Template | None) -> dict[str, Any]:
         errors["subject"] = _("Write a subject line.")
     elif len(subject) > SUBJECT_MAX:
         errors["subject"] = _("Use at most %(n)s characters.", n=SUBJECT_MAX)
-    if not html.strip():
-        errors["html"] = _("Write the HTML body (the text version can be generated from it).")
     if errors:
         raise ValidationError(errors, conflicts=taken)
-    return {"name": name, "subject": subject, "html": html, "text": text if text.strip() else None}
+    return {"name": name, "subject": subject, **body}
+
+
+def check_values(values: Mapping[str, Any]) -> list[str]:
+    """check_source on cleaned values; a mistake in the compiled MJML is shown next to the
+    MJML, where it was written."""
+    try:
+        return check_source(values["subject"], values["html"], values["text"], values["name"])
+    except TemplateSourceError as exc:
+        if values["editor"] == Editor.HTML.value or "html" not in exc.errors:
+            raise
+        errors, details = dict(exc.errors), dict(exc.details)
+        errors["source"] = errors.pop("html")
+        details["source"] = details.pop("html", "")
+        raise TemplateSourceError(errors, details) from None
 
 
 def create_template(form: Mapping[str, str]) -> tuple[Template, list[str]]:
     """Create a template; returns it with warnings (unknown variables, sample render)."""
     values = _clean(form, None)
-    warnings = check_source(values["subject"], values["html"], values["text"], values["name"])
+    warnings = check_values(values)
     template = Template(**values)
     db.session.add(template)
     db.session.commit()
@@ -147,7 +227,7 @@ def create_template(form: Mapping[str, str]) -> tuple[Template, list[str]]:
 
 def update_template(template: Template, form: Mapping[str, str]) -> list[str]:
     values = _clean(form, template)
-    warnings = check_source(values["subject"], values["html"], values["text"], values["name"])
+    warnings = check_values(values)
     for key, value in values.items():
         setattr(template, key, value)
     db.session.commit()
@@ -173,10 +253,20 @@ def duplicate_template(template: Template) -> Template:
         subject=template.subject,
         html=template.html,
         text=template.text,
+        editor=template.editor,
+        source=template.source,
+        design=template.design,
     )
     db.session.add(copy)
     db.session.commit()
     return copy
+
+
+def convert_to_html(template: Template) -> None:
+    """From now on written as HTML: the compiled HTML is kept, the MJML and design dropped."""
+    template.editor = Editor.HTML.value
+    template.source = template.design = None
+    db.session.commit()
 
 
 def delete_template(template: Template) -> None:
@@ -224,6 +314,8 @@ def preview(
     text: str | None,
     subscriber_email: str | None = None,
     name: str | None = None,
+    editor: str = Editor.HTML.value,
+    source: str | None = None,
 ) -> TemplatePreview:
     """Render for sample data, or for the first subscriber with ``subscriber_email``.
 
@@ -231,7 +323,14 @@ def preview(
     the template's `name` when given.
     """
     result = TemplatePreview()
-    sample = rendering.sample_context()
+    if editor in (Editor.VISUAL.value, Editor.MJML.value):
+        try:
+            html = rendering.compile_mjml(source or "")
+        except rendering.MjmlProblem as exc:
+            result.problems = [Problem(f"{FIELD_NAMES['source']} · {explain_mjml(exc)}")]
+            return result
+    postal_address = branding.load().address
+    sample = rendering.sample_context(postal_address=postal_address)
     context = sample
     wanted = (subscriber_email or "").strip()
     if wanted:
@@ -252,6 +351,7 @@ def preview(
                 unsubscribe_url=sample["unsubscribe_url"],
                 view_online_url=sample["view_online_url"],
                 preferences_url=sample["preferences_url"],
+                postal_address=sample["postal_address"],
             )
             result.recipient = subscriber.email
         elif not result.notice:
@@ -279,3 +379,84 @@ def preview(
         result.text_generated = not (text and text.strip())
         result.rendered = True
     return result
+
+
+# ---------------------------------------------------------------- merge tags
+
+
+def _attribute_tag(key: str) -> str:
+    return f"{{{{ attributes.{key} }}}}" if key.isidentifier() else f"{{{{ attributes[{key!r}] }}}}"
+
+
+def merge_tags(list_ids: list[int] | None = None) -> list[dict[str, str]]:
+    """What the editors' merge-tag menu offers: the standard fields, the attributes seen on
+    ``list_ids`` (every list when None: a template serves any), the recipient's links and
+    the sender's postal address."""
+    person, links, sender = _("Person"), _("Links"), _("Sender")
+    tags = [
+        {"group": person, "label": _("Email address"), "tag": "{{ email }}"},
+        {"group": person, "label": _("First name"), "tag": "{{ first_name }}"},
+        {"group": person, "label": _("Last name"), "tag": "{{ last_name }}"},
+        {"group": person, "label": _("Full name"), "tag": "{{ name }}"},
+    ]
+    names: set[str] = set()
+    query = db.select(MailingList.attribute_types)
+    subscribers = db.select(Subscriber.attributes).order_by(Subscriber.id.desc()).limit(200)
+    if list_ids is not None:
+        query = query.where(MailingList.id.in_(list_ids or [0]))
+        subscribers = subscribers.where(Subscriber.list_id.in_(list_ids or [0]))
+    for found in [*db.session.scalars(query), *db.session.scalars(subscribers)]:
+        if isinstance(found, dict):
+            names.update(key for key in found if isinstance(key, str) and key.strip())
+    attributes = _("Attributes")
+    tags += [
+        {"group": attributes, "label": key, "tag": _attribute_tag(key)} for key in sorted(names)
+    ]
+    tags += [
+        {"group": links, "label": _("Unsubscribe link"), "tag": "{{ unsubscribe_url }}"},
+        {"group": links, "label": _("Email preferences link"), "tag": "{{ preferences_url }}"},
+        {"group": links, "label": _("View in the browser link"), "tag": "{{ view_online_url }}"},
+        {"group": sender, "label": _("Postal address"), "tag": "{{ postal_address }}"},
+    ]
+    return tags
+
+
+# ---------------------------------------------------------------- test sends
+
+
+def send_test(template: Template, form: Mapping[str, str], language: str = "en") -> list:
+    """Send the email as it stands in the editor (``form``: the body fields; the saved
+    template's when absent) to the typed addresses, through the chosen channel and sender."""
+    errors: dict[str, str] = {}
+    channel = db.session.get(Channel, parse_id(form.get("channel_id")) or 0)
+    identity = db.session.get(Identity, parse_id(form.get("identity_id")) or 0)
+    if channel is None:
+        errors["channel_id"] = _("Choose a channel.")
+    if identity is None:
+        errors["identity_id"] = _("Choose a sender.")
+    try:
+        to = test_sends.addresses(form.get("to", ""), field="to")
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors)
+    subject = (form.get("subject") or template.subject).strip()
+    if "editor" in form:
+        body = clean_body(form, errors)
+        if errors:
+            raise ValidationError(
+                {"to": _("Fix the email first: %(problem)s", problem=next(iter(errors.values())))}
+            )
+        content = (subject, body["html"], body["text"])
+    else:
+        content = (subject, template.html, template.text)
+    return test_sends.send(
+        channel,
+        identity,
+        to,
+        content,
+        name=template.name,
+        tags={"template": str(template.id)},
+        language=language,
+        field="to",
+    )

@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from mailer.campaigns import localtime, rules
 from mailer.campaigns.rules import RowForm, SetupForm
-from mailer.engine import delivery, rendering
 from mailer.engine.rendering.content import content_of
 from mailer.extensions import db
 from mailer.lib.dbutil import parse_id
-from mailer.lib.emails import InvalidEmail, normalize_email
 from mailer.lib.errors import ValidationError
 from mailer.models import Campaign, CampaignStatus, Channel, Identity, Template
 from mailer.models.base import utcnow
-from mailer.services import channels as channels_service
+from mailer.services import test_sends
+from mailer.services.test_sends import TestAnswer
 
 S = CampaignStatus
-MAX_TEST_ADDRESSES = 5
 ACTIVE = frozenset({S.PROCESSING, S.SCHEDULED, S.RUNNING, S.PAUSED})
 FINAL = frozenset({S.COMPLETED, S.CANCELLED, S.FAILED})
 
@@ -193,54 +190,10 @@ def launch_message(campaign: Campaign) -> str | None:
 # ------------------------------------------------------------------ test sends
 
 
-@dataclass(frozen=True)
-class TestAnswer:
-    to: str
-    ok: bool
-    message: str
-
-
-def _test_addresses(text: str) -> list[str]:
-    parts = [p for p in re.split(r"[,;\s]+", text or "") if p]
-    if not parts:
-        raise ValidationError(
-            {
-                "test_to": _(
-                    "Enter up to %(max)s addresses, separated by commas.", max=MAX_TEST_ADDRESSES
-                )
-            }
-        )
-    if len(parts) > MAX_TEST_ADDRESSES:
-        raise ValidationError(
-            {
-                "test_to": _(
-                    "At most %(max)s addresses (%(given)s given).",
-                    max=MAX_TEST_ADDRESSES,
-                    given=len(parts),
-                )
-            }
-        )
-    out = []
-    for part in parts:
-        try:
-            out.append(normalize_email(part))
-        except InvalidEmail as exc:
-            raise ValidationError(
-                {
-                    "test_to": _(
-                        "“%(address)s” is not a valid address: %(reason)s.",
-                        address=part,
-                        reason=_(exc.reason),
-                    )
-                }
-            ) from None
-    return list(dict.fromkeys(out))
-
-
 def send_test(campaign: Campaign, setup: SetupForm, language: str = "en") -> list[TestAnswer]:
     """Send the campaign, filled with sample data, to a few addresses through the first
     channel row (as typed in the form, else as saved) and report each provider answer."""
-    addresses = _test_addresses(setup.test_to)
+    addresses = test_sends.addresses(setup.test_to)
     first = setup.rows[0] if setup.rows else None
     identity = channel = None
     if first is not None:
@@ -253,44 +206,15 @@ def send_test(campaign: Campaign, setup: SetupForm, language: str = "en") -> lis
         raise ValidationError(
             {"test_to": _("Choose a sender and a channel in the first sending channel first.")}
         )
-    subject, html, text = content_of(campaign)
-    try:
-        email = rendering.compile_email(subject, html or "", text, name=campaign.name).render(
-            rendering.sample_context()
-        )
-    except (rendering.TemplateSyntaxProblem, rendering.RenderError) as exc:
-        raise ValidationError(
-            {"test_to": _("The email cannot be rendered: %(problem)s.", problem=exc)}
-        ) from None
-    label = channels_service.provider_label(channel.provider)
-    tags = {"test": "1", "campaign": str(campaign.id)}
-    with force_locale(language):  # an email Mailer writes: in its sender's language
-        prefix = _("[Test]")
-    messages = [
-        delivery.compose(
-            identity,
-            str(i),
-            address,
-            f"{prefix} {email.subject}",
-            email.html,
-            email.text,
-            tags=tags,
-        )
-        for i, address in enumerate(addresses)
-    ]
-    answers = []
-    for answer in delivery.send_now(channel, messages):
-        if answer.ok:
-            pmid = answer.provider_message_id
-            message = (
-                _("Accepted by %(provider)s (message id %(id)s).", provider=label, id=pmid)
-                if pmid
-                else _("Accepted by %(provider)s.", provider=label)
-            )
-            answers.append(TestAnswer(answer.to, True, message))
-        else:
-            answers.append(TestAnswer(answer.to, False, answer.explanation))
-    return answers
+    return test_sends.send(
+        channel,
+        identity,
+        addresses,
+        content_of(campaign),
+        name=campaign.name,
+        tags={"campaign": str(campaign.id)},
+        language=language,
+    )
 
 
 # ------------------------------------------------------------------ the campaign page

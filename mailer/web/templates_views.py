@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mailer.engine import rendering
 from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import ValidationError
-from mailer.models import Role, Template
+from mailer.models import Editor, Role, Template
 from mailer.services import templates as templates_service
+from mailer.web import campaign_forms
 from mailer.web.auth import guard_blueprint, role_required
-from mailer.web.htmx import render
+from mailer.web.htmx import fragment_requested, render
 from mailer.web.security_headers import email_frames
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
@@ -23,23 +34,52 @@ def _get_template(template_id: int) -> Template:
     return templates_service.get_template(template_id) or abort(404)
 
 
-def _form_of(template: Template | None) -> dict[str, str]:
+def _form_of(template: Template | None, editor: str = Editor.VISUAL.value) -> dict[str, str]:
     if template is None:
-        return {"name": "", "subject": "", "html": "", "text": ""}
+        editor = editor if editor in templates_service.EDITORS else Editor.VISUAL.value
+        return {"name": "", "subject": "", "html": "", "text": "", "editor": editor}
     return {
         "name": template.name,
         "subject": template.subject,
         "html": template.html,
         "text": template.text or "",
+        "editor": template.editor,
+        "source": template.source or "",
+        "design": template.design or "",
     }
 
 
-def _editor(template: Template | None, form, errors=None, status=200, preview=None, email=""):
+def designer_context(list_ids: list[int] | None = None) -> dict:
+    """What the email editor needs besides the form: merge tags, the image library's
+    addresses, and the channels and senders a test can go through."""
+    views = current_app.view_functions
+    return {
+        "merge_tags": templates_service.merge_tags(list_ids),
+        "asset_urls": {
+            "browse": url_for("assets.browse_json") if "assets.browse_json" in views else None,
+            "upload": url_for("assets.upload_json") if "assets.upload_json" in views else None,
+        },
+        "channels": campaign_forms.all_channels(),
+        "identities": campaign_forms.identities(),
+    }
+
+
+def _editor(
+    template: Template | None,
+    form,
+    errors=None,
+    status=200,
+    preview=None,
+    email="",
+    block="preview_output",
+    **extra,
+):
     details = getattr(errors, "details", {})  # TemplateSourceError: the raw messages
     errors = getattr(errors, "errors", errors)
+    extra.setdefault("test_form", {})
     return render(
         "templates/edit.html",
-        block="preview_output",
+        block=block,
         status=status,
         tmpl=template,
         form=form,
@@ -49,6 +89,8 @@ def _editor(template: Template | None, form, errors=None, status=200, preview=No
         preview_email=email,
         editable=current_user.can(Role.MARKETER),
         variables=sorted(rendering.BASE_VARIABLES),
+        **designer_context(),
+        **extra,
     )
 
 
@@ -66,7 +108,7 @@ def index():
 @email_frames
 @role_required(Role.MARKETER)
 def new():
-    return _editor(None, _form_of(None))
+    return _editor(None, _form_of(None, request.args.get("editor", "")))
 
 
 @bp.post("/")
@@ -114,6 +156,8 @@ def preview_draft():
         form.get("text", ""),
         email,
         name=form.get("name", "").strip(),
+        editor=form.get("editor", Editor.HTML.value),
+        source=form.get("source", ""),
     )
     return _editor(template, form, preview=preview, email=email)
 
@@ -129,6 +173,40 @@ def update(template_id: int):
     flash(_("Template “%(name)s” saved.", name=template.name), "success")
     _flash_warnings(warnings)
     return redirect(url_for(".edit", template_id=template.id))
+
+
+@bp.post("/<int:template_id>/convert-to-html")
+def convert_to_html(template_id: int):
+    template = _get_template(template_id)
+    templates_service.convert_to_html(template)
+    flash(
+        _(
+            "“%(name)s” is now written in HTML. The visual design is no longer kept.",
+            name=template.name,
+        ),
+        "success",
+    )
+    return redirect(url_for(".edit", template_id=template.id))
+
+
+@bp.post("/<int:template_id>/test")
+@email_frames
+def send_test(template_id: int):
+    """Send what is in the editor (the saved template when nothing is posted), filled with
+    sample data, through the chosen channel and sender."""
+    template = _get_template(template_id)
+    form = request.form
+    answers, errors = [], {}
+    try:
+        answers = templates_service.send_test(template, form, str(get_locale() or "en"))
+    except ValidationError as exc:
+        errors = exc.errors
+    status = 422 if errors else 200
+    extra = {"answers": answers, "test_form": form, "errors": errors, "tmpl": template}
+    if fragment_requested():
+        body = render_template("templates/_test_send.html", **designer_context(), **extra)
+        return body, status
+    return _editor(template, _form_of(template), errors, status, answers=answers, test_form=form)
 
 
 @bp.post("/<int:template_id>/duplicate")

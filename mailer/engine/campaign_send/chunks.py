@@ -68,6 +68,7 @@ def prepare(loop: LoopState, compiled: dict, ids: list[int], rows=None) -> Chunk
     chunk = Chunk(now=loop.clock.now())
     parts = loop.parts
     sign, base, mailbox, instrument = parts.sign, parts.base, parts.mailbox, parts.instrument
+    postal_address = parts.postal_address
     feedback_id, campaign_tag, sender = parts.feedback_id, parts.campaign_tag, parts.sender
     outcomes, messages, attempts = chunk.outcomes, chunk.messages, chunk.attempts
     default = compiled[None]
@@ -100,6 +101,7 @@ def prepare(loop: LoopState, compiled: dict, ids: list[int], rows=None) -> Chunk
             unsubscribe_url=unsubscribe,
             view_online_url=f"{base}/v/{token}",
             preferences_url=f"{base}/p/{token}",
+            postal_address=postal_address,
         )
         try:
             rendered = (compiled.get(r.audience_id) or default).render(context)

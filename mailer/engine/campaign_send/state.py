@@ -17,9 +17,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from mailer.engine.delivery import Sender, SendOutcome
+from mailer.engine.rendering.context import PostalAddress
 from mailer.engine.tracking import links as tracking_links
 from mailer.extensions import db
-from mailer.lib import tokens
+from mailer.lib import branding, tokens
 from mailer.models import Campaign, CampaignChannel, Channel, Identity
 from mailer.models.base import utcnow
 from mailer.providers.base import OutboundMessage
@@ -89,6 +90,7 @@ class MessageParts:
     mailbox: str | None
     sign: Callable[[str, int], str]
     instrument: tracking_links.Instrumenter  # tracked links, pixel, unsubscribe footer
+    postal_address: str  # {{ postal_address }}: the branding's, the same in every email
 
     @classmethod
     def of(cls, campaign: Campaign, channel: Channel, identity: Identity) -> MessageParts:
@@ -101,6 +103,7 @@ class MessageParts:
             mailbox=current_app.config["MAILER_UNSUBSCRIBE_MAILTO"],
             sign=tokens.signer(),
             instrument=tracking_links.instrumenter(campaign),
+            postal_address=PostalAddress(branding.load().address),
         )
 
 

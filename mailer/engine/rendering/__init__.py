@@ -9,7 +9,12 @@ parts compiling uses: ``sandbox``, ``guards``, ``filters``, ``placeholders``, ``
 
 from mailer.engine.rendering.budget import RenderLimits
 from mailer.engine.rendering.compiler import CompiledEmail, RenderedEmail, compile_email
-from mailer.engine.rendering.context import BASE_VARIABLES, recipient_context, sample_context
+from mailer.engine.rendering.context import (
+    BASE_VARIABLES,
+    PostalAddress,
+    recipient_context,
+    sample_context,
+)
 from mailer.engine.rendering.errors import RenderError, TemplateSyntaxProblem
 from mailer.engine.rendering.mjml import MjmlProblem, compile_mjml
 from mailer.engine.rendering.plaintext import html_to_text
@@ -29,6 +34,7 @@ __all__ = [
     "RenderLimits",
     "RenderedEmail",
     "MjmlProblem",
+    "PostalAddress",
     "TemplateSyntaxProblem",
     "compile_mjml",
     "compile_email",

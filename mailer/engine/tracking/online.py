@@ -16,10 +16,11 @@ from mailer.engine.rendering import (
     content,
     recipient_context,
 )
+from mailer.engine.rendering.context import PostalAddress
 from mailer.engine.rendering.message import message_content
 from mailer.engine.tracking.links import Instrumenter, preferences_url, unsubscribe_url
 from mailer.extensions import db
-from mailer.lib import tokens
+from mailer.lib import branding, tokens
 from mailer.models import Campaign, Send, Subscriber, Template
 from mailer.models.campaigns import Message
 
@@ -78,6 +79,7 @@ def render_send(send_id: int) -> RenderedEmail | None:
         unsubscribe_url=unsubscribe_url(base, token),
         view_online_url=f"{base}/v/{token}",
         preferences_url=preferences_url(base, token),
+        postal_address=PostalAddress(branding.load().address),
     )
     return compiled.render(context)
 

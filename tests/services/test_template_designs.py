@@ -1,0 +1,184 @@
+"""Templates written in MJML (by hand or in the visual editor): compiled once when saved,
+rendered per recipient, mistakes shown next to the MJML, test sends, merge tags."""
+
+from __future__ import annotations
+
+import email
+import json
+from email import policy
+
+from mailer.engine import rendering
+from mailer.lib import branding
+from mailer.models import Channel, Identity, OutboxMessage, Role, Template
+from tests.factories import make_list
+
+MJML = """<mjml>
+  <mj-body>
+    <mj-section>
+      <mj-column>
+        <mj-text>Hello {{ first_name or "friend" }}!</mj-text>
+        {% if attributes.plan == "Pro" %}
+        <mj-text>Thanks for being a Pro customer.</mj-text>
+        {% endif %}
+        <mj-button href="https://shop.example.com/offer?who={{ email|urlencode }}">
+          See the offer</mj-button>
+        <mj-text><a href="{{ unsubscribe_url }}">Unsubscribe</a> {{ postal_address }}</mj-text>
+      </mj-column>
+    </mj-section>
+  </mj-body>
+</mjml>"""
+DESIGN = json.dumps({"pages": [{"frames": [{"component": {"type": "mjml"}}]}], "styles": []})
+
+
+def _save(client, **fields):
+    data = {
+        "name": "Spring",
+        "subject": "Hi {{ first_name }}",
+        "editor": "visual",
+        "source": MJML,
+        "design": DESIGN,
+        "text": "",
+    }
+    data.update(fields)
+    return client.post("/templates/", data=data)
+
+
+def test_mjml_with_personalisation_compiles_once_and_renders_per_recipient(client, db, as_role):
+    as_role(Role.MARKETER)
+    assert _save(client).status_code == 302
+    template = db.session.scalars(db.select(Template)).one()
+    assert template.editor == "visual"
+    assert template.source == MJML and json.loads(template.design) == json.loads(DESIGN)
+    # The HTML is MJML's responsive output, the template tags kept for each recipient.
+    assert "@media only screen" in template.html and "{{ first_name" in template.html
+
+    compiled = rendering.compile_email(template.subject, template.html, template.text)
+    ana = compiled.render(
+        rendering.recipient_context(
+            "ana@example.com",
+            "Ana",
+            attributes={"plan": "Pro"},
+            unsubscribe_url="https://m.example/u/1",
+            postal_address=rendering.PostalAddress("Acme\n1 Main St"),
+        )
+    )
+    bob = compiled.render(
+        rendering.recipient_context("bob+x@example.com", unsubscribe_url="https://m.example/u/2")
+    )
+    assert "Hello Ana!" in ana.html and "Pro customer" in ana.html
+    assert "who=ana%40example.com" in ana.html and "Acme<br>1 Main St" in ana.html
+    assert "Acme\n1 Main St" in ana.text
+    assert "Hello friend!" in bob.html and "Pro customer" not in bob.html
+    assert "who=bob%2Bx%40example.com" in bob.html
+
+
+def test_mjml_code_mode_drops_the_visual_design_and_html_mode_the_mjml(client, db, as_role):
+    as_role(Role.MARKETER)
+    _save(client, editor="mjml")
+    template = db.session.scalars(db.select(Template)).one()
+    assert template.editor == "mjml" and template.design is None and template.source == MJML
+
+    response = client.post(
+        f"/templates/{template.id}",
+        data={"name": "Spring", "subject": "Hi", "editor": "html", "html": "<p>{{ x }}</p>"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(template)
+    assert (template.editor, template.source, template.html) == ("html", None, "<p>{{ x }}</p>")
+
+
+def test_converting_a_visual_template_to_html_keeps_its_compiled_html(client, db, as_role):
+    as_role(Role.MARKETER)
+    _save(client)
+    template = db.session.scalars(db.select(Template)).one()
+    html = template.html
+    response = client.post(f"/templates/{template.id}/convert-to-html")
+    assert response.status_code == 302
+    db.session.refresh(template)
+    assert (template.editor, template.source, template.design) == ("html", None, None)
+    assert template.html == html
+    assert "no longer kept" in client.get(f"/templates/{template.id}").get_data(as_text=True)
+
+
+def test_unreadable_design_data_is_refused_and_duplicates_keep_the_design(client, db, as_role):
+    as_role(Role.MARKETER)
+    assert _save(client, design="{not json").status_code == 422
+    _save(client)
+    template = db.session.scalars(db.select(Template)).one()
+    client.post(f"/templates/{template.id}/duplicate")
+    copy = db.session.scalars(db.select(Template).where(Template.id != template.id)).one()
+    assert (copy.editor, copy.source, copy.design) == ("visual", MJML, template.design)
+
+
+def test_preview_compiles_the_mjml_being_edited(client, db, as_role):
+    as_role(Role.MARKETER)
+    branding.store(branding.Branding(address="Acme Corp\n9 Quay Road"))
+    response = client.post(
+        "/templates/preview",
+        data={"name": "x", "subject": "Hi", "editor": "mjml", "source": MJML},
+        headers={"HX-Request": "true"},
+    )
+    page = response.get_data(as_text=True)
+    assert "Hello Jane!" in page and "Acme Corp&lt;br&gt;9 Quay Road" in page
+    broken = client.post(
+        "/templates/preview",
+        data={"name": "x", "subject": "Hi", "editor": "mjml", "source": "<mjml><mj-body>"},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    assert "is never closed" in broken
+
+
+def test_merge_tags_offer_fields_list_attributes_and_links(app, db):
+    customers = make_list(db, "Customers", ["a@example.com"])
+    customers.attribute_types = {"loyalty tier": "text"}
+    make_list(db, "Other", ["b@example.com"]).attribute_types = {"shoe_size": "number"}
+    db.session.commit()
+    with app.test_request_context():
+        from mailer.services import templates
+
+        every = {t["tag"] for t in templates.merge_tags()}
+        chosen = {t["tag"] for t in templates.merge_tags([customers.id])}
+    assert {"{{ first_name }}", "{{ unsubscribe_url }}", "{{ postal_address }}"} <= every
+    assert "{{ attributes['loyalty tier'] }}" in every and "{{ attributes.shoe_size }}" in every
+    assert "{{ attributes['loyalty tier'] }}" in chosen
+    assert "{{ attributes.shoe_size }}" not in chosen
+
+
+def test_a_test_send_mails_what_is_in_the_editor_through_the_sandbox(client, db, as_role):
+    as_role(Role.MARKETER)
+    _save(client)
+    template = db.session.scalars(db.select(Template)).one()
+    channel = Channel(name="Sandbox", provider="sandbox", settings={})
+    identity = Identity(name="News", from_email="news@example.com")
+    db.session.add_all([channel, identity])
+    db.session.commit()
+    typed = MJML.replace("See the offer", "Open the spring sale")
+    response = client.post(
+        f"/templates/{template.id}/test",
+        data={
+            "channel_id": channel.id,
+            "identity_id": identity.id,
+            "to": "me@example.com",
+            "subject": "Hi {{ first_name }}",
+            "editor": "visual",
+            "source": typed,
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "Sent." in response.get_data(as_text=True)
+    db.session.rollback()
+    outbox = db.session.scalars(db.select(OutboxMessage)).one()
+    assert outbox.to_email == "me@example.com" and outbox.subject == "[Test] Hi Jane"
+    message = email.message_from_string(outbox.raw, policy=policy.default)
+    html = message.get_body(("html",)).get_content()
+    assert "Open the spring sale" in html and "Hello Jane!" in html
+
+    refused = client.post(
+        f"/templates/{template.id}/test",
+        data={"channel_id": channel.id, "identity_id": "", "to": "not an address"},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "Choose a sender." in page and "is not a valid address" in page

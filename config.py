@@ -217,6 +217,13 @@ class Config:
     # Failed-send review: a retry request sends again at most this many failed sends or
     # messages itself; past it, a job retries them all in batches of this size.
     MAILER_RETRY_BATCH = _int("MAILER_RETRY_BATCH", 1000)
+    # Image hosting (issue 18): images people upload for their emails, served publicly from
+    # /assets/<hash>.<ext>. Stored in MAILER_ASSET_STORAGE (same forms as MAILER_STORAGE; empty:
+    # wherever MAILER_STORAGE puts uploads). An upload is refused past MAX_BYTES, or when its
+    # width times height passes MAX_PIXELS (a small file can decode to gigabytes of pixels).
+    MAILER_ASSET_STORAGE = _env("MAILER_ASSET_STORAGE", "")
+    MAILER_ASSET_MAX_BYTES = _int("MAILER_ASSET_MAX_BYTES", 5 * 1024 * 1024)
+    MAILER_ASSET_MAX_PIXELS = _int("MAILER_ASSET_MAX_PIXELS", 25_000_000)
 
 
 class TestConfig(Config):

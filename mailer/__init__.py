@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     from mailer.web import (  # issue 20
         api_keys,
         archive,
+        assets,
         auth_views,
         branding,
         campaigns,
@@ -137,3 +138,5 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(people.export_bp)  # people (issue 21): exports, open to viewers
+    app.register_blueprint(assets.bp)  # issue 18: the image library
+    app.register_blueprint(assets.files_bp)  # issue 18: hosted images, public

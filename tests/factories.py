@@ -247,3 +247,26 @@ def launched_on_brevo(db, brevo, recipients: int) -> Campaign:
     )
     launch_now(db, campaign)
     return campaign
+
+
+# ------------------------------------------------------------------ images (issue 18)
+
+
+def image_bytes(fmt: str = "PNG", size=(30, 20), color="red", **save_options) -> bytes:
+    """A small image file in ``fmt`` (a Pillow format name), e.g. with ``exif=`` metadata."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt, **save_options)
+    return out.getvalue()
+
+
+def make_asset(db, fmt: str = "PNG", name: str = "picture.png", color="red"):
+    """An image stored in the library, as an upload would store it."""
+    import io
+
+    from mailer.services import assets
+
+    return assets.add_image(io.BytesIO(image_bytes(fmt, color=color)), name)

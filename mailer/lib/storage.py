@@ -163,9 +163,9 @@ class _Counting:
         return data
 
 
-def build(app: Flask) -> Storage:
-    """The storage MAILER_STORAGE names (see the module docstring)."""
-    setting = app.config["MAILER_STORAGE"]
+def build(app: Flask, setting: str | None = None) -> Storage:
+    """The storage ``setting`` names, MAILER_STORAGE by default (see the module docstring)."""
+    setting = app.config["MAILER_STORAGE"] if setting is None else setting
     if not setting:
         return DirectoryStorage(app.instance_path)
     if setting.startswith("s3://"):
@@ -193,4 +193,15 @@ def storage() -> Storage:
     found = current_app.extensions.get("mailer_storage")
     if found is None:
         found = current_app.extensions["mailer_storage"] = build(current_app)
+    return found
+
+
+def asset_storage() -> Storage:
+    """Where hosted images live (issue 18): MAILER_ASSET_STORAGE, or when empty the same place
+    as every other upload. Keys are ``assets/<hash>.<ext>``."""
+    found = current_app.extensions.get("mailer_asset_storage")
+    if found is None:
+        setting = current_app.config["MAILER_ASSET_STORAGE"]
+        found = build(current_app, setting) if setting else storage()
+        current_app.extensions["mailer_asset_storage"] = found
     return found

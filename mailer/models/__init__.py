@@ -1,6 +1,7 @@
 """All models, importable from one place (defined per area in the sibling modules)."""
 
 from mailer.extensions import db
+from mailer.models.assets import Asset  # image hosting (issue 18)
 from mailer.models.campaigns import (
     Campaign,
     CampaignAudience,
@@ -94,4 +95,5 @@ __all__ = [
     "ConsentSource",
     "ListConfirmation",
     "SignupForm",
+    "Asset",
 ]

@@ -31,6 +31,7 @@ PUBLIC_ENDPOINT_PREFIXES = (
 # Issue 20: the preference centre (signed send tokens) and the public archive; the archive's
 # publish switch checks its role itself (role_required).
 PUBLIC_ENDPOINT_PREFIXES += ("preferences.", "archive.")
+PUBLIC_ENDPOINT_PREFIXES += ("asset_files.",)  # issue 18: hosted images, loaded by mail clients
 
 
 def init_app(app: Flask) -> None:

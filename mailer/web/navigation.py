@@ -25,6 +25,7 @@ NAV = (
     NavItem(_l("People"), "people.index"),
     NavItem(_l("Forms"), "signup_forms.index"),  # signup forms: a short word for the bar
     NavItem(_l("Templates"), "templates.index"),
+    NavItem(_l("Images"), "assets.index"),  # issue 18: the image library
     NavItem(_l("Senders"), "identities.index"),
     NavItem(_l("Suppressions"), "suppressions.index"),
     NavItem(_l("Outbox"), "outbox.index"),

@@ -129,6 +129,8 @@
           upload: data.uploadUrl || false,
           uploadName: "files",
           multiUpload: true,
+          multiUploadSuffix: "", // the server reads the field `files`, not `files[]`
+          embedAsBase64: false, // an image goes to the library, never into the email as data
           headers: { "X-CSRFToken": csrfToken() },
           credentials: "same-origin",
           autoAdd: true,
@@ -152,6 +154,9 @@
         designField.dispatchEvent(new Event("input", { bubbles: true }));
       });
       grapes.on("rte:enable", () => (lastTarget = "visual"));
+      grapes.on("asset:upload:response", (response) => {
+        if (response && response.error) window.alert(response.error); // refused: says why
+      });
       if (data.browseUrl) {
         grapes.on("run:open-assets", () => loadAssets(grapes));
       }
@@ -194,7 +199,7 @@
     function switchTo(next) {
       if (next === mode) return;
       if (next === "html") {
-        if (!window.confirm(data.msgToHtml)) {
+        if (!window.confirm(data.convertUrl ? data.msgToHtmlSaved : data.msgToHtml)) {
           show(mode);
           return;
         }
@@ -221,40 +226,40 @@
     }
 
     function toHtml(mjml) {
-      const done = (html) => {
-        code.html.setValue(html);
-        code.mjml.setValue("");
-        designField.value = "";
-        show("html");
-      };
-      if (!mjml) return done(code.html.getValue());
       if (data.convertUrl) {
-        const body = new FormData();
-        body.append("source", mjml);
-        fetch(data.convertUrl, {
-          method: "POST",
-          body,
-          credentials: "same-origin",
-          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-        })
-          .then((response) => response.json())
-          .then((result) => {
-            if (result.html !== undefined) done(result.html);
-            else failed(result.error || "?");
-          })
-          .catch((error) => failed(String(error)));
+        // A saved template: the server turns its saved design into its compiled HTML.
+        const post = document.createElement("form");
+        post.method = "post";
+        post.action = data.convertUrl;
+        post.hidden = true;
+        const token = document.createElement("input");
+        token.type = "hidden";
+        token.name = "csrf_token";
+        token.value = csrfToken();
+        post.append(token);
+        document.body.append(post);
+        post.submit();
         return;
       }
-      // No server endpoint here: grapesjs-mjml's own compiler (mjml-browser).
-      const editor = grapes || null;
-      const result = editor ? editor.runCommand("mjml-code-to-html", { mjml }) : null;
-      if (result && result.html) done(result.html);
-      else failed((result && result.errors && JSON.stringify(result.errors)) || "?");
-    }
-
-    function failed(error) {
-      window.alert(data.msgConvertFailed.replace("{error}", error));
-      show(mode);
+      // Not saved yet: grapesjs-mjml's compiler (mjml-browser) makes the HTML; the server
+      // checks and cleans it like any HTML on save.
+      let html = code.html.getValue();
+      if (mjml) {
+        startVisual(); // the compiler lives in the visual editor's plugin
+        const result = grapes && grapes.runCommand("mjml-code-to-html", { mjml });
+        if (!result || !result.html) {
+          const errors = (result && result.errors) || [];
+          window.alert(data.msgConvertFailed.replace("{error}", errors.map((e) => e.formattedMessage || e.message).join("; ")));
+          show(mode);
+          return;
+        }
+        html = result.html;
+      }
+      code.html.setValue(html);
+      code.mjml.setValue("");
+      designField.value = "";
+      grapesDirty = false;
+      show("html");
     }
 
     for (const radio of modeRadios) {
@@ -267,9 +272,13 @@
     const menu = root.querySelector(".merge-tags");
     if (menu) {
       // Keep the focus (and the selection) where the writer was while picking a tag.
-      menu.addEventListener("mousedown", (event) => {
-        if (event.target.closest("[data-merge-tag]")) event.preventDefault();
-      });
+      // (GrapesJS ends inline editing on a press anywhere outside the text: not on this menu.)
+      for (const type of ["pointerdown", "mousedown"]) {
+        menu.addEventListener(type, (event) => {
+          event.preventDefault();
+          event.stopPropagation();
+        });
+      }
       menu.addEventListener("click", (event) => {
         const button = event.target.closest("[data-merge-tag]");
         if (!button) return;
@@ -313,11 +322,8 @@
     };
     if (form) {
       form.addEventListener("submit", fill, true);
-      form.addEventListener("htmx:confirm", fill); // before htmx reads the form for a preview
     }
-    document.addEventListener("htmx:confirm", (event) => {
-      if (event.target.form === form || (form && form.contains(event.target))) fill();
-    });
+    document.addEventListener("htmx:confirm", fill); // the test send includes the form too
 
     show(mode);
   }

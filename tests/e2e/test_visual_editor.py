@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from mailer.models import Identity, OutboxMessage, Template
 from tests.e2e.pages import Layout
-from tests.factories import make_channel
+from tests.factories import make_channel, make_template
 
 TYPED = "Picnic on Saturday at noon"
 
@@ -223,4 +223,20 @@ def test_a_merge_tag_goes_into_the_text_being_edited(admin_page: Page, watch, db
     with page.expect_navigation():
         page.get_by_role("button", name="Create template").click()
     assert "Dear {{ first_name }}" in saved(db, "Tags").source.replace("\xa0", " ")
+    watch.assert_quiet()
+
+
+def test_the_preview_warns_when_the_email_scrolls_sideways_on_a_phone(admin_page: Page, watch, db):
+    wide = make_template(
+        db, name="Wide", subject="Hi", html='<table width="500"><tr><td>Wide</td></tr></table>'
+    )
+    narrow = make_template(db, name="Narrow", subject="Hi", html="<p>Fits anywhere</p>")
+    page = admin_page
+    page.goto(f"/templates/{wide.id}")
+    report = page.locator("[data-width-report]")
+    expect(report).to_contain_text("On a phone (375 px wide) this email scrolls sideways")
+    expect(report).not_to_contain_text("600 px")
+    page.goto(f"/templates/{narrow.id}")
+    expect(page.locator("[data-width-check]")).to_have_attribute("data-width-checked", "none")
+    expect(report).to_be_hidden()
     watch.assert_quiet()

@@ -29,12 +29,13 @@ def block(page: Page, label: str) -> Locator:
     return page.locator(".gjs-block").filter(has=page.get_by_text(label, exact=True))
 
 
-def drag_into(page: Page, source: Locator, target: Locator, below: bool = True) -> None:
-    """Drag a block with the mouse (GrapesJS uses native drag and drop) onto the lower edge
-    of ``target`` in the canvas, releasing once GrapesJS shows where it will land."""
+def drag_into(page: Page, source: Locator, target: Locator, offset: int = -4) -> None:
+    """Drag a block with the mouse (GrapesJS uses native drag and drop) to ``offset`` px from
+    the lower edge of ``target`` in the canvas, releasing once GrapesJS shows where it lands."""
+    source.scroll_into_view_if_needed()
     start = source.bounding_box()
     box = target.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + (box["height"] - 4 if below else 4)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] + offset
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 - 20, start["y"] + 10, steps=5)
@@ -57,9 +58,18 @@ def saved(db, name: str) -> Template:
 
 
 def test_build_save_reopen_and_send_a_test_from_the_visual_editor(
-    admin_page: Page, watch, db, request
+    admin_page: Page, watch, db, request, live_server
 ):
     page = admin_page
+    elsewhere = []  # the editor works offline: it fetches nothing from another host
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith((live_server, "data:"))
+            else elsewhere.append((r.frame.url, r.url))
+        ),
+    )
     layout = Layout(page, watch, request.node.name)
     channel = make_channel(db, "sandbox")
     db.session.add(Identity(name="News", from_email="news@example.com", from_name="Newsroom"))
@@ -116,6 +126,8 @@ def test_build_save_reopen_and_send_a_test_from_the_visual_editor(
     message = db.session.scalar(db.select(OutboxMessage).filter_by(to_email="me@example.com"))
     parsed = email.message_from_string(message.raw, policy=email.policy.default)
     assert TYPED in parsed.get_body(("html",)).get_content()
+    # (The compiled email itself may link web fonts: its preview frames are about:srcdoc.)
+    assert [url for frame, url in elsewhere if frame != "about:srcdoc"] == []
     watch.assert_quiet()
 
 
@@ -240,3 +252,47 @@ def test_the_preview_warns_when_the_email_scrolls_sideways_on_a_phone(admin_page
     expect(page.locator("[data-width-check]")).to_have_attribute("data-width-checked", "none")
     expect(report).to_be_hidden()
     watch.assert_quiet()
+
+
+def test_the_footer_block_and_the_switch_between_visual_and_mjml(admin_page: Page, watch, db):
+    page = admin_page
+    start_new_template(page, "Footer")
+    section = canvas(page).locator("[data-gjs-type=mj-section]")
+    drag_into(page, block(page, "Footer"), section, offset=-3)  # after the section
+    expect(canvas(page).locator("a[href='{{ unsubscribe_url }}']")).to_have_text("Unsubscribe")
+
+    # To the MJML code and back: the same email, edited in either.
+    page.get_by_role("radio", name="MJML code").check()
+    code = page.locator("[data-panel=mjml] .cm-content")
+    expect(code).to_contain_text("{{ unsubscribe_url }}")
+    expect(code).to_contain_text("{{ postal_address }}")
+    source = page.locator("textarea[name=source]").input_value()
+    edited = source.replace("{{ postal_address }}", "{{ postal_address }} (edited)")
+    code.click()
+    code.press("Control+a")
+    page.keyboard.insert_text(edited)
+    page.get_by_role("radio", name="Visual editor").check()
+    expect(canvas(page).locator("body")).to_contain_text("(edited)")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create template").click()
+    template = saved(db, "Footer")
+    assert template.editor == "visual" and "(edited)" in template.source
+    assert "{{ unsubscribe_url }}" in template.html
+    watch.assert_quiet()
+
+
+def test_switching_a_saved_design_to_html_warns_and_is_one_way(admin_page: Page, watch, db):
+    page = admin_page
+    start_new_template(page, "To HTML")
+    drag_into(page, block(page, "Text"), canvas(page).locator("[data-gjs-type=mj-column]"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create template").click()
+    watch.answer = True  # OK to the warning
+    with page.expect_navigation():
+        page.get_by_role("radio", name="HTML code").check()
+    assert watch.dialogs and "you cannot go back to the visual editor" in watch.dialogs[0][1]
+    expect(page.get_by_role("radio", name="HTML code")).to_be_checked()
+    expect(page.locator("[data-panel=html] .cm-content")).to_contain_text("<!doctype html>")
+    template = saved(db, "To HTML")
+    assert template.editor == "html" and template.source is None and template.design is None
+    watch.assert_quiet(confirms=(watch.dialogs[0][1],))

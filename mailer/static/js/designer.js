@@ -51,6 +51,19 @@
     if (blocks) blocks.set("active", true);
   }
 
+  const BLOCKS = [
+    "mj-1-column",
+    "mj-2-columns",
+    "mj-3-columns",
+    "mj-text",
+    "mj-image",
+    "mj-button",
+    "mj-divider",
+    "mj-spacer",
+    "mj-social-group",
+    "mj-navbar",
+    "mj-hero",
+  ];
   const csrfToken = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   function escapeHtml(text) {
@@ -87,7 +100,8 @@
 
     function show(newMode) {
       mode = newMode;
-      root.dataset.mode = mode;
+      // Readers see a visual design as its MJML, read-only (the canvas is for writing).
+      root.dataset.mode = mode === "visual" && !editable ? "mjml" : mode;
       for (const radio of modeRadios) radio.checked = radio.value === mode;
       if (mode === "visual" && editable) startVisual();
     }
@@ -99,7 +113,8 @@
         return;
       }
       const container = root.querySelector("[data-canvas]");
-      const mjmlPlugin = window["grapesjs-mjml"];
+      const mjmlModule = window["grapesjs-mjml"];
+      const mjmlPlugin = mjmlModule.default || mjmlModule;
       const french = data.lang === "fr" && window.MailerGrapesLocales;
       const config = {
         container,
@@ -107,17 +122,22 @@
         width: "auto",
         storageManager: false,
         telemetry: false, // GrapesJS would report usage to its vendor: nothing leaves the page
+        cssIcons: "", // not Font Awesome from a CDN: the panels get SVG icons (tidyPanels)
         noticeOnUnload: false,
         avoidInlineStyle: true,
-        plugins: [mjmlPlugin],
-        pluginsOpts: {
-          [mjmlPlugin]: {
-            imagePlaceholderSrc: PLACEHOLDER,
-            fonts: {},
-            useCustomTheme: false,
-            i18n: french ? { fr: window.MailerGrapesLocales.fr } : {},
-          },
-        },
+        // Options go with the plugin itself (pluginsOpts is keyed by the names of plugins
+        // loaded by name, and this one is a function).
+        plugins: [
+          (editor) =>
+            mjmlPlugin(editor, {
+              // The blocks an email needs (grapesjs-mjml has more: carousels, raw HTML...).
+              blocks: BLOCKS,
+              imagePlaceholderSrc: PLACEHOLDER,
+              fonts: {}, // no web fonts fetched from elsewhere
+              useCustomTheme: false,
+              i18n: french ? { fr: window.MailerGrapesLocales.fr } : {},
+            }),
+        ],
         i18n: {
           locale: french ? "fr" : "en",
           detectLocale: false,
@@ -166,7 +186,6 @@
       const blocks = editor.Blocks;
       blocks.add("mailer-footer", {
         label: data.msgFooter,
-        category: blocks.get("mj-text") ? blocks.get("mj-text").get("category") : "",
         media:
           '<svg viewBox="0 0 24 24"><path fill="currentColor" d="M3 3h18v18H3V3m2 2v10h14V5H5m0 12v2h14v-2H5z"/></svg>',
         content:

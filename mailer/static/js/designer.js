@@ -8,6 +8,19 @@
 
   const STARTER =
     "<mjml><mj-body><mj-section><mj-column></mj-column></mj-section></mj-body></mjml>";
+  // What the MJML editor starts from when it is empty.
+  const MJML_START = [
+    "<mjml>",
+    "  <mj-body>",
+    "    <mj-section>",
+    "      <mj-column>",
+    "        <mj-text></mj-text>",
+    "      </mj-column>",
+    "    </mj-section>",
+    "  </mj-body>",
+    "</mjml>",
+    "",
+  ].join("\n");
   // A grey picture for a new image block (no request leaves the page for it).
   const PLACEHOLDER =
     "data:image/svg+xml;charset=utf-8," +
@@ -104,6 +117,7 @@
       root.dataset.mode = mode === "visual" && !editable ? "mjml" : mode;
       for (const radio of modeRadios) radio.checked = radio.value === mode;
       if (mode === "visual" && editable) startVisual();
+      if (mode === "mjml" && editable && !code.mjml.getValue()) code.mjml.setValue(MJML_START);
     }
 
     // ------------------------------------------------------------------ visual (GrapesJS)

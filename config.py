@@ -92,6 +92,9 @@ class Config:
     # sessions are revoked by their token instead.
     SESSION_PROTECTION = "basic"
     MAX_CONTENT_LENGTH = _int("MAILER_MAX_UPLOAD_BYTES", 2 * 1024**3)
+    # One form field in memory: the visual editor posts its design data (JSON) and MJML as
+    # fields, beyond Werkzeug's 500 kB default for a large newsletter.
+    MAX_FORM_MEMORY_SIZE = 8 * 1024**2
     # Where uploaded files live: empty for the instance folder, a folder every host mounts, or
     # s3://bucket/prefix (credentials from boto3's usual chain: AWS_* variables, a role, ...), so
     # web and worker hosts need no shared disk. The endpoint is for S3-compatible stores (MinIO).

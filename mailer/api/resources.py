@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -105,6 +106,8 @@ def _template_json(template: Template) -> dict[str, Any]:
         "id": template.id,
         "name": template.name,
         "subject": template.subject,
+        "editor": template.editor,
+        "mjml": template.source,
         "html": template.html,
         "text": template.text,
         "created_at": _time(template.created_at),
@@ -117,10 +120,24 @@ def list_templates():
     return paginate(sa.select(Template), Template.id, _template_json)
 
 
+def _write_template(write, body: dict[str, Any]):
+    """A template written in HTML, or in MJML (compiled to HTML; its mistakes under $.mjml)."""
+    if "mjml" in body:
+        body = {**body, "editor": "mjml", "source": body["mjml"]}
+    try:
+        return write(body)
+    except ValidationError as exc:
+        if "source" in exc.errors:
+            exc.errors["mjml"] = exc.errors.pop("source")
+        raise
+
+
 @bp.post("/templates")
 @scope("campaigns")
 def create_template():
-    template, warnings = templates_service.create_template(json_body("TemplateInput"))
+    template, warnings = _write_template(
+        templates_service.create_template, json_body("TemplateInput")
+    )
     return {**_template_json(template), "warnings": warnings}, 201
 
 
@@ -137,7 +154,7 @@ def update_template(template_id: int):
     template = get_or_404(Template, template_id, "template")
     body = json_body("TemplateInput")
     try:
-        warnings = templates_service.update_template(template, body)
+        warnings = _write_template(partial(templates_service.update_template, template), body)
     except ValidationError:
         db.session.rollback()
         raise

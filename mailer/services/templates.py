@@ -262,13 +262,6 @@ def duplicate_template(template: Template) -> Template:
     return copy
 
 
-def convert_to_html(template: Template) -> None:
-    """From now on written as HTML: the compiled HTML is kept, the MJML and design dropped."""
-    template.editor = Editor.HTML.value
-    template.source = template.design = None
-    db.session.commit()
-
-
 def delete_template(template: Template) -> None:
     """Campaigns keep their own copy once launched; drafts lose the link (SET NULL)."""
     db.session.execute(

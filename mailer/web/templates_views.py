@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -175,18 +176,15 @@ def update(template_id: int):
     return redirect(url_for(".edit", template_id=template.id))
 
 
-@bp.post("/<int:template_id>/convert-to-html")
-def convert_to_html(template_id: int):
-    template = _get_template(template_id)
-    templates_service.convert_to_html(template)
-    flash(
-        _(
-            "“%(name)s” is now written in HTML. The visual design is no longer kept.",
-            name=template.name,
-        ),
-        "success",
-    )
-    return redirect(url_for(".edit", template_id=template.id))
+@bp.post("/compile")
+def compile_source():
+    """The HTML an MJML source compiles to, for switching an email to HTML code (one way):
+    JSON ``{"html": ...}``, or 422 ``{"error": ...}`` in plain words."""
+    try:
+        html = rendering.compile_mjml(request.form.get("source", ""))
+    except rendering.MjmlProblem as exc:
+        return jsonify(error=templates_service.explain_mjml(exc)), 422
+    return jsonify(html=html)
 
 
 @bp.post("/<int:template_id>/test")

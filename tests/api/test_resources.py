@@ -94,6 +94,42 @@ def test_template_errors_name_their_field_and_line(api, db):
     assert db.session.scalar(db.select(db.func.count()).select_from(Template)) == 1
 
 
+MJML = (
+    "<mjml><mj-body><mj-section><mj-column>\n"
+    "<mj-text>Thanks, {{ first_name }}!</mj-text>\n"
+    "</mj-column></mj-section></mj-body></mjml>"
+)
+
+
+def test_a_template_can_be_written_in_mjml(api, db):
+    created = api.post("/api/v1/templates", json={"name": "M", "subject": "s", "mjml": MJML})
+    assert created.status_code == 201, created.json
+    assert created.json["editor"] == "mjml" and created.json["mjml"] == MJML
+    assert "Thanks, {{ first_name }}!" in created.json["html"] and "@media" in created.json["html"]
+    template_id = created.json["id"]
+
+    broken = api.put(
+        f"/api/v1/templates/{template_id}",
+        json={"name": "M", "subject": "s", "mjml": MJML.replace("</mj-column>", "")},
+    )
+    assert error_paths(broken) == ["$.mjml"]
+    message = broken.json["error"]["details"]["fields"][0]["message"]
+    assert message == "<mj-column> opened on line 1 is not closed before </mj-section>."
+
+    both = api.put(
+        f"/api/v1/templates/{template_id}",
+        json={"name": "M", "subject": "s", "mjml": MJML, "html": "<p>x</p>"},
+    )
+    assert both.status_code == 422
+    assert both.json["error"]["details"]["fields"] == [
+        {"path": "$", "message": "Give the body in html or in mjml, not both."}
+    ]
+    as_html = api.put(
+        f"/api/v1/templates/{template_id}", json={"name": "M", "subject": "s", "html": "<p>x</p>"}
+    )
+    assert (as_html.json["editor"], as_html.json["mjml"]) == ("html", None)
+
+
 def test_a_failed_update_changes_nothing(api, db):
     template_id = api.post(
         "/api/v1/templates", json={"name": "Keep", "subject": "s", "html": "<p>x</p>"}

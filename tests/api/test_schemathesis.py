@@ -89,7 +89,8 @@ LEAVE = (
 
 def _real_references(case) -> None:
     """In a valid request, point the references at rows that exist (the document cannot say
-    which do): a message's sender, channel and template; a contact file's content. And an
+    which do): a message's sender, channel and template; a contact file's content; a
+    template's MJML. And an
     Idempotency-Key is made unique: the same key with another body is refused by design (422,
     as the IETF Idempotency-Key draft says), and generated keys repeat."""
     if case.headers and "Idempotency-Key" in case.headers:
@@ -124,6 +125,14 @@ def _real_references(case) -> None:
         _real_campaign_references(body)
     elif operation == "startImport":
         body["file"] = CONTACT_FILES[body.get("format", "csv")]
+    elif operation in ("createTemplate", "updateTemplate") and "mjml" in body:
+        body["mjml"] = MJML  # the document says "MJML", not which elements close where
+
+
+MJML = (
+    "<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section>"
+    "</mj-body></mjml>"
+)
 
 
 def _real_display_names(value: Any) -> Any:

@@ -87,17 +87,16 @@ def test_mjml_code_mode_drops_the_visual_design_and_html_mode_the_mjml(client, d
     assert (template.editor, template.source, template.html) == ("html", None, "<p>{{ x }}</p>")
 
 
-def test_converting_a_visual_template_to_html_keeps_its_compiled_html(client, db, as_role):
+def test_switching_to_html_code_gets_the_compiled_html_or_the_mistake(client, db, as_role):
     as_role(Role.MARKETER)
-    _save(client)
-    template = db.session.scalars(db.select(Template)).one()
-    html = template.html
-    response = client.post(f"/templates/{template.id}/convert-to-html")
-    assert response.status_code == 302
-    db.session.refresh(template)
-    assert (template.editor, template.source, template.design) == ("html", None, None)
-    assert template.html == html
-    assert "no longer kept" in client.get(f"/templates/{template.id}").get_data(as_text=True)
+    answer = client.post("/templates/compile", data={"source": MJML})
+    assert answer.status_code == 200 and "@media only screen" in answer.json["html"]
+    assert "{{ unsubscribe_url }}" in answer.json["html"]
+    answer = client.post("/templates/compile", data={"source": "<mjml><mj-body>"})
+    assert answer.status_code == 422
+    assert answer.json["error"] == "<mj-body> opened on line 1 is never closed: add </mj-body>."
+    as_role(Role.VIEWER)
+    assert client.post("/templates/compile", data={"source": MJML}).status_code == 403
 
 
 def test_unreadable_design_data_is_refused_and_duplicates_keep_the_design(client, db, as_role):

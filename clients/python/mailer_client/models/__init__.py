@@ -108,6 +108,7 @@ from .suppression_input_reason import SuppressionInputReason
 from .suppression_page import SuppressionPage
 from .suppression_reason import SuppressionReason
 from .template import Template
+from .template_editor import TemplateEditor
 from .template_input import TemplateInput
 from .template_page import TemplatePage
 from .tracked_event import TrackedEvent
@@ -237,6 +238,7 @@ __all__ = (
     "SuppressionPage",
     "SuppressionReason",
     "Template",
+    "TemplateEditor",
     "TemplateInput",
     "TemplatePage",
     "TrackedEvent",

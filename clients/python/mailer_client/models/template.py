@@ -7,6 +7,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.template_editor import TemplateEditor
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Template")
@@ -17,8 +18,10 @@ class Template:
     """
     Attributes:
         created_at (datetime.datetime):
-        html (str):
+        editor (TemplateEditor): How the email is written in Mailer (the visual editor, MJML or HTML code).
+        html (str): What is sent (compiled from the MJML when there is one).
         id (int):
+        mjml (None | str): The MJML the HTML is compiled from (null when written in HTML).
         name (str):
         subject (str):
         text (None | str):
@@ -28,8 +31,10 @@ class Template:
     """
 
     created_at: datetime.datetime
+    editor: TemplateEditor
     html: str
     id: int
+    mjml: None | str
     name: str
     subject: str
     text: None | str
@@ -41,9 +46,14 @@ class Template:
     def to_dict(self) -> dict[str, Any]:
         created_at = self.created_at.isoformat()
 
+        editor = self.editor.value
+
         html = self.html
 
         id = self.id
+
+        mjml: None | str
+        mjml = self.mjml
 
         name = self.name
 
@@ -65,8 +75,10 @@ class Template:
         field_dict.update(
             {
                 "created_at": created_at,
+                "editor": editor,
                 "html": html,
                 "id": id,
+                "mjml": mjml,
                 "name": name,
                 "subject": subject,
                 "text": text,
@@ -85,9 +97,18 @@ class Template:
         d = dict(src_dict)
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
+        editor = TemplateEditor(d.pop("editor"))
+
         html = d.pop("html")
 
         id = d.pop("id")
+
+        def _parse_mjml(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        mjml = _parse_mjml(d.pop("mjml"))
 
         name = d.pop("name")
 
@@ -108,8 +129,10 @@ class Template:
 
         template = cls(
             created_at=created_at,
+            editor=editor,
             html=html,
             id=id,
+            mjml=mjml,
             name=name,
             subject=subject,
             text=text,

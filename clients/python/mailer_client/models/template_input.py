@@ -12,25 +12,32 @@ T = TypeVar("T", bound="TemplateInput")
 
 @_attrs_define
 class TemplateInput:
-    """
-    Attributes:
-        html (str): Sandboxed Jinja.
-        name (str): Unique: another template's name answers 409.
-        subject (str): Sandboxed Jinja.
-        text (None | str | Unset): Plain-text body; blank or absent to generate it from the HTML.
+    """The body in `html`, or in `mjml` (compiled to HTML when saved, as the visual editor's emails are): exactly one of
+    the two.
+
+        Attributes:
+            name (str): Unique: another template's name answers 409.
+            subject (str): Sandboxed Jinja.
+            html (str | Unset): Sandboxed Jinja.
+            mjml (str | Unset): MJML (https://mjml.io) with sandboxed Jinja inside; compiled to responsive HTML when saved.
+                A mistake answers 422 at `$.mjml` with its line.
+            text (None | str | Unset): Plain-text body; blank or absent to generate it from the HTML.
     """
 
-    html: str
     name: str
     subject: str
+    html: str | Unset = UNSET
+    mjml: str | Unset = UNSET
     text: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        html = self.html
-
         name = self.name
 
         subject = self.subject
+
+        html = self.html
+
+        mjml = self.mjml
 
         text: None | str | Unset
         if isinstance(self.text, Unset):
@@ -42,11 +49,14 @@ class TemplateInput:
 
         field_dict.update(
             {
-                "html": html,
                 "name": name,
                 "subject": subject,
             }
         )
+        if html is not UNSET:
+            field_dict["html"] = html
+        if mjml is not UNSET:
+            field_dict["mjml"] = mjml
         if text is not UNSET:
             field_dict["text"] = text
 
@@ -55,11 +65,13 @@ class TemplateInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        html = d.pop("html")
-
         name = d.pop("name")
 
         subject = d.pop("subject")
+
+        html = d.pop("html", UNSET)
+
+        mjml = d.pop("mjml", UNSET)
 
         def _parse_text(data: object) -> None | str | Unset:
             if data is None:
@@ -71,9 +83,10 @@ class TemplateInput:
         text = _parse_text(d.pop("text", UNSET))
 
         template_input = cls(
-            html=html,
             name=name,
             subject=subject,
+            html=html,
+            mjml=mjml,
             text=text,
         )
 

@@ -103,7 +103,8 @@ def sync_detailed(
     back as `warnings`.
 
     Args:
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,7 +137,8 @@ def sync(
     back as `warnings`.
 
     Args:
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,7 +166,8 @@ async def asyncio_detailed(
     back as `warnings`.
 
     Args:
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,7 +198,8 @@ async def asyncio(
     back as `warnings`.
 
     Args:
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -110,7 +110,8 @@ def sync_detailed(
 
     Args:
         template_id (int):
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,7 +143,8 @@ def sync(
 
     Args:
         template_id (int):
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -169,7 +171,8 @@ async def asyncio_detailed(
 
     Args:
         template_id (int):
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -199,7 +202,8 @@ async def asyncio(
 
     Args:
         template_id (int):
-        body (TemplateInput):
+        body (TemplateInput): The body in `html`, or in `mjml` (compiled to HTML when saved, as
+            the visual editor's emails are): exactly one of the two.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -281,18 +281,28 @@ def test_the_footer_block_and_the_switch_between_visual_and_mjml(admin_page: Pag
     watch.assert_quiet()
 
 
-def test_switching_a_saved_design_to_html_warns_and_is_one_way(admin_page: Page, watch, db):
+def test_switching_a_design_to_html_warns_and_is_one_way(admin_page: Page, watch, db):
     page = admin_page
     start_new_template(page, "To HTML")
     drag_into(page, block(page, "Text"), canvas(page).locator("[data-gjs-type=mj-column]"))
     with page.expect_navigation():
         page.get_by_role("button", name="Create template").click()
-    watch.answer = True  # OK to the warning
+
+    page.get_by_role("radio", name="HTML code").click()  # refused: nothing changes
+    expect(page.get_by_role("radio", name="Visual editor")).to_be_checked()
+    watch.answer = True  # OK to the warning this time
+    page.get_by_role("radio", name="HTML code").click()
+    html = page.locator("[data-panel=html] .cm-content")
+    expect(html).to_contain_text("Insert text here")  # the server's compile of the design
+    expect(html).to_contain_text("<!doctype html>")
+    warning = watch.dialogs[0][1]
+    assert "you cannot go back to the visual editor" in warning
+    assert page.locator("textarea[name=source]").input_value() == ""
+
     with page.expect_navigation():
-        page.get_by_role("radio", name="HTML code").check()
-    assert watch.dialogs and "you cannot go back to the visual editor" in watch.dialogs[0][1]
-    expect(page.get_by_role("radio", name="HTML code")).to_be_checked()
-    expect(page.locator("[data-panel=html] .cm-content")).to_contain_text("<!doctype html>")
+        page.get_by_role("button", name="Save", exact=True).click()
     template = saved(db, "To HTML")
-    assert template.editor == "html" and template.source is None and template.design is None
-    watch.assert_quiet(confirms=(watch.dialogs[0][1],))
+    assert template.editor == "html" and not template.source and not template.design
+    assert "Insert text here" in template.html
+    expect(page.get_by_role("radio", name="HTML code")).to_be_checked()
+    watch.assert_quiet(confirms=(warning,))

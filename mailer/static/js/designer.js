@@ -232,7 +232,7 @@
     function switchTo(next) {
       if (next === mode) return;
       if (next === "html") {
-        if (!window.confirm(data.convertUrl ? data.msgToHtmlSaved : data.msgToHtml)) {
+        if (!window.confirm(data.msgToHtml)) {
           show(mode);
           return;
         }
@@ -258,41 +258,40 @@
       show(next);
     }
 
+    // One way: the HTML the MJML compiles to (the server's compile when the page names it,
+    // else grapesjs-mjml's own) replaces the MJML and the design in the form.
     function toHtml(mjml) {
+      const done = (html) => {
+        code.html.setValue(html);
+        code.mjml.setValue("");
+        designField.value = "";
+        grapesDirty = false;
+        show("html");
+      };
+      const failed = (error) => {
+        window.alert(data.msgConvertFailed.replace("{error}", error));
+        show(mode);
+      };
+      if (!mjml) return done(code.html.getValue());
       if (data.convertUrl) {
-        // A saved template: the server turns its saved design into its compiled HTML.
-        const post = document.createElement("form");
-        post.method = "post";
-        post.action = data.convertUrl;
-        post.hidden = true;
-        const token = document.createElement("input");
-        token.type = "hidden";
-        token.name = "csrf_token";
-        token.value = csrfToken();
-        post.append(token);
-        document.body.append(post);
-        post.submit();
+        const body = new FormData();
+        body.append("source", mjml);
+        fetch(data.convertUrl, {
+          method: "POST",
+          body,
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        })
+          .then((response) => response.json())
+          .then((result) => (typeof result.html === "string" ? done(result.html) : failed(result.error || "?")))
+          .catch((error) => failed(String(error)));
         return;
       }
-      // Not saved yet: grapesjs-mjml's compiler (mjml-browser) makes the HTML; the server
-      // checks and cleans it like any HTML on save.
-      let html = code.html.getValue();
-      if (mjml) {
-        startVisual(); // the compiler lives in the visual editor's plugin
-        const result = grapes && grapes.runCommand("mjml-code-to-html", { mjml });
-        if (!result || !result.html) {
-          const errors = (result && result.errors) || [];
-          window.alert(data.msgConvertFailed.replace("{error}", errors.map((e) => e.formattedMessage || e.message).join("; ")));
-          show(mode);
-          return;
-        }
-        html = result.html;
-      }
-      code.html.setValue(html);
-      code.mjml.setValue("");
-      designField.value = "";
-      grapesDirty = false;
-      show("html");
+      startVisual(); // the compiler lives in the visual editor's plugin
+      const result = grapes && grapes.runCommand("mjml-code-to-html", { mjml });
+      if (result && result.html) return done(result.html);
+      const errors = (result && result.errors) || [];
+      failed(errors.map((e) => e.formattedMessage || e.message).join("; ") || "?");
     }
 
     for (const radio of modeRadios) {

@@ -225,7 +225,7 @@ class Config:
     # wherever MAILER_STORAGE puts uploads). An upload is refused past MAX_BYTES, or when its
     # width times height passes MAX_PIXELS (a small file can decode to gigabytes of pixels).
     MAILER_ASSET_STORAGE = _env("MAILER_ASSET_STORAGE", "")
-    MAILER_ASSET_MAX_BYTES = _int("MAILER_ASSET_MAX_BYTES", 5 * 1024 * 1024)
+    MAILER_ASSET_MAX_BYTES = _int("MAILER_ASSET_MAX_BYTES", 5_000_000)
     MAILER_ASSET_MAX_PIXELS = _int("MAILER_ASSET_MAX_PIXELS", 25_000_000)
 
 

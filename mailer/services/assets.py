@@ -206,6 +206,14 @@ def public_url(asset: Asset) -> str:
     return f"{base}/assets/{asset.filename}"
 
 
+def is_library_url(url: str) -> bool:
+    """Whether ``url`` is the public address of an image in the library (http in a local
+    installation: the address recipients load is this installation's own)."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/assets/"
+    digest, _dot, ext = url.removeprefix(base).partition(".")
+    return url.startswith(base) and find(digest, ext) is not None
+
+
 def get_asset(asset_id: int) -> Asset | None:
     return db.session.get(Asset, asset_id)
 

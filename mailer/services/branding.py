@@ -9,22 +9,31 @@ from flask_babel import gettext as _
 
 from mailer.lib import branding
 from mailer.lib.errors import ValidationError
+from mailer.services import assets
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 MAX = 255  # installation values are 255 characters
 
 
-def save(form) -> branding.Branding:
+def save(form, logo_file=None, user=None) -> branding.Branding:
+    """``logo_file`` (an uploaded file, optional; issue 18) goes into the image library and
+    becomes the logo, whatever ``logo_url`` says."""
     errors: dict[str, str] = {}
     name = (form.get("name") or "").strip()
     logo_url = (form.get("logo_url") or "").strip()
+    if logo_file is not None and logo_file.filename:
+        try:
+            logo = assets.add_image(logo_file.stream, logo_file.filename, user)
+            logo_url = assets.public_url(logo)
+        except ValidationError as exc:
+            errors["logo_file"] = exc.errors.get(assets.FILE, str(exc))
     color = (form.get("color") or "").strip()
     address = "\n".join(
         line.strip() for line in (form.get("address") or "").splitlines() if line.strip()
     )
     if len(name) > 200:
         errors["name"] = _("Use at most %(n)s characters.", n=200)
-    if logo_url:
+    if logo_url and not assets.is_library_url(logo_url):
         parts = urlsplit(logo_url)
         if parts.scheme != "https" or not parts.netloc or len(logo_url) > MAX:
             errors["logo_url"] = _("Give the logo’s full address, starting with https://.")

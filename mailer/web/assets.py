@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from mailer.extensions import csrf
 from mailer.lib.dbutil import parse_id
@@ -41,6 +42,7 @@ guard_blueprint(bp)  # viewers browse, marketers upload and delete
 files_bp = Blueprint("asset_files", __name__)
 
 BROWSE_LIMIT = 200
+MAX_FILES = 20  # images in one upload request
 PAGE_SIZE = 60
 _HASH = re.compile(r"[0-9a-f]{64}")
 CACHE_FOREVER = "public, max-age=31536000, immutable"  # the address changes with the bytes
@@ -98,6 +100,16 @@ def _item(asset: Asset) -> dict:
     }
 
 
+@bp.url_value_preprocessor
+def _cap_uploads(endpoint: str | None, _values) -> None:
+    """An upload's body holds at most MAX_FILES images at the size cap (413 past it): refused
+    before Werkzeug spools it to disk. Set here because this runs before any before_request
+    (the CSRF check reads the form)."""
+    if endpoint in ("assets.upload", "assets.upload_json"):
+        config = current_app.config
+        request.max_content_length = config["MAILER_ASSET_MAX_BYTES"] * MAX_FILES + 65536
+
+
 def _upload(files) -> tuple[list[Asset], dict[str, str]]:
     """Store each uploaded file; the errors per file name of those refused."""
     stored, errors = [], {}
@@ -122,12 +134,21 @@ def browse_json():
 @csrf.exempt  # checked below, so a refusal is JSON the editor can show
 def upload_json():
     try:
+        files = request.files.getlist("files")
+    except RequestEntityTooLarge:
+        message = _(
+            "Too much at once: upload at most %(n)s images of up to %(size)s each.",
+            n=MAX_FILES,
+            size=assets_service.human_size(current_app.config["MAILER_ASSET_MAX_BYTES"]),
+        )
+        return jsonify({"error": message, "errors": {"files": message}}), 413
+    try:
         if current_app.config["WTF_CSRF_ENABLED"]:
             csrf.protect()  # the token comes in the X-CSRFToken header
     except CSRFError:
         message = _("Your session expired or the page is old: reload the page and try again.")
         return jsonify({"error": message, "errors": {}}), 400
-    stored, errors = _upload(request.files.getlist("files"))
+    stored, errors = _upload(files)
     if not stored and not errors:
         errors = {"files": _("Choose an image to upload.")}
     data = [_item(a) for a in stored]

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from mailer.lib import branding
 from mailer.lib.errors import ValidationError
@@ -63,7 +64,7 @@ def edit():
     errors, status = {}, 200
     if request.method == "POST":
         try:
-            branding_service.save(request.form)
+            branding_service.save(request.form, request.files.get("logo_file"), current_user)
         except ValidationError as exc:
             errors, status = exc.errors, 422
         else:

@@ -134,3 +134,17 @@ def test_a_refused_file_leaves_nothing_in_the_bucket(app, db, bucket, aws_endpoi
         importer.import_upload(io.BytesIO(b"\x00\x01binary"), "x.csv", list_id=people.id)
     assert "file" in refused.value.errors
     assert objects(s3, name) == []
+
+
+def test_images_go_where_mailer_asset_storage_says_else_with_the_uploads(app, tmp_path):
+    """Issue 18: hosted images may live apart from uploaded contact files."""
+    from mailer.lib.storage import asset_storage, storage
+
+    assert asset_storage() is storage()  # empty: the same place
+    app.extensions.pop("mailer_asset_storage")
+    app.config["MAILER_ASSET_STORAGE"] = str(tmp_path / "public")
+    images = asset_storage()
+    assert isinstance(images, DirectoryStorage) and images.root == tmp_path / "public"
+    images.save("assets/x.png", io.BytesIO(b"png"))
+    assert (tmp_path / "public" / "assets" / "x.png").read_bytes() == b"png"
+    assert not storage().exists("assets/x.png")

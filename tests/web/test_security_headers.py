@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mailer.lib import tokens
 from mailer.models import BulkAction, Send, SignupForm
 from tests.e2e.crafted import plant
-from tests.factories import make_user
+from tests.factories import make_asset, make_user
 from tests.fixtures.app import login_as
 
 
@@ -47,7 +47,10 @@ def ids(db) -> dict[str, int]:
     form = SignupForm(public_id="pub1", name="Form", lists=[{"id": planted.list_id, "label": "L"}])
     db.session.add(form)
     db.session.commit()
+    asset = make_asset(db)  # the image library (issue 18)
     return {
+        "asset_id": asset.id,
+        "filename": asset.filename,
         "form_id": form.id,  # signup forms (issue 20)
         "public_id": form.public_id,
         "list_id": planted.list_id,

@@ -68,4 +68,26 @@
     },
     true,
   );
+
+  // Images (issue 18): <button data-copy="input" data-copied="Copied">: copy the text of the
+  // field its parent holds (a public image address), and say so on the button for a moment.
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+    const field = button ? button.parentElement.querySelector(button.dataset.copy) : null;
+    if (!field) return;
+    field.select();
+    const done = () => {
+      const label = button.textContent;
+      button.textContent = button.dataset.copied || label;
+      setTimeout(() => { button.textContent = label; }, 1500);
+    };
+    const fallback = () => {
+      if (document.execCommand("copy")) done();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, fallback);
+    } else {
+      fallback();
+    }
+  });
 })();

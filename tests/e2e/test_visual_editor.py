@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from mailer.models import Identity, OutboxMessage, Template
 from tests.e2e.pages import Layout
-from tests.factories import make_channel, make_template
+from tests.factories import make_asset, make_channel, make_template
 
 TYPED = "Picnic on Saturday at noon"
 
@@ -141,6 +141,7 @@ def _png(tmp_path) -> str:
 
 def test_an_uploaded_image_is_placed_in_the_email(admin_page: Page, watch, db, tmp_path):
     page = admin_page
+    make_asset(db, name="logo.png")  # already in the library
     start_new_template(page, "With a picture")
     drag_into(page, block(page, "Image"), canvas(page).locator("[data-gjs-type=mj-column]"))
     image = canvas(page).locator("[data-gjs-type=mj-image]")
@@ -148,8 +149,9 @@ def test_an_uploaded_image_is_placed_in_the_email(admin_page: Page, watch, db, t
     image.dblclick()  # opens the image library
     modal = page.locator(".gjs-mdl-dialog")
     expect(modal).to_be_visible()
+    expect(modal.locator(".gjs-am-asset-image")).to_have_count(1)  # the library's images
     modal.locator("input[type=file]").set_input_files(_png(tmp_path))
-    uploaded = modal.locator(".gjs-am-asset-image")
+    uploaded = modal.locator(".gjs-am-asset-image").filter(has_text="sunset")
     expect(uploaded).to_have_count(1)
     uploaded.first.locator(".gjs-am-preview-cont").dblclick()  # place it and close
     expect(modal).to_be_hidden()
@@ -293,7 +295,7 @@ def test_switching_a_design_to_html_warns_and_is_one_way(admin_page: Page, watch
     watch.answer = True  # OK to the warning this time
     page.get_by_role("radio", name="HTML code").click()
     html = page.locator("[data-panel=html] .cm-content")
-    expect(html).to_contain_text("Insert text here")  # the server's compile of the design
+    expect(html).to_contain_text("Write your text here")  # the server's compile of the design
     expect(html).to_contain_text("<!doctype html>")
     warning = watch.dialogs[0][1]
     assert "you cannot go back to the visual editor" in warning
@@ -303,6 +305,6 @@ def test_switching_a_design_to_html_warns_and_is_one_way(admin_page: Page, watch
         page.get_by_role("button", name="Save", exact=True).click()
     template = saved(db, "To HTML")
     assert template.editor == "html" and not template.source and not template.design
-    assert "Insert text here" in template.html
+    assert "Write your text here" in template.html
     expect(page.get_by_role("radio", name="HTML code")).to_be_checked()
     watch.assert_quiet(confirms=(warning,))

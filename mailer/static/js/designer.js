@@ -192,12 +192,17 @@
         if (response && response.error) window.alert(response.error); // refused: says why
       });
       if (data.browseUrl) {
-        grapes.on("run:open-assets", () => loadAssets(grapes));
+        grapes.on("asset:open", () => loadAssets(grapes)); // the library, once, when first opened
       }
     }
 
     function addBlocks(editor) {
       const blocks = editor.Blocks;
+      // The starting words of new texts and buttons, in the page's language.
+      const text = blocks.get("mj-text");
+      if (text) text.set("content", `<mj-text>${escapeHtml(data.msgText)}</mj-text>`);
+      const button = blocks.get("mj-button");
+      if (button) button.set("content", `<mj-button>${escapeHtml(data.msgButton)}</mj-button>`);
       blocks.add("mailer-footer", {
         label: data.msgFooter,
         media:

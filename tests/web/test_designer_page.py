@@ -54,3 +54,12 @@ def test_designer_page_gives_a_view_the_designers_policy(app, client):
     assert policy["style-src"] == DESIGNER_POLICY["style-src"]  # GrapesJS writes styles
     assert "'unsafe-inline'" in policy["style-src"]
     assert policy["frame-ancestors"] == "'none'"
+
+
+def test_a_viewer_gets_the_code_read_only_and_no_merge_tags(client, db, as_role):
+    template = make_template(db, name="Letter", html="<p>Hi</p>")
+    as_role(Role.VIEWER)
+    page = client.get(f"/templates/{template.id}").get_data(as_text=True)
+    assert 'data-editable="false"' in page
+    assert "data-merge-tag" not in page
+    assert re.search(r'<textarea name="html"[^>]*readonly', page)

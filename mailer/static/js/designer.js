@@ -237,7 +237,8 @@
     function switchTo(next) {
       if (next === mode) return;
       if (next === "html") {
-        if (!window.confirm(data.msgToHtml)) {
+        const nothingToLose = !code.mjml.getValue().trim() && !grapesDirty && !designField.value;
+        if (!nothingToLose && !window.confirm(data.msgToHtml)) {
           show(mode);
           return;
         }
@@ -368,6 +369,25 @@
   // ------------------------------------------------------------------ preview width check
   // The previewed email, laid out in 375 and 600 px wide frames (same origin, no scripts) to
   // see whether it scrolls sideways there, as a phone or a mail client's pane would show it.
+  // The email for a probe frame, without scripts, and without addresses that are not absolute
+  // (a mail client could not load them either; here they would point into Mailer). Images
+  // with full addresses still load, so their real widths count. DOMParser loads nothing.
+  function probeDocument(html) {
+    // Event handler attributes go first, as text: even an inert parse reports them to the
+    // page's policy. (Only this measuring copy is changed, never the email.)
+    const inert = html.replace(/\son[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, "");
+    const doc = new DOMParser().parseFromString(inert, "text/html");
+    const absolute = /^(https?:|data:)/i;
+    for (const name of ["src", "srcset", "background", "href"]) {
+      for (const el of doc.querySelectorAll(`[${name}]`)) {
+        if (name === "href" && el.tagName !== "LINK") continue; // links are not loaded
+        if (!absolute.test(el.getAttribute(name).trim())) el.removeAttribute(name);
+      }
+    }
+    for (const script of doc.querySelectorAll("script")) script.remove();
+    return "<!doctype html>" + doc.documentElement.outerHTML;
+  }
+
   function checkWidths(output) {
     const pane = output.closest("[data-width-check]");
     const frame = output.querySelector("iframe.email-frame");
@@ -401,10 +421,11 @@
             report.append(line, document.createElement("br"));
           }
           report.hidden = wide.length === 0;
+          box.remove(); // measured: the page keeps only the preview's own frame
           pane.dataset.widthChecked = wide.join(",") || "none";
         }
       });
-      probe.srcdoc = frame.getAttribute("srcdoc");
+      probe.srcdoc = probeDocument(frame.getAttribute("srcdoc"));
       box.append(probe);
     }
     pane.append(box);

@@ -19,7 +19,7 @@ STYLED = (
 
 
 def _email_style(page: Page) -> str:
-    (frame,) = [f for f in page.frames if f != page.main_frame]
+    frame = page.locator("iframe.email-frame").element_handle().content_frame()
     return frame.evaluate(
         "() => { const s = getComputedStyle(document.querySelector('p'));"
         " return s.color + ' ' + s.fontSize; }"

@@ -111,7 +111,9 @@ def test_newcomer_sends_a_first_campaign(journey, db, smtp_sink):
     page.goto("/templates/new")
     page.locator("input[name=name]").fill("Spring")
     page.locator("input[name=subject]").fill("Spring news")
-    page.locator("textarea[name=html]").fill(TEMPLATE_HTML)
+    page.get_by_role("radio", name="HTML code").click()  # nothing written yet: no warning
+    page.locator("[data-panel=html] .cm-content").click()
+    page.keyboard.insert_text(TEMPLATE_HTML)  # as pasted into the code editor
     _submit(page, "form:has(textarea[name=html])")
     assert re.search(r"/templates/\d+$", page.url), page.url
     layout.check()

@@ -32,10 +32,12 @@ from mailer.models import (
     CampaignChannel,
     CampaignStatus,
     Channel,
+    Editor,
     Identity,
     Template,
 )
 from mailer.services import lists as lists_service
+from mailer.services import templates as templates_service
 
 S = CampaignStatus
 EDITABLE = {S.DRAFT, S.PROCESSING, S.SCHEDULED}
@@ -99,8 +101,17 @@ def content_warnings(subject: str, html: str, text: str | None) -> list[str]:
     return warnings
 
 
-def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
+def own_design(campaign: Campaign | None) -> bool:
+    """Is the campaign's email designed for it in the editor (visual or MJML), not pasted?"""
+    return bool(campaign and campaign.editor != Editor.HTML.value and campaign.source)
+
+
+def clean_step1(form: Mapping[str, str], campaign: Campaign | None = None) -> dict[str, Any]:
+    """Step 1 as typed. With ``action=design`` the email may come later, from the editor; a
+    campaign whose email is designed in the editor keeps it unless a template or HTML is
+    given instead."""
     errors: dict[str, str] = {}
+    later = form.get("action") == "design" or own_design(campaign)
     name = (form.get("name") or "").strip()
     subject = (form.get("subject") or "").strip()
     html = form.get("html") or ""
@@ -125,7 +136,7 @@ def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
             "Use either the template chosen above or HTML pasted here, not both: "
             "clear this box, or choose “No template”."
         )
-    elif raw_template == "" and not html.strip():
+    elif raw_template == "" and not html.strip() and not later:
         errors["template_id"] = _("Choose a template from the library, or paste HTML below.")
         errors["html"] = _("Paste the HTML of this campaign, or choose a template above.")
 
@@ -161,7 +172,7 @@ def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
                 )
     if errors:
         raise ValidationError(errors)
-    return {
+    values = {
         "name": name,
         "subject": subject,
         "template_id": template.id if template else None,
@@ -169,13 +180,20 @@ def clean_step1(form: Mapping[str, str]) -> dict[str, Any]:
         "text": None,
         "_source": (template.html, template.text) if template else (html, None),
     }
+    if html.strip():  # pasted HTML replaces a design
+        values.update(editor=Editor.HTML.value, source=None, design=None)
+    elif template is None and own_design(campaign):
+        assert campaign is not None
+        del values["html"], values["text"]  # the design's, as saved on the content page
+        values["_source"] = (campaign.html or "", campaign.text)
+    return values
 
 
 def save_step1(
     form: Mapping[str, str], campaign: Campaign | None = None, user_id: int | None = None
 ) -> tuple[Campaign, list[str]]:
     """Create a draft (campaign None) or update one; returns it with warnings."""
-    values = clean_step1(form)
+    values = clean_step1(form, campaign)
     body, text = values.pop("_source")
     warnings = content_warnings(values["subject"], body, text)
     if campaign is None:
@@ -199,6 +217,42 @@ def check_warnings(subject: str, html: str, text: str | None) -> list[str]:
     return warnings
 
 
+def content_form(campaign: Campaign) -> dict[str, str]:
+    """The content page's form: the campaign's own email, else a copy of its template's to
+    start from (saving makes it the campaign's own)."""
+    own = campaign.template_id is None
+    source = campaign if own else db.session.get(Template, campaign.template_id)
+    return {
+        "subject": campaign.subject,
+        "editor": source.editor if source else Editor.VISUAL.value,
+        "source": (source.source if source else "") or "",
+        "design": (source.design if source else "") or "",
+        "html": (source.html if source else "") or "",
+        "text": (source.text if source else "") or "",
+    }
+
+
+def save_content(campaign: Campaign, form: Mapping[str, str]) -> list[str]:
+    """Make the posted email the campaign's own (no template any more); returns warnings.
+    ValidationError, field by field, when it cannot be used; nothing is changed then."""
+    errors: dict[str, str] = {}
+    subject = (form.get("subject") or "").strip()
+    if not subject:
+        errors["subject"] = _("Write a subject line.")
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = _("Use at most %(num)s characters.", num=SUBJECT_MAX)
+    body = templates_service.clean_body(form, errors)
+    if errors:
+        raise ValidationError(errors)
+    warnings = templates_service.check_values({**body, "subject": subject, "name": campaign.name})
+    campaign.subject = subject
+    campaign.template_id = None
+    for key, value in body.items():
+        setattr(campaign, key, value)
+    db.session.commit()
+    return warnings
+
+
 @dataclass(frozen=True)
 class ContentSummary:
     subject: str
@@ -212,6 +266,8 @@ def content_summary(campaign: Campaign) -> ContentSummary:
     template = db.session.get(Template, campaign.template_id) if campaign.template_id else None
     subject, html, text = content_of(campaign)
     source = "template" if template else ("html" if html else "")
+    if source == "html" and own_design(campaign):
+        source = "design"
     warnings: list[str] = []
     if html and CampaignStatus(campaign.status) in EDITABLE:
         if syntax_problems(subject, html, text):

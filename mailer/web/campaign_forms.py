@@ -83,7 +83,8 @@ def step1_form(campaign: Campaign | None = None) -> dict[str, str]:
 
 def with_template_subject(form) -> dict[str, str]:
     """Step 1 as typed, with the chosen template's subject when the subject was left blank."""
-    values = {key: form.get(key) or "" for key in ("name", "subject", "template_id", "html")}
+    keys = ("name", "subject", "template_id", "html", "action")
+    values = {key: form.get(key) or "" for key in keys}
     if not values["subject"].strip():
         template = db.session.get(Template, parse_id(values["template_id"]) or 0)
         if template is not None and template.subject:

@@ -19,9 +19,12 @@ from mailer.lib.dbutil import parse_id
 from mailer.lib.errors import NotAllowed, ValidationError
 from mailer.lib.i18n import translate_stored
 from mailer.models import Campaign, CampaignStatus, Role
+from mailer.services import templates as templates_service
 from mailer.web import campaign_forms as forms
 from mailer.web.auth import guard_blueprint, role_required
 from mailer.web.htmx import fragment_requested, render, stop_polling
+from mailer.web.security_headers import email_frames
+from mailer.web.templates_views import designer_context
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 guard_blueprint(bp)  # viewers read, marketers write
@@ -107,6 +110,7 @@ def _step1(campaign: Campaign | None, form, errors=None, status=200, block=None)
         form=form,
         errors=errors or {},
         templates=forms.templates(),
+        designed=campaign is not None and rules.own_design(campaign) and not campaign.template_id,
         status=status,
     )
 
@@ -140,7 +144,14 @@ def create():
         "success",
     )
     _flash_all(warnings)
-    return redirect(url_for(".setup", campaign_id=campaign.id))
+    return redirect(_after_step1(campaign, form))
+
+
+def _after_step1(campaign: Campaign, form) -> str:
+    """Step 2 next, or the email editor when the person chose to design the email now."""
+    if form.get("action") == "design":
+        return url_for(".content", campaign_id=campaign.id)
+    return url_for(".setup", campaign_id=campaign.id)
 
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -153,7 +164,7 @@ def edit(campaign_id: int):
         return _step1(campaign, forms.step1_form(campaign))
     form = forms.with_template_subject(request.form)
     try:
-        rules.clean_step1(form)  # check before unscheduling anything
+        rules.clean_step1(form, campaign)  # check before unscheduling anything
         unscheduled = lifecycle.open_for_editing(campaign)
         campaign, warnings = rules.save_step1(form, campaign)
     except ValidationError as exc:
@@ -164,7 +175,65 @@ def edit(campaign_id: int):
     if unscheduled:
         _unscheduled_notice()
     _flash_all(warnings)
+    return redirect(_after_step1(campaign, form))
+
+
+def _content_page(campaign: Campaign, form, errors=None, status=200, preview=None):
+    lists = [a.list_id for a in campaign.audiences] or None
+    return render(
+        "campaigns/content.html",
+        block="preview_output",
+        status=status,
+        campaign=campaign,
+        form=form,
+        errors=getattr(errors, "errors", errors) or {},
+        details=getattr(errors, "details", {}),
+        preview=preview,
+        preview_email="",
+        editable=True,
+        **designer_context(lists),
+    )
+
+
+@bp.route("/<int:campaign_id>/content", methods=["GET", "POST"])
+@email_frames
+@role_required(Role.MARKETER)
+def content(campaign_id: int):
+    """The campaign's own email, in the same editor as the template library's."""
+    campaign = _get(campaign_id)
+    if not lifecycle.is_editable(campaign):
+        return _refused(campaign, _not_editable(campaign))
+    if request.method == "GET":
+        return _content_page(campaign, rules.content_form(campaign))
+    try:
+        unscheduled = lifecycle.open_for_editing(campaign)
+        warnings = rules.save_content(campaign, request.form)
+    except ValidationError as exc:
+        return _content_page(campaign, request.form, exc, 422)
+    except NotAllowed as exc:
+        return _refused(campaign, _(str(exc)))
+    flash(_("The email of “%(name)s” is saved.", name=campaign.name), "success")
+    if unscheduled:
+        _unscheduled_notice()
+    _flash_all(warnings)
     return redirect(url_for(".setup", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/content/preview")
+@email_frames
+def content_preview(campaign_id: int):
+    campaign = _get(campaign_id)
+    form = request.form
+    preview = templates_service.preview(
+        form.get("subject", ""),
+        form.get("html", ""),
+        form.get("text", ""),
+        form.get("preview_email", ""),
+        name=campaign.name,
+        editor=form.get("editor", "html"),
+        source=form.get("source", ""),
+    )
+    return _content_page(campaign, form, preview=preview)
 
 
 @bp.post("/<int:campaign_id>/duplicate")

@@ -2,7 +2,7 @@
 framing, no MIME sniffing, a same-origin Referer, and HSTS when cookies are HTTPS-only.
 
 A header a view sets itself wins. Pages showing emails in sandboxed frames
-(:func:`email_frames`), the email designer (:func:`designer_page`) and rq-dashboard
+(:func:`email_frames`, the email designer's too) and rq-dashboard
 (/admin/rq: its inline scripts allowed by hash) get a wider policy, still without inline event
 handlers or injected scripts.
 """
@@ -34,10 +34,9 @@ EMAIL_FRAME_POLICY = {
     "img-src": "* data:",
     "font-src": "* data:",
 }
-# The email designer (GrapesJS): the email frames' sources, since the page previews emails and
-# its canvas (an about:blank frame, under this policy) shows the email being built, with the
-# <style> elements and style attributes GrapesJS writes; scripts still only from 'self'.
-DESIGNER_POLICY = EMAIL_FRAME_POLICY
+# The email designer's pages (GrapesJS) use it too: they preview emails, and the canvas (an
+# about:blank frame, under the page's policy) shows the email being built, with the <style>
+# elements and style attributes GrapesJS writes; scripts still only from 'self'.
 RQ_DASHBOARD_POLICY = {
     **APP_POLICY,
     "script-src": "'self' 'unsafe-eval'",  # underscore's _.template compiles with new Function
@@ -62,12 +61,6 @@ def email_frames(view: View) -> View:
     return view
 
 
-def designer_page(view: View) -> View:
-    """Mark a view whose page holds the email designer (templates/_designer.html)."""
-    view.csp_designer = True  # type: ignore[attr-defined]
-    return view
-
-
 def _policy_text(policy: dict[str, str]) -> str:
     return "; ".join(f"{name} {sources}" for name, sources in policy.items())
 
@@ -75,7 +68,6 @@ def _policy_text(policy: dict[str, str]) -> str:
 def init_app(app: Flask) -> None:
     app_policy = _policy_text(APP_POLICY)
     email_policy = _policy_text(EMAIL_FRAME_POLICY)
-    designer_policy = _policy_text(DESIGNER_POLICY)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -83,9 +75,7 @@ def init_app(app: Flask) -> None:
         if "Content-Security-Policy" not in headers:
             if request.blueprint == "rq_dashboard":
                 headers["Content-Security-Policy"] = _rq_dashboard_policy(response)
-            elif getattr(view := app.view_functions.get(request.endpoint), "csp_designer", False):
-                headers["Content-Security-Policy"] = designer_policy
-            elif getattr(view, "csp_email_frames", False):
+            elif getattr(app.view_functions.get(request.endpoint), "csp_email_frames", False):
                 headers["Content-Security-Policy"] = email_policy
             else:
                 headers["Content-Security-Policy"] = app_policy

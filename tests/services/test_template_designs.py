@@ -202,3 +202,25 @@ def test_a_large_visual_design_is_saved_whole(client, db, as_role):
     big = json.dumps({"pages": [], "styles": [], "notes": "x" * 1_500_000})  # past 500 kB
     assert _save(client, design=big).status_code == 302
     assert len(db.session.scalars(db.select(Template)).one().design) == len(big)
+
+
+def test_broken_mjml_is_refused_next_to_the_mjml_with_the_line(client, db, as_role):
+    as_role(Role.MARKETER)
+    broken = MJML.replace("</mj-column>", "", 1)
+    response = _save(client, source=broken, editor="mjml")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "opened on line 4 is not closed before &lt;/mj-section&gt;" in page
+    assert db.session.scalar(db.select(Template.id)) is None
+    # Nothing typed is lost: the MJML comes back in the form.
+    assert "Thanks for being a Pro customer." in page
+
+    response = _save(client, source="<p>not mjml</p>", editor="mjml")
+    assert "MJML starts with &lt;mjml&gt;" in response.get_data(as_text=True)
+
+
+def test_a_template_error_inside_mjml_is_shown_next_to_the_mjml(client, db, as_role):
+    as_role(Role.MARKETER)
+    response = _save(client, source=MJML.replace("{% endif %}", ""))
+    assert response.status_code == 422
+    assert "is never closed" in response.get_data(as_text=True)

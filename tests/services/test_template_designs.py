@@ -224,3 +224,13 @@ def test_a_template_error_inside_mjml_is_shown_next_to_the_mjml(client, db, as_r
     response = _save(client, source=MJML.replace("{% endif %}", ""))
     assert response.status_code == 422
     assert "is never closed" in response.get_data(as_text=True)
+
+
+def test_compiled_mjml_loads_no_web_font_unless_asked():
+    assert "fonts.googleapis.com" not in rendering.compile_mjml(MJML)
+    chosen = MJML.replace(
+        "<mjml>",
+        '<mjml><mj-head><mj-font name="Lora" href="https://fonts.example.com/lora.css" />'
+        "</mj-head>",
+    ).replace("<mj-text>Hello", '<mj-text font-family="Lora, serif">Hello')
+    assert "https://fonts.example.com/lora.css" in rendering.compile_mjml(chosen)

@@ -212,7 +212,9 @@ def compile_mjml(source: str) -> str:
     """The HTML of an MJML document (template tags kept as written), or MjmlProblem."""
     check_tags(source)
     try:
-        return mjml.mjml2html(source, include_loader=_refuse_include)
+        # fonts={}: no Google Fonts link unless the MJML asks for one with <mj-font>; MJML's
+        # default stylesheet would make every recipient's mail client call Google.
+        return mjml.mjml2html(source, include_loader=_refuse_include, fonts={})
     except ValueError as exc:
         message = str(exc)
         line = None

@@ -147,7 +147,7 @@ def clean_body(form: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any
     editor = form.get("editor") or Editor.HTML.value
     if editor not in EDITORS:
         editor = Editor.HTML.value
-    source = form.get("source") or ""
+    source = rendering.normalize_newlines(form.get("source") or "")
     design = form.get("design") or ""
     html = form.get("html") or ""
     text = form.get("text") or ""

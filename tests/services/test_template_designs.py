@@ -234,3 +234,10 @@ def test_compiled_mjml_loads_no_web_font_unless_asked():
         "</mj-head>",
     ).replace("<mj-text>Hello", '<mj-text font-family="Lora, serif">Hello')
     assert "https://fonts.example.com/lora.css" in rendering.compile_mjml(chosen)
+
+
+def test_mjml_posted_with_a_browsers_line_endings_compiles(client, db, as_role):
+    as_role(Role.MARKETER)
+    assert _save(client, source=MJML.replace("\n", "\r\n")).status_code == 302
+    template = db.session.scalars(db.select(Template)).one()
+    assert "\r" not in template.source and "Hello {{ first_name" in template.html

@@ -16,7 +16,7 @@ from mailer.engine.rendering.context import (
     sample_context,
 )
 from mailer.engine.rendering.errors import RenderError, TemplateSyntaxProblem
-from mailer.engine.rendering.mjml import MjmlProblem, compile_mjml
+from mailer.engine.rendering.mjml import MjmlProblem, compile_mjml, normalize_newlines
 from mailer.engine.rendering.plaintext import html_to_text
 from mailer.engine.rendering.preview import (
     Preview,
@@ -37,6 +37,7 @@ __all__ = [
     "PostalAddress",
     "TemplateSyntaxProblem",
     "compile_mjml",
+    "normalize_newlines",
     "compile_email",
     "html_to_text",
     "recipient_context",

@@ -204,12 +204,18 @@ def check_tags(source: str) -> None:
         )
 
 
+def normalize_newlines(source: str) -> str:
+    """Browsers post a textarea's lines ending in CR LF; MRML reads a CR as a stray token."""
+    return source.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _refuse_include(path: str) -> str:
     raise ValueError("includes are not allowed")
 
 
 def compile_mjml(source: str) -> str:
     """The HTML of an MJML document (template tags kept as written), or MjmlProblem."""
+    source = normalize_newlines(source)
     check_tags(source)
     try:
         # fonts={}: no Google Fonts link unless the MJML asks for one with <mj-font>; MJML's

@@ -85,6 +85,27 @@
     return span.innerHTML;
   }
 
+  // MJML may close an element in its start tag (<mj-image ... />), but GrapesJS reads MJML
+  // with the browser's HTML parser, for which <mj-image> stays open and swallows what follows:
+  // written out in full, each element keeps its place.
+  function forCanvas(mjml) {
+    return (mjml || "").replace(
+      /<(mj-[a-z-]+)((?:\s+[^\s=>\/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*\/>/gi,
+      "<$1$2></$1>",
+    );
+  }
+
+  // GrapesJS shows the body only: an <mj-head> (title, preview text, styles) would land in
+  // the canvas as content. It is kept aside when a design opens and put back on export.
+  function splitHead(mjml) {
+    const found = /<mj-head\b[\s\S]*?<\/mj-head>/i.exec(mjml || "");
+    return found ? [found[0], mjml.replace(found[0], "")] : ["", mjml || ""];
+  }
+
+  function withHead(mjml, head) {
+    return head ? mjml.replace(/<mjml\b[^>]*>/i, (open) => open + head) : mjml;
+  }
+
   function setUp(root) {
     const form = root.closest("form");
     const data = root.dataset;
@@ -95,6 +116,12 @@
     const designField = field("design");
     const modeRadios = [...root.querySelectorAll('input[name="editor"]')];
     let mode = data.mode;
+    let head = splitHead(sourceField.value)[0]; // the MJML's <mj-head>, outside the canvas
+    const canvasMjml = (mjml) => {
+      const [ownHead, body] = splitHead(mjml);
+      head = ownHead;
+      return forCanvas(body);
+    };
     let grapes = null; // the GrapesJS editor, once the visual mode has been shown
     let grapesDirty = false; // changed since the fields were last filled from it
     let lastTarget = null; // where a merge tag goes: "subject", "mjml", "html" or "visual"
@@ -174,10 +201,10 @@
         try {
           config.projectData = JSON.parse(designField.value);
         } catch (error) {
-          config.components = sourceField.value || STARTER;
+          config.components = canvasMjml(sourceField.value) || STARTER;
         }
       } else {
-        config.components = sourceField.value || STARTER;
+        config.components = canvasMjml(sourceField.value) || STARTER;
       }
       grapes = window.grapesjs.init(config);
       addBlocks(grapes);
@@ -187,7 +214,10 @@
         // Let the preview follow, as typing in a field does (hx-trigger="input delay:1s").
         designField.dispatchEvent(new Event("input", { bubbles: true }));
       });
-      grapes.on("rte:enable", () => (lastTarget = "visual"));
+      grapes.on("rte:enable", () => {
+        lastTarget = "visual";
+        grapesDirty = true; // typed text may end up in the design without an "update"
+      });
       grapes.on("asset:upload:response", (response) => {
         if (response && response.error) window.alert(response.error); // refused: says why
       });
@@ -227,7 +257,7 @@
 
     function fillFromVisual() {
       if (!grapes || !grapesDirty) return;
-      sourceField.value = grapes.getHtml();
+      sourceField.value = withHead(grapes.getHtml(), head);
       designField.value = JSON.stringify(grapes.getProjectData());
       code.mjml.setValue(sourceField.value);
       grapesDirty = false;
@@ -251,7 +281,7 @@
       } else if (mode === "mjml" && next === "visual") {
         designField.value = ""; // the MJML is what the visual editor opens now
         if (grapes) {
-          grapes.setComponents(code.mjml.getValue() || STARTER);
+          grapes.setComponents(canvasMjml(code.mjml.getValue()) || STARTER);
           grapesDirty = true;
         }
       } else if (mode === "html") {
@@ -358,10 +388,35 @@
     const fill = () => {
       if (mode === "visual") fillFromVisual();
     };
-    if (form) {
-      form.addEventListener("submit", fill, true);
+    // Text still being typed in the canvas reaches the design only when its editing ends,
+    // which GrapesJS does asynchronously: end it first, then fill and go on.
+    const typing = () => mode === "visual" && grapes && grapes.getEditing();
+    async function endTyping() {
+      const view = grapes.getEditing().getView();
+      if (view && view.disableEditing) await view.disableEditing();
+      grapesDirty = true;
     }
-    document.addEventListener("htmx:confirm", fill); // the test send includes the form too
+    if (form) {
+      form.addEventListener(
+        "submit",
+        (event) => {
+          if (!typing()) return fill();
+          event.preventDefault();
+          event.stopImmediatePropagation();
+          endTyping().then(() => form.requestSubmit(event.submitter));
+        },
+        true,
+      );
+    }
+    // Previews and the test send include the form too.
+    document.addEventListener("htmx:confirm", (event) => {
+      if (!typing()) return fill();
+      event.preventDefault();
+      endTyping().then(() => {
+        fill();
+        event.detail.issueRequest(true);
+      });
+    });
 
     show(mode);
   }

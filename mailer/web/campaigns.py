@@ -204,7 +204,8 @@ def content(campaign_id: int):
     if not lifecycle.is_editable(campaign):
         return _refused(campaign, _not_editable(campaign))
     if request.method == "GET":
-        return _content_page(campaign, rules.content_form(campaign))
+        form = rules.content_form(campaign)
+        return _content_page(campaign, form, preview=_preview_of(campaign, form))
     try:
         unscheduled = lifecycle.open_for_editing(campaign)
         warnings = rules.save_content(campaign, request.form)
@@ -223,8 +224,11 @@ def content(campaign_id: int):
 @email_frames
 def content_preview(campaign_id: int):
     campaign = _get(campaign_id)
-    form = request.form
-    preview = templates_service.preview(
+    return _content_page(campaign, request.form, preview=_preview_of(campaign, request.form))
+
+
+def _preview_of(campaign: Campaign, form):
+    return templates_service.preview(
         form.get("subject", ""),
         form.get("html", ""),
         form.get("text", ""),
@@ -233,7 +237,6 @@ def content_preview(campaign_id: int):
         editor=form.get("editor", "html"),
         source=form.get("source", ""),
     )
-    return _content_page(campaign, form, preview=preview)
 
 
 @bp.post("/<int:campaign_id>/duplicate")

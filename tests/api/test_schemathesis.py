@@ -30,6 +30,7 @@ from mailer.api.spec import document
 from mailer.engine.imports import importer
 from mailer.engine.webhooks_out.events import delivery_of_test_event
 from mailer.lib.crypto import encrypt_json
+from mailer.lib.dbutil import MAX_ID
 from mailer.models import (
     Channel,
     Identity,
@@ -58,8 +59,16 @@ SEEDED: dict[str, Any] = {}
 
 @schema.hook
 def map_path_parameters(context, path_parameters):
-    """About half of the examples (chosen by a checksum: deterministic) use ids that exist."""
-    if not path_parameters or zlib.crc32(repr(sorted(path_parameters.items())).encode()) % 2:
+    """About half of the examples (chosen by a checksum: deterministic) use ids that exist.
+    An id past the largest BIGINT is no path of the router (web.routing): it becomes the
+    largest, which is one but names no row, so the request still reaches the API's checks."""
+    if not path_parameters:
+        return path_parameters
+    path_parameters = {
+        name: min(value, MAX_ID) if _plausible(value, 1) else value
+        for name, value in path_parameters.items()
+    }
+    if zlib.crc32(repr(sorted(path_parameters.items())).encode()) % 2:
         return path_parameters
     return {
         name: SEEDED[name] if name in SEEDED and _plausible(value, SEEDED[name]) else value
@@ -145,8 +154,9 @@ def _real_display_names(value: Any) -> Any:
 
 
 def _real_campaign_references(doc: dict) -> None:
-    """A campaign document's templates, channels and senders that exist, a date to come, and
-    one segment per list (each rule the document states in words)."""
+    """A campaign document's templates, channels and senders that exist, a date to come, one
+    segment per list (each rule the document states in words), and someone in each segment
+    (whether a named list has members is not the document's to say)."""
     if "template" in doc:
         doc["template"] = SEEDED["campaign_template"][isinstance(doc["template"], str)]
     doc["allow_missing_variables"] = True  # which fields recipients carry is not the document's
@@ -167,6 +177,9 @@ def _real_campaign_references(doc: dict) -> None:
             for name in ("list", "list_name"):
                 if i and isinstance(segment.get(name), str):
                     segment[name] = f"{segment[name][:190]} {i}"
+            if not segment.get("recipients"):  # a list of its own, named: not an empty one
+                key = "to_address" if "list_name" in segment else "email"
+                segment["recipients"] = [{key: f"seg{i}-{uuid4().hex[:8]}@example.com"}]
 
 
 def _to_come(item: dict, name: str) -> None:

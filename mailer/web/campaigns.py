@@ -6,7 +6,7 @@ audience, stats) and render. Viewers read; marketers write.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import format_number, get_locale, gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,7 +22,7 @@ from mailer.models import Campaign, CampaignStatus, Role
 from mailer.services import templates as templates_service
 from mailer.web import campaign_forms as forms
 from mailer.web.auth import guard_blueprint, role_required
-from mailer.web.htmx import fragment_requested, render, stop_polling
+from mailer.web.htmx import fragment_requested, navigate, render, stop_polling
 from mailer.web.security_headers import email_frames
 from mailer.web.templates_views import designer_context
 
@@ -54,12 +54,7 @@ def _get(campaign_id: int) -> Campaign:
 
 def _to_show(campaign: Campaign):
     """Leave for the campaign page; htmx requests are told to navigate there."""
-    url = url_for(".show", campaign_id=campaign.id)
-    if fragment_requested():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return navigate(url_for(".show", campaign_id=campaign.id))
 
 
 def _not_editable(campaign: Campaign) -> str:
@@ -442,12 +437,7 @@ def upload(campaign_id: int):
         )
     except ValidationError as exc:
         return _audience_changed(campaign, exc.errors)
-    target = url_for("import_mapping.columns", import_id=record.id)
-    if fragment_requested():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return navigate(url_for("import_mapping.columns", import_id=record.id), 204)
 
 
 # ------------------------------------------------------------------ the campaign page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, make_response, render_template
+from flask import Flask, Response, current_app, make_response, redirect, render_template
 from htmx_flask import Htmx, request
 
 htmx_ext = Htmx()
@@ -39,6 +39,16 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def navigate(url: str, status: int = 200) -> Response:
+    """Go to ``url``: htmx requests are told to navigate there (HX-Redirect, a whole page),
+    plain requests are redirected."""
+    if fragment_requested():
+        response = make_response("", status)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 def stop_polling(response: Response) -> Response:

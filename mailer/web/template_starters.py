@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 
 from mailer.lib.errors import ValidationError
 from mailer.models import Role
 from mailer.services import starters
 from mailer.web.auth import guard_blueprint
-from mailer.web.htmx import fragment_requested, render
+from mailer.web.htmx import fragment_requested, navigate, render
 from mailer.web.security_headers import email_frames
 
 bp = Blueprint("template_starters", __name__, url_prefix="/templates/gallery")
@@ -57,9 +57,4 @@ def create(key: str):
         ),
         "success",
     )
-    url = url_for("templates.edit", template_id=template.id)
-    if fragment_requested():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return navigate(url_for("templates.edit", template_id=template.id))

@@ -186,7 +186,7 @@ def _content_page(campaign: Campaign, form, errors=None, status=200, preview=Non
         preview=preview,
         preview_email="",
         editable=True,
-        **designer_context(lists),
+        **({} if fragment_requested() else designer_context(lists)),
     )
 
 

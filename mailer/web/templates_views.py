@@ -90,7 +90,8 @@ def _editor(
         preview_email=email,
         editable=current_user.can(Role.MARKETER),
         variables=sorted(rendering.BASE_VARIABLES),
-        **designer_context(),
+        # An htmx preview renders only its block: no menus or senders to look up for it.
+        **({} if fragment_requested() else designer_context()),
         **extra,
     )
 
